@@ -1,0 +1,56 @@
+"""Shared fixtures: a tiny stand-in segmentation model (fast) and small test images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from carafe.nn import CARAFEPack
+
+
+class TinySegModel(nn.Module):
+    """Two-level FPN-like model with one CARAFE ×2 step; same interface as SegmentationModel."""
+
+    def __init__(self, channels: int = 8, up_group: int = 1, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.backbone = nn.ModuleList([nn.Conv2d(3, channels, 3, 4, 1),
+                                       nn.Conv2d(channels, channels, 3, 2, 1)])
+        self.neck = nn.Module()
+        self.neck.upsample_modules = nn.ModuleList(
+            [CARAFEPack(channels, 2, up_group=up_group, compressed_channels=4)])
+        for p in self.neck.upsample_modules[0].content_encoder.parameters():
+            nn.init.normal_(p, std=0.5)  # make the kernels differ between pixels
+        self.head = nn.Conv2d(channels, 3, 1)
+        self.num_classes, self.class_names, self.config = 3, ["bg", "a", "b"], {}
+
+    def forward_with_intermediates(self, images):
+        c4 = self.backbone[0](images)
+        c8 = self.backbone[1](c4)
+        parts = self.neck.upsample_modules[0].forward_with_intermediates(c8)
+        up = parts.output[..., :c4.shape[-2], :c4.shape[-1]]
+        logits = nn.functional.interpolate(self.head(c4 + up), size=images.shape[-2:],
+                                           mode="bilinear", align_corners=False)
+        step = {"index": 0, "kind": "carafe", "input": c8, "output": up, "carafe": parts,
+                "source_level": 1, "target_level": 0, "stride_in": 8, "stride_out": 4}
+        return {"logits": logits, "levels": [c4, c8], "steps": [step]}
+
+    def forward(self, images):
+        return self.forward_with_intermediates(images)["logits"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    return TinySegModel().eval()
+
+
+@pytest.fixture(scope="session")
+def test_image():
+    """A 52×76 RGB image with a bright disc (odd, non-multiple-of-8 size on purpose)."""
+    yy, xx = np.mgrid[:52, :76]
+    img = np.zeros((52, 76, 3), np.uint8)
+    img[..., 0] = (xx * 3).astype(np.uint8)
+    img[((yy - 26) ** 2 + (xx - 38) ** 2) < 15**2] = (250, 240, 30)
+    return img

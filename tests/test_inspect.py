@@ -1,0 +1,67 @@
+"""carafe.inspect: shapes, statistics and the hand recomputation against the real op."""
+
+import numpy as np
+import pytest
+
+from carafe.inspect import analyze, explain_pixel, kernel_statistics, pca_rgb, toy_step
+from carafe.nn import UPSAMPLER_KINDS
+
+
+def test_analyze_shapes(tiny_model, test_image):
+    a = analyze(tiny_model, test_image)
+    assert a.segmentation.shape == test_image.shape[:2] and len(a.steps) == 1
+    st = a.steps[0]
+    c, h, w = st.input.shape
+    oh, ow = st.output_shape
+    assert (oh, ow) == (13, 19) and (h, w) == (7, 10)
+    assert set(st.outputs) == set(UPSAMPLER_KINDS)
+    for out in st.outputs.values():
+        assert out.shape == (c, oh, ow) and np.isfinite(out).all()
+    d = st.carafe
+    assert d.kernels.shape == (25, oh, ow) and d.entropy.shape == (1, oh, ow)
+    np.testing.assert_allclose(d.kernels.sum(axis=0), 1.0, atol=1e-5)
+    np.testing.assert_allclose(st.outputs["bilinear"][:, ::2, ::2].mean(), st.input.mean(),
+                               rtol=0.5)
+
+
+@pytest.mark.parametrize("yx", [(0, 0), (5, 7), (12, 18), (3, 0)])
+def test_explain_pixel_matches_op(tiny_model, test_image, yx):
+    st = analyze(tiny_model, test_image, baselines=False).steps[0]
+    for c in (0, 5):
+        e = explain_pixel(st, *yx, channel=c)
+        assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-4)
+        assert e.value_op == pytest.approx(float(st.output[c, yx[0], yx[1]]), abs=1e-6)
+        np.testing.assert_allclose(e.compressed_by_hand, e.compressed_vector, atol=1e-4)
+        np.testing.assert_allclose(e.encoder_logits_by_hand, e.encoder_logits, atol=1e-4)
+        np.testing.assert_allclose(e.kernel_logits, e.encoder_logits, atol=1e-6)
+        np.testing.assert_allclose(e.kernel_by_hand, e.kernel, atol=1e-5)
+    assert not explain_pixel(st, 0, 0).inside[0, 0]
+
+
+def test_explain_pixel_groups(test_image):
+    from tests.conftest import TinySegModel
+
+    st = analyze(TinySegModel(up_group=2).eval(), test_image, baselines=False).steps[0]
+    e = explain_pixel(st, 4, 4, channel=7)
+    assert e.group == 1 and e.value_by_hand == pytest.approx(e.value_op, abs=1e-4)
+
+
+def test_kernel_statistics_known_values():
+    k = 3
+    onehot = np.zeros((9, 1, 2), np.float32)
+    onehot[5, 0, 0] = 1  # tap (1, 2): right of centre
+    onehot[:, 0, 1] = 1 / 9
+    ent, peak, dy, dx = kernel_statistics(onehot, k, 1)
+    assert ent[0, 0, 0] == pytest.approx(0, abs=1e-6) and ent[0, 0, 1] == pytest.approx(np.log(9))
+    assert peak[0, 0, 0] == 1 and dx[0, 0, 0] == 1 and dy[0, 0, 0] == 0
+    assert dx[0, 0, 1] == pytest.approx(0, abs=1e-6)
+
+
+def test_toy_step_and_pca():
+    st = toy_step()
+    assert st.input.shape == (2, 6, 6) and st.output.shape == (2, 12, 12)
+    e = explain_pixel(st, 5, 6, channel=0)
+    assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-5)
+    assert st.carafe.entropy.std() > 0.01  # kernels differ between pixels
+    rgbs = pca_rgb([st.outputs["carafe"], st.outputs["bilinear"]])
+    assert rgbs[0].shape == (12, 12, 3) and rgbs[0].dtype == np.uint8
