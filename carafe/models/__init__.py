@@ -1,0 +1,24 @@
+"""Models: backbones, the FPN neck with a pluggable upsampler, the segmentation model and
+checkpoint I/O (safetensors + JSON, no pickle)."""
+
+from carafe.models.backbones import MobileNetV2, ResNet50, build_backbone
+from carafe.models.checkpoint import (
+    ASSETS_DIR,
+    list_pretrained,
+    load_checkpoint,
+    load_pretrained,
+    save_checkpoint,
+)
+from carafe.models.fpn import FPN
+from carafe.models.segmentation import (
+    SegmentationHead,
+    SegmentationModel,
+    build_model,
+    default_config,
+)
+
+__all__ = [
+    "ASSETS_DIR", "FPN", "MobileNetV2", "ResNet50", "SegmentationHead", "SegmentationModel",
+    "build_backbone", "build_model", "default_config", "list_pretrained", "load_checkpoint",
+    "load_pretrained", "save_checkpoint",
+]

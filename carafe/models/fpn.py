@@ -1,0 +1,115 @@
+"""FPN neck with a pluggable upsampler: mmdetection's FPN_CARAFE structure and key names.
+
+Keys: ``lateral_convs.{i}.conv``, ``fpn_convs.{i}.conv`` and ``upsample_modules.{i}``; biases
+on, no norm, no activation. With ``num_outs`` larger than the number of inputs, each extra
+level is a stride-2 3x3 conv (on the last input, then on the previous extra level), and it
+takes part in the top-down path with its own upsampler, exactly as in FPN_CARAFE.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from carafe.nn import CARAFEPack, build_upsampler
+
+__all__ = ["FPN"]
+
+
+class _ConvModule(nn.Module):
+    """A conv under the attribute name ``conv`` (mmcv ConvModule without norm/activation)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride, (kernel - 1) // 2)
+        nn.init.xavier_uniform_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class FPN(nn.Module):
+    """Top-down feature pyramid whose x2 upsampling steps use any :func:`build_upsampler` kind.
+
+    Args:
+        in_channels: channels of the backbone maps (finest first).
+        in_strides: their strides in input pixels.
+        out_channels: channels of every pyramid level.
+        upsampler: dict with ``kind`` plus the upsampler's options.
+        num_outs: number of output levels (>= len(in_channels)).
+    """
+
+    def __init__(self, in_channels: list[int], in_strides: list[int], out_channels: int,
+                 upsampler: dict, num_outs: int | None = None) -> None:
+        super().__init__()
+        num_ins = len(in_channels)
+        num_outs = num_ins if num_outs is None else num_outs
+        if num_outs < num_ins:
+            raise ValueError(f"num_outs ({num_outs}) must be >= number of inputs ({num_ins})")
+        if len(in_strides) != num_ins:
+            raise ValueError(f"got {num_ins} in_channels but {len(in_strides)} in_strides")
+        cfg = dict(upsampler)
+        self.upsample_kind = cfg.pop("kind")
+        self.upsample_cfg = cfg
+        self.num_ins = num_ins
+        self.out_channels = out_channels
+        self.strides = list(in_strides) + [in_strides[-1] * 2 ** (i + 1)
+                                           for i in range(num_outs - num_ins)]
+        self.lateral_convs = nn.ModuleList()
+        self.fpn_convs = nn.ModuleList()
+        self.upsample_modules = nn.ModuleList()
+        for i in range(num_outs):
+            if i < num_ins:
+                lateral = _ConvModule(in_channels[i], out_channels, 1)
+            else:  # extra level: stride-2 conv on the last input, then on the last extra level
+                c_in = in_channels[-1] if i == num_ins else out_channels
+                lateral = _ConvModule(c_in, out_channels, 3, stride=2)
+            self.lateral_convs.append(lateral)
+            self.fpn_convs.append(_ConvModule(out_channels, out_channels, 3))
+            if i > 0:
+                self.upsample_modules.append(
+                    build_upsampler(self.upsample_kind, out_channels, 2, **cfg))
+
+    def forward_with_intermediates(
+            self, inputs: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[dict]]:
+        """Return the pyramid levels (finest first) and one record per top-down upsampling step.
+
+        Steps come in the order they are applied (coarsest first); see
+        :meth:`carafe.models.SegmentationModel.forward_with_intermediates` for their keys.
+        """
+        if len(inputs) != self.num_ins:
+            raise ValueError(f"FPN expects {self.num_ins} input maps, got {len(inputs)}")
+        laterals = []
+        for i, lateral_conv in enumerate(self.lateral_convs):
+            if i < len(inputs):
+                source = inputs[i]
+            elif i == len(inputs):
+                source = inputs[-1]
+            else:
+                source = laterals[-1]
+            laterals.append(lateral_conv(source))
+        steps = []
+        for i in range(len(laterals) - 1, 0, -1):
+            module = self.upsample_modules[i - 1]
+            x = laterals[i]
+            carafe_parts = None
+            if isinstance(module, CARAFEPack):
+                carafe_parts = module.forward_with_intermediates(x)
+                up = carafe_parts.output
+            else:
+                up = module(x)
+            h, w = laterals[i - 1].shape[-2:]
+            up = up[..., :h, :w]
+            steps.append({
+                "index": i - 1, "kind": self.upsample_kind, "input": x, "output": up,
+                "carafe": carafe_parts, "source_level": i, "target_level": i - 1,
+                "stride_in": self.strides[i], "stride_out": self.strides[i - 1],
+            })
+            laterals[i - 1] = laterals[i - 1] + up
+        outs = [fpn_conv(lat) for fpn_conv, lat in zip(self.fpn_convs, laterals, strict=True)]
+        return outs, steps
+
+    def forward(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Return the pyramid levels, finest first."""
+        return self.forward_with_intermediates(inputs)[0]

@@ -1,0 +1,120 @@
+"""Backbone + FPN (+ optional segmentation head) as one model, built from a plain config dict."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from carafe.models.backbones import build_backbone
+from carafe.models.fpn import FPN
+
+__all__ = ["SegmentationHead", "SegmentationModel", "build_model", "default_config"]
+
+# ImageNet statistics (torchvision's and mmdetection's), for images in [0, 1].
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+
+
+def default_config(upsampler: str = "carafe", num_classes: int = 5,
+                   class_names: list[str] | None = None, fpn_channels: int = 64) -> dict:
+    """The config of the small shipped model: MobileNetV2 + 4-level FPN + head on stride 4."""
+    up = {"kind": upsampler}
+    if upsampler == "carafe":
+        up.update(up_kernel=5, up_group=1, encoder_kernel=3, encoder_dilation=1,
+                  compressed_channels=64)
+    return {
+        "backbone": "mobilenet_v2",
+        "fpn_channels": fpn_channels,
+        "num_outs": 4,
+        "upsampler": up,
+        "head_channels": fpn_channels,
+        "num_classes": num_classes,
+        "class_names": list(class_names or [f"class_{i}" for i in range(num_classes)]),
+    }
+
+
+class SegmentationHead(nn.Module):
+    """3x3 conv + BN + ReLU, then a 1x1 classifier, on the finest FPN level."""
+
+    def __init__(self, in_channels: int, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+        self.classifier = nn.Conv2d(channels, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(F.relu(self.bn(self.conv(x))))
+
+
+class SegmentationModel(nn.Module):
+    """Backbone -> FPN -> head; logits at input resolution.
+
+    Takes float images (N, 3, H, W) in [0, 1] of any size: they are normalised with ImageNet
+    statistics and zero-padded (bottom/right) to a multiple of the coarsest stride, and the
+    result is cropped back. ``head`` is None for converted detection checkpoints (neck only).
+    """
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        self.config = copy.deepcopy(config)
+        self.backbone = build_backbone(config["backbone"])
+        self.neck = FPN(list(self.backbone.out_channels), list(self.backbone.strides),
+                        config["fpn_channels"], config["upsampler"], config.get("num_outs"))
+        self.num_classes = int(config.get("num_classes", 0))
+        self.class_names = list(config.get("class_names", []))
+        if self.num_classes and len(self.class_names) != self.num_classes:
+            raise ValueError(f"config has {self.num_classes} classes but "
+                             f"{len(self.class_names)} class_names")
+        self.head = None
+        if self.num_classes:
+            self.head = SegmentationHead(config["fpn_channels"], config["head_channels"],
+                                         self.num_classes)
+        self.size_divisor = self.neck.strides[-1]
+        self.register_buffer("pixel_mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+
+    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"images must be (N, 3, H, W) floats in [0, 1], "
+                             f"got shape {tuple(images.shape)}")
+        if not images.is_floating_point():
+            raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
+        x = (images - self.pixel_mean) / self.pixel_std
+        h, w = x.shape[-2:]
+        d = self.size_divisor
+        return F.pad(x, (0, -w % d, 0, -h % d))
+
+    def forward_with_intermediates(self, images: torch.Tensor) -> dict:
+        """Run the model and keep what the app shows.
+
+        Returns a dict: "logits" (N, num_classes, H, W) or None without a head; "levels": the
+        backbone maps; "steps": one dict per top-down upsampling step, coarsest first, with
+        "index" (upsample_modules index), "kind", "input" (N, C, h, w), "output"
+        (N, C, 2h, 2w), "carafe" (:class:`carafe.nn.CARAFEIntermediates` or None),
+        "source_level", "target_level", "stride_in" and "stride_out" (in input pixels).
+        Maps are those of the padded input (see the class docstring).
+        """
+        levels = self.backbone(self._prepare(images))
+        pyramid, steps = self.neck.forward_with_intermediates(levels)
+        logits = None
+        if self.head is not None:
+            logits = self.head(pyramid[0])
+            logits = F.interpolate(logits, scale_factor=self.neck.strides[0], mode="bilinear",
+                                   align_corners=False)
+            logits = logits[..., :images.shape[-2], :images.shape[-1]]
+        return {"logits": logits, "levels": levels, "steps": steps}
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Return segmentation logits (N, num_classes, H, W)."""
+        if self.head is None:
+            raise RuntimeError("this model has no segmentation head (a converted detection "
+                               "backbone + neck); use forward_with_intermediates()")
+        return self.forward_with_intermediates(images)["logits"]
+
+
+def build_model(config: dict) -> SegmentationModel:
+    """Build a :class:`SegmentationModel` from its config dict (see :func:`default_config`)."""
+    return SegmentationModel(config)
