@@ -193,7 +193,7 @@ def _carafe_details(module: CARAFEPack, parts, crop_hw) -> CarafeDetails:
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be an H×W×3 uint8 array, got {image.dtype} {image.shape}")
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float() / 255.0
 
 
 @torch.no_grad()

@@ -69,8 +69,8 @@ def check_carafe_args(
     expected_mask_channels = group_size * kernel_size * kernel_size
     if masks.shape[1] != expected_mask_channels:
         raise ValueError(
-            f"masks must have group_size*kernel_size**2 = {group_size}*{kernel_size}**2 = "
-            f"{expected_mask_channels} channels, got {masks.shape[1]}")
+            f"masks must have group_size*kernel_size**2 = {expected_mask_channels} channels "
+            f"(group_size={group_size}, kernel_size={kernel_size}), got {masks.shape[1]}")
     if masks.shape[0] != n:
         raise ValueError(f"masks batch size ({masks.shape[0]}) != features batch size ({n})")
     expected_hw = (h * scale_factor, w * scale_factor)

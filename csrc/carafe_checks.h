@@ -29,7 +29,8 @@ inline carafe_index::Geometry make_geometry(const at::Tensor& features, const at
   TORCH_CHECK_VALUE(g.C % G == 0, "features channels (", g.C, ") must be divisible by group_size (",
                     G, ")");
   TORCH_CHECK_VALUE(masks.size(1) == g.mask_channels(), "masks must have group_size*kernel_size**2 = ",
-                    g.mask_channels(), " channels, got ", masks.size(1));
+                    g.mask_channels(), " channels (group_size=", G, ", kernel_size=", k,
+                    "), got ", masks.size(1));
   TORCH_CHECK_VALUE(masks.size(0) == g.N, "masks batch size (", masks.size(0),
                     ") != features batch size (", g.N, ")");
   TORCH_CHECK_VALUE(masks.size(2) == g.out_h() && masks.size(3) == g.out_w(),

@@ -1,0 +1,4 @@
+"""compare page."""
+import streamlit as st
+
+st.title("compare")

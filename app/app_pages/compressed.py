@@ -1,0 +1,4 @@
+"""compressed page."""
+import streamlit as st
+
+st.title("compressed")

@@ -1,0 +1,4 @@
+"""how_it_works page."""
+import streamlit as st
+
+st.title("how_it_works")

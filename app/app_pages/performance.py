@@ -1,0 +1,4 @@
+"""performance page."""
+import streamlit as st
+
+st.title("performance")

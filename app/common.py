@@ -1,0 +1,228 @@
+"""Shared app state: cached model and analysis, the current image, the selected pixel.
+
+Pages call :func:`current` to get the model's analysis of the image chosen in the sidebar, and
+:func:`pixel_inputs` / :func:`selected_pixel` for the clicked pixel. The selected pixel is kept
+in image coordinates (``sel_y``, ``sel_x``), so it survives switching pages and FPN steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from carafe.imageio import DEFAULT_MAX_SIDE, ImageLoadError, load_image
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES_DIR = ROOT / "assets" / "samples"
+CONVERTED_DIR = ROOT / "assets" / "converted"
+METRICS_FILE = ROOT / "assets" / "metrics.json"
+RANDOM_INIT = "random init (no checkpoint)"
+PAPER = ("Wang, Chen, Xu, Liu, Loy, Lin: *CARAFE: Content-Aware ReAssembly of FEatures*, "
+         "ICCV 2019 ([arXiv 1905.02188](https://arxiv.org/abs/1905.02188))")
+SAMPLE_EXTS = (".png", ".jpg", ".jpeg")
+MAX_SIDE = DEFAULT_MAX_SIDE
+
+
+def cite() -> None:
+    """The paper reference, as a caption at the bottom of a page."""
+    st.caption(f"Paper: {PAPER}. Everything on this page is computed live by the shipped model "
+               "and the real CARAFE operator.")
+
+
+def sample_names() -> list[str]:
+    """Bundled sample images (file names in assets/samples)."""
+    return sorted(p.name for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_EXTS)
+
+
+def checkpoint_names() -> list[str]:
+    """Checkpoints for the sidebar: CARAFE first, then converted ones; random init if none."""
+    try:
+        from carafe.models import list_pretrained
+        names = [n for n in list_pretrained() if n != "bilinear"]
+    except Exception:  # noqa: BLE001 - the app must start even if the models are broken
+        names = []
+    names.sort(key=lambda n: (n != "carafe", n))
+    return names or [RANDOM_INIT]
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def get_model(name: str):
+    """Load a checkpoint once per process (shared by all sessions; read-only, eval mode)."""
+    torch.set_grad_enabled(False)
+    if name == RANDOM_INIT:
+        from carafe.models import build_model, default_config
+        torch.manual_seed(0)
+        from carafe.data import CLASS_NAMES
+        return build_model(default_config(class_names=list(CLASS_NAMES))).eval()
+    from carafe.models import load_pretrained
+    return load_pretrained(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def decode(data: bytes, max_side: int = MAX_SIDE):
+    """Bytes -> (array, notes) or (None, error message). Cached per file content."""
+    try:
+        loaded = load_image(data, max_side=max_side)
+    except ImageLoadError as err:
+        return None, str(err)
+    return loaded.array, loaded.notes
+
+
+@st.cache_data(show_spinner="Running the model on your image…", max_entries=6)
+def analysis_for(model_name: str, image_key: str, image: np.ndarray):
+    """Cached :func:`carafe.inspect.analyze` (key: model name + image content hash)."""
+    from carafe.inspect import analyze
+    return analyze(get_model(model_name), image)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def segmentation_for(model_name: str, image_key: str, image: np.ndarray):
+    """Cached segmentation of another checkpoint (the bilinear twin on the Compare page)."""
+    from carafe.inspect import segment
+    return segment(get_model(model_name), image)
+
+
+@st.cache_data(show_spinner=False)
+def load_metrics() -> dict | None:
+    """assets/metrics.json, or None when it is missing or unreadable."""
+    try:
+        return json.loads(METRICS_FILE.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class Current:
+    """What every page works on: the image, the checkpoint and the model's analysis."""
+
+    image: np.ndarray
+    image_key: str
+    name: str            # image label for captions and file names
+    model_name: str
+    analysis: object     # carafe.inspect.Analysis
+    step_index: int      # position in analysis.steps
+
+
+def image_from_sidebar() -> tuple[np.ndarray | None, str, str]:
+    """The chosen image as (array or None, content key, label); shows errors/notes itself."""
+    source = st.session_state.get("image_source", "Sample")
+    if source == "Upload" and st.session_state.get("upload") is not None:
+        up = st.session_state["upload"]
+        data, label = up.getvalue(), up.name
+    else:
+        names = sample_names()
+        label = st.session_state.get("sample") or names[0]
+        if label not in names:
+            label = names[0]
+        data = (SAMPLES_DIR / label).read_bytes()
+    array, info = decode(data)
+    if array is None:
+        st.error(f"**{label}** cannot be used: {info}")
+        return None, "", label
+    if info:
+        st.info(f"**{label}**: " + "; ".join(info) + ".")
+    return array, hashlib.sha1(data).hexdigest(), label
+
+
+def current() -> Current | None:
+    """The analysis of the current image, or None (an error message is already shown)."""
+    image, key, label = image_from_sidebar()
+    if image is None:
+        return None
+    model_name = st.session_state.get("checkpoint") or checkpoint_names()[0]
+    if model_name == RANDOM_INIT:
+        st.warning("No trained checkpoint was found in assets/, so this is a **randomly "
+                   "initialised** model: the kernels are nearly uniform and the segmentation "
+                   "is meaningless.")
+    try:
+        analysis = analysis_for(model_name, key, image)
+    except Exception as err:  # noqa: BLE001 - show, never crash
+        st.error(f"The model could not analyse this image: {type(err).__name__}: {err}")
+        return None
+    steps = analysis.steps
+    if not steps:
+        st.error("This model has no upsampling steps to show.")
+        return None
+    idx = st.session_state.get("step_pos")
+    if idx is None or not 0 <= idx < len(steps):
+        idx = len(steps) - 1  # the finest step: most pixels, clearest edges
+    return Current(image, key, label, model_name, analysis, idx)
+
+
+def step_labels(model_name: str) -> list[str]:
+    """Sidebar labels of the model's upsampling steps, coarsest first (as in Analysis.steps)."""
+    try:
+        strides = list(get_model(model_name).neck.strides)
+    except Exception:  # noqa: BLE001 - the page shows the real error
+        return []
+    return [f"P{i + 2}→P{i + 1} (stride {strides[i]}→{strides[i - 1]})"
+            for i in range(len(strides) - 1, 0, -1)]
+
+
+def step_title(step) -> str:
+    return (f"P{step.source_level + 2}→P{step.target_level + 2}: {step.input.shape[1]}×"
+            f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
+            f"(stride {step.stride_in}→{step.stride_out}, {step.kind})")
+
+
+def selected_pixel(step, image_shape) -> tuple[int, int]:
+    """The selected output pixel (row, col) of ``step``, from the image-coordinate selection."""
+    h, w = image_shape[:2]
+    iy = int(np.clip(st.session_state.get("sel_y", h // 2), 0, h - 1))
+    ix = int(np.clip(st.session_state.get("sel_x", w // 2), 0, w - 1))
+    oh, ow = step.output.shape[-2:]
+    return min(iy // step.stride_out, oh - 1), min(ix // step.stride_out, ow - 1)
+
+
+def select_output_pixel(step, oy: int, ox: int) -> None:
+    """Select output pixel (oy, ox) of ``step`` (stored as its centre in image pixels)."""
+    st.session_state["sel_y"] = int(oy * step.stride_out + step.stride_out // 2)
+    st.session_state["sel_x"] = int(ox * step.stride_out + step.stride_out // 2)
+
+
+def pixel_inputs(step, image_shape, key: str = "px") -> tuple[int, int]:
+    """Row/column number inputs for the selected output pixel (keyboard + tests)."""
+    oy, ox = selected_pixel(step, image_shape)
+    h, w = image_shape[:2]
+    oh = min(step.output.shape[-2], -(-h // step.stride_out))
+    ow = min(step.output.shape[-1], -(-w // step.stride_out))
+    st.session_state[f"{key}_y"] = min(oy, oh - 1)
+    st.session_state[f"{key}_x"] = min(ox, ow - 1)
+
+    def _changed():
+        select_output_pixel(step, st.session_state[f"{key}_y"], st.session_state[f"{key}_x"])
+
+    c1, c2 = st.columns(2)
+    c1.number_input("Output row y", 0, oh - 1, step=1, key=f"{key}_y", on_change=_changed,
+                    help="Row of the output pixel in this step's upsampled map.")
+    c2.number_input("Output column x", 0, ow - 1, step=1, key=f"{key}_x", on_change=_changed,
+                    help="Column of the output pixel in this step's upsampled map.")
+    return selected_pixel(step, image_shape)
+
+
+def download_npz(cur: Current) -> bytes:
+    """The kernels and maps of the current image as an .npz archive."""
+    import io
+    arrays = {"image": cur.image}
+    a = cur.analysis
+    if a.segmentation is not None:
+        arrays["segmentation"] = a.segmentation
+    for st_ in a.steps:
+        p = f"step{st_.index}_"
+        arrays[p + "input"] = st_.input
+        for kind, out in st_.outputs.items():
+            arrays[p + "output_" + kind] = out
+        if st_.carafe is not None:
+            d = st_.carafe
+            for name in ("compressed", "encoder_logits", "kernel_logits", "kernels", "entropy",
+                         "peak", "com_dy", "com_dx"):
+                arrays[p + name] = getattr(d, name)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()

@@ -1,0 +1,188 @@
+"""Backbones (torchvision layouts), the FPN_CARAFE neck, the segmentation model, checkpoints."""
+
+import json
+
+import pytest
+import torch
+
+from carafe.models import (
+    FPN,
+    MobileNetV2,
+    ResNet50,
+    build_model,
+    default_config,
+    list_pretrained,
+    load_checkpoint,
+    load_pretrained,
+    save_checkpoint,
+)
+from carafe.nn import UPSAMPLER_KINDS, CARAFEIntermediates, CARAFEPack
+from carafe.train import find_mobilenet_weights
+
+
+def test_mobilenet_v2_has_torchvision_layout():
+    state = MobileNetV2().state_dict()
+    # torchvision's mobilenet_v2 has 3,504,872 params; minus features.18 (412,160) and the
+    # classifier (1,281,000) leaves the backbone's 1,811,712.
+    assert sum(v.numel() for k, v in state.items() if "running" not in k
+               and "num_batches" not in k) == 1_811_712
+    assert state["features.0.0.weight"].shape == (32, 3, 3, 3)
+    assert state["features.1.conv.0.0.weight"].shape == (32, 1, 3, 3)
+    assert state["features.1.conv.1.weight"].shape == (16, 32, 1, 1)
+    assert state["features.2.conv.1.0.weight"].shape == (96, 1, 3, 3)
+    assert state["features.17.conv.2.weight"].shape == (320, 960, 1, 1)
+    assert not any(k.startswith(("features.18", "classifier")) for k in state)
+
+
+def test_resnet50_has_torchvision_layout():
+    state = ResNet50().state_dict()
+    # torchvision's resnet50: 25,557,032 params, of which fc holds 2,049,000.
+    assert sum(v.numel() for k, v in state.items() if "running" not in k
+               and "num_batches" not in k) == 23_508_032
+    assert state["layer1.0.downsample.0.weight"].shape == (256, 64, 1, 1)
+    assert state["layer3.5.conv2.weight"].shape == (256, 256, 3, 3)
+    assert state["layer4.2.bn3.running_var"].shape == (2048,)
+
+
+@pytest.mark.skipif(find_mobilenet_weights() is None, reason="ImageNet weights not installed")
+def test_mobilenet_v2_loads_torchvision_weights_strictly():
+    state = torch.load(find_mobilenet_weights(), weights_only=True)
+    model = MobileNetV2()
+    model.load_torchvision_state_dict(state)
+    torch.testing.assert_close(model.features[4].conv[1][0].weight,
+                               state["features.4.conv.1.0.weight"])
+
+
+def test_backbone_keeps_batchnorm_frozen_in_train_mode():
+    model = MobileNetV2().train()
+    assert model.training
+    assert not any(m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_fpn_carafe_key_layout_with_extra_level():
+    neck = FPN([256, 512, 1024, 2048], [4, 8, 16, 32], 256, {"kind": "carafe"}, num_outs=5)
+    state = neck.state_dict()
+    assert state["lateral_convs.0.conv.weight"].shape == (256, 256, 1, 1)
+    assert state["lateral_convs.3.conv.weight"].shape == (256, 2048, 1, 1)
+    assert state["lateral_convs.4.conv.weight"].shape == (256, 2048, 3, 3)  # extra, stride 2
+    assert state["fpn_convs.4.conv.bias"].shape == (256,)
+    assert state["upsample_modules.3.content_encoder.weight"].shape == (100, 64, 3, 3)
+    assert len(neck.upsample_modules) == 4 and neck.strides == [4, 8, 16, 32, 64]
+
+
+def test_fpn_rejects_wrong_number_of_inputs():
+    neck = FPN([8, 16], [4, 8], 8, {"kind": "nearest"})
+    with pytest.raises(ValueError, match="expects 2 input maps, got 1"):
+        neck([torch.randn(1, 8, 4, 4)])
+
+
+@pytest.mark.parametrize("kind", UPSAMPLER_KINDS)
+def test_segmentation_model_shape_flow(kind):
+    torch.manual_seed(0)
+    model = build_model(default_config(kind, fpn_channels=16)).eval()
+    images = torch.rand(2, 3, 37, 50)  # not a multiple of 32: padded and cropped back
+    with torch.no_grad():
+        out = model.forward_with_intermediates(images)
+        logits = model(images)
+    assert logits.shape == (2, 5, 37, 50)
+    torch.testing.assert_close(out["logits"], logits)
+    assert [lvl.shape[1] for lvl in out["levels"]] == [24, 32, 96, 320]
+    steps = out["steps"]
+    assert [s["index"] for s in steps] == [2, 1, 0]
+    assert [(s["stride_in"], s["stride_out"]) for s in steps] == [(32, 16), (16, 8), (8, 4)]
+    assert [(s["source_level"], s["target_level"]) for s in steps] == [(3, 2), (2, 1), (1, 0)]
+    for step in steps:
+        n, c, h, w = step["input"].shape
+        assert step["output"].shape == (n, c, 2 * h, 2 * w) and step["kind"] == kind
+        assert isinstance(step["carafe"], CARAFEIntermediates) == (kind == "carafe")
+        if kind == "carafe":
+            assert torch.equal(step["carafe"].output, step["output"])
+
+
+def test_model_without_head_gives_features_only():
+    config = default_config("carafe", fpn_channels=16)
+    config.update(num_classes=0, class_names=[])
+    model = build_model(config).eval()
+    out = model.forward_with_intermediates(torch.rand(1, 3, 32, 32))
+    assert out["logits"] is None and len(out["steps"]) == 3
+    with pytest.raises(RuntimeError, match="no segmentation head"):
+        model(torch.rand(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_checkpoint_round_trip(tmp_path, half):
+    torch.manual_seed(0)
+    model = build_model(default_config("carafe", fpn_channels=16)).eval()
+    for p in model.parameters():  # make every tensor matter, including the tiny encoder init
+        p.data.normal_(0, 0.1)
+    path = save_checkpoint(model, tmp_path / "m.safetensors", half=half)
+    assert json.loads((tmp_path / "m.json").read_text()) == model.config
+    loaded = load_checkpoint(path)
+    assert not loaded.training
+    images = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        expected, got = model(images), loaded(images)
+    if half:
+        torch.testing.assert_close(got, expected, atol=0.05, rtol=0.05)
+    else:
+        torch.testing.assert_close(got, expected)
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(ValueError, match="must end in .safetensors"):
+        save_checkpoint(build_model(default_config("nearest", fpn_channels=8)), tmp_path / "x.pt")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+    with pytest.raises(ValueError, match="unknown pretrained model 'nope'; available"):
+        load_pretrained("nope")
+
+
+_SHIPPED = {"carafe", "bilinear"} <= set(list_pretrained())
+
+
+@pytest.mark.skipif(not _SHIPPED, reason="shipped checkpoints not in assets/")
+@pytest.mark.parametrize("name", ["carafe", "bilinear"])
+def test_shipped_checkpoint_loads(name):
+    model = load_pretrained(name)
+    assert model.neck.upsample_kind == name and model.class_names[0] == "background"
+    assert model.num_classes == len(model.class_names)
+
+
+def _same_side_mass(kernels: torch.Tensor, k: int, edge_col: int, out_cols: list[int]) -> float:
+    """Mean kernel weight that output pixels in ``out_cols`` put on their own side of the edge.
+
+    ``edge_col`` is the first source column right of the edge; the output is x2 the source.
+    """
+    taps = kernels[0].view(k, k, *kernels.shape[-2:])  # (dy, dx, Y, X)
+    r = (k - 1) // 2
+    masses = []
+    for x_out in out_cols:
+        src_cols = torch.arange(k) + x_out // 2 - r
+        left_pixel = x_out < 2 * edge_col
+        same = (src_cols < edge_col) if left_pixel else (src_cols >= edge_col)
+        masses.append(taps[:, same, :, x_out].sum(dim=(0, 1)))
+    return float(torch.stack(masses).mean())
+
+
+@pytest.mark.skipif(not _SHIPPED, reason="shipped checkpoints not in assets/")
+def test_shipped_carafe_kernels_follow_a_two_region_edge():
+    torch.manual_seed(0)
+    model = load_pretrained("carafe")
+    image = torch.empty(1, 3, 128, 128)
+    image[..., :64] = torch.tensor([0.15, 0.2, 0.35]).view(1, 3, 1, 1)
+    image[..., 64:] = torch.tensor([0.9, 0.75, 0.5]).view(1, 3, 1, 1)
+    image = (image + 0.03 * torch.randn_like(image)).clamp(0, 1)
+    with torch.no_grad():
+        step = model.forward_with_intermediates(image)["steps"][-1]  # stride 8 -> 4
+    assert step["stride_in"] == 8
+    k = model.neck.upsample_modules[0].up_kernel
+    kernels = step["carafe"].kernels[:, :, 2:-2]  # rows away from the image border
+    # The edge is between source columns 7 and 8; output pixels 14..17 sit next to it, where
+    # a uniform 5x5 kernel would put 3/5 of its weight on the pixel's own side.
+    mass = _same_side_mass(kernels, k, edge_col=8, out_cols=[14, 15, 16, 17])
+    assert mass > 0.75, f"kernels put only {mass:.2f} of their weight on the pixel's side"
+
+
+def test_carafe_pack_is_the_neck_upsampler():
+    model = build_model(default_config("carafe", fpn_channels=16))
+    assert all(isinstance(m, CARAFEPack) for m in model.neck.upsample_modules)

@@ -1,0 +1,63 @@
+"""Training CLI smoke tests and the evaluation metrics."""
+
+import json
+
+import pytest
+import torch
+
+from carafe.evaluate import boundary_f_scores, boundary_map, mean_iou
+from carafe.models import load_checkpoint
+from carafe.train import _augment, _batch_plan, main
+
+
+def _train(tmp_path, *extra):
+    out = tmp_path / "run"
+    main(["--upsampler", "carafe", "--out", str(out), "--steps", "2", "--batch-size", "2",
+          "--train-images", "4", "--image-size", "64", "--fpn-channels", "8",
+          "--checkpoint-every", "1", "--warmup", "1", "--no-pretrained",
+          "--cache-dir", str(tmp_path / "cache"), *extra])
+    return out
+
+
+def test_training_steps_save_and_resume(tmp_path):
+    out = _train(tmp_path)
+    info = json.loads((out / "train_info.json").read_text())
+    assert info["steps"] == 2 and info["resumed_from"] == 0
+    model = load_checkpoint(out / "model.safetensors")
+    assert model.neck.upsample_kind == "carafe"
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert state["step"] == 2
+    assert not torch.equal(state["model"]["neck.upsample_modules.0.content_encoder.bias"],
+                           torch.zeros(100))  # the upsampler was trained
+    _train(tmp_path, "--resume", "--steps", "3")
+    assert json.loads((out / "train_info.json").read_text())["resumed_from"] == 2
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 3
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    _train(tmp_path)
+    with pytest.raises(SystemExit, match="is a carafe run with seed 0"):
+        _train(tmp_path, "--resume", "--seed", "1")
+
+
+def test_batch_plan_is_a_function_of_seed_and_step():
+    a, code_a = _batch_plan(3, 10, 100, 8)
+    b, code_b = _batch_plan(3, 10, 100, 8)
+    assert torch.equal(a, b) and code_a == code_b
+    assert not torch.equal(a, _batch_plan(3, 11, 100, 8)[0])
+    x = torch.arange(6.0).view(1, 2, 3)
+    assert {tuple(_augment(x, c).flatten().tolist()) for c in range(8)}.__len__() == 8
+
+
+def test_boundary_f_and_miou():
+    target = torch.zeros(1, 16, 16, dtype=torch.long)
+    target[:, 4:12, 4:12] = 1
+    assert boundary_map(target).sum() == 8 * 4 * 2 - 4 * 2  # inner and outer rings
+    assert boundary_f_scores(target, target).item() == 1.0
+    shifted = torch.roll(target, 1, dims=2)
+    assert boundary_f_scores(shifted, target, tolerance=1).item() == 1.0
+    assert boundary_f_scores(shifted, target, tolerance=0).item() < 0.8
+    far = torch.roll(target, 4, dims=2)
+    assert boundary_f_scores(far, target, tolerance=1).item() < 0.5
+    miou, per_class = mean_iou(torch.tensor([[6, 2], [0, 2]]))
+    assert per_class == pytest.approx([0.75, 0.5]) and miou == pytest.approx(0.625)
