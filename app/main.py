@@ -15,15 +15,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-st.set_page_config(page_title="CARAFE Explorer", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="CARAFE Explorer", page_icon=":material/search:", layout="wide")
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 pages = [
-    st.Page(PAGES / "explore.py", title="Explore", icon="🔍", default=True),
-    st.Page(PAGES / "compressed.py", title="Compressed channels", icon="🧮"),
-    st.Page(PAGES / "compare.py", title="Compare upsamplers", icon="⚖️"),
-    st.Page(PAGES / "how_it_works.py", title="How it works", icon="🧑‍🏫"),
-    st.Page(PAGES / "performance.py", title="Performance", icon="⏱️"),
+    st.Page(PAGES / "explore.py", title="Explore", icon=":material/search:", default=True),
+    st.Page(PAGES / "compressed.py", title="Compressed channels", icon=":material/grid_view:"),
+    st.Page(PAGES / "compare.py", title="Compare upsamplers", icon=":material/compare:"),
+    st.Page(PAGES / "how_it_works.py", title="How it works", icon=":material/school:"),
+    st.Page(PAGES / "performance.py", title="Performance", icon=":material/speed:"),
 ]
 nav = st.navigation(pages)
 

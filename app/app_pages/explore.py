@@ -8,7 +8,7 @@ import streamlit as st
 import common
 import figures as fg
 
-st.title("🔍 Explore: what does CARAFE predict?")
+st.title("Explore: what does CARAFE predict?")
 st.markdown(
     "CARAFE enlarges a feature map ×2 in a **content-aware** way: for every output pixel it "
     "predicts a small k×k **reassembly kernel** from the image content, and the output is the "
@@ -82,12 +82,14 @@ with right:
     kern = d.kernels[g * k * k:(g + 1) * k * k, oy, ox].reshape(k, k)
     st.plotly_chart(fg.kernel_figure(kern, f"Reassembly kernel of output pixel ({oy}, {ox})"),
                     config=fg.png_config(f"kernel_{oy}_{ox}"), key="explore_kernel")
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Entropy", f"{d.entropy[g, oy, ox]:.3f} nats",
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Entropy (nats)", f"{d.entropy[g, oy, ox]:.3f}",
               help=f"0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.")
     m2.metric("Peak weight", f"{d.peak[g, oy, ox]:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
-    m3.metric("Centre of mass (dy, dx)", f"{d.com_dy[g, oy, ox]:+.2f}, {d.com_dx[g, oy, ox]:+.2f}",
-              help="Where the kernel leans, in input pixels from the window centre.")
+    m3.metric("Lean dy", f"{d.com_dy[g, oy, ox]:+.2f}",
+              help="Centre of mass of the kernel, rows from the window centre (+ = down).")
+    m4.metric("Lean dx", f"{d.com_dx[g, oy, ox]:+.2f}",
+              help="Centre of mass of the kernel, columns from the window centre (+ = right).")
     sy, sx = oy // step.scale, ox // step.scale
     st.markdown(
         f"Output pixel **({oy}, {ox})** takes its value from the {k}×{k} window around input "
