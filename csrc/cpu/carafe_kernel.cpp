@@ -198,34 +198,62 @@ void grad_features_kernel(const T* grad_out_cl, const T* masks_cl, T* grad_featu
   }
 }
 
+// dots[j] = sum_c a[c] * b[j][c] for J rows b[j] at once: `a` is loaded once per vector and
+// the J running sums are independent chains, which keeps both FMA units busy.
+template <typename T, int J>
+inline void multi_dot(const T* a, const T* const* b, int64_t len, T* dots) {
+  constexpr int64_t kLanes = kVectorBytes / static_cast<int64_t>(sizeof(T));
+  T acc[J][kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= len; c += kLanes) {
+    for (int j = 0; j < J; ++j) {
+#pragma omp simd
+      for (int64_t l = 0; l < kLanes; ++l) acc[j][l] += a[c + l] * b[j][c + l];
+    }
+  }
+  for (int j = 0; j < J; ++j) {
+    T sum = T(0);
+    for (int64_t l = 0; l < kLanes; ++l) sum += acc[j][l];
+    for (int64_t t = c; t < len; ++t) sum += a[t] * b[j][t];
+    dots[j] = sum;
+  }
+}
+
 // grad wrt masks: per output pixel and tap, a dot product over the group's channels.
 // Written channels-last (N, sH, sW, G*k*k); the caller permutes it (it is small).
 template <typename T>
 void grad_masks_kernel(const T* grad_out_cl, const T* features_cl, T* grad_masks_cl,
                        const Geometry g) {
+  constexpr int kChunk = 8;  // taps whose dot products run together
   const int64_t C = g.C, oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius();
   const int64_t cpg = g.channels_per_group(), mc = g.mask_channels();
-#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
-  for (int64_t row = 0; row < g.N * oh; ++row) {
-    const int64_t n = row / oh, y = row % oh, sy = y / g.s;
-    for (int64_t x = 0; x < ow; ++x) {
-      const int64_t sx = x / g.s;
-      const T* go = grad_out_cl + (row * ow + x) * C;
-      T* gm = grad_masks_cl + (row * ow + x) * mc;
-      for (int64_t grp = 0; grp < g.G; ++grp) {
-        for (int64_t dy = 0; dy < k; ++dy) {
-          const int64_t iy = sy + dy - r;
-          for (int64_t dx = 0; dx < k; ++dx) {
-            const int64_t ix = sx + dx - r;
-            T sum = T(0);
-            if (g.inside(iy, ix)) {
-              const T* f = features_cl + ((n * g.H + iy) * g.W + ix) * C + grp * cpg;
-              const T* o = go + grp * cpg;
-#pragma omp simd reduction(+ : sum)
-              for (int64_t c = 0; c < cpg; ++c) sum += o[c] * f[c];
+#pragma omp parallel num_threads(at::get_num_threads())
+  {
+    std::vector<const T*> rows(g.taps());
+    std::vector<int64_t> channels(g.taps());
+    std::vector<T> dots(g.taps());
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < g.N * oh; ++row) {
+      const int64_t n = row / oh, y = row % oh, sy = y / g.s;
+      const TapRange ty = valid_taps(sy, r, k, g.H);
+      for (int64_t x = 0; x < ow; ++x) {
+        const int64_t sx = x / g.s;
+        const TapRange tx = valid_taps(sx, r, k, g.W);
+        T* gm = grad_masks_cl + (row * ow + x) * mc;
+        std::fill(gm, gm + mc, T(0));  // taps over the zero padding get no gradient
+        for (int64_t grp = 0; grp < g.G; ++grp) {
+          int64_t count = 0;
+          for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+            for (int64_t dx = tx.lo; dx < tx.hi; ++dx, ++count) {
+              rows[count] = features_cl + ((n * g.H + sy + dy - r) * g.W + sx + dx - r) * C + grp * cpg;
+              channels[count] = g.mask_channel(grp, dy, dx);
             }
-            gm[g.mask_channel(grp, dy, dx)] = sum;
           }
+          const T* go = grad_out_cl + (row * ow + x) * C + grp * cpg;
+          int64_t j = 0;
+          for (; j + kChunk <= count; j += kChunk) multi_dot<T, kChunk>(go, &rows[j], cpg, &dots[j]);
+          for (; j < count; ++j) multi_dot<T, 1>(go, &rows[j], cpg, &dots[j]);
+          for (int64_t t = 0; t < count; ++t) gm[channels[t]] = dots[t];
         }
       }
     }
