@@ -114,11 +114,9 @@ def _find_checkpoints(paths: list[Path]) -> list[tuple[str, int, Path]]:
         if not ckpt.is_file():
             raise SystemExit(f"no checkpoint at {ckpt}")
         config = json.loads(ckpt.with_suffix(".json").read_text())
-        info_file = ckpt.parent / "train_info.json"
-        seed = json.loads(info_file.read_text())["seed"] if info_file.is_file() else \
-            config.get("train_seed", -1)
+        seed = config.get("training", {}).get("seed", "?")
         found.append((config["upsampler"]["kind"], seed, ckpt))
-    return sorted(found, key=lambda t: (t[0] != "carafe", t[0], t[1]))
+    return sorted(found, key=lambda t: (t[0] != "carafe", t[0], str(t[1])))
 
 
 def _table(rows: list[dict]) -> str:

@@ -150,7 +150,8 @@ def train(args: argparse.Namespace) -> Path | None:
         start = state["step"]
     net = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
+        # The head reads only the finest pyramid level; the other fpn_convs get no gradient.
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     model.train()
     log = (args.out / "log.jsonl").open("a") if rank == 0 else None
     bar = tqdm(range(start, args.steps), initial=start, total=args.steps, disable=rank != 0,
@@ -178,12 +179,13 @@ def train(args: argparse.Namespace) -> Path | None:
     if rank != 0:
         dist.barrier()
         return None
+    model.config["training"] = {
+        "upsampler": args.upsampler, "seed": args.seed, "steps": args.steps,
+        "batch_size": args.batch_size, "world_size": world, "image_size": args.image_size,
+        "train_images": args.train_images, "lr": args.lr, "weight_decay": args.weight_decay,
+        "warmup": args.warmup, "pretrained_backbone": not args.no_pretrained,
+        "resumed_from": start, "seconds_this_session": round(time.time() - t0, 1)}
     final = save_checkpoint(model, args.out / "model.safetensors")
-    info = {"upsampler": args.upsampler, "seed": args.seed, "steps": args.steps,
-            "batch_size": args.batch_size, "world_size": world, "image_size": args.image_size,
-            "train_images": args.train_images, "lr": args.lr, "pretrained": not args.no_pretrained,
-            "seconds_this_session": round(time.time() - t0, 1), "resumed_from": start}
-    (args.out / "train_info.json").write_text(json.dumps(info, indent=2) + "\n")
     log.close()
     if world > 1:
         dist.barrier()

@@ -21,16 +21,17 @@ def _train(tmp_path, *extra):
 
 def test_training_steps_save_and_resume(tmp_path):
     out = _train(tmp_path)
-    info = json.loads((out / "train_info.json").read_text())
-    assert info["steps"] == 2 and info["resumed_from"] == 0
     model = load_checkpoint(out / "model.safetensors")
+    info = model.config["training"]
+    assert info["steps"] == 2 and info["resumed_from"] == 0 and info["seed"] == 0
     assert model.neck.upsample_kind == "carafe"
     state = torch.load(out / "last.pt", weights_only=True)
     assert state["step"] == 2
     assert not torch.equal(state["model"]["neck.upsample_modules.0.content_encoder.bias"],
                            torch.zeros(100))  # the upsampler was trained
     _train(tmp_path, "--resume", "--steps", "3")
-    assert json.loads((out / "train_info.json").read_text())["resumed_from"] == 2
+    config = json.loads((out / "model.json").read_text())
+    assert config["training"]["resumed_from"] == 2 and config["training"]["steps"] == 3
     assert torch.load(out / "last.pt", weights_only=True)["step"] == 3
 
 
