@@ -37,7 +37,8 @@ def cite() -> None:
 
 def sample_names() -> list[str]:
     """Bundled sample images (file names in assets/samples)."""
-    return sorted(p.name for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_EXTS)
+    names = [p.name for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_EXTS]
+    return sorted(names, key=lambda n: (not n.startswith("shapes"), n))  # training-like first
 
 
 def checkpoint_names() -> list[str]:
@@ -109,13 +110,26 @@ class Current:
     step_index: int      # position in analysis.steps
 
 
+def store_upload() -> None:
+    """Uploader callback: keep the file's bytes in this session's state (never shared)."""
+    up = st.session_state.get("upload")
+    if up is None:
+        st.session_state.pop("upload_bytes", None)
+        st.session_state.pop("upload_name", None)
+    else:
+        st.session_state["upload_bytes"] = up.getvalue()
+        st.session_state["upload_name"] = up.name
+
+
 def image_from_sidebar() -> tuple[np.ndarray | None, str, str]:
     """The chosen image as (array or None, content key, label); shows errors/notes itself."""
     source = st.session_state.get("image_source", "Sample")
-    if source == "Upload" and st.session_state.get("upload") is not None:
-        up = st.session_state["upload"]
-        data, label = up.getvalue(), up.name
+    data = st.session_state.get("upload_bytes") if source == "Upload" else None
+    if data is not None:
+        label = st.session_state.get("upload_name") or "upload"
     else:
+        if source == "Upload":
+            st.info("Upload an image in the sidebar; until then a sample image is shown.")
         names = sample_names()
         label = st.session_state.get("sample") or names[0]
         if label not in names:
@@ -226,3 +240,35 @@ def download_npz(cur: Current) -> bytes:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
+
+
+def explain(step, y: int, x: int, channel: int = 0):
+    """:func:`carafe.inspect.explain_pixel` (cheap: a few k×k arrays, no caching needed)."""
+    from carafe.inspect import explain_pixel
+    return explain_pixel(step, y, x, channel)
+
+
+def metrics_rows(obj) -> list[dict]:
+    """Flatten metrics.json (nested dicts/lists, schema not fixed) into table rows.
+
+    Each dict holding plain values becomes one row named by its path, e.g.
+    ``{"carafe": {"seed0": {"mIoU": 0.8}}}`` -> ``{"run": "carafe / seed0", "mIoU": 0.8}``.
+    """
+    rows: list[dict] = []
+
+    def walk(o, path):
+        if isinstance(o, dict):
+            leaves = {str(k): v for k, v in o.items()
+                      if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+            if any(isinstance(v, (int, float)) for v in leaves.values()):
+                rows.append({"run": " / ".join(path) or "all", **leaves})
+            for k, v in o.items():
+                if isinstance(v, (dict, list)):
+                    walk(v, [*path, str(k)])
+        elif isinstance(o, list):
+            for i, v in enumerate(o):
+                name = str(v.get("upsampler", v.get("name", i))) if isinstance(v, dict) else str(i)
+                walk(v, [*path, name])
+
+    walk(obj, [])
+    return rows

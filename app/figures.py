@@ -33,6 +33,16 @@ def class_colour(i: int) -> str:
     return f"rgb({r},{g},{b})"
 
 
+def legend_html(class_names, present=None) -> str:
+    """Coloured class chips (HTML) for ``st.markdown(..., unsafe_allow_html=True)``."""
+    ids = [i for i in (present if present is not None else range(len(class_names)))
+           if 0 < i < len(class_names)]
+    if not ids:
+        return "only background"
+    return " ".join(f"<span style='background:{class_colour(i)};padding:1px 8px;"
+                    f"border-radius:4px;color:black'>{class_names[i]}</span>" for i in ids)
+
+
 def overlay(image: np.ndarray, seg: np.ndarray | None, alpha: float) -> np.ndarray:
     """Blend class colours over the image (background untouched)."""
     if seg is None or alpha <= 0:
@@ -45,8 +55,9 @@ def overlay(image: np.ndarray, seg: np.ndarray | None, alpha: float) -> np.ndarr
 
 def _square(fig, height=None, **kw):
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=height, **kw)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_xaxes(constrain="domain")
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False,
+                     zeroline=False)
+    fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False)
     return fig
 
 
@@ -83,8 +94,10 @@ def image_figure(image, step, sel, up_kernel, seg=None, alpha=0.45, title="",
     _rect(fig, (sy - r) * si, (sx - r) * si, (sy + r + 1) * si, (sx + r + 1) * si, dash="dash")
     _rect(fig, oy * so, ox * so, (oy + 1) * so, (ox + 1) * so, color="#ff1744", width=2)
     fig.update_layout(title=title,
-                      xaxis=dict(range=[-0.5, w - 0.5], showticklabels=False),
-                      yaxis=dict(range=[h - 0.5, -0.5], showticklabels=False))
+                      xaxis=dict(range=[-0.5, w - 0.5], showticklabels=False, showgrid=False,
+                                 zeroline=False),
+                      yaxis=dict(range=[h - 0.5, -0.5], showticklabels=False, showgrid=False,
+                                 zeroline=False))
     return _square(fig, height=520)
 
 
@@ -143,7 +156,7 @@ def direction_rgb(dy, dx, vmax) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def offset_figure(dy, dx, title, max_arrows=24, height=420) -> go.Figure:
+def offset_figure(dy, dx, title, max_arrows=18, height=420) -> go.Figure:
     """Centre-of-mass offsets: colour wheel image plus arrows on a coarse grid."""
     h, w = dy.shape
     vmax = float(np.percentile(np.hypot(dy, dx), 99)) or 1e-6
@@ -177,8 +190,12 @@ def wheel_legend(size=64) -> np.ndarray:
 
 
 def grid_figure(maps, titles, cols=4, colorscale=DIV, zmax=None, height_per_row=170,
-                colorbar_title="") -> go.Figure:
-    """Small multiples sharing one colour scale (symmetric for DIV) and one colour bar."""
+                colorbar_title="", scales=None) -> go.Figure:
+    """Small multiples sharing one colour scale (symmetric for DIV) and one colour bar.
+
+    ``scales[i]`` stretches map i by that factor (e.g. 2 for an input map shown next to its ×2
+    outputs), so every panel covers the same area.
+    """
     n = len(maps)
     rows = max(1, -(-n // cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
@@ -187,15 +204,19 @@ def grid_figure(maps, titles, cols=4, colorscale=DIV, zmax=None, height_per_row=
         zmax = float(max(np.abs(m).max() for m in maps)) or 1.0
     zmin = -zmax if colorscale == DIV else 0.0
     for i, m in enumerate(maps):
-        fig.add_trace(go.Heatmap(z=m, colorscale=colorscale, zmin=zmin, zmax=zmax,
+        f = (scales or [1] * n)[i]
+        fig.add_trace(go.Heatmap(z=m, x0=(f - 1) / 2, dx=f, y0=(f - 1) / 2, dy=f,
+                                 colorscale=colorscale, zmin=zmin, zmax=zmax,
                                  showscale=(i == 0), colorbar=dict(title=colorbar_title,
                                                                    thickness=12),
-                                 hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>"),
+                                 hovertemplate="%{z:.3g}<extra></extra>"),
                       row=i // cols + 1, col=i % cols + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed", scaleanchor="x")
+        axis = "" if i == 0 else str(i + 1)
+        fig.update_yaxes(scaleanchor=f"x{axis}", row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
     fig.update_layout(height=rows * height_per_row + 40, margin=dict(l=5, r=5, t=30, b=5))
-    fig.update_annotations(font_size=11)
+    fig.update_annotations(font_size=12)
     return fig
 
 
@@ -205,7 +226,7 @@ def images_row(images, titles, height=300) -> go.Figure:
                         horizontal_spacing=0.02)
     for i, im in enumerate(images):
         fig.add_trace(go.Image(z=im, hoverinfo="skip"), row=1, col=i + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
     return fig

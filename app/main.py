@@ -20,10 +20,14 @@ st.set_page_config(page_title="CARAFE Explorer", page_icon=":material/search:", 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 pages = [
     st.Page(PAGES / "explore.py", title="Explore", icon=":material/search:", default=True),
-    st.Page(PAGES / "compressed.py", title="Compressed channels", icon=":material/grid_view:"),
-    st.Page(PAGES / "compare.py", title="Compare upsamplers", icon=":material/compare:"),
-    st.Page(PAGES / "how_it_works.py", title="How it works", icon=":material/school:"),
-    st.Page(PAGES / "performance.py", title="Performance", icon=":material/speed:"),
+    st.Page(PAGES / "compressed.py", title="Compressed channels", icon=":material/grid_view:",
+            url_path="compressed"),
+    st.Page(PAGES / "compare.py", title="Compare upsamplers", icon=":material/compare:",
+            url_path="compare"),
+    st.Page(PAGES / "how_it_works.py", title="How it works", icon=":material/school:",
+            url_path="how-it-works"),
+    st.Page(PAGES / "performance.py", title="Performance", icon=":material/speed:",
+            url_path="performance"),
 ]
 nav = st.navigation(pages)
 
@@ -36,7 +40,8 @@ def _sidebar() -> None:
                  label_visibility="collapsed")
         if st.session_state.get("image_source") == "Upload":
             st.file_uploader(
-                "Upload an image", key="upload",
+                "Upload an image", key="upload", on_change=common.store_upload,
+                max_upload_size=25,
                 type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"],
                 help=f"Images are converted to RGB and downscaled to a maximum side of "
                      f"{common.MAX_SIDE} px. Your image stays in your session only.")

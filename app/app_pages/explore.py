@@ -63,11 +63,8 @@ with left:
     st.plotly_chart(fig, key="explore_click", on_select=_on_click, selection_mode="points",
                     config=fg.png_config("carafe_image"), theme="streamlit")
     if show_seg and a.class_names:
-        present = np.unique(a.segmentation)
-        st.markdown("Segmentation: " + " ".join(
-            f"<span style='background:{fg.class_colour(i)};padding:1px 8px;border-radius:4px;"
-            f"color:black'>{a.class_names[i]}</span>" for i in present if i > 0) or
-            "only background", unsafe_allow_html=True)
+        st.markdown("Segmentation: " + fg.legend_html(a.class_names, np.unique(a.segmentation)),
+                    unsafe_allow_html=True)
     st.caption("Red square: the output pixel. Dashed cyan: its k×k source window in the "
                f"coarser input map (each input pixel covers {step.stride_in}×{step.stride_in} "
                "image pixels).")

@@ -1,4 +1,175 @@
-"""how_it_works page."""
+"""How it works: CARAFE step by step for one output pixel, with formulas and live numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.title("how_it_works")
+import common
+import figures as fg
+from carafe.inspect import toy_step
+
+STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")
+
+st.title("How it works")
+st.markdown(
+    "Follow one output pixel through CARAFE's five steps. Every number is read from the "
+    "model's tensors, and recomputed by hand next to it. Use **Toy 6×6** to see a tiny map "
+    "where everything fits on screen.")
+
+mode = st.radio("Data", ["Your image", "Toy 6×6"], horizontal=True, key="hiw_mode")
+
+
+@st.cache_data(show_spinner=False)
+def _toy():
+    return toy_step(seed=0)
+
+
+if mode == "Toy 6×6":
+    step = _toy()
+    st.caption("Toy: a 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a "
+               "diagonal ramp), CARAFEPack(2, ×2, k_up=3, k_enc=3, C_m=2) with random, "
+               "untrained weights (rounded to 0.1) so that the kernels vary.")
+    c1, c2, c3 = st.columns(3)
+    oy = c1.number_input("Output row y", 0, 11, 5, key="toy_y")
+    ox = c2.number_input("Output column x", 0, 11, 6, key="toy_x")
+    ch = c3.selectbox("Channel", [0, 1], key="toy_channel")
+    t1, t2 = st.columns([1, 1.6])
+    t1.plotly_chart(fg.map_figure(step.input[ch], f"Input, channel {ch} (6×6)", text_fmt=".1f",
+                                  cell=(oy // 2, ox // 2, oy // 2 + 1, ox // 2 + 1), height=360),
+                    key="toy_in", config=fg.png_config("toy_input"))
+    t2.plotly_chart(fg.map_figure(step.output[ch], f"CARAFE output, channel {ch} (12×12)",
+                                  text_fmt=".2f", cell=(oy, ox, oy + 1, ox + 1), height=360),
+                    key="toy_out", config=fg.png_config("toy_output"))
+else:
+    cur = common.current()
+    if cur is None:
+        st.stop()
+    step = cur.analysis.steps[cur.step_index]
+    if step.carafe is None:
+        st.info(f"This checkpoint upsamples with **{step.kind}** here; pick 'carafe' or use "
+                "the toy mode.")
+        st.stop()
+    st.caption(common.step_title(step))
+    oy, ox = common.pixel_inputs(step, cur.image.shape, key="hiw_px")
+    ch = st.selectbox("Feature channel", [int(c) for c in step.channel_order[:32]],
+                      key="hiw_channel", format_func=lambda c: f"channel {c}")
+
+d = step.carafe
+e = common.explain(step, int(oy), int(ox), int(ch))
+k, s, g = d.up_kernel, step.scale, e.group
+c_in, h, w = step.input.shape
+cm = d.compressed.shape[0]
+sy, sx = e.source
+
+stage = int(np.clip(st.session_state.get("hiw_stage", 0), 0, len(STAGES) - 1))
+
+
+def _go(delta: int) -> None:
+    st.session_state["hiw_stage"] = int(np.clip(stage + delta, 0, len(STAGES) - 1))
+
+
+b1, b2, b3 = st.columns([1, 1, 5])
+b1.button("◀ Previous", on_click=_go, args=(-1,), disabled=stage == 0, key="hiw_prev")
+b2.button("Next ▶", on_click=_go, args=(1,), disabled=stage == len(STAGES) - 1, key="hiw_next")
+b3.markdown(" → ".join(f"**{n}**" if i == stage else n for i, n in enumerate(STAGES)))
+st.progress((stage + 1) / len(STAGES), text=f"Step {stage + 1} of {len(STAGES)}: "
+                                            f"{STAGES[stage]}")
+
+
+def _shape(*dims) -> str:
+    return "(" + ", ".join(str(x) for x in dims) + ")"
+
+
+def _close(a, b) -> str:
+    diff = float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+    return f"largest difference model vs by hand: {diff:.2e}"
+
+
+if stage == 0:
+    st.latex(r"c_{m}(i,j) = \sum_{c=1}^{C} W^{\mathrm{comp}}_{m,c}\, x_c(i,j) + b_m")
+    st.markdown(f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
+                f"input pixel. Shape {_shape(c_in, h, w)} → {_shape(cm, h, w)}. Here: input "
+                f"pixel ({sy}, {sx}), the source of output pixel ({oy}, {ox}).")
+    n = min(cm, 12)
+    idx = d.compressed_order[:n]
+    st.dataframe(pd.DataFrame({"compressed channel m": idx,
+                               "model c_m": e.compressed_vector[idx],
+                               "by hand W·x + b": e.compressed_by_hand[idx]}),
+                 hide_index=True, width="stretch")
+    st.caption(f"{'All' if n == cm else f'The {n} most energetic of {cm}'} channels; "
+               f"{_close(e.compressed_vector, e.compressed_by_hand)}.")
+elif stage == 1:
+    ke = d.encoder_kernel
+    st.latex(r"z_{o}(i,j) = \sum_{m}\sum_{u,v=-r_e}^{r_e} W^{\mathrm{enc}}_{o,m,u,v}\, "
+             r"c_m(i+u,\,j+v) + b_o")
+    st.markdown(f"A {ke}×{ke} convolution reads the compressed maps around ({sy}, {sx}) and "
+                f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {d.encoder_logits.shape[0]}** "
+                f"numbers per input pixel: one k×k kernel for each of the s² output pixels it "
+                f"will produce. Shape {_shape(cm, h, w)} → "
+                f"{_shape(d.encoder_logits.shape[0], h, w)}.")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(fg.kernel_figure(e.encoder_logits, "Encoder output for this sub-pixel",
+                                     fmt=".3g", colorscale=fg.DIV, colorbar_title="logit"),
+                    key="hiw_enc", config=fg.png_config("encoder_logits"))
+    c2.plotly_chart(fg.kernel_figure(e.encoder_logits_by_hand, "By hand (numpy conv)",
+                                     fmt=".3g", colorscale=fg.DIV, colorbar_title="logit"),
+                    key="hiw_enc_hand", config=fg.png_config("encoder_by_hand"))
+    st.caption(_close(e.encoder_logits, e.encoder_logits_by_hand))
+elif stage == 2:
+    st.latex(r"\ell_{g k^2 + t}(s i + a,\; s j + b) = z_{(g k^2 + t)\, s^2 + a s + b}(i, j)")
+    st.markdown(f"**Pixel shuffle** moves channels to space: the {s}² groups of k² channels "
+                f"at input pixel ({sy}, {sx}) become the kernels of the {s}×{s} output pixels "
+                f"it covers. Output pixel ({oy}, {ox}) is sub-pixel (a, b) = {e.sub_pixel}. "
+                f"Shape {_shape(d.encoder_logits.shape[0], h, w)} → "
+                f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}.")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(fg.kernel_figure(e.encoder_channels, "Encoder channel feeding each tap",
+                                     fmt="d", colorscale="Greys", zmin=None,
+                                     colorbar_title="channel"),
+                    key="hiw_ps_idx", config=fg.png_config("shuffle_channels"))
+    c2.plotly_chart(fg.kernel_figure(e.kernel_logits, "Kernel logits after the shuffle",
+                                     fmt=".3g", colorscale=fg.DIV, colorbar_title="logit"),
+                    key="hiw_ps", config=fg.png_config("kernel_logits"))
+    st.caption("Same numbers as step 2, only moved: " + _close(e.kernel_logits,
+                                                               e.encoder_logits))
+elif stage == 3:
+    st.latex(r"w_t = \frac{\exp \ell_t}{\sum_{t'=1}^{k^2} \exp \ell_{t'}}")
+    st.markdown(f"The softmax over the {k * k} taps makes the kernel positive and sum to 1, so "
+                "the output is a weighted average of the window (no change of overall "
+                "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + ".")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(fg.kernel_figure(e.kernel, "Kernel (model)"), key="hiw_k",
+                    config=fg.png_config("kernel_model"))
+    c2.plotly_chart(fg.kernel_figure(e.kernel_by_hand, "softmax by hand"), key="hiw_k_hand",
+                    config=fg.png_config("kernel_by_hand"))
+    st.caption(f"Sum of the weights: {e.kernel.sum():.6f}; " + _close(e.kernel,
+                                                                      e.kernel_by_hand))
+else:
+    r = (k - 1) // 2
+    st.latex(r"y_c(i', j') = \sum_{dy,dx=0}^{k-1} w_{dy,dx}(i', j')\; "
+             r"x_c\!\left(\lfloor i'/s \rfloor + dy - r,\; \lfloor j'/s \rfloor + dx - r\right)")
+    st.markdown(f"**Reassembly**: multiply the kernel with the {k}×{k} window of channel {ch} "
+                f"around input pixel ({sy}, {sx}) = (⌊{oy}/{s}⌋, ⌊{ox}/{s}⌋) and add up. "
+                "Outside the map the input counts as 0. Shape "
+                f"{_shape(c_in, h, w)} → {_shape(c_in, s * h, s * w)}.")
+    c1, c2, c3 = st.columns(3)
+    c1.plotly_chart(fg.kernel_figure(e.kernel, "Kernel w"), key="hiw_rk",
+                    config=fg.png_config("reassembly_kernel"))
+    c2.plotly_chart(fg.kernel_figure(e.window, f"Window x (channel {ch})", fmt=".2f",
+                                     colorscale=fg.DIV, colorbar_title="value"),
+                    key="hiw_win", config=fg.png_config("window"))
+    c3.plotly_chart(fg.kernel_figure(e.products, "w × x", fmt=".3f", colorscale=fg.DIV,
+                                     colorbar_title="product"),
+                    key="hiw_prod", config=fg.png_config("products"))
+    m1, m2, m3 = st.columns(3)
+    m1.metric("By hand: Σ w·x", f"{e.value_by_hand:.6f}")
+    m2.metric("CARAFE op output", f"{e.value_op:.6f}")
+    m3.metric("Difference", f"{abs(e.value_by_hand - e.value_op):.1e}")
+    if abs(e.value_by_hand - e.value_op) <= 1e-4 * max(1.0, abs(e.value_op)):
+        st.success(f"The hand computation equals the operator's output y[{ch}, {oy}, {ox}] "
+                   "(float32 rounding aside).")
+    else:
+        st.error("The hand computation does not match the operator's output.")
+common.cite()

@@ -1,0 +1,236 @@
+"""The Streamlit app, driven by streamlit.testing.v1.AppTest: every page, numbers, bad uploads.
+
+The numbers the pages show are checked against carafe.inspect run independently here on the
+same image with the same checkpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT = 120  # a cold model load + first analysis on a busy 2-core CPU
+sys.path.insert(0, str(ROOT / "app"))
+
+
+def _app(page: str | None = None) -> AppTest:
+    """A fresh session; with ``page``, already switched to app_pages/<page>.py and run."""
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    if page:
+        at.run()  # switch_page needs one run of the entry point first
+        at.switch_page(f"app_pages/{page}.py")
+        at.run()
+    return at
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """(analysis, step) computed outside the app for the default sample and checkpoint."""
+    import common  # app/common.py
+
+    from carafe.imageio import load_image_file
+    from carafe.inspect import analyze
+
+    image = load_image_file(common.SAMPLES_DIR / common.sample_names()[0]).array
+    model = common.get_model.__wrapped__(common.checkpoint_names()[0])
+    a = analyze(model, image)
+    return a, a.steps[-1]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_every_page_renders():
+    at = _app()
+    at.run()
+    _no_exception(at)
+    assert at.title[0].value.startswith("Explore")
+    for page, title in [("compressed", "Compressed channels"), ("compare", "Compare upsamplers"),
+                        ("how_it_works", "How it works"), ("performance", "Performance")]:
+        at.switch_page(f"app_pages/{page}.py").run()
+        _no_exception(at)
+        assert at.title[0].value == title
+        assert not at.error, [e.value for e in at.error]
+        assert any("1905.02188" in c.value for c in at.caption)  # the paper is cited
+
+
+def test_explore_kernel_matches_inspect(reference):
+    a, step = reference
+    d = step.carafe
+    at = _app()
+    at.run()
+    _no_exception(at)
+    for oy, ox in [(3, 5), (20, 17)]:
+        at.number_input(key="explore_px_y").set_value(oy).run()
+        at.number_input(key="explore_px_x").set_value(ox).run()
+        _no_exception(at)
+        assert float(_metric(at, "Entropy (nats)")) == pytest.approx(d.entropy[0, oy, ox], abs=1e-3)
+        assert float(_metric(at, "Peak weight")) == pytest.approx(d.peak[0, oy, ox], abs=1e-3)
+        assert float(_metric(at, "Lean dx")) == pytest.approx(d.com_dx[0, oy, ox], abs=0.01)
+        assert any(f"({oy}, {ox})" in m.value for m in at.markdown)
+    # the selection survives a page switch (kept in image coordinates)
+    at.switch_page("app_pages/compressed.py").run()
+    assert at.number_input(key="compressed_px_y").value == 20
+    assert at.number_input(key="compressed_px_x").value == 17
+
+
+def _hand_metrics(at: AppTest) -> tuple[float, float]:
+    return float(_metric(at, "By hand: Σ w·x")), float(_metric(at, "CARAFE op output"))
+
+
+def test_how_it_works_recomputes_the_op(reference):
+    from carafe.inspect import explain_pixel
+
+    _, step = reference
+    at = _app("how_it_works")
+    at.number_input(key="hiw_px_y").set_value(9).run()
+    at.number_input(key="hiw_px_x").set_value(14).run()
+    ch = at.selectbox(key="hiw_channel").value
+    assert at.latex, "every step shows its formula"
+    for _ in range(4):
+        at.button(key="hiw_next").click().run()
+        _no_exception(at)
+        assert at.latex
+    by_hand, op = _hand_metrics(at)
+    expected = explain_pixel(step, 9, 14, ch)
+    assert by_hand == pytest.approx(expected.value_by_hand, abs=2e-6)
+    assert op == pytest.approx(float(step.output[ch, 9, 14]), abs=2e-6)
+    assert by_hand == pytest.approx(op, abs=1e-5)
+    assert at.success and not at.error
+    at.button(key="hiw_prev").click().run()
+    assert not at.metric  # back on the softmax step
+
+
+def test_how_it_works_toy_mode():
+    at = _app("how_it_works")
+    at.radio(key="hiw_mode").set_value("Toy 6×6").run()
+    for _ in range(4):
+        at.button(key="hiw_next").click().run()
+    by_hand, op = _hand_metrics(at)
+    assert by_hand == pytest.approx(op, abs=1e-5) and at.success
+    at.number_input(key="toy_y").set_value(11).run()
+    at.selectbox(key="toy_channel").set_value(1).run()
+    _no_exception(at)
+    by_hand, op = _hand_metrics(at)
+    assert by_hand == pytest.approx(op, abs=1e-5)
+
+
+def _png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _upload(data: bytes, name: str, page: str | None = None) -> AppTest:
+    at = _app()
+    at.session_state["image_source"] = "Upload"
+    at.session_state["upload_bytes"] = data
+    at.session_state["upload_name"] = name
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    _no_exception(at)
+    return at
+
+
+_GOOD = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("data, name", [
+    (b"this is a text file, not an image", "notes.txt"),
+    (_png(Image.fromarray(_GOOD))[:300], "truncated.png"),
+    (_png(Image.new("1", (12000, 12000))), "bomb.png"),
+    (_png(Image.new("RGB", (1, 1))), "one_pixel.png"),
+    (b"", "empty.png"),
+])
+def test_bad_uploads_show_an_error(data, name):
+    for page in (None, "app_pages/how_it_works.py"):
+        at = _upload(data, name, page)
+        assert at.error, f"{name}: expected st.error"
+        assert name in at.error[0].value
+
+
+@pytest.mark.parametrize("img, fmt, note", [
+    (Image.fromarray((_GOOD[..., 0].astype(np.uint16) * 257)), "PNG", "8-bit"),
+    (Image.fromarray(_GOOD).convert("CMYK"), "JPEG", "RGB"),
+    (Image.fromarray(_GOOD).convert("P"), "PNG", "RGB"),
+    (Image.fromarray(_GOOD).convert("RGBA"), "PNG", "white"),
+    (Image.fromarray(_GOOD).convert("L"), "PNG", "RGB"),
+])
+def test_unusual_uploads_are_converted(img, fmt, note):
+    at = _upload(_png(img, fmt), f"odd.{fmt.lower()}")
+    assert not at.error, [e.value for e in at.error]
+    assert any(note in i.value for i in at.info)
+    assert at.metric  # the kernel view is there
+
+
+def test_exif_rotated_and_large_uploads():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    at = _upload(_png(Image.fromarray(_GOOD), "JPEG", exif=exif.tobytes()), "phone.jpg")
+    assert any("EXIF" in i.value for i in at.info) and not at.error
+    assert "image 48×64" in at.caption[0].value  # rotated: 48 wide, 64 high
+    big = np.zeros((700, 1400, 3), np.uint8)
+    at = _upload(_png(Image.fromarray(big)), "big.png")
+    assert any("downscaled" in i.value and "512" in i.value for i in at.info) and not at.error
+
+
+def test_sessions_do_not_share_images():
+    a = _upload(_png(Image.fromarray(_GOOD)), "mine.png")
+    b = _app()
+    b.run()
+    assert "image 64×48" in a.caption[0].value  # a sees its upload
+    assert "image 64×48" not in b.caption[0].value  # b, at the same time, sees the sample
+    assert "upload_bytes" not in b.session_state
+    a.run()
+    assert "image 64×48" in a.caption[0].value
+
+
+def test_npz_download_contents(reference):
+    import common
+
+    a, _ = reference
+    cur = common.Current(a.image, "k", "sample.png", "m", a, len(a.steps) - 1)
+    with np.load(io.BytesIO(common.download_npz(cur))) as z:
+        last = a.steps[-1].index
+        assert z[f"step{last}_kernels"].shape == a.steps[-1].carafe.kernels.shape
+        np.testing.assert_array_equal(z["image"], a.image)
+        assert f"step{last}_output_bilinear" in z
+
+
+def test_metrics_rows_flatten_any_schema():
+    import common
+
+    rows = common.metrics_rows({"carafe": {"seed0": {"mIoU": 0.8, "acc": 0.9}},
+                                "bilinear": [{"seed": 0, "mIoU": 0.7}]})
+    assert {"run": "carafe / seed0", "mIoU": 0.8, "acc": 0.9} in rows
+    assert any(r["run"].startswith("bilinear") and r["mIoU"] == 0.7 for r in rows)
+
+
+def test_performance_benchmark_button():
+    at = _app("performance")
+    _no_exception(at)
+    assert any("74,148" in s.value for s in at.success)
+    if not any(b.key == "bench_run" for b in at.button):
+        pytest.skip("carafe.bench not available")
+    at.button(key="bench_run").click().run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    rows = at.session_state["bench_rows"]
+    assert rows and all(r["op_ms"] > 0 for r in rows)
+    assert at.dataframe[-1].value.shape[0] == len(rows)
