@@ -1,11 +1,18 @@
 // CARAFE CPU kernels: forward, grad wrt features and grad wrt masks.
 //
-// Why this layout: every output pixel is a weighted sum of k*k input pixels with the SAME
-// weight for all channels of a group. Working channels-last (NHWC) turns that into
-// "broadcast one weight, multiply-add a contiguous run of channels", which vectorises, and
-// the weight is read once per pixel instead of once per channel. Inputs are converted to
-// NHWC once (small next to the output); results are accumulated per row in a buffer that
-// stays in cache and then written out NCHW. No intermediate of size k*k*output exists.
+// Every output pixel is a weighted sum of k*k input pixels. Two layouts make that vectorise:
+// - forward (rows): one weight per output pixel and tap, so for a run of output pixels along
+//   x the weights are a contiguous vector in the NCHW masks. The features are first copied
+//   with each column repeated s times and zero columns on both sides (`upsample_columns`,
+//   about output / s in size); then tap (dy, dx) of output pixels x..x+L reads one contiguous
+//   run of that copy. The inner loop is a plain vector multiply-add with no bounds checks,
+//   each weight vector serves four channels, and the output is written in place, NCHW.
+// - backward (channels-last): the SAME weight applies to all channels of a group, so with
+//   NHWC copies of grad_output, features and masks the gradient wrt features is "broadcast
+//   one weight, multiply-add a contiguous run of channels" (a gather over the output pixels
+//   that read each input pixel: no atomics), and the gradient wrt masks is a set of channel
+//   dot products, eight taps per pass.
+// No intermediate of size k*k*output exists.
 //
 // OpenMP pragmas live in these templates, not inside AT_DISPATCH lambdas (where they do
 // not compile).
@@ -25,8 +32,7 @@ namespace {
 
 using carafe_index::Geometry;
 
-// Channels summed at once, kept in registers while the k*k taps are added: eight vector
-// registers, enough independent multiply-add chains to hide the FMA latency on two units.
+// Vector width of the build machine (the library is compiled with -march=native).
 #if defined(__AVX512F__)
 constexpr int64_t kVectorBytes = 64;
 #elif defined(__AVX__)
@@ -34,6 +40,8 @@ constexpr int64_t kVectorBytes = 32;
 #else
 constexpr int64_t kVectorBytes = 16;
 #endif
+// Channels summed at once by the channels-last kernels, kept in registers while the taps are
+// added: eight vectors, enough independent multiply-add chains to hide the FMA latency.
 template <typename T>
 constexpr int64_t kBlock = 8 * kVectorBytes / static_cast<int64_t>(sizeof(T));
 
@@ -63,33 +71,23 @@ void store_row_nchw(const T* buf, T* out, int64_t C, int64_t plane, int64_t widt
   }
 }
 
-// For each of P pixels p: dst[p * dst_stride + 0:len] = sum over the taps of
-// weight(tap, p) * row(tap)[0:len]. `taps(fma)` calls fma(weights, weight_stride, row) once per
-// tap, pixel p's weight being weights[p * weight_stride]. Several pixels that share their
-// input rows (the s output pixels of one source pixel) reuse each loaded vector.
-// `Len` > 0 fixes the length at compile time so the accumulators live in registers.
-template <typename T, int64_t Len, int P, typename Taps>
-inline void weighted_sums(T* dst, int64_t dst_stride, int64_t len, const Taps& taps) {
+// dst[0:len] = sum over the taps of weight(tap) * row(tap)[0:len]; `taps(fma)` calls
+// fma(weight, row) once per tap. `Len` > 0 fixes the length at compile time so the
+// accumulators live in registers; Len == 0 is the run-time-length tail.
+template <typename T, int64_t Len, typename Taps>
+inline void weighted_sum(T* dst, int64_t len, const Taps& taps) {
   if constexpr (Len > 0) {
-    T acc[P][Len] = {};
-    taps([&](const T* w, int64_t w_stride, const T* row) {
-      T wp[P];
-      for (int p = 0; p < P; ++p) wp[p] = w[p * w_stride];
+    T acc[Len] = {};
+    taps([&](T w, const T* row) {
 #pragma omp simd
-      for (int64_t c = 0; c < Len; ++c)
-        for (int p = 0; p < P; ++p) acc[p][c] += wp[p] * row[c];
+      for (int64_t c = 0; c < Len; ++c) acc[c] += w * row[c];
     });
-    for (int p = 0; p < P; ++p)
-      for (int64_t c = 0; c < Len; ++c) dst[p * dst_stride + c] = acc[p][c];
+    for (int64_t c = 0; c < Len; ++c) dst[c] = acc[c];
   } else {
-    for (int p = 0; p < P; ++p) std::fill(dst + p * dst_stride, dst + p * dst_stride + len, T(0));
-    taps([&](const T* w, int64_t w_stride, const T* row) {
-      for (int p = 0; p < P; ++p) {
-        const T wp = w[p * w_stride];
-        T* d = dst + p * dst_stride;
+    std::fill(dst, dst + len, T(0));
+    taps([&](T w, const T* row) {
 #pragma omp simd
-        for (int64_t c = 0; c < len; ++c) d[c] += wp * row[c];
-      }
+      for (int64_t c = 0; c < len; ++c) dst[c] += w * row[c];
     });
   }
 }
@@ -112,46 +110,84 @@ inline int64_t for_channel_blocks(int64_t cpg, const Block& block, int64_t c = 0
   }
 }
 
-// features_cl: NHWC; masks_cl: (N, sH, sW, G*k*k); out: NCHW.
+// x positions handled per pass by the row kernels: two vector registers.
 template <typename T>
-void forward_kernel(const T* features_cl, const T* masks_cl, T* out, const Geometry g) {
-  const int64_t C = g.C, oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius();
-  const int64_t cpg = g.channels_per_group(), mc = g.mask_channels();
-#pragma omp parallel num_threads(at::get_num_threads())
-  {
-    std::vector<T> buf(ow * C);
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < g.N * oh; ++row) {
-      const int64_t n = row / oh, y = row % oh, sy = y / g.s;
-      const TapRange ty = valid_taps(sy, r, k, g.H);
-      for (int64_t x = 0; x < ow;) {
-        // Output pixels x and x + 1 read the same window when they share a source pixel.
-        const int64_t sx = x / g.s;
-        const bool pair = x + 1 < ow && (x + 1) / g.s == sx;
-        const TapRange tx = valid_taps(sx, r, k, g.W);
-        const T* w = masks_cl + (row * ow + x) * mc;
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-          const int64_t c0 = grp * cpg;
-          for_channel_blocks<T>(cpg, [&](int64_t cb, auto len) {
-            auto taps = [&](auto&& fma) {
-              for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
-                const T* src = features_cl + ((n * g.H + sy + dy - r) * g.W + sx - r) * C + c0 + cb;
-                const T* wr = w + g.mask_channel(grp, dy, 0);
-                for (int64_t dx = tx.lo; dx < tx.hi; ++dx) fma(wr + dx, mc, src + dx * C);
-              }
-            };
-            constexpr int64_t L = decltype(len)::value;
-            T* dst = buf.data() + x * C + c0 + cb;
-            if (pair) {
-              weighted_sums<T, L, 2>(dst, C, cpg - cb, taps);
-            } else {
-              weighted_sums<T, L, 1>(dst, C, cpg - cb, taps);
-            }
-          });
-        }
-        x += pair ? 2 : 1;
+constexpr int64_t kXBlock = 2 * kVectorBytes / static_cast<int64_t>(sizeof(T));
+
+// Column-upsampled, column-padded copy of the features, NCHW with rows of width
+// Wp = s * (W + 2r): up[n, c, iy, s*(r + ix) + p] = X[n, c, iy, ix] for p < s, zero in the
+// s*r columns on either side. Output pixel x and tap dx then read column x + s*dx, so a run of
+// output pixels reads a contiguous run of `up` for every tap: the row kernels vectorise over x
+// with plain loads and no bounds checks along x. Its size is about output / s.
+template <typename T>
+void upsample_columns(const T* features, T* up, const Geometry g) {
+  const int64_t s = g.s, r = g.radius(), wp = s * (g.W + 2 * r);
+#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
+  for (int64_t row = 0; row < g.N * g.C * g.H; ++row) {
+    const T* src = features + row * g.W;
+    T* dst = up + row * wp;
+    std::fill(dst, dst + s * r, T(0));
+    std::fill(dst + s * (g.W + r), dst + wp, T(0));
+    for (int64_t ix = 0; ix < g.W; ++ix)
+      for (int64_t p = 0; p < s; ++p) dst[s * (r + ix) + p] = src[ix];
+  }
+}
+
+// acc[j][l] = sum over taps of w(tap)[l] * up_j(tap)[l] for CB channels j and a run of
+// x positions l (kXBlock of them, or `len` when Tail), written to out_j[l].
+template <typename T, int CB, bool Tail>
+inline void reassemble_run(T* out, int64_t out_plane, const T* up, int64_t up_plane, int64_t wp,
+                           const T* w, int64_t w_plane, int64_t iy0, TapRange ty, int64_t k,
+                           int64_t s, int64_t len) {
+  constexpr int64_t XB = kXBlock<T>;
+  const int64_t n_l = Tail ? len : XB;
+  T acc[CB][XB] = {};
+  for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+    const T* up_row = up + (iy0 + dy) * wp;
+    for (int64_t dx = 0; dx < k; ++dx) {
+      const T* wv = w + (dy * k + dx) * w_plane;
+      const T* u = up_row + s * dx;
+      for (int j = 0; j < CB; ++j) {
+        const T* uj = u + j * up_plane;
+#pragma omp simd
+        for (int64_t l = 0; l < n_l; ++l) acc[j][l] += wv[l] * uj[l];
       }
-      store_row_nchw(buf.data(), out + n * C * oh * ow + y * ow, C, oh * ow, ow);
+    }
+  }
+  for (int j = 0; j < CB; ++j)
+    for (int64_t l = 0; l < n_l; ++l) out[j * out_plane + l] = acc[j][l];
+}
+
+// Forward on NCHW tensors: each thread takes output rows; for each group of 4 channels and
+// each run of x positions the k*k weight vectors (read once per row from L1) are shared.
+template <typename T>
+void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry g) {
+  constexpr int kChannels = 4;
+  constexpr int64_t XB = kXBlock<T>;
+  const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s;
+  const int64_t cpg = g.channels_per_group(), plane = oh * ow;
+  const int64_t wp = s * (g.W + 2 * r), up_plane = g.H * wp;
+#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
+  for (int64_t row = 0; row < g.N * oh; ++row) {
+    const int64_t n = row / oh, y = row % oh, sy = y / s;
+    const TapRange ty = valid_taps(sy, r, k, g.H);
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      const T* w = masks + ((n * g.mask_channels() + grp * g.taps()) * oh + y) * ow;
+      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
+        const bool four = c + kChannels <= (grp + 1) * cpg;
+        const T* upc = up + (n * g.C + c) * up_plane;
+        T* o = out + (n * g.C + c) * plane + y * ow;
+        int64_t x0 = 0;
+        for (; x0 + XB <= ow; x0 += XB) {
+          if (four) reassemble_run<T, kChannels, false>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, XB);
+          else reassemble_run<T, 1, false>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, XB);
+        }
+        if (x0 < ow) {
+          if (four) reassemble_run<T, kChannels, true>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, ow - x0);
+          else reassemble_run<T, 1, true>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, ow - x0);
+        }
+        c += four ? kChannels : 1;
+      }
     }
   }
 }
@@ -183,13 +219,12 @@ void grad_features_kernel(const T* grad_out_cl, const T* masks_cl, T* grad_featu
                   for (int64_t py = 0; py < s; ++py) {
                     const int64_t pix = (n * g.out_h() + sy * s + py) * ow + sx * s;
                     for (int64_t px = 0; px < s; ++px)
-                      fma(masks_cl + (pix + px) * mc + m, 0, grad_out_cl + (pix + px) * C + c0 + cb);
+                      fma(masks_cl[(pix + px) * mc + m], grad_out_cl + (pix + px) * C + c0 + cb);
                   }
                 }
               }
             };
-            weighted_sums<T, decltype(len)::value, 1>(buf.data() + ix * C + c0 + cb, 0, cpg - cb,
-                                                      taps);
+            weighted_sum<T, decltype(len)::value>(buf.data() + ix * C + c0 + cb, cpg - cb, taps);
           });
         }
       }
@@ -277,11 +312,13 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Ge
     return forward(features.to(at::kFloat), masks.to(at::kFloat), g).to(features.scalar_type());
   auto out = at::empty({g.N, g.C, g.out_h(), g.out_w()}, features.options());
   if (out.numel() == 0) return out;
-  const auto features_cl = to_channels_last(features);
-  const auto masks_cl = to_channels_last(masks);
+  const auto f = features.contiguous();
+  const auto m = masks.contiguous();
+  auto up = at::empty({g.N, g.C, g.H, g.s * (g.W + 2 * g.radius())}, f.options());
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_forward_cpu", [&] {
-    forward_kernel<scalar_t>(features_cl.const_data_ptr<scalar_t>(),
-                             masks_cl.const_data_ptr<scalar_t>(), out.mutable_data_ptr<scalar_t>(), g);
+    upsample_columns<scalar_t>(f.const_data_ptr<scalar_t>(), up.mutable_data_ptr<scalar_t>(), g);
+    forward_rows_kernel<scalar_t>(up.const_data_ptr<scalar_t>(), m.const_data_ptr<scalar_t>(),
+                                  out.mutable_data_ptr<scalar_t>(), g);
   });
   return out;
 }
