@@ -22,8 +22,8 @@ from carafe.data import load_split
 from carafe.models import ASSETS_DIR, SegmentationModel, load_checkpoint
 from carafe.nn import upsampler_cost
 
-__all__ = ["boundary_map", "boundary_f_scores", "evaluate_model", "main", "mean_iou",
-           "model_costs"]
+__all__ = ["boundary_map", "boundary_f_scores", "evaluate_model", "kernel_alignment", "main",
+           "mean_iou", "model_costs"]
 
 
 def boundary_map(labels: torch.Tensor) -> torch.Tensor:
@@ -67,6 +67,42 @@ def mean_iou(confusion: torch.Tensor) -> tuple[float, list[float]]:
     union = confusion.sum(0) + confusion.sum(1) - inter
     iou = inter / union.clamp(min=1)
     return float(iou.mean()), [float(v) for v in iou]
+
+
+@torch.no_grad()
+def kernel_alignment(model: SegmentationModel, images: torch.Tensor, labels: torch.Tensor,
+                     batch_size: int = 50) -> dict | None:
+    """How much of the finest CARAFE step's kernel weight stays on the output pixel's object.
+
+    For every output pixel whose k x k source window holds both its own class and another
+    (true labels sampled at the pixel centres; taps outside the map count as neither), sum the kernel weight on the taps of its own
+    class. Returns the mean of that ("same_object_mass") and of what a uniform kernel would
+    give ("uniform_mass"), or None for models whose neck does not use CARAFE.
+    """
+    if model.neck.upsample_kind != "carafe":
+        return None
+    model.eval()
+    k = model.neck.upsample_modules[0].up_kernel
+    same_mass, uniform_mass = [], []
+    for start in range(0, images.shape[0], batch_size):
+        x = images[start:start + batch_size].float() / 255.0
+        y = labels[start:start + batch_size]
+        step = model.forward_with_intermediates(x)["steps"][-1]
+        s_in, s_out = step["stride_in"], step["stride_out"]
+        h, w = step["input"].shape[-2:]
+        src = y[:, s_in // 2::s_in, s_in // 2::s_in][:, None, :h, :w].float()
+        out = y[:, s_out // 2::s_out, s_out // 2::s_out][:, None].float()
+        windows = F.unfold(F.pad(src, [(k - 1) // 2] * 4, value=-1), k).view(-1, k * k, h, w)
+        windows = windows.repeat_interleave(2, 2).repeat_interleave(2, 3)
+        same = windows[..., :out.shape[-2], :out.shape[-1]] == out
+        other = ~same & (windows[..., :out.shape[-2], :out.shape[-1]] >= 0)  # not padding
+        mixed = same.any(1) & other.any(1)
+        kernels = step["carafe"].kernels[..., :out.shape[-2], :out.shape[-1]]
+        same_mass.append((kernels * same).sum(1)[mixed])
+        uniform_mass.append(same.float().mean(1)[mixed])
+    return {"same_object_mass": float(torch.cat(same_mass).mean()),
+            "uniform_mass": float(torch.cat(uniform_mass).mean()),
+            "boundary_pixels": int(torch.cat(same_mass).numel())}
 
 
 @torch.no_grad()
@@ -163,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         model = load_checkpoint(ckpt)
         metrics = evaluate_model(model, data.images, data.labels, tolerance=args.tolerance)
         rows.append({"upsampler": kind, "seed": seed, "checkpoint": str(ckpt), **metrics,
-                     **model_costs(model, args.image_size)})
+                     **model_costs(model, args.image_size),
+                     "kernel_alignment": kernel_alignment(model, data.images, data.labels)})
     means = _means(rows)
     print(f"held-out split: {args.val_images} scenes of {args.image_size}x{args.image_size}, "
           f"boundary tolerance {args.tolerance}px; FLOPs per input pixel of one upsampler, "

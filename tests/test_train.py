@@ -5,8 +5,9 @@ import json
 import pytest
 import torch
 
-from carafe.evaluate import boundary_f_scores, boundary_map, mean_iou
-from carafe.models import load_checkpoint
+from carafe.data import load_split
+from carafe.evaluate import boundary_f_scores, boundary_map, kernel_alignment, mean_iou
+from carafe.models import build_model, default_config, load_checkpoint
 from carafe.train import _augment, _batch_plan, main
 
 
@@ -62,3 +63,15 @@ def test_boundary_f_and_miou():
     assert boundary_f_scores(far, target, tolerance=1).item() < 0.5
     miou, per_class = mean_iou(torch.tensor([[6, 2], [0, 2]]))
     assert per_class == pytest.approx([0.75, 0.5]) and miou == pytest.approx(0.625)
+
+
+def test_kernel_alignment_of_untrained_carafe_is_uniform():
+    torch.manual_seed(0)
+    data = load_split("val", 4, 64)
+    model = build_model(default_config("carafe", fpn_channels=8))
+    stats = kernel_alignment(model, data.images, data.labels)
+    assert stats["boundary_pixels"] > 0
+    assert 0 < stats["uniform_mass"] < 1
+    assert stats["same_object_mass"] == pytest.approx(stats["uniform_mass"], abs=0.01)
+    assert kernel_alignment(build_model(default_config("bilinear", fpn_channels=8)),
+                            data.images, data.labels) is None
