@@ -166,7 +166,7 @@ def test_bad_uploads_show_an_error(data, name):
 
 
 @pytest.mark.parametrize("img, fmt, note", [
-    (Image.fromarray((_GOOD[..., 0].astype(np.uint16) * 257)), "PNG", "8-bit"),
+    (Image.fromarray(_GOOD[..., 0].astype(np.uint16) * 257), "PNG", "8-bit"),
     (Image.fromarray(_GOOD).convert("CMYK"), "JPEG", "RGB"),
     (Image.fromarray(_GOOD).convert("P"), "PNG", "RGB"),
     (Image.fromarray(_GOOD).convert("RGBA"), "PNG", "white"),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-import streamlit as st
-
 import common
 import figures as fg
+import numpy as np
+import streamlit as st
 
 st.title("Compressed channels")
 st.markdown(

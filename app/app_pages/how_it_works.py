@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import common
+import figures as fg
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-import common
-import figures as fg
 from carafe.inspect import toy_step
 
 STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import common
+import figures as fg
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-
-import common
-import figures as fg
 
 PAPER_CARAFE = {"params": 74_148, "flops_per_input_pixel": 199_496}
 NAMES = {"carafe": "CARAFE", "nearest": "nearest", "bilinear": "bilinear", "deconv": "deconv",

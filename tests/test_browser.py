@@ -1,0 +1,138 @@
+"""End-to-end: `streamlit run app/main.py` headless + Debian's chromium driven by playwright.
+
+Opens the app, clicks a pixel of the image, checks the kernel view follows the click, visits
+every page and saves screenshots to test-artifacts/ (git-ignored). Skips cleanly without
+/usr/bin/chromium or the playwright package. Setup: `apt-get install -y chromium` and
+`pip install playwright` (its own browser download is not needed).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+           "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
+        else:
+            pytest.fail("streamlit did not become healthy in 30 s")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _settle(page, timeout: float = 90.0) -> None:
+    """Wait until the 'running' indicator has been gone for 2 s."""
+    end, gone = time.time() + timeout, None
+    while time.time() < end:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            gone = gone or time.time()
+            if time.time() - gone > 2.0:
+                return
+        else:
+            gone = None
+        time.sleep(0.1)
+    raise AssertionError("the app kept running for too long")
+
+
+def _check_clean(page, name: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, f"traceback on {name}"
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"error on {name}"
+
+
+def _kernel_title(page) -> str:
+    return page.locator("text=/Reassembly kernel of output pixel/").first.text_content()
+
+
+def test_click_pixel_shows_its_kernel(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    # launch() gives chromium a fresh, temporary profile (no --user-data-dir needed)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1500, "height": 2200})
+        page.goto(server)
+        page.wait_for_selector("text=Explore: what does CARAFE predict?", timeout=60_000)
+        page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=60_000)
+        _settle(page)
+        _check_clean(page, "explore")
+        before = _kernel_title(page)
+
+        plot = page.locator(".js-plotly-plot").first
+        plot.scroll_into_view_if_needed()
+        box = plot.bounding_box()
+        x, y = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.35
+        page.mouse.move(x - 4, y)  # plotly picks the point under the last hover
+        time.sleep(0.4)
+        page.mouse.move(x, y)
+        time.sleep(0.6)
+        page.mouse.down()
+        page.mouse.up()
+        t0 = time.time()
+        while _kernel_title(page) == before and time.time() - t0 < 30:
+            time.sleep(0.02)
+        click_s = time.time() - t0
+        _settle(page)
+        after = _kernel_title(page)
+        assert after != before, "the kernel view did not follow the click"
+        _check_clean(page, "explore after click")
+        page.screenshot(path=str(ARTIFACTS / "explore_clicked.png"))
+        print(f"click -> kernel view: {click_s:.2f} s ({before!r} -> {after!r})")
+
+        for path, title in [("compressed", "Compressed channels"),
+                            ("compare", "Compare upsamplers"),
+                            ("how-it-works", "How it works"),
+                            ("performance", "Performance")]:
+            # the sidebar navigation keeps the session (and the clicked pixel)
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(title).click()
+            page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
+            _settle(page)
+            _check_clean(page, path)
+            page.screenshot(path=str(ARTIFACTS / f"{path}.png"))
+        browser.close()
