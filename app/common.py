@@ -159,6 +159,9 @@ def current() -> Current | None:
     except Exception as err:  # noqa: BLE001 - show, never crash
         st.error(f"The model could not analyse this image: {type(err).__name__}: {err}")
         return None
+    if st.session_state.get("sel_image") != key:  # a new image: start at its centre
+        st.session_state["sel_image"] = key
+        st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
     steps = analysis.steps
     if not steps:
         st.error("This model has no upsampling steps to show.")

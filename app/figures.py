@@ -118,12 +118,11 @@ def image_figure(image, step, sel, up_kernel, seg=None, alpha=0.45, title="",
     sy, sx = oy // step.scale, ox // step.scale
     _rect(fig, (sy - r) * si, (sx - r) * si, (sy + r + 1) * si, (sx + r + 1) * si, dash="dash")
     _rect(fig, oy * so, ox * so, (oy + 1) * so, (ox + 1) * so, color="#ff1744", width=2)
-    fig.update_layout(title=title,
-                      xaxis=dict(range=[-0.5, w - 0.5], showticklabels=False, showgrid=False,
-                                 zeroline=False),
-                      yaxis=dict(range=[h - 0.5, -0.5], showticklabels=False, showgrid=False,
-                                 zeroline=False))
-    return _square(fig, height=520)
+    fig.update_layout(title=title)
+    _square(fig, height=520)
+    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False, showticklabels=False)
+    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False, showticklabels=False)
+    return fig
 
 
 def map_figure(z, title, colorscale=SEQ, zmin=None, zmax=None, window=None, cell=None,
@@ -201,9 +200,11 @@ def offset_figure(dy, dx, title, max_arrows=18, height=420) -> go.Figure:
         marker=dict(size=4, color="white"), showlegend=False,
         customdata=np.stack([ady.ravel(), adx.ravel()], axis=1),
         hovertemplate="dy %{customdata[0]:.2f}, dx %{customdata[1]:.2f}<extra></extra>"))
-    fig.update_layout(title=title, xaxis=dict(range=[-0.5, w - 0.5], showticklabels=False),
-                      yaxis=dict(range=[h - 0.5, -0.5], showticklabels=False))
-    return _square(fig, height=height)
+    fig.update_layout(title=title)
+    _square(fig, height=height)
+    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False, showticklabels=False)
+    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False, showticklabels=False)
+    return fig
 
 
 def wheel_legend(size=64) -> np.ndarray:

@@ -159,10 +159,16 @@ _GOOD = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
     (b"", "empty.png"),
 ])
 def test_bad_uploads_show_an_error(data, name):
-    for page in (None, "app_pages/how_it_works.py"):
-        at = _upload(data, name, page)
-        assert at.error, f"{name}: expected st.error"
-        assert name in at.error[0].value
+    at = _upload(data, name)
+    assert at.error, f"{name}: expected st.error"
+    assert name in at.error[0].value
+    assert not at.plotly_chart  # nothing half-drawn below the message
+
+
+def test_bad_upload_on_every_page():
+    for page in ("compressed", "compare", "how_it_works"):
+        at = _upload(b"GIF89a broken", "broken.gif", f"app_pages/{page}.py")
+        assert at.error and "broken.gif" in at.error[0].value
 
 
 @pytest.mark.parametrize("img, fmt, note", [
@@ -234,3 +240,33 @@ def test_performance_benchmark_button():
     rows = at.session_state["bench_rows"]
     assert rows and all(r["op_ms"] > 0 for r in rows)
     assert at.dataframe[-1].value.shape[0] == len(rows)
+
+
+def test_headless_grouped_checkpoint(monkeypatch):
+    """A converted detection checkpoint (no head) with G=2 kernel groups: every page copes."""
+    import carafe.models as models
+    from carafe.models import build_model, default_config
+
+    cfg = default_config()
+    cfg["upsampler"]["up_group"] = 2
+    cfg["num_classes"], cfg["class_names"] = 0, []
+    model = build_model(cfg).eval()
+    name = "converted_test_g2"
+    real_list, real_load = models.list_pretrained, models.load_pretrained
+    monkeypatch.setattr(models, "list_pretrained", lambda: [*real_list(), name])
+    monkeypatch.setattr(models, "load_pretrained",
+                        lambda n="carafe", device="cpu": model if n == name else real_load(n))
+    at = _app()
+    at.session_state["checkpoint"] = name
+    at.run()
+    _no_exception(at)
+    assert at.radio(key="explore_group").options == ["0", "1"] or len(
+        at.radio(key="explore_group").options) == 2
+    at.radio(key="explore_group").set_value(1).run()
+    _no_exception(at)
+    for page in ("compressed", "compare", "how_it_works", "performance"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        _no_exception(at)
+        assert not at.error, [e.value for e in at.error]
+    at.switch_page("app_pages/compare.py").run()
+    assert any("no segmentation head" in i.value for i in at.info)

@@ -24,6 +24,18 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,4 +147,29 @@ def test_click_pixel_shows_its_kernel(server):
             _settle(page)
             _check_clean(page, path)
             page.screenshot(path=str(ARTIFACTS / f"{path}.png"))
+
+        # uploads: a corrupt file gives st.error, a real one is analysed, and a second
+        # browser session (own cookies and websocket) still sees the sample image
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Explore").click()
+        _settle(page)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
+        _settle(page)
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "broken.png", "mimeType": "image/png",
+                    "buffer": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40}])
+        page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=60_000)
+        _settle(page)
+        assert "broken.png" in page.locator('[data-testid="stAlertContentError"]').inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(72, 40)}])
+        page.wait_for_selector("text=/image 72×40/", timeout=60_000)
+        _settle(page)
+        _check_clean(page, "upload")
+        other = browser.new_context().new_page()
+        other.goto(server)
+        other.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=60_000)
+        _settle(other)
+        assert other.locator("text=/image 72×40/").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "explore_upload.png"))
         browser.close()

@@ -105,6 +105,10 @@ def pixel_view() -> None:
     ch = st.selectbox("Feature channel (sorted by energy)", [int(c) for c in order[:32]],
                       key="explore_channel", format_func=lambda c: f"channel {c}")
     r = (k - 1) // 2
+    ih, iw = cur.image.shape[:2]
+    if step.input.shape[1] * step.stride_in > ih or step.input.shape[2] * step.stride_in > iw:
+        st.caption("The model pads the image with zeros (bottom/right) to a multiple of 32 "
+                   "pixels, so the maps reach a little past the image.")
     f1, f2 = st.columns(2)
     f1.plotly_chart(fg.map_figure(step.input[ch], f"Input map (channel {ch}), "
                                   f"{step.input.shape[1]}×{step.input.shape[2]}",
