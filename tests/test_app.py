@@ -51,6 +51,31 @@ def reference():
     return a, a.steps[-1]
 
 
+def _figures(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page, by title text."""
+    import json
+
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        out[spec["layout"].get("title", {}).get("text", "")] = spec
+    return out
+
+
+def _z(trace: dict) -> np.ndarray:
+    """A heatmap's z as numpy (plotly sends arrays as base64 typed arrays)."""
+    import base64
+
+    z = trace["z"]
+    if isinstance(z, dict) and "bdata" in z:
+        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        shape = z.get("shape", arr.shape)
+        if isinstance(shape, str):  # plotly writes "5, 5"
+            shape = tuple(int(v) for v in shape.split(","))
+        return arr.reshape(shape)
+    return np.asarray(z, dtype=float)
+
+
 def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -67,6 +92,10 @@ def test_every_page_renders():
         assert at.title[0].value == title
         assert not at.error, [e.value for e in at.error]
         assert any("1905.02188" in c.value for c in at.caption)  # the paper is cited
+        assert at.get("plotly_chart") or page in ("performance", "how_it_works")
+        for spec in _figures(at).values():  # every heatmap has a colour bar
+            assert all(t.get("showscale", True) is not False or i > 0
+                       for i, t in enumerate(x for x in spec["data"] if x["type"] == "heatmap"))
 
 
 def test_explore_kernel_matches_inspect(reference):
@@ -83,6 +112,19 @@ def test_explore_kernel_matches_inspect(reference):
         assert float(_metric(at, "Peak weight")) == pytest.approx(d.peak[0, oy, ox], abs=1e-3)
         assert float(_metric(at, "Lean dx")) == pytest.approx(d.com_dx[0, oy, ox], abs=0.01)
         assert any(f"({oy}, {ox})" in m.value for m in at.markdown)
+        figs = _figures(at)
+        kernel = _z(figs[f"Reassembly kernel of output pixel ({oy}, {ox})"]["data"][0])
+        np.testing.assert_allclose(kernel.reshape(-1), d.kernels[:, oy, ox], atol=1e-6)
+        # the k×k source window, drawn at the right scale on the image and on the input map
+        r, si = (d.up_kernel - 1) // 2, step.stride_in
+        sy, sx = oy // step.scale, ox // step.scale
+        dashed = [sh for sh in figs["Image: click an output pixel"]["layout"]["shapes"]
+                  if sh["line"].get("dash") == "dash"][0]
+        assert (dashed["x0"], dashed["y0"]) == ((sx - r) * si - 0.5, (sy - r) * si - 0.5)
+        assert dashed["x1"] - dashed["x0"] == d.up_kernel * si
+        in_map = next(f for t, f in figs.items() if t.startswith("Input map"))
+        win = [sh for sh in in_map["layout"]["shapes"] if sh["line"].get("dash") == "dash"][0]
+        assert (win["x0"], win["y0"], win["x1"]) == (sx - r - 0.5, sy - r - 0.5, sx + r + 0.5)
     # the selection survives a page switch (kept in image coordinates)
     at.switch_page("app_pages/compressed.py").run()
     assert at.number_input(key="compressed_px_y").value == 20
@@ -162,7 +204,7 @@ def test_bad_uploads_show_an_error(data, name):
     at = _upload(data, name)
     assert at.error, f"{name}: expected st.error"
     assert name in at.error[0].value
-    assert not at.plotly_chart  # nothing half-drawn below the message
+    assert not at.get("plotly_chart")  # nothing half-drawn below the message
 
 
 def test_bad_upload_on_every_page():
