@@ -127,8 +127,8 @@ def _reference_backward(grad_output, features, masks, kernel_size, group_size, s
         f = features.detach().requires_grad_(True)
         m = masks.detach().requires_grad_(True)
         out = carafe_reference(f, m, kernel_size, group_size, scale_factor)
-        grads = torch.autograd.grad(out, (f, m), grad_output, allow_unused=True)
-    return tuple(torch.zeros_like(t) if g is None else g for g, t in zip(grads, (f, m)))
+        grad_features, grad_masks = torch.autograd.grad(out, (f, m), grad_output)
+    return grad_features, grad_masks
 
 
 def _reference_forward(features, masks, kernel_size, group_size, scale_factor):
