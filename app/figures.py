@@ -160,6 +160,8 @@ def kernel_figure(kernel, title, fmt=".3f", colorscale=KERNEL, zmin=0.0, zmax=No
     if colorscale == DIV:
         m = float(np.abs(kernel).max()) or 1.0
         zmin, zmax = -m, m
+    elif zmin is not None and zmax is None:  # plotly mis-colours a half-open range
+        zmax = max(float(kernel.max()), zmin + 1e-9)
     fig = go.Figure(go.Heatmap(
         z=kernel, x=ticks, y=ticks, colorscale=colorscale, zmin=zmin, zmax=zmax,
         text=np.vectorize(lambda v: format(v, fmt))(kernel), texttemplate="%{text}",

@@ -356,13 +356,13 @@ def toy_step(seed: int = 0) -> StepAnalysis:
     """A tiny CARAFE step where every number fits on screen.
 
     A 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a diagonal ramp), a
-    CARAFEPack(2, ×2, k_up=3, C_m=2) with seeded N(0, 1) weights (not trained: large enough that
+    CARAFEPack(2, ×2, k_up=3, C_m=2) with seeded N(0, 0.5²) weights (not trained: large enough that
     the kernels differ from pixel to pixel), upsampled to 12×12.
     """
     gen = torch.Generator().manual_seed(seed)
     module = CARAFEPack(2, 2, up_kernel=3, encoder_kernel=3, compressed_channels=2)
     for p in module.parameters():
-        p.copy_((torch.randn(p.shape, generator=gen)).round(decimals=1))
+        p.copy_((torch.randn(p.shape, generator=gen) * 0.5).round(decimals=1))
     x = torch.zeros(1, 2, 6, 6)
     x[0, 0, :, 3:] = 1.0
     x[0, 1] = (torch.arange(6)[:, None] + torch.arange(6)[None, :]).float() / 10

@@ -157,15 +157,15 @@ else:
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(fg.kernel_figure(e.kernel, "Kernel w"), key="hiw_rk",
                     config=fg.png_config("reassembly_kernel"))
-    c2.plotly_chart(fg.kernel_figure(e.window, f"Window x (channel {ch})", fmt=".2f",
+    c2.plotly_chart(fg.kernel_figure(e.window, f"Window x (channel {ch})", fmt=".3g",
                                      colorscale=fg.DIV, colorbar_title="value"),
                     key="hiw_win", config=fg.png_config("window"))
-    c3.plotly_chart(fg.kernel_figure(e.products, "w × x", fmt=".3f", colorscale=fg.DIV,
+    c3.plotly_chart(fg.kernel_figure(e.products, "w × x", fmt=".3g", colorscale=fg.DIV,
                                      colorbar_title="product"),
                     key="hiw_prod", config=fg.png_config("products"))
     m1, m2, m3 = st.columns(3)
-    m1.metric("By hand: Σ w·x", f"{e.value_by_hand:.6f}")
-    m2.metric("CARAFE op output", f"{e.value_op:.6f}")
+    m1.metric("By hand: Σ w·x", f"{e.value_by_hand:.6g}")
+    m2.metric("CARAFE op output", f"{e.value_op:.6g}")
     m3.metric("Difference", f"{abs(e.value_by_hand - e.value_op):.1e}")
     if abs(e.value_by_hand - e.value_op) <= 1e-4 * max(1.0, abs(e.value_op)):
         st.success(f"The hand computation equals the operator's output y[{ch}, {oy}, {ox}] "
