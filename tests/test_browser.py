@@ -76,13 +76,13 @@ def server():
             proc.wait()
 
 
-def _settle(page, timeout: float = 90.0) -> None:
-    """Wait until the 'running' indicator has been gone for 2 s."""
+def _settle(page, timeout: float = 90.0, quiet: float = 1.5) -> None:
+    """Wait until the 'running' indicator has been gone for ``quiet`` seconds."""
     end, gone = time.time() + timeout, None
     while time.time() < end:
         if page.locator('[data-testid="stStatusWidget"]').count() == 0:
             gone = gone or time.time()
-            if time.time() - gone > 2.0:
+            if time.time() - gone > quiet:
                 return
         else:
             gone = None

@@ -91,8 +91,11 @@ if bench:
     bdf = pd.DataFrame(bench)
     bdf = bdf[[c for c in cols if c in bdf.columns]]
     st.dataframe(bdf, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                for c in cols[2:]})
+                 column_config={c: st.column_config.NumberColumn(label, format="%.2f")
+                                for c, label in zip(cols[2:], ["CARAFE op (ms)", "reference (ms)",
+                                                               "bilinear (ms)",
+                                                               "op speed-up vs reference ×"],
+                                                    strict=True)})
     fig = go.Figure()
     labels = [f"{r['shape']} {r['direction']}" for r in bench]
     for key, name in (("op_ms", "CARAFE op"), ("reference_ms", "reference (PyTorch)"),
