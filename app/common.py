@@ -20,7 +20,6 @@ from carafe.imageio import DEFAULT_MAX_SIDE, ImageLoadError, load_image
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = ROOT / "assets" / "samples"
-CONVERTED_DIR = ROOT / "assets" / "converted"
 METRICS_FILE = ROOT / "assets" / "metrics.json"
 RANDOM_INIT = "random init (no checkpoint)"
 PAPER = ("Wang, Chen, Xu, Liu, Loy, Lin: *CARAFE: Content-Aware ReAssembly of FEatures*, "
@@ -55,7 +54,6 @@ def checkpoint_names() -> list[str]:
 @st.cache_resource(show_spinner="Loading the model…")
 def get_model(name: str):
     """Load a checkpoint once per process (shared by all sessions; read-only, eval mode)."""
-    torch.set_grad_enabled(False)
     if name == RANDOM_INIT:
         from carafe.models import build_model, default_config
         torch.manual_seed(0)
@@ -76,17 +74,17 @@ def decode(data: bytes, max_side: int = MAX_SIDE):
 
 
 @st.cache_data(show_spinner="Running the model on your image…", max_entries=6)
-def analysis_for(model_name: str, image_key: str, image: np.ndarray):
+def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached :func:`carafe.inspect.analyze` (key: model name + image content hash)."""
     from carafe.inspect import analyze
-    return analyze(get_model(model_name), image)
+    return analyze(get_model(model_name), _image)
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
-def segmentation_for(model_name: str, image_key: str, image: np.ndarray):
+def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached segmentation of another checkpoint (the bilinear twin on the Compare page)."""
     from carafe.inspect import segment
-    return segment(get_model(model_name), image)
+    return segment(get_model(model_name), _image)
 
 
 @st.cache_data(show_spinner=False)
