@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 SEQ = "Viridis"        # plain maps
 DIV = "RdBu_r"         # signed maps / differences (blue < 0 < red)
-KERNEL = "Magma"       # kernel weights
+KERNEL = "Plasma"      # kernel weights (Magma's #000004 end renders wrongly in plotly.js)
 #: Segmentation colours (class 0 = background is left unpainted).
 PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200], [255, 225, 25],
                     [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60],
@@ -182,11 +182,30 @@ def direction_rgb(dy, dx, vmax) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def offset_figure(dy, dx, title, max_arrows=18, height=420) -> go.Figure:
-    """Centre-of-mass offsets: colour wheel image plus arrows on a coarse grid."""
+def map_background(image: np.ndarray, out_hw, stride: int) -> np.ndarray:
+    """The image as a grey (H_out, W_out) map in [0, 1] aligned with an output map of ``stride``
+    (the maps cover the zero-padded input, so the part past the image stays black)."""
+    oh, ow = int(out_hw[0]), int(out_hw[1])
+    h, w = -(-image.shape[0] // stride), -(-image.shape[1] // stride)
+    grey = Image.fromarray(image).convert("L").resize((w, h), Image.Resampling.BILINEAR)
+    out = np.zeros((oh, ow), np.float32)
+    g = np.asarray(grey, np.float32)[:oh, :ow] / 255.0
+    out[:g.shape[0], :g.shape[1]] = g
+    return out
+
+
+def offset_figure(dy, dx, title, background=None, max_arrows=16, height=420) -> go.Figure:
+    """Centre-of-mass offsets: direction colours over the (grey) image, plus arrows.
+
+    ``background``: optional (H, W) grey image in [0, 1] blended under the colours, so the
+    arrows can be read against the objects.
+    """
     h, w = dy.shape
     vmax = float(np.percentile(np.hypot(dy, dx), 99)) or 1e-6
-    fig = go.Figure(rgb_image(direction_rgb(dy, dx, vmax)))
+    rgb = direction_rgb(dy, dx, vmax).astype(np.float32)
+    if background is not None:
+        rgb = 0.55 * rgb + 0.45 * 255 * background[..., None]
+    fig = go.Figure(rgb_image(rgb.round().astype(np.uint8)))
     step = max(1, -(-max(h, w) // max_arrows))
     ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
     ady, adx = dy[ys, xs], dx[ys, xs]

@@ -138,11 +138,14 @@ s1.plotly_chart(fg.map_figure(d.entropy[g], "Entropy (nats)", zmin=0, zmax=float
 s2.plotly_chart(fg.map_figure(d.peak[g], "Peak weight", colorscale=fg.KERNEL, zmin=0, zmax=1,
                               colorbar_title="weight", height=380),
                 config=fg.png_config("peak"), key="explore_peak")
-s3.plotly_chart(fg.offset_figure(d.com_dy[g], d.com_dx[g], "Centre-of-mass offset", height=380),
+s3.plotly_chart(fg.offset_figure(d.com_dy[g], d.com_dx[g], "Centre-of-mass offset (lean)",
+                                 background=fg.map_background(cur.image, d.com_dy.shape[1:],
+                                                              step.stride_out), height=380),
                 config=fg.png_config("com_offset"), key="explore_com")
 w1, w2 = st.columns([1, 6])
 w1.image(fg.wheel_legend(), width=64, caption="direction")
-w2.caption("Wheel: right = leans right (+dx), up = leans up (−dy); dark = centred kernel.")
+w2.caption("Wheel: right = leans right (+dx), up = leans up (−dy); no colour = centred "
+           "kernel. The grey image underneath shows where the objects are.")
 
 st.subheader("Downloads")
 st.download_button("Kernels and maps of this image (.npz)", data=lambda: common.download_npz(cur),
