@@ -65,3 +65,11 @@ def test_toy_step_and_pca():
     assert st.carafe.entropy.std() > 0.01  # kernels differ between pixels
     rgbs = pca_rgb([st.outputs["carafe"], st.outputs["bilinear"]])
     assert rgbs[0].shape == (12, 12, 3) and rgbs[0].dtype == np.uint8
+
+
+def test_analyze_restores_torch_threads(tiny_model, test_image):
+    import torch
+
+    before = torch.get_num_threads()
+    analyze(tiny_model, test_image, baselines=False, threads=1)
+    assert torch.get_num_threads() == before
