@@ -156,6 +156,9 @@ def kernel_figure(kernel, title, fmt=".3f", colorscale=KERNEL, zmin=0.0, zmax=No
     kernel = np.asarray(kernel)
     k = kernel.shape[0]
     r = (k - 1) // 2
+    if fmt == "auto":  # short labels that still show the size of the numbers
+        m = float(np.abs(kernel).max())
+        fmt = ".1f" if m >= 10 else ".2f" if m >= 1 else ".3f" if m >= 0.01 else ".1e"
     ticks = [f"{d:+d}" if d else "0" for d in range(-r, r + 1)]
     if colorscale == DIV:
         m = float(np.abs(kernel).max()) or 1.0

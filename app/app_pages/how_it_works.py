@@ -111,10 +111,10 @@ elif stage == 1:
                 f"{_shape(d.encoder_logits.shape[0], h, w)}.")
     c1, c2 = st.columns(2)
     c1.plotly_chart(fg.kernel_figure(e.encoder_logits, "Encoder output for this sub-pixel",
-                                     fmt=".3g", colorscale=fg.DIV, colorbar_title="logit"),
+                                     fmt="auto", colorscale=fg.DIV, colorbar_title="logit"),
                     key="hiw_enc", config=fg.png_config("encoder_logits"))
     c2.plotly_chart(fg.kernel_figure(e.encoder_logits_by_hand, "By hand (numpy conv)",
-                                     fmt=".3g", colorscale=fg.DIV, colorbar_title="logit"),
+                                     fmt="auto", colorscale=fg.DIV, colorbar_title="logit"),
                     key="hiw_enc_hand", config=fg.png_config("encoder_by_hand"))
     st.caption(_close(e.encoder_logits, e.encoder_logits_by_hand))
 elif stage == 2:
@@ -130,7 +130,7 @@ elif stage == 2:
                                      colorbar_title="channel"),
                     key="hiw_ps_idx", config=fg.png_config("shuffle_channels"))
     c2.plotly_chart(fg.kernel_figure(e.kernel_logits, "Kernel logits after the shuffle",
-                                     fmt=".3g", colorscale=fg.DIV, colorbar_title="logit"),
+                                     fmt="auto", colorscale=fg.DIV, colorbar_title="logit"),
                     key="hiw_ps", config=fg.png_config("kernel_logits"))
     st.caption("Same numbers as step 2, only moved: " + _close(e.kernel_logits,
                                                                e.encoder_logits))
@@ -157,10 +157,10 @@ else:
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(fg.kernel_figure(e.kernel, "Kernel w"), key="hiw_rk",
                     config=fg.png_config("reassembly_kernel"))
-    c2.plotly_chart(fg.kernel_figure(e.window, f"Window x (channel {ch})", fmt=".3g",
+    c2.plotly_chart(fg.kernel_figure(e.window, f"Window x (channel {ch})", fmt="auto",
                                      colorscale=fg.DIV, colorbar_title="value"),
                     key="hiw_win", config=fg.png_config("window"))
-    c3.plotly_chart(fg.kernel_figure(e.products, "w × x", fmt=".3g", colorscale=fg.DIV,
+    c3.plotly_chart(fg.kernel_figure(e.products, "w × x", fmt="auto", colorscale=fg.DIV,
                                      colorbar_title="product"),
                     key="hiw_prod", config=fg.png_config("products"))
     m1, m2, m3 = st.columns(3)
