@@ -27,7 +27,7 @@ from carafe.nn import UPSAMPLER_KINDS, CARAFEPack, build_upsampler
 
 __all__ = ["BASELINE_NOTES", "Analysis", "CarafeDetails", "PixelExplanation", "StepAnalysis",
            "analyze", "baseline_outputs", "explain_pixel", "kernel_statistics", "pca_rgb",
-           "segment", "toy_step"]
+           "segment", "strongest_lean", "toy_step"]
 
 BASELINE_NOTES = {
     "carafe": "CARAFE: the model's own trained upsampler (content-aware kernels).",
@@ -272,6 +272,23 @@ def segment(model, image: np.ndarray, threads: int | None = 1) -> np.ndarray | N
     if tuple(logits.shape[-2:]) != tuple(image.shape[:2]):
         logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
     return logits.argmax(dim=1)[0].numpy().astype(np.int32)
+
+
+def strongest_lean(step: StepAnalysis, group: int = 0, image_hw=None) -> tuple[int, int]:
+    """The output pixel whose kernel leans furthest from its window centre (an edge pixel).
+
+    ``image_hw`` limits the search to output pixels inside the (unpadded) image.
+    """
+    d = step.carafe
+    if d is None:
+        raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE: no kernels")
+    lean = np.hypot(d.com_dy[group], d.com_dx[group])
+    if image_hw is not None:
+        h = -(-int(image_hw[0]) // step.stride_out)
+        w = -(-int(image_hw[1]) // step.stride_out)
+        lean = lean[:h, :w]
+    oy, ox = np.unravel_index(int(np.argmax(lean)), lean.shape)
+    return int(oy), int(ox)
 
 
 def pca_rgb(maps: list[np.ndarray], fit_index: int = 0) -> list[np.ndarray]:

@@ -125,6 +125,13 @@ def test_explore_kernel_matches_inspect(reference):
         in_map = next(f for t, f in figs.items() if t.startswith("Input map"))
         win = [sh for sh in in_map["layout"]["shapes"] if sh["line"].get("dash") == "dash"][0]
         assert (win["x0"], win["y0"], win["x1"]) == (sx - r - 0.5, sy - r - 0.5, sx + r + 0.5)
+    at.button(key="explore_edge").click().run()
+    from carafe.inspect import strongest_lean
+    edge = strongest_lean(step, 0, a.image.shape[:2])
+    assert (at.number_input(key="explore_px_y").value,
+            at.number_input(key="explore_px_x").value) == edge
+    at.number_input(key="explore_px_y").set_value(20).run()
+    at.number_input(key="explore_px_x").set_value(17).run()
     # the selection survives a page switch (kept in image coordinates)
     at.switch_page("app_pages/compressed.py").run()
     assert at.number_input(key="compressed_px_y").value == 20

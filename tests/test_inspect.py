@@ -73,3 +73,13 @@ def test_analyze_restores_torch_threads(tiny_model, test_image):
     before = torch.get_num_threads()
     analyze(tiny_model, test_image, baselines=False, threads=1)
     assert torch.get_num_threads() == before
+
+
+def test_strongest_lean_is_inside_and_maximal(tiny_model, test_image):
+    from carafe.inspect import strongest_lean
+
+    st = analyze(tiny_model, test_image, baselines=False).steps[0]
+    oy, ox = strongest_lean(st, 0, (20, 20))
+    assert oy < 5 and ox < 5
+    lean = np.hypot(st.carafe.com_dy[0, :5, :5], st.carafe.com_dx[0, :5, :5])
+    assert lean[oy, ox] == lean.max()

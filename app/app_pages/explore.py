@@ -7,6 +7,8 @@ import figures as fg
 import numpy as np
 import streamlit as st
 
+from carafe.inspect import strongest_lean
+
 st.title("Explore: what does CARAFE predict?")
 st.markdown(
     "CARAFE enlarges a feature map ×2 in a **content-aware** way: for every output pixel it "
@@ -58,6 +60,11 @@ if groups > 1:
                       "kernel c // (C/G).")
 
 
+def _jump_to_edge() -> None:
+    oy, ox = strongest_lean(step, g, cur.image.shape[:2])
+    common.select_output_pixel(step, oy, ox)
+
+
 @st.fragment
 def pixel_view() -> None:
     """Everything that depends on the clicked pixel; reruns alone on a click (fast)."""
@@ -99,6 +106,9 @@ def pixel_view() -> None:
                    "image pixels).")
         oy, ox = common.pixel_inputs(step, cur.image.shape, key="explore_px")
         oy, ox = int(oy), int(ox)
+        st.button("Show me an edge pixel", key="explore_edge", on_click=_jump_to_edge,
+                  help="Selects the pixel whose kernel leans furthest to one side: usually "
+                       "right next to an object boundary.")
 
     st.subheader("Feature maps at the right scale")
     order = step.channel_order
