@@ -47,7 +47,7 @@ def tiny_model():
 
 
 @pytest.fixture(scope="session")
-def test_image():
+def small_image():
     """A 52×76 RGB image with a bright disc (odd, non-multiple-of-8 size on purpose)."""
     yy, xx = np.mgrid[:52, :76]
     img = np.zeros((52, 76, 3), np.uint8)

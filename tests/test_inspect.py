@@ -7,9 +7,9 @@ from carafe.inspect import analyze, explain_pixel, kernel_statistics, pca_rgb, t
 from carafe.nn import UPSAMPLER_KINDS
 
 
-def test_analyze_shapes(tiny_model, test_image):
-    a = analyze(tiny_model, test_image)
-    assert a.segmentation.shape == test_image.shape[:2] and len(a.steps) == 1
+def test_analyze_shapes(tiny_model, small_image):
+    a = analyze(tiny_model, small_image)
+    assert a.segmentation.shape == small_image.shape[:2] and len(a.steps) == 1
     st = a.steps[0]
     c, h, w = st.input.shape
     oh, ow = st.output_shape
@@ -25,8 +25,8 @@ def test_analyze_shapes(tiny_model, test_image):
 
 
 @pytest.mark.parametrize("yx", [(0, 0), (5, 7), (12, 18), (3, 0)])
-def test_explain_pixel_matches_op(tiny_model, test_image, yx):
-    st = analyze(tiny_model, test_image, baselines=False).steps[0]
+def test_explain_pixel_matches_op(tiny_model, small_image, yx):
+    st = analyze(tiny_model, small_image, baselines=False).steps[0]
     for c in (0, 5):
         e = explain_pixel(st, *yx, channel=c)
         assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-4)
@@ -38,10 +38,10 @@ def test_explain_pixel_matches_op(tiny_model, test_image, yx):
     assert not explain_pixel(st, 0, 0).inside[0, 0]
 
 
-def test_explain_pixel_groups(test_image):
+def test_explain_pixel_groups(small_image):
     from tests.conftest import TinySegModel
 
-    st = analyze(TinySegModel(up_group=2).eval(), test_image, baselines=False).steps[0]
+    st = analyze(TinySegModel(up_group=2).eval(), small_image, baselines=False).steps[0]
     e = explain_pixel(st, 4, 4, channel=7)
     assert e.group == 1 and e.value_by_hand == pytest.approx(e.value_op, abs=1e-4)
 
@@ -67,18 +67,18 @@ def test_toy_step_and_pca():
     assert rgbs[0].shape == (12, 12, 3) and rgbs[0].dtype == np.uint8
 
 
-def test_analyze_restores_torch_threads(tiny_model, test_image):
+def test_analyze_restores_torch_threads(tiny_model, small_image):
     import torch
 
     before = torch.get_num_threads()
-    analyze(tiny_model, test_image, baselines=False, threads=1)
+    analyze(tiny_model, small_image, baselines=False, threads=1)
     assert torch.get_num_threads() == before
 
 
-def test_strongest_lean_is_inside_and_maximal(tiny_model, test_image):
+def test_strongest_lean_is_inside_and_maximal(tiny_model, small_image):
     from carafe.inspect import strongest_lean
 
-    st = analyze(tiny_model, test_image, baselines=False).steps[0]
+    st = analyze(tiny_model, small_image, baselines=False).steps[0]
     oy, ox = strongest_lean(st, 0, (20, 20))
     assert oy < 5 and ox < 5
     lean = np.hypot(st.carafe.com_dy[0, :5, :5], st.carafe.com_dx[0, :5, :5])
