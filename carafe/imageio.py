@@ -112,10 +112,13 @@ def load_image(
             fmt, mode = img.format, img.mode
             if getattr(img, "n_frames", 1) > 1:
                 notes.append("used the first frame of a multi-frame image")
+            orientation = img.getexif().get(0x0112, 1)
+            if fmt == "JPEG" and min(width, height) > 2 * max_side:
+                img.draft("RGB", (max_side, max_side))  # decode big JPEGs at 1/2..1/8 scale
             img.load()
             img = ImageOps.exif_transpose(img) or img
-            if img.size != (width, height):
-                notes.append("rotated upright according to its EXIF orientation")
+            if orientation in (2, 3, 4, 5, 6, 7, 8):
+                notes.append("rotated/flipped upright according to its EXIF orientation")
             img = _to_rgb(img, notes)
     except ImageLoadError:
         raise
@@ -136,11 +139,12 @@ def load_image(
             f"The image could not be decoded ({type(err).__name__}: {err}).") from None
 
     w, h = img.size
+    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if max(w, h) > max_side:
-        factor = max_side / max(w, h)
-        new_size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        factor = max_side / max(upright)
+        new_size = (max(1, round(upright[0] * factor)), max(1, round(upright[1] * factor)))
         img = img.resize(new_size, Image.Resampling.LANCZOS)
-        notes.append(f"downscaled from {w}×{h} to {new_size[0]}×{new_size[1]} "
+        notes.append(f"downscaled from {upright[0]}×{upright[1]} to {new_size[0]}×{new_size[1]} "
                      f"(maximum side {max_side} px)")
     w, h = img.size
     if min(w, h) < MIN_SIDE:

@@ -86,3 +86,18 @@ def test_too_large_bytes_rejected():
 def test_tiny_images_rejected_with_message():
     with pytest.raises(ImageLoadError, match=f"at least {MIN_SIDE}"):
         load_image(_encode(Image.new("RGB", (1, 1))))
+
+
+def test_big_exif_rotated_jpeg_is_fast_and_reported_correctly():
+    import time
+
+    arr = np.random.default_rng(0).integers(0, 256, (1800, 2400, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _encode(Image.fromarray(arr), "JPEG", exif=exif.tobytes())
+    t = time.perf_counter()
+    out = load_image(data, max_side=256)
+    assert time.perf_counter() - t < 5
+    assert out.array.shape == (256, 192, 3)  # upright: portrait
+    assert "downscaled from 1800×2400 to 192×256 (maximum side 256 px)" in out.notes
+    assert any("EXIF" in n for n in out.notes)
