@@ -319,3 +319,42 @@ def test_headless_grouped_checkpoint(monkeypatch):
         assert not at.error, [e.value for e in at.error]
     at.switch_page("app_pages/compare.py").run()
     assert any("no segmentation head" in i.value for i in at.info)
+
+
+def test_metrics_tables_for_the_evaluate_schema():
+    import common
+
+    run = {"upsampler": "carafe", "seed": 0, "miou": 80.0, "boundary_f": 60.0,
+           "upsampler_params": 1, "upsampler_flops_per_input_pixel": 2, "per_class_iou": {"a": 1},
+           "kernel_alignment": {"same_object_mass": 0.8, "uniform_mass": 0.5,
+                                "boundary_pixels": 1234}}
+    metrics = {"split": "val", "val_images": 500, "image_size": 128, "boundary_tolerance_px": 1,
+               "runs": [run, dict(run, upsampler="bilinear", kernel_alignment=None)],
+               "means": [dict(run, seed="mean", num_seeds=1)]}
+    means, runs, caption, alignment = common.metrics_tables(metrics)
+    assert means[0]["mIoU (%)"] == 80.0 and len(runs) == 2
+    assert "500 scenes of 128×128" in caption and "80.0%" in alignment and "50.0%" in alignment
+    assert common.metrics_tables({"x": {"miou": 1.0}})[0] == [{"run": "x", "miou": 1.0}]
+
+
+def test_compare_page_shows_the_model_card_metrics(tmp_path, monkeypatch):
+    import json
+
+    import common
+
+    run = {"upsampler": "carafe", "seed": 0, "miou": 81.5, "boundary_f": 61.0,
+           "kernel_alignment": {"same_object_mass": 0.7, "uniform_mass": 0.5,
+                                "boundary_pixels": 99}}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"val_images": 10, "image_size": 64, "runs": [run],
+                                "means": [dict(run, seed="mean", num_seeds=1)]}))
+    monkeypatch.setattr(common, "METRICS_FILE", path)
+    common.load_metrics.clear()
+    try:
+        at = _app("compare")
+        _no_exception(at)
+        table = at.dataframe[-1].value
+        assert table["mIoU (%)"].tolist() == [81.5]
+        assert any("70.0%" in m.value for m in at.markdown)
+    finally:
+        common.load_metrics.clear()

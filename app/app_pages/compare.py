@@ -97,10 +97,17 @@ else:
 
 st.subheader("Measured held-out metrics (model card)")
 metrics = common.load_metrics()
-rows = common.metrics_rows(metrics) if metrics else []
-if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption("From assets/metrics.json, written by `python -m carafe.evaluate`; see "
+if metrics:
+    means, runs, split_caption, alignment = common.metrics_tables(metrics)
+    if means:
+        st.dataframe(pd.DataFrame(means), hide_index=True, width="stretch")
+    if alignment:
+        st.markdown(alignment)
+    if runs:
+        with st.expander(f"Every run ({len(runs)})"):
+            st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch")
+    st.caption((split_caption + " " if split_caption else "") +
+               "From assets/metrics.json (`python -m carafe.evaluate --json`); see "
                "assets/MODEL_CARD.md for the data and the protocol.")
 else:
     st.info("Held-out metrics are not available yet (assets/metrics.json is missing).")
