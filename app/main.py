@@ -57,8 +57,8 @@ def _sidebar() -> None:
         if labels:
             st.selectbox("FPN upsampling step", range(len(labels)), key="step_pos",
                          format_func=lambda i: labels[i],
-                         help="The top-down path of the FPN upsamples ×2 three times; P2 is "
-                              "the finest level (stride 4).")
+                         help="The FPN's top-down path upsamples ×2 once per level, coarsest "
+                              "first; P2 (stride 4) is the finest level.")
         st.caption("CARAFE: Wang et al., ICCV 2019, "
                    "[arXiv 1905.02188](https://arxiv.org/abs/1905.02188)")
 
