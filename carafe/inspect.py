@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from carafe.nn import UPSAMPLER_KINDS, CARAFEPack, build_upsampler
 
 __all__ = ["BASELINE_NOTES", "Analysis", "CarafeDetails", "PixelExplanation", "StepAnalysis",
-           "analyze", "baseline_outputs", "explain_pixel", "kernel_statistics", "pca_rgb",
-           "segment", "strongest_lean", "toy_step"]
+           "agreement", "analyze", "baseline_outputs", "channel_energy", "explain_pixel",
+           "kernel_statistics", "max_abs_difference", "pca_rgb", "rms_difference", "segment",
+           "strongest_lean", "toy_step"]
 
 BASELINE_NOTES = {
     "carafe": "CARAFE: the model's own trained upsampler (content-aware kernels).",
@@ -168,8 +169,28 @@ def baseline_outputs(x: torch.Tensor, scale: int, own_kind: str | None = None,
     return {k: _np(v[0, :, :h, :w]) for k, v in outs.items() if k in UPSAMPLER_KINDS}
 
 
+def channel_energy(maps: np.ndarray) -> np.ndarray:
+    """Mean square value of every channel of a (C, H, W) map."""
+    return (maps.astype(np.float64) ** 2).mean(axis=(1, 2))
+
+
 def _energy_order(a: np.ndarray) -> np.ndarray:
-    return np.argsort(-(a.astype(np.float64) ** 2).mean(axis=(1, 2)), kind="stable")
+    return np.argsort(-channel_energy(a), kind="stable")
+
+
+def rms_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Root-mean-square difference of two equally shaped maps."""
+    return float(np.sqrt(np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def max_abs_difference(a, b) -> float:
+    """Largest absolute difference (model value vs hand recomputation)."""
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+def agreement(seg_a: np.ndarray, seg_b: np.ndarray) -> float:
+    """Fraction of pixels where two segmentations give the same class."""
+    return float(np.mean(seg_a == seg_b))
 
 
 def _carafe_details(module: CARAFEPack, parts, crop_hw) -> CarafeDetails:

@@ -83,3 +83,15 @@ def test_strongest_lean_is_inside_and_maximal(tiny_model, small_image):
     assert oy < 5 and ox < 5
     lean = np.hypot(st.carafe.com_dy[0, :5, :5], st.carafe.com_dx[0, :5, :5])
     assert lean[oy, ox] == lean.max()
+
+
+def test_summary_helpers():
+    from carafe.inspect import agreement, channel_energy, max_abs_difference, rms_difference
+
+    a = np.zeros((2, 2, 2), np.float32)
+    b = a.copy()
+    b[0, 0, 0] = 2.0
+    assert rms_difference(a, b) == pytest.approx(np.sqrt(4 / 8))
+    assert max_abs_difference(a, b) == 2.0
+    assert channel_energy(b).tolist() == [1.0, 0.0]
+    assert agreement(np.array([1, 2, 3]), np.array([1, 2, 0])) == pytest.approx(2 / 3)

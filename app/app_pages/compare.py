@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from carafe.inspect import BASELINE_NOTES, pca_rgb
+from carafe.inspect import BASELINE_NOTES, agreement, pca_rgb, rms_difference
 
 KINDS = ("carafe", "bilinear", "nearest", "deconv", "pixel_shuffle")
 NAMES = {"carafe": "CARAFE", "bilinear": "bilinear", "nearest": "nearest", "deconv": "deconv",
@@ -61,7 +61,7 @@ if "carafe" in step.outputs:
     st.plotly_chart(fg.grid_figure(diffs, [f"CARAFE − {NAMES[k]}" for k in others], cols=4,
                                    height_per_row=280, colorbar_title="difference"),
                     config=fg.png_config("compare_diff"), key="compare_diff")
-    rms = {NAMES[k]: float(np.sqrt(np.mean((step.outputs["carafe"] - step.outputs[k]) ** 2)))
+    rms = {NAMES[k]: rms_difference(step.outputs["carafe"], step.outputs[k])
            for k in others}
     st.caption("RMS difference over all channels: " +
                ", ".join(f"{n} {v:.3g}" for n, v in rms.items()) +
@@ -86,7 +86,7 @@ elif not have_twin:
     st.info("The bilinear twin checkpoint (assets/bilinear.safetensors) is not available yet.")
 else:
     seg_b = common.segmentation_for(twin, cur.image_key, cur.image)
-    agree = float((seg_b == a.segmentation).mean())
+    agree = agreement(seg_b, a.segmentation)
     st.plotly_chart(fg.images_row([cur.image, fg.overlay(cur.image, a.segmentation, 0.6),
                                    fg.overlay(cur.image, seg_b, 0.6)],
                                   ["image", f"{cur.model_name} (CARAFE)", "bilinear twin"],

@@ -7,6 +7,8 @@ import figures as fg
 import numpy as np
 import streamlit as st
 
+from carafe.inspect import channel_energy
+
 st.title("Compressed channels")
 st.markdown(
     "Before predicting kernels, CARAFE squeezes the C input channels into C_m channels with a "
@@ -32,7 +34,7 @@ st.caption(f"{common.step_title(step)} · channel compressor {step.input.shape[0
 page = st.slider("Page (16 maps each, sorted by energy = mean square value)", 1, pages, 1,
                  key="compressed_page") if pages > 1 else 1
 idx = d.compressed_order[(page - 1) * per_page: page * per_page]
-energy = (d.compressed.astype(np.float64) ** 2).mean(axis=(1, 2))
+energy = channel_energy(d.compressed)
 titles = [f"#{int(c)} (energy {energy[c]:.3g})" for c in idx]
 shared = st.toggle("One colour scale for all maps", value=False, key="compressed_shared",
                    help="Off: each page uses the largest |value| on that page.")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from carafe.inspect import toy_step
+from carafe.inspect import max_abs_difference, toy_step
 
 STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")
 
@@ -83,8 +83,7 @@ def _shape(*dims) -> str:
 
 
 def _close(a, b) -> str:
-    diff = float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-    return f"largest difference model vs by hand: {diff:.2e}"
+    return f"largest difference model vs by hand: {max_abs_difference(a, b):.2e}"
 
 
 if stage == 0:
