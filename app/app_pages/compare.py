@@ -71,29 +71,32 @@ else:
 
 st.subheader("Segmentation: CARAFE model vs its bilinear twin")
 st.markdown(
-    "Two models with the same backbone, FPN and head, trained the same way; the only "
-    "difference is the upsampler of the FPN's top-down path.")
-twin = "bilinear"
+    "Models with the same backbone, FPN and head, trained the same way; the only difference "
+    "is the upsampler of the FPN's top-down path.")
 a = cur.analysis
 try:
     from carafe.models import list_pretrained
-    have_twin = twin in list_pretrained()
+    available = set(list_pretrained())
 except Exception:  # noqa: BLE001
-    have_twin = False
+    available = set()
+twins = [n for n in ("bilinear", "nearest", "deconv", "pixel_shuffle")
+         if n in available and n != cur.model_name]
 if a.segmentation is None:
     st.info("This checkpoint has no segmentation head (a converted detection model).")
-elif not have_twin:
+elif not twins:
     st.info("The bilinear twin checkpoint (assets/bilinear.safetensors) is not available yet.")
 else:
-    seg_b = common.segmentation_for(twin, cur.image_key, cur.image)
-    agree = agreement(seg_b, a.segmentation)
-    st.plotly_chart(fg.images_row([cur.image, fg.overlay(cur.image, a.segmentation, 0.6),
-                                   fg.overlay(cur.image, seg_b, 0.6)],
-                                  ["image", f"{cur.model_name} (CARAFE)", "bilinear twin"],
-                                  height=360),
-                    config=fg.png_config("compare_segmentation"), key="compare_seg")
-    st.markdown(f"The two segmentations agree on **{agree:.1%}** of the pixels. Classes: " +
-                fg.legend_html(a.class_names), unsafe_allow_html=True)
+    segs = [common.segmentation_for(t, cur.image_key, cur.image) for t in twins]
+    st.plotly_chart(fg.images_row(
+        [cur.image, fg.overlay(cur.image, a.segmentation, 0.6)] +
+        [fg.overlay(cur.image, sg, 0.6) for sg in segs],
+        ["image", f"{cur.model_name} (CARAFE)"] + [f"{NAMES[t]} twin" for t in twins],
+        height=360 if len(twins) == 1 else 300),
+        config=fg.png_config("compare_segmentation"), key="compare_seg")
+    st.markdown("Agreement with the CARAFE model: " + ", ".join(
+        f"{NAMES[t]} twin **{agreement(sg, a.segmentation):.1%}**"
+        for t, sg in zip(twins, segs, strict=True)) + " of the pixels. Classes: " +
+        fg.legend_html(a.class_names), unsafe_allow_html=True)
 
 st.subheader("Measured held-out metrics (model card)")
 metrics = common.load_metrics()
