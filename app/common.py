@@ -157,9 +157,6 @@ def current() -> Current | None:
     except Exception as err:  # noqa: BLE001 - show, never crash
         st.error(f"The model could not analyse this image: {type(err).__name__}: {err}")
         return None
-    if st.session_state.get("sel_image") != key:  # a new image: start at its centre
-        st.session_state["sel_image"] = key
-        st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
     steps = analysis.steps
     if not steps:
         st.error("This model has no upsampling steps to show.")
@@ -167,6 +164,12 @@ def current() -> Current | None:
     idx = st.session_state.get("step_pos")
     if idx is None or not 0 <= idx < len(steps):
         idx = len(steps) - 1  # the finest step: most pixels, clearest edges
+    if st.session_state.get("sel_image") != key:  # a new image: start at an edge pixel
+        st.session_state["sel_image"] = key
+        st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
+        if steps[idx].carafe is not None:
+            from carafe.inspect import strongest_lean
+            select_output_pixel(steps[idx], *strongest_lean(steps[idx], 0, image.shape[:2]))
     return Current(image, key, label, model_name, analysis, idx)
 
 

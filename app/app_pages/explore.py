@@ -16,7 +16,8 @@ st.markdown(
     "kernel-weighted sum of the k×k input pixels around the source location. Bilinear "
     "interpolation always uses the same fixed weights; CARAFE can put its weight on the side "
     "of an edge that belongs to the same object. **Click any pixel** of the image (or type its "
-    "row/column) to see its kernel.")
+    "row/column) to see its kernel; it starts at the pixel whose kernel leans most, usually "
+    "at an object boundary.")
 
 cur = common.current()
 if cur is None:
