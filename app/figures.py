@@ -283,3 +283,14 @@ def images_row(images, titles, height=300) -> go.Figure:
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
     return fig
+
+
+def bar_figure(values, title, xlabel="channel", height=260) -> go.Figure:
+    """A vector (e.g. the features of one pixel) as bars, blue < 0 < red."""
+    values = np.asarray(values, dtype=np.float64)
+    colours = np.where(values >= 0, "#d6604d", "#4393c3")
+    fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color=colours,
+                           hovertemplate=f"{xlabel} %{{x}}: %{{y:.4g}}<extra></extra>"))
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      bargap=0.1, xaxis_title=xlabel, showlegend=False)
+    return fig

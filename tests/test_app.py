@@ -92,7 +92,7 @@ def test_every_page_renders():
         assert at.title[0].value == title
         assert not at.error, [e.value for e in at.error]
         assert any("1905.02188" in c.value for c in at.caption)  # the paper is cited
-        assert at.get("plotly_chart") or page in ("performance", "how_it_works")
+        assert at.get("plotly_chart") or page == "performance"
         for spec in _figures(at).values():  # every heatmap has a colour bar
             assert all(t.get("showscale", True) is not False or i > 0
                        for i, t in enumerate(x for x in spec["data"] if x["type"] == "heatmap"))

@@ -91,6 +91,13 @@ if stage == 0:
     st.markdown(f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
                 f"input pixel. Shape {_shape(c_in, h, w)} → {_shape(cm, h, w)}. Here: input "
                 f"pixel ({sy}, {sx}), the source of output pixel ({oy}, {ox}).")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(fg.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): "
+                                  f"{c_in} channels"),
+                    key="hiw_x", config=fg.png_config("input_vector"))
+    c2.plotly_chart(fg.bar_figure(e.compressed_vector, f"Compressed c at ({sy}, {sx}): "
+                                  f"{cm} channels", xlabel="compressed channel"),
+                    key="hiw_c", config=fg.png_config("compressed_vector"))
     n = min(cm, 12)
     idx = d.compressed_order[:n]
     st.dataframe(pd.DataFrame({"compressed channel m": idx,
