@@ -34,6 +34,17 @@ def cite() -> None:
                "and the real CARAFE operator.")
 
 
+SAMPLE_LABELS = {"shapes_1.png": "Shapes scene 1 (like the training data)",
+                 "shapes_2.png": "Shapes scene 2 (like the training data)",
+                 "astronaut.jpg": "Astronaut (photo, 512×512)", "cat.jpg": "Cat (photo)",
+                 "coffee.jpg": "Coffee cup (photo)"}
+
+
+def sample_label(name: str) -> str:
+    """Friendly name of a bundled sample (the file name for unknown files)."""
+    return SAMPLE_LABELS.get(name, name)
+
+
 def sample_names() -> list[str]:
     """Bundled sample images (file names in assets/samples)."""
     names = [p.name for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_EXTS]

@@ -47,8 +47,10 @@ def _sidebar() -> None:
                      f"{common.MAX_SIDE} px. Your image stays in your session only.")
         else:
             st.selectbox("Sample image", common.sample_names(), key="sample",
-                         help="Bundled images (assets/samples). shapes_*.png look like the "
-                              "training data: textured shapes on photographs.")
+                         format_func=common.sample_label,
+                         help="Bundled images (assets/samples/, sources in SOURCES.md). The "
+                              "shapes scenes look like the training data: textured shapes "
+                              "pasted on photographs.")
         st.markdown("### Model")
         st.selectbox("Checkpoint", names, key="checkpoint",
                      help="'carafe' is the shipped segmentation model. Converted mmdetection "
