@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from carafe.models import (
+    ASSETS_DIR,
     FPN,
     MobileNetV2,
     ResNet50,
@@ -186,3 +187,17 @@ def test_shipped_carafe_kernels_follow_a_two_region_edge():
 def test_carafe_pack_is_the_neck_upsampler():
     model = build_model(default_config("carafe", fpn_channels=16))
     assert all(isinstance(m, CARAFEPack) for m in model.neck.upsample_modules)
+
+
+@pytest.mark.skipif(not (ASSETS_DIR / "metrics.json").is_file(), reason="no assets/metrics.json")
+def test_shipped_metrics_cover_two_seeds_and_match_the_card():
+    metrics = json.loads((ASSETS_DIR / "metrics.json").read_text())
+    runs = {(r["upsampler"], r["seed"]): r for r in metrics["runs"]}
+    seeds = {seed for kind, seed in runs if kind == "carafe"}
+    assert len(seeds) >= 2 and all(("bilinear", s) in runs for s in seeds)
+    for seed in seeds:  # the shipped claim: CARAFE beats its bilinear twin on every seed
+        carafe, bilinear = runs[("carafe", seed)], runs[("bilinear", seed)]
+        assert carafe["miou"] >= bilinear["miou"] + 1.0
+        assert carafe["boundary_f"] > bilinear["boundary_f"]
+    card = (ASSETS_DIR / "MODEL_CARD.md").read_text()
+    assert f"{runs[('carafe', 0)]['miou']:.2f}" in card
