@@ -102,13 +102,16 @@ st.subheader("Measured held-out metrics (model card)")
 metrics = common.load_metrics()
 if metrics:
     means, runs, split_caption, alignment = common.metrics_tables(metrics)
+    pct = {c: st.column_config.NumberColumn(format="%.2f") for c in ("mIoU (%)",
+                                                                     "boundary F (%)")}
     if means:
-        st.dataframe(pd.DataFrame(means), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(means), hide_index=True, width="stretch", column_config=pct)
     if alignment:
         st.markdown(alignment)
     if runs:
         with st.expander(f"Every run ({len(runs)})"):
-            st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch",
+                         column_config=pct)
     st.caption((split_caption + " " if split_caption else "") +
                "From assets/metrics.json (`python -m carafe.evaluate --json`); see "
                "assets/MODEL_CARD.md for the data and the protocol.")
