@@ -194,11 +194,15 @@ def upsampler_cost(kind: str, channels: int, scale_factor: int = 2, **cfg) -> di
     """Parameters and FLOPs per *input* pixel of an upsampler, counted as in the CARAFE paper.
 
     Counting rules (they reproduce the paper's 74,148 params / 199,496 FLOPs for C=256, s=2,
-    k_up=5, k_enc=3, C_m=64): a conv output value costs 2*k*k*C_in-1 FLOPs (multiplies and the
-    adds between them; biases are not counted); the softmax costs (max, subtract,
-    exp, sum, divide: 5T-2 for T taps); CARAFE reassembly costs 2*k_up^2 per output value; bilinear costs 7 per
-    output value (4 multiplies, 3 adds); nearest costs nothing; a stride-2 deconv costs
-    2*C_in*k*k per input pixel and output channel.
+    k_up=5, k_enc=3, C_m=64):
+
+    - a conv output value costs 2*k*k*C_in - 1 FLOPs (the multiplies and the adds between
+      them; biases are not counted);
+    - the kernel softmax over T = k_up^2 taps costs 5T - 2 per output pixel and group (max,
+      subtract, exp, sum, divide);
+    - CARAFE reassembly costs 2*k_up^2 per output value;
+    - bilinear costs 7 per output value (4 multiplies, 3 adds); nearest costs nothing;
+    - a stride-2 deconv costs 2*C_in*k*k per input pixel and output channel.
     """
     s = scale_factor
     module = build_upsampler(kind, channels, scale_factor, **cfg)

@@ -1,6 +1,9 @@
 """Training CLI smoke tests and the evaluation metrics."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -75,3 +78,17 @@ def test_kernel_alignment_of_untrained_carafe_is_uniform():
     assert stats["same_object_mass"] == pytest.approx(stats["uniform_mass"], abs=0.01)
     assert kernel_alignment(build_model(default_config("bilinear", fpn_channels=8)),
                             data.images, data.labels) is None
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_two_processes(tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    out = tmp_path / "ddp"
+    subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "carafe.train",
+                    "--upsampler", "carafe", "--out", str(out), "--steps", "2",
+                    "--batch-size", "4", "--train-images", "8", "--image-size", "64",
+                    "--fpn-channels", "8", "--no-pretrained", "--threads", "1",
+                    "--cache-dir", str(tmp_path / "cache")], check=True, timeout=300)
+    config = json.loads((out / "model.json").read_text())
+    assert config["training"]["world_size"] == 2
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 2
