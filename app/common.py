@@ -307,7 +307,7 @@ def metrics_tables(metrics: dict) -> tuple[list[dict], list[dict], str, str]:
         return [{label: r.get(key) for key, label in _METRIC_COLUMNS.items() if key in r}
                 for r in rows if isinstance(r, dict)]
 
-    means = pick(metrics.get("means") or [])
+    means = [{k: v for k, v in r.items() if k != "seed"} for r in pick(metrics.get("means") or [])]
     runs = pick(metrics["runs"])
     caption = ""
     if "val_images" in metrics:
@@ -322,7 +322,7 @@ def metrics_tables(metrics: dict) -> tuple[list[dict], list[dict], str, str]:
         same = float(np.mean([ka["same_object_mass"] for ka in kas]))
         uniform = float(np.mean([ka.get("uniform_mass", np.nan) for ka in kas]))
         alignment = (
-            f"At object boundaries (output pixels whose 5×5 window holds two objects; "
+            f"At object boundaries (output pixels whose k×k source window holds two objects; "
             f"{kas[0].get('boundary_pixels', '?'):,} per run), the trained CARAFE kernels put "
             f"**{100 * same:.1f}%** of their weight on the pixel's own object, against "
             f"{100 * uniform:.1f}% for a uniform (bilinear-like) kernel"

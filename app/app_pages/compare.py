@@ -104,6 +104,8 @@ if metrics:
     means, runs, split_caption, alignment = common.metrics_tables(metrics)
     pct = {c: st.column_config.NumberColumn(format="%.2f") for c in ("mIoU (%)",
                                                                      "boundary F (%)")}
+    pct.update({c: st.column_config.NumberColumn(format="localized")
+                for c in ("upsampler params", "FLOPs / input px")})
     if means:
         st.dataframe(pd.DataFrame(means), hide_index=True, width="stretch", column_config=pct)
     if alignment:
