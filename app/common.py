@@ -118,6 +118,11 @@ class Current:
     analysis: object     # carafe.inspect.Analysis
     step_index: int      # position in analysis.steps
 
+    @property
+    def step(self):
+        """The selected upsampling step of the analysis."""
+        return self.analysis.steps[self.step_index]
+
 
 def store_upload() -> None:
     """Uploader callback: keep the file's bytes in this session's state (never shared)."""
@@ -151,6 +156,14 @@ def image_from_sidebar() -> tuple[np.ndarray | None, str, str]:
     if info:
         st.info(f"**{label}**: " + "; ".join(info) + ".")
     return array, hashlib.sha1(data).hexdigest(), label
+
+
+def require_current() -> Current:
+    """The current analysis; stops the page when there is none (the reason is already shown)."""
+    cur = current()
+    if cur is None:
+        st.stop()
+    return cur
 
 
 def current() -> Current | None:

@@ -21,10 +21,8 @@ st.markdown(
     "neighbours with fixed weights (blurry across edges); CARAFE chooses its weights per pixel "
     "from the content, so edges can stay sharp where the image has them.")
 
-cur = common.current()
-if cur is None:
-    st.stop()
-step = cur.analysis.steps[cur.step_index]
+cur = common.require_current()
+step = cur.step
 kinds = [k for k in KINDS if k in step.outputs]
 st.caption(f"{common.step_title(step)}")
 with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):

@@ -16,10 +16,8 @@ st.markdown(
     "**content encoder** (a k_enc×k_enc convolution) reads to predict the kernels. Below are "
     "the compressed maps of the current step, most energetic first.")
 
-cur = common.current()
-if cur is None:
-    st.stop()
-step = cur.analysis.steps[cur.step_index]
+cur = common.require_current()
+step = cur.step
 d = step.carafe
 if d is None:
     st.info(f"This checkpoint upsamples with **{step.kind}** here: there is no channel "

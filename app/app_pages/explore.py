@@ -19,11 +19,9 @@ st.markdown(
     "row/column) to see its kernel; it starts at the pixel whose kernel leans most, usually "
     "at an object boundary.")
 
-cur = common.current()
-if cur is None:
-    st.stop()
+cur = common.require_current()
 a = cur.analysis
-step = a.steps[cur.step_index]
+step = cur.step
 d = step.carafe
 st.caption(f"{common.step_title(step)} · image {cur.image.shape[1]}×{cur.image.shape[0]} · "
            f"analysis {a.seconds:.2f} s · op backend: {a.backend}")

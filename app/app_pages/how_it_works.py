@@ -43,10 +43,8 @@ if mode == "Toy 6×6":
                                   text_fmt=".2f", cell=(oy, ox, oy + 1, ox + 1), height=360),
                     key="toy_out", config=fg.png_config("toy_output"))
 else:
-    cur = common.current()
-    if cur is None:
-        st.stop()
-    step = cur.analysis.steps[cur.step_index]
+    cur = common.require_current()
+    step = cur.step
     if step.carafe is None:
         st.info(f"This checkpoint upsamples with **{step.kind}** here; pick 'carafe' or use "
                 "the toy mode.")
