@@ -1,17 +1,18 @@
 // CARAFE CPU kernels: forward, grad wrt features and grad wrt masks.
 //
-// Every output pixel is a weighted sum of k*k input pixels. Two layouts make that vectorise:
-// - forward (rows): one weight per output pixel and tap, so for a run of output pixels along
-//   x the weights are a contiguous vector in the NCHW masks. The features are first copied
-//   with each column repeated s times and zero columns on both sides (`upsample_columns`,
-//   about output / s in size); then tap (dy, dx) of output pixels x..x+L reads one contiguous
-//   run of that copy. The inner loop is a plain vector multiply-add with no bounds checks,
-//   each weight vector serves four channels, and the output is written in place, NCHW.
-// - backward (channels-last): the SAME weight applies to all channels of a group, so with
-//   NHWC copies of grad_output, features and masks the gradient wrt features is "broadcast
-//   one weight, multiply-add a contiguous run of channels" (a gather over the output pixels
-//   that read each input pixel: no atomics), and the gradient wrt masks is a set of channel
-//   dot products, eight taps per pass.
+// Every output pixel is a weighted sum of k*k input pixels, with one weight per output pixel
+// and tap. All three kernels work on NCHW rows and vectorise along x: for a run of output
+// pixels the weights of one tap are a contiguous vector of the masks, and zero-padded copies
+// of the inputs make the matching input values contiguous too, so the inner loops are plain
+// vector multiply-adds with no bounds checks along x:
+// - forward: features copied with each column repeated s times (`upsample_columns`, about
+//   output / s in size); tap (dx) of output pixels x..x+L reads columns x+s*dx..x+s*dx+L.
+//   Each weight vector serves four channels; the output is written in place.
+// - grad wrt features: grad_output and masks split by output phase px = x mod s
+//   (`phase_split`), so the output pixels that read input column ix through tap dx sit at
+//   consecutive positions; a gather per input row (no atomics, no races).
+// - grad wrt masks: per output row and phase, channel by channel (streaming), with the per-tap
+//   sums in a small L1 buffer.
 // No intermediate of size k*k*output exists.
 //
 // OpenMP pragmas live in these templates, not inside AT_DISPATCH lambdas (where they do
@@ -22,7 +23,6 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <vector>
 
 #include "../carafe_index.h"
@@ -40,10 +40,10 @@ constexpr int64_t kVectorBytes = 32;
 #else
 constexpr int64_t kVectorBytes = 16;
 #endif
-// Channels summed at once by the channels-last kernels, kept in registers while the taps are
-// added: eight vectors, enough independent multiply-add chains to hide the FMA latency.
+
+// x positions handled per pass by the row kernels: two vector registers.
 template <typename T>
-constexpr int64_t kBlock = 8 * kVectorBytes / static_cast<int64_t>(sizeof(T));
+constexpr int64_t kXBlock = 2 * kVectorBytes / static_cast<int64_t>(sizeof(T));
 
 // Valid tap range [lo, hi) along one axis so that the tap's input coordinate is inside.
 struct TapRange {
@@ -52,67 +52,6 @@ struct TapRange {
 inline TapRange valid_taps(int64_t source, int64_t radius, int64_t k, int64_t size) {
   return {std::max<int64_t>(0, radius - source), std::min<int64_t>(k, size + radius - source)};
 }
-
-// Writes a (width x C) channels-last row buffer into NCHW rows out[n, :, y, :].
-// Tiled 16 x 16 so each output line is written in one burst: the C output rows lie a whole
-// plane apart (often a multiple of 4 KiB), and interleaving writes to them thrashes L1.
-template <typename T>
-void store_row_nchw(const T* buf, T* out, int64_t C, int64_t plane, int64_t width) {
-  constexpr int64_t kTile = 16;
-  for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-    const int64_t c1 = std::min(C, c0 + kTile);
-    for (int64_t x0 = 0; x0 < width; x0 += kTile) {
-      const int64_t x1 = std::min(width, x0 + kTile);
-      for (int64_t c = c0; c < c1; ++c) {
-        T* dst = out + c * plane;
-        for (int64_t x = x0; x < x1; ++x) dst[x] = buf[x * C + c];
-      }
-    }
-  }
-}
-
-// dst[0:len] = sum over the taps of weight(tap) * row(tap)[0:len]; `taps(fma)` calls
-// fma(weight, row) once per tap. `Len` > 0 fixes the length at compile time so the
-// accumulators live in registers; Len == 0 is the run-time-length tail.
-template <typename T, int64_t Len, typename Taps>
-inline void weighted_sum(T* dst, int64_t len, const Taps& taps) {
-  if constexpr (Len > 0) {
-    T acc[Len] = {};
-    taps([&](T w, const T* row) {
-#pragma omp simd
-      for (int64_t c = 0; c < Len; ++c) acc[c] += w * row[c];
-    });
-    for (int64_t c = 0; c < Len; ++c) dst[c] = acc[c];
-  } else {
-    std::fill(dst, dst + len, T(0));
-    taps([&](T w, const T* row) {
-#pragma omp simd
-      for (int64_t c = 0; c < len; ++c) dst[c] += w * row[c];
-    });
-  }
-}
-
-// Runs `block(c_begin, std::integral_constant<Len>)` over one group's `cpg` channels: full
-// register blocks first, then halves down to one vector, then a run-time-length tail (Len 0).
-template <typename T, int64_t Len = kBlock<T>, typename Block>
-inline int64_t for_channel_blocks(int64_t cpg, const Block& block, int64_t c = 0) {
-  if constexpr (Len == kBlock<T>) {
-    for (; c + Len <= cpg; c += Len) block(c, std::integral_constant<int64_t, Len>{});
-  } else if (c + Len <= cpg) {
-    block(c, std::integral_constant<int64_t, Len>{});
-    c += Len;
-  }
-  if constexpr (Len * static_cast<int64_t>(sizeof(T)) > kVectorBytes) {
-    return for_channel_blocks<T, Len / 2>(cpg, block, c);
-  } else {
-    if (c < cpg) block(c, std::integral_constant<int64_t, 0>{});
-    return cpg;
-  }
-}
-
-// x positions handled per pass by the row kernels: two vector registers.
-template <typename T>
-constexpr int64_t kXBlock = 2 * kVectorBytes / static_cast<int64_t>(sizeof(T));
 
 // Column-upsampled, column-padded copy of the features, NCHW with rows of width
 // Wp = s * (W + 2r): up[n, c, iy, s*(r + ix) + p] = X[n, c, iy, ix] for p < s, zero in the
@@ -192,112 +131,168 @@ void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry g) 
   }
 }
 
-// grad wrt features, gathered per input pixel (no races): grad_out_cl NHWC at output size.
+// Phase-split, column-padded copy of an output-sized NCHW tensor t (grad_output or masks):
+// ph[n, c, y, p, q] = t[n, c, y, s*(q - r) + p] for r <= q < W + r, zero elsewhere; rows of
+// width Wq = W + 2r. Output pixels of phase p along a row then sit at consecutive q, so the
+// backward row kernels read contiguous runs for every tap without bounds checks.
 template <typename T>
-void grad_features_kernel(const T* grad_out_cl, const T* masks_cl, T* grad_features,
-                          const Geometry g) {
-  const int64_t C = g.C, ow = g.out_w(), k = g.k, r = g.radius(), s = g.s;
-  const int64_t cpg = g.channels_per_group(), mc = g.mask_channels();
-#pragma omp parallel num_threads(at::get_num_threads())
-  {
-    std::vector<T> buf(g.W * C);
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < g.N * g.H; ++row) {
-      const int64_t n = row / g.H, iy = row % g.H;
-      // Source rows sy = iy - dy + r must be inside: dy in [iy + r - H + 1, iy + r].
-      const int64_t dy_lo = std::max<int64_t>(0, iy + r - g.H + 1), dy_hi = std::min(k, iy + r + 1);
-      for (int64_t ix = 0; ix < g.W; ++ix) {
-        const int64_t dx_lo = std::max<int64_t>(0, ix + r - g.W + 1), dx_hi = std::min(k, ix + r + 1);
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-          const int64_t c0 = grp * cpg;
-          for_channel_blocks<T>(cpg, [&](int64_t cb, auto len) {
-            auto taps = [&](auto&& fma) {
-              for (int64_t dy = dy_lo; dy < dy_hi; ++dy) {
-                const int64_t sy = iy - dy + r;
-                for (int64_t dx = dx_lo; dx < dx_hi; ++dx) {
-                  const int64_t sx = ix - dx + r, m = g.mask_channel(grp, dy, dx);
-                  for (int64_t py = 0; py < s; ++py) {
-                    const int64_t pix = (n * g.out_h() + sy * s + py) * ow + sx * s;
-                    for (int64_t px = 0; px < s; ++px)
-                      fma(masks_cl[(pix + px) * mc + m], grad_out_cl + (pix + px) * C + c0 + cb);
-                  }
-                }
-              }
-            };
-            weighted_sum<T, decltype(len)::value>(buf.data() + ix * C + c0 + cb, cpg - cb, taps);
-          });
+void phase_split(const T* t, T* ph, int64_t planes, const Geometry g) {
+  const int64_t s = g.s, r = g.radius(), wq = g.W + 2 * r, ow = g.out_w();
+#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
+  for (int64_t row = 0; row < planes * g.out_h(); ++row) {
+    const T* src = t + row * ow;
+    for (int64_t p = 0; p < s; ++p) {
+      T* dst = ph + (row * s + p) * wq;
+      std::fill(dst, dst + r, T(0));
+      std::fill(dst + g.W + r, dst + wq, T(0));
+      for (int64_t q = 0; q < g.W; ++q) dst[r + q] = src[s * q + p];
+    }
+  }
+}
+
+// Column-padded copy of the features: xp[n, c, iy, q] = X[n, c, iy, q - r], zero in the r
+// columns on either side (rows of width Wq = W + 2r).
+template <typename T>
+void pad_columns(const T* features, T* xp, const Geometry g) {
+  const int64_t r = g.radius(), wq = g.W + 2 * r;
+#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
+  for (int64_t row = 0; row < g.N * g.C * g.H; ++row) {
+    T* dst = xp + row * wq;
+    std::fill(dst, dst + r, T(0));
+    std::copy(features + row * g.W, features + (row + 1) * g.W, dst + r);
+    std::fill(dst + g.W + r, dst + wq, T(0));
+  }
+}
+
+// grad wrt features on phase-split tensors, a gather per input row (no races):
+// gX[c, iy, ix] = sum over dy, dx, py, px of m_ph[t, s*sy + py, px, q] * go_ph[c, ..., q] with
+// sy = iy - dy + r and q = ix - dx + 2r, vectorised over ix; each mask vector serves 4 channels.
+template <typename T, int CB, bool Tail>
+inline void gather_run(T* out, int64_t out_plane, const T* go, int64_t ph_plane, const T* m,
+                       const Geometry& g, int64_t iy, int64_t ix0, int64_t len) {
+  constexpr int64_t XB = kXBlock<T>;
+  const int64_t n_l = Tail ? len : XB;
+  const int64_t k = g.k, r = g.radius(), s = g.s, wq = g.W + 2 * r;
+  const int64_t dy_lo = std::max<int64_t>(0, iy + r - g.H + 1), dy_hi = std::min(k, iy + r + 1);
+  T acc[CB][XB] = {};
+  for (int64_t dy = dy_lo; dy < dy_hi; ++dy) {
+    const int64_t sy = iy - dy + r;
+    for (int64_t py = 0; py < s; ++py) {
+      for (int64_t px = 0; px < s; ++px) {
+        const int64_t row_off = ((sy * s + py) * s + px) * wq + ix0 + 2 * r;
+        for (int64_t dx = 0; dx < k; ++dx) {
+          const T* wv = m + (dy * k + dx) * ph_plane + row_off - dx;
+          const T* u = go + row_off - dx;
+          for (int j = 0; j < CB; ++j) {
+            const T* uj = u + j * ph_plane;
+#pragma omp simd
+            for (int64_t l = 0; l < n_l; ++l) acc[j][l] += wv[l] * uj[l];
+          }
         }
       }
-      store_row_nchw(buf.data(), grad_features + n * C * g.H * g.W + iy * g.W, C, g.H * g.W, g.W);
     }
   }
+  for (int j = 0; j < CB; ++j)
+    for (int64_t l = 0; l < n_l; ++l) out[j * out_plane + l] = acc[j][l];
 }
 
-// dots[j] = sum_c a[c] * b[j][c] for J rows b[j] at once: `a` is loaded once per vector and
-// the J running sums are independent chains, which keeps both FMA units busy.
-template <typename T, int J>
-inline void multi_dot(const T* a, const T* const* b, int64_t len, T* dots) {
-  constexpr int64_t kLanes = kVectorBytes / static_cast<int64_t>(sizeof(T));
-  T acc[J][kLanes] = {};
-  int64_t c = 0;
-  for (; c + kLanes <= len; c += kLanes) {
-    for (int j = 0; j < J; ++j) {
-#pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) acc[j][l] += a[c + l] * b[j][c + l];
-    }
-  }
-  for (int j = 0; j < J; ++j) {
-    T sum = T(0);
-    for (int64_t l = 0; l < kLanes; ++l) sum += acc[j][l];
-    for (int64_t t = c; t < len; ++t) sum += a[t] * b[j][t];
-    dots[j] = sum;
-  }
-}
-
-// grad wrt masks: per output pixel and tap, a dot product over the group's channels.
-// Written channels-last (N, sH, sW, G*k*k); the caller permutes it (it is small).
 template <typename T>
-void grad_masks_kernel(const T* grad_out_cl, const T* features_cl, T* grad_masks_cl,
-                       const Geometry g) {
-  constexpr int kChunk = 8;  // taps whose dot products run together
-  const int64_t C = g.C, oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius();
-  const int64_t cpg = g.channels_per_group(), mc = g.mask_channels();
+void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, const Geometry g) {
+  constexpr int kChannels = 4;
+  constexpr int64_t XB = kXBlock<T>;
+  const int64_t r = g.radius(), wq = g.W + 2 * r, cpg = g.channels_per_group();
+  const int64_t ph_plane = g.out_h() * g.s * wq, plane = g.H * g.W;
+#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
+  for (int64_t row = 0; row < g.N * g.H; ++row) {
+    const int64_t n = row / g.H, iy = row % g.H;
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      const T* m = m_ph + (n * g.mask_channels() + grp * g.taps()) * ph_plane;
+      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
+        const bool four = c + kChannels <= (grp + 1) * cpg;
+        const T* go = go_ph + (n * g.C + c) * ph_plane;
+        T* o = grad_features + (n * g.C + c) * plane + iy * g.W;
+        for (int64_t x0 = 0; x0 < g.W; x0 += XB) {
+          const bool tail = x0 + XB > g.W;
+          const int64_t len = std::min(XB, g.W - x0);
+          T* dst = o + x0;
+          if (four && !tail) gather_run<T, kChannels, false>(dst, plane, go, ph_plane, m, g, iy, x0, len);
+          else if (four) gather_run<T, kChannels, true>(dst, plane, go, ph_plane, m, g, iy, x0, len);
+          else if (!tail) gather_run<T, 1, false>(dst, plane, go, ph_plane, m, g, iy, x0, len);
+          else gather_run<T, 1, true>(dst, plane, go, ph_plane, m, g, iy, x0, len);
+        }
+        c += four ? kChannels : 1;
+      }
+    }
+  }
+}
+
+// grad wrt masks on NCHW masks, per output row y and phase px, vectorised over source
+// columns sx: gM[t, y, s*sx + px] = sum_c go_ph[c, y, px, sx + r] * xp[c, sy + dy - r, sx + dx].
+// Channels are the outer loop (each channel's rows stream through once) and the per-tap sums
+// live in a small L1 buffer; four channels are added per pass to amortise its loads/stores.
+template <typename T>
+void grad_masks_rows_kernel(const T* go_ph, const T* xp, T* grad_masks, const Geometry g) {
+  constexpr int kChannels = 4;
+  const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s, W = g.W;
+  const int64_t wq = W + 2 * r, cpg = g.channels_per_group(), plane = oh * ow;
+  const int64_t ph_plane = oh * s * wq, xp_plane = g.H * wq;
 #pragma omp parallel num_threads(at::get_num_threads())
   {
-    std::vector<const T*> rows(g.taps());
-    std::vector<int64_t> channels(g.taps());
-    std::vector<T> dots(g.taps());
+    std::vector<int64_t> channel(g.taps()), offset(g.taps());
+    std::vector<T> sums(g.taps() * W);
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < g.N * oh; ++row) {
-      const int64_t n = row / oh, y = row % oh, sy = y / g.s;
+      const int64_t n = row / oh, y = row % oh, sy = y / s;
       const TapRange ty = valid_taps(sy, r, k, g.H);
-      for (int64_t x = 0; x < ow; ++x) {
-        const int64_t sx = x / g.s;
-        const TapRange tx = valid_taps(sx, r, k, g.W);
-        T* gm = grad_masks_cl + (row * ow + x) * mc;
-        std::fill(gm, gm + mc, T(0));  // taps over the zero padding get no gradient
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-          int64_t count = 0;
-          for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
-            for (int64_t dx = tx.lo; dx < tx.hi; ++dx, ++count) {
-              rows[count] = features_cl + ((n * g.H + sy + dy - r) * g.W + sx + dx - r) * C + grp * cpg;
-              channels[count] = g.mask_channel(grp, dy, dx);
+      T* gm_row = grad_masks + n * g.mask_channels() * plane + y * ow;
+      for (int64_t grp = 0; grp < g.G; ++grp) {
+        int64_t count = 0;
+        for (int64_t dy = 0; dy < k; ++dy) {
+          for (int64_t dx = 0; dx < k; ++dx) {
+            const int64_t m = g.mask_channel(grp, dy, dx);
+            if (dy < ty.lo || dy >= ty.hi) {  // the tap's row is padding: no gradient
+              std::fill(gm_row + m * plane, gm_row + m * plane + ow, T(0));
+              continue;
+            }
+            channel[count] = m;
+            offset[count++] = (sy + dy - r) * wq + dx;
+          }
+        }
+        for (int64_t px = 0; px < s; ++px) {
+          std::fill(sums.begin(), sums.begin() + count * W, T(0));
+          for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
+            const T* go = go_ph + ((n * g.C + c) * oh + y) * s * wq + px * wq + r;
+            const T* x = xp + (n * g.C + c) * xp_plane;
+            if (c + kChannels <= (grp + 1) * cpg) {
+              for (int64_t j = 0; j < count; ++j) {
+                T* a = sums.data() + j * W;
+                const T* u = x + offset[j];
+#pragma omp simd
+                for (int64_t l = 0; l < W; ++l)
+                  a[l] += go[l] * u[l] + go[ph_plane + l] * u[xp_plane + l] +
+                          go[2 * ph_plane + l] * u[2 * xp_plane + l] +
+                          go[3 * ph_plane + l] * u[3 * xp_plane + l];
+              }
+              c += kChannels;
+            } else {
+              for (int64_t j = 0; j < count; ++j) {
+                T* a = sums.data() + j * W;
+                const T* u = x + offset[j];
+#pragma omp simd
+                for (int64_t l = 0; l < W; ++l) a[l] += go[l] * u[l];
+              }
+              c += 1;
             }
           }
-          const T* go = grad_out_cl + (row * ow + x) * C + grp * cpg;
-          int64_t j = 0;
-          for (; j + kChunk <= count; j += kChunk) multi_dot<T, kChunk>(go, &rows[j], cpg, &dots[j]);
-          for (; j < count; ++j) multi_dot<T, 1>(go, &rows[j], cpg, &dots[j]);
-          for (int64_t t = 0; t < count; ++t) gm[channels[t]] = dots[t];
+          for (int64_t j = 0; j < count; ++j) {
+            T* dst = gm_row + channel[j] * plane + px;
+            const T* a = sums.data() + j * W;
+            for (int64_t l = 0; l < W; ++l) dst[s * l] = a[l];
+          }
         }
       }
     }
   }
-}
-
-// Channels-last copy of an NCHW-shaped tensor, as a plain contiguous NHWC buffer.
-at::Tensor to_channels_last(const at::Tensor& t) {
-  return t.permute({0, 2, 3, 1}).contiguous();
 }
 
 // Half types are computed in float32 on the CPU (the kernels are written for float/double).
@@ -332,22 +327,30 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_output,
     return {gf.to(features.scalar_type()), gm.to(masks.scalar_type())};
   }
   auto grad_features = at::empty({g.N, g.C, g.H, g.W}, features.options());
-  auto grad_masks_cl = at::empty({g.N, g.out_h(), g.out_w(), g.mask_channels()}, masks.options());
-  if (grad_output.numel() == 0 || masks.numel() == 0) {
-    return {grad_features.zero_(), grad_masks_cl.zero_().permute({0, 3, 1, 2}).contiguous()};
-  }
-  const auto grad_out_cl = to_channels_last(grad_output);
-  const auto features_cl = to_channels_last(features);
-  const auto masks_cl = to_channels_last(masks);
+  auto grad_masks = at::empty({g.N, g.mask_channels(), g.out_h(), g.out_w()}, masks.options());
+  if (grad_output.numel() == 0 || masks.numel() == 0)
+    return {grad_features.zero_(), grad_masks.zero_()};
+  const auto go = grad_output.contiguous();
+  const auto f = features.contiguous();
+  const auto m = masks.contiguous();
+  const int64_t wq = g.W + 2 * g.radius();
+  auto go_ph = at::empty({g.N, g.C, g.out_h(), g.s, wq}, go.options());
+  auto m_ph = at::empty({g.N, g.mask_channels(), g.out_h(), g.s, wq}, m.options());
+  auto xp = at::empty({g.N, g.C, g.H, wq}, f.options());
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_backward_cpu", [&] {
-    grad_features_kernel<scalar_t>(grad_out_cl.const_data_ptr<scalar_t>(),
-                                   masks_cl.const_data_ptr<scalar_t>(),
-                                   grad_features.mutable_data_ptr<scalar_t>(), g);
-    grad_masks_kernel<scalar_t>(grad_out_cl.const_data_ptr<scalar_t>(),
-                                features_cl.const_data_ptr<scalar_t>(),
-                                grad_masks_cl.mutable_data_ptr<scalar_t>(), g);
+    const scalar_t* go_data = go.const_data_ptr<scalar_t>();
+    scalar_t* go_ph_data = go_ph.mutable_data_ptr<scalar_t>();
+    scalar_t* m_ph_data = m_ph.mutable_data_ptr<scalar_t>();
+    scalar_t* xp_data = xp.mutable_data_ptr<scalar_t>();
+    phase_split<scalar_t>(go_data, go_ph_data, g.N * g.C, g);
+    phase_split<scalar_t>(m.const_data_ptr<scalar_t>(), m_ph_data, g.N * g.mask_channels(), g);
+    pad_columns<scalar_t>(f.const_data_ptr<scalar_t>(), xp_data, g);
+    grad_features_rows_kernel<scalar_t>(go_ph_data, m_ph_data,
+                                        grad_features.mutable_data_ptr<scalar_t>(), g);
+    grad_masks_rows_kernel<scalar_t>(go_ph_data, xp_data, grad_masks.mutable_data_ptr<scalar_t>(),
+                                     g);
   });
-  return {grad_features, grad_masks_cl.permute({0, 3, 1, 2}).contiguous()};
+  return {grad_features, grad_masks};
 }
 
 }  // namespace carafe_cpu
