@@ -23,6 +23,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "../carafe_index.h"
@@ -51,6 +52,26 @@ struct TapRange {
 };
 inline TapRange valid_taps(int64_t source, int64_t radius, int64_t k, int64_t size) {
   return {std::max<int64_t>(0, radius - source), std::min<int64_t>(k, size + radius - source)};
+}
+
+// Calls run(c, x0, len, channels, tail) over channels [c_begin, c_end) in fours (then ones) and
+// over x in runs of kXBlock (then a shorter tail); `channels` (std::integral_constant) and
+// `tail` (std::bool_constant) are compile-time so each combination gets its own loop.
+template <typename T, typename Run>
+inline void for_channel_and_x_runs(int64_t c_begin, int64_t c_end, int64_t width, const Run& run) {
+  constexpr int64_t XB = kXBlock<T>;
+  for (int64_t c = c_begin; c < c_end;) {
+    const bool four = c + 4 <= c_end;
+    for (int64_t x0 = 0; x0 < width; x0 += XB) {
+      const int64_t len = std::min(XB, width - x0);
+      const bool tail = len < XB;
+      if (four && !tail) run(c, x0, len, std::integral_constant<int, 4>{}, std::false_type{});
+      else if (four) run(c, x0, len, std::integral_constant<int, 4>{}, std::true_type{});
+      else if (!tail) run(c, x0, len, std::integral_constant<int, 1>{}, std::false_type{});
+      else run(c, x0, len, std::integral_constant<int, 1>{}, std::true_type{});
+    }
+    c += four ? 4 : 1;
+  }
 }
 
 // Column-upsampled, column-padded copy of the features, NCHW with rows of width
@@ -101,8 +122,6 @@ inline void reassemble_run(T* out, int64_t out_plane, const T* up, int64_t up_pl
 // each run of x positions the k*k weight vectors (read once per row from L1) are shared.
 template <typename T>
 void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry g) {
-  constexpr int kChannels = 4;
-  constexpr int64_t XB = kXBlock<T>;
   const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s;
   const int64_t cpg = g.channels_per_group(), plane = oh * ow;
   const int64_t wp = s * (g.W + 2 * r), up_plane = g.H * wp;
@@ -112,21 +131,12 @@ void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry g) 
     const TapRange ty = valid_taps(sy, r, k, g.H);
     for (int64_t grp = 0; grp < g.G; ++grp) {
       const T* w = masks + ((n * g.mask_channels() + grp * g.taps()) * oh + y) * ow;
-      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
-        const bool four = c + kChannels <= (grp + 1) * cpg;
-        const T* upc = up + (n * g.C + c) * up_plane;
-        T* o = out + (n * g.C + c) * plane + y * ow;
-        int64_t x0 = 0;
-        for (; x0 + XB <= ow; x0 += XB) {
-          if (four) reassemble_run<T, kChannels, false>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, XB);
-          else reassemble_run<T, 1, false>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, XB);
-        }
-        if (x0 < ow) {
-          if (four) reassemble_run<T, kChannels, true>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, ow - x0);
-          else reassemble_run<T, 1, true>(o + x0, plane, upc + x0, up_plane, wp, w + x0, plane, sy - r, ty, k, s, ow - x0);
-        }
-        c += four ? kChannels : 1;
-      }
+      for_channel_and_x_runs<T>(grp * cpg, (grp + 1) * cpg, ow, [&](int64_t c, int64_t x0,
+                                                                   int64_t len, auto cb, auto tail) {
+        reassemble_run<T, decltype(cb)::value, decltype(tail)::value>(
+            out + (n * g.C + c) * plane + y * ow + x0, plane, up + (n * g.C + c) * up_plane + x0,
+            up_plane, wp, w + x0, plane, sy - r, ty, k, s, len);
+      });
     }
   }
 }
@@ -198,8 +208,6 @@ inline void gather_run(T* out, int64_t out_plane, const T* go, int64_t ph_plane,
 
 template <typename T>
 void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, const Geometry g) {
-  constexpr int kChannels = 4;
-  constexpr int64_t XB = kXBlock<T>;
   const int64_t r = g.radius(), wq = g.W + 2 * r, cpg = g.channels_per_group();
   const int64_t ph_plane = g.out_h() * g.s * wq, plane = g.H * g.W;
 #pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
@@ -207,21 +215,12 @@ void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, 
     const int64_t n = row / g.H, iy = row % g.H;
     for (int64_t grp = 0; grp < g.G; ++grp) {
       const T* m = m_ph + (n * g.mask_channels() + grp * g.taps()) * ph_plane;
-      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
-        const bool four = c + kChannels <= (grp + 1) * cpg;
-        const T* go = go_ph + (n * g.C + c) * ph_plane;
-        T* o = grad_features + (n * g.C + c) * plane + iy * g.W;
-        for (int64_t x0 = 0; x0 < g.W; x0 += XB) {
-          const bool tail = x0 + XB > g.W;
-          const int64_t len = std::min(XB, g.W - x0);
-          T* dst = o + x0;
-          if (four && !tail) gather_run<T, kChannels, false>(dst, plane, go, ph_plane, m, g, iy, x0, len);
-          else if (four) gather_run<T, kChannels, true>(dst, plane, go, ph_plane, m, g, iy, x0, len);
-          else if (!tail) gather_run<T, 1, false>(dst, plane, go, ph_plane, m, g, iy, x0, len);
-          else gather_run<T, 1, true>(dst, plane, go, ph_plane, m, g, iy, x0, len);
-        }
-        c += four ? kChannels : 1;
-      }
+      for_channel_and_x_runs<T>(grp * cpg, (grp + 1) * cpg, g.W, [&](int64_t c, int64_t x0,
+                                                                    int64_t len, auto cb, auto tail) {
+        gather_run<T, decltype(cb)::value, decltype(tail)::value>(
+            grad_features + (n * g.C + c) * plane + iy * g.W + x0, plane,
+            go_ph + (n * g.C + c) * ph_plane, ph_plane, m, g, iy, x0, len);
+      });
     }
   }
 }
