@@ -80,6 +80,12 @@ def _shape(*dims) -> str:
     return "(" + ", ".join(str(x) for x in dims) + ")"
 
 
+def _side_by_side(left, right) -> None:
+    """Two figures in two columns; each side is (figure, widget key, PNG file name)."""
+    for column, (figure, key, png_name) in zip(st.columns(2), (left, right), strict=True):
+        column.plotly_chart(figure, key=key, config=fg.png_config(png_name))
+
+
 def _close(a, b) -> str:
     return f"largest difference model vs by hand: {max_abs_difference(a, b):.2e}"
 
@@ -89,13 +95,11 @@ if stage == 0:
     st.markdown(f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
                 f"input pixel. Shape {_shape(c_in, h, w)} → {_shape(cm, h, w)}. Here: input "
                 f"pixel ({sy}, {sx}), the source of output pixel ({oy}, {ox}).")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(fg.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): "
-                                  f"{c_in} channels"),
-                    key="hiw_x", config=fg.png_config("input_vector"))
-    c2.plotly_chart(fg.bar_figure(e.compressed_vector, f"Compressed c at ({sy}, {sx}): "
-                                  f"{cm} channels", xlabel="compressed channel"),
-                    key="hiw_c", config=fg.png_config("compressed_vector"))
+    _side_by_side(
+        (fg.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"),
+         "hiw_x", "input_vector"),
+        (fg.bar_figure(e.compressed_vector, f"Compressed c at ({sy}, {sx}): {cm} channels",
+                       xlabel="compressed channel"), "hiw_c", "compressed_vector"))
     n = min(cm, 12)
     idx = d.compressed_order[:n]
     st.dataframe(pd.DataFrame({"compressed channel m": idx,
@@ -113,13 +117,12 @@ elif stage == 1:
                 f"numbers per input pixel: one k×k kernel for each of the s² output pixels it "
                 f"will produce. Shape {_shape(cm, h, w)} → "
                 f"{_shape(d.encoder_logits.shape[0], h, w)}.")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(fg.kernel_figure(e.encoder_logits, "Encoder output for this sub-pixel",
-                                     fmt="auto", colorscale=fg.DIV, colorbar_title="logit"),
-                    key="hiw_enc", config=fg.png_config("encoder_logits"))
-    c2.plotly_chart(fg.kernel_figure(e.encoder_logits_by_hand, "By hand (numpy conv)",
-                                     fmt="auto", colorscale=fg.DIV, colorbar_title="logit"),
-                    key="hiw_enc_hand", config=fg.png_config("encoder_by_hand"))
+    _side_by_side(
+        (fg.kernel_figure(e.encoder_logits, "Encoder output for this sub-pixel", fmt="auto",
+                          colorscale=fg.DIV, colorbar_title="logit"), "hiw_enc", "encoder_logits"),
+        (fg.kernel_figure(e.encoder_logits_by_hand, "By hand (numpy conv)", fmt="auto",
+                          colorscale=fg.DIV, colorbar_title="logit"),
+         "hiw_enc_hand", "encoder_by_hand"))
     st.caption(_close(e.encoder_logits, e.encoder_logits_by_hand))
 elif stage == 2:
     st.latex(r"\ell_{g k^2 + t}(s i + a,\; s j + b) = z_{(g k^2 + t)\, s^2 + a s + b}(i, j)")
@@ -128,14 +131,12 @@ elif stage == 2:
                 f"it covers. Output pixel ({oy}, {ox}) is sub-pixel (a, b) = {e.sub_pixel}. "
                 f"Shape {_shape(d.encoder_logits.shape[0], h, w)} → "
                 f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}.")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(fg.kernel_figure(e.encoder_channels, "Encoder channel feeding each tap",
-                                     fmt="d", colorscale="Greys", zmin=None,
-                                     colorbar_title="channel"),
-                    key="hiw_ps_idx", config=fg.png_config("shuffle_channels"))
-    c2.plotly_chart(fg.kernel_figure(e.kernel_logits, "Kernel logits after the shuffle",
-                                     fmt="auto", colorscale=fg.DIV, colorbar_title="logit"),
-                    key="hiw_ps", config=fg.png_config("kernel_logits"))
+    _side_by_side(
+        (fg.kernel_figure(e.encoder_channels, "Encoder channel feeding each tap", fmt="d",
+                          colorscale="Greys", zmin=None, colorbar_title="channel"),
+         "hiw_ps_idx", "shuffle_channels"),
+        (fg.kernel_figure(e.kernel_logits, "Kernel logits after the shuffle", fmt="auto",
+                          colorscale=fg.DIV, colorbar_title="logit"), "hiw_ps", "kernel_logits"))
     st.caption("Same numbers as step 2, only moved: " + _close(e.kernel_logits,
                                                                e.encoder_logits))
 elif stage == 3:
@@ -143,11 +144,9 @@ elif stage == 3:
     st.markdown(f"The softmax over the {k * k} taps makes the kernel positive and sum to 1, so "
                 "the output is a weighted average of the window (no change of overall "
                 "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + ".")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(fg.kernel_figure(e.kernel, "Kernel (model)"), key="hiw_k",
-                    config=fg.png_config("kernel_model"))
-    c2.plotly_chart(fg.kernel_figure(e.kernel_by_hand, "softmax by hand"), key="hiw_k_hand",
-                    config=fg.png_config("kernel_by_hand"))
+    _side_by_side((fg.kernel_figure(e.kernel, "Kernel (model)"), "hiw_k", "kernel_model"),
+                  (fg.kernel_figure(e.kernel_by_hand, "softmax by hand"), "hiw_k_hand",
+                   "kernel_by_hand"))
     st.caption(f"Sum of the weights: {e.kernel.sum():.6f}; " + _close(e.kernel,
                                                                       e.kernel_by_hand))
 else:
