@@ -271,8 +271,8 @@ def download_npz(cur: Current) -> bytes:
 
 
 def explain(step, y: int, x: int, channel: int = 0):
-    """:func:`carafe.inspect.explain_pixel` (cheap: a few k×k arrays, no caching needed)."""
-    from carafe.inspect import explain_pixel
+    """:func:`carafe.explain.explain_pixel` (cheap: a few k×k arrays, no caching needed)."""
+    from carafe.explain import explain_pixel
     return explain_pixel(step, y, x, channel)
 
 

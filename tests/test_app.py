@@ -143,7 +143,7 @@ def _hand_metrics(at: AppTest) -> tuple[float, float]:
 
 
 def test_how_it_works_recomputes_the_op(reference):
-    from carafe.inspect import explain_pixel
+    from carafe.explain import explain_pixel
 
     _, step = reference
     at = _app("how_it_works")

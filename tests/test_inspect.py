@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from carafe.inspect import analyze, explain_pixel, kernel_statistics, pca_rgb, toy_step
+from carafe.explain import explain_pixel
+from carafe.inspect import analyze, kernel_statistics, pca_rgb, toy_step
 from carafe.nn import UPSAMPLER_KINDS
 
 
