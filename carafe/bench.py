@@ -170,17 +170,17 @@ def measure(case: Case, direction: str, repeats: int, limits: dict[str, float] |
 
 
 def benchmark_rows(quick: bool = True, progress: Callable[[int, int, str], None] | None = None,
-                   repeats: int | None = None, with_limits: bool = False) -> list[dict]:
+                   repeats: int | None = None,
+                   limits: dict[str, float] | None = None) -> list[dict]:
     """Runs the benchmark and returns one dict per (shape, direction).
 
     Keys: shape, direction, op_ms, reference_ms, bilinear_ms, speedup_vs_reference,
-    op_vs_bilinear, op_gbs, op_gflops, op_peak_vs_output, reference_peak_vs_output (and
-    op_bw_fraction, op_flop_fraction with ``with_limits``). ``progress(done, total, label)`` is
-    called before each measurement and once at the end.
+    op_vs_bilinear, op_gbs, op_gflops, op_peak_vs_output, reference_peak_vs_output, plus
+    op_bw_fraction and op_flop_fraction when ``limits`` (from :func:`machine_limits`) are
+    given. ``progress(done, total, label)`` is called before each measurement and at the end.
     """
     cases = QUICK_CASES if quick else FULL_CASES
     repeats = repeats or (5 if quick else 20)
-    limits = machine_limits(64 if quick else 256) if with_limits else None
     jobs = [(case, direction) for case in cases for direction in ("forward", "forward+backward")]
     rows = []
     for i, (case, direction) in enumerate(jobs):
@@ -248,10 +248,7 @@ def main(argv: list[str] | None = None) -> None:
             bar.refresh()
 
     rows = benchmark_rows(quick=args.quick, progress=progress, repeats=args.repeats,
-                          with_limits=False)
-    for row in rows:
-        row["op_bw_fraction"] = row["op_gbs"] / limits["copy_gbs"]
-        row["op_flop_fraction"] = row["op_gflops"] / limits["matmul_gflops"]
+                          limits=limits)
     if bar is not None:
         bar.close()
     print(format_table(rows, markdown=args.markdown))
