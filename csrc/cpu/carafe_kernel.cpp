@@ -93,6 +93,24 @@ void upsample_columns(const T* features, T* up, const Geometry g) {
   }
 }
 
+// acc[j][0:n] += w[0:n] * u[j * plane + 0:n] for the CB channels j of one tap: one weight
+// vector serves all CB channels. The inner loop of both row kernels.
+template <typename T, int CB, int64_t XB>
+inline void add_weighted(T (&acc)[CB][XB], const T* w, const T* u, int64_t plane, int64_t n) {
+  for (int j = 0; j < CB; ++j) {
+    const T* uj = u + j * plane;
+#pragma omp simd
+    for (int64_t l = 0; l < n; ++l) acc[j][l] += w[l] * uj[l];
+  }
+}
+
+// out[j * plane + 0:n] = acc[j][0:n] for the CB channels j.
+template <typename T, int CB, int64_t XB>
+inline void store_channels(const T (&acc)[CB][XB], T* out, int64_t plane, int64_t n) {
+  for (int j = 0; j < CB; ++j)
+    for (int64_t l = 0; l < n; ++l) out[j * plane + l] = acc[j][l];
+}
+
 // acc[j][l] = sum over taps of w(tap)[l] * up_j(tap)[l] for CB channels j and a run of
 // x positions l (kXBlock of them, or `len` when Tail), written to out_j[l].
 template <typename T, int CB, bool Tail>
@@ -105,17 +123,10 @@ inline void reassemble_run(T* out, int64_t out_plane, const T* up, int64_t up_pl
   for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
     const T* up_row = up + (iy0 + dy) * wp;
     for (int64_t dx = 0; dx < k; ++dx) {
-      const T* wv = w + (dy * k + dx) * w_plane;
-      const T* u = up_row + s * dx;
-      for (int j = 0; j < CB; ++j) {
-        const T* uj = u + j * up_plane;
-#pragma omp simd
-        for (int64_t l = 0; l < n_l; ++l) acc[j][l] += wv[l] * uj[l];
-      }
+      add_weighted(acc, w + (dy * k + dx) * w_plane, up_row + s * dx, up_plane, n_l);
     }
   }
-  for (int j = 0; j < CB; ++j)
-    for (int64_t l = 0; l < n_l; ++l) out[j * out_plane + l] = acc[j][l];
+  store_channels(acc, out, out_plane, n_l);
 }
 
 // Forward on NCHW tensors: each thread takes output rows; for each group of 4 channels and
@@ -191,19 +202,13 @@ inline void gather_run(T* out, int64_t out_plane, const T* go, int64_t ph_plane,
       for (int64_t px = 0; px < s; ++px) {
         const int64_t row_off = ((sy * s + py) * s + px) * wq + ix0 + 2 * r;
         for (int64_t dx = 0; dx < k; ++dx) {
-          const T* wv = m + (dy * k + dx) * ph_plane + row_off - dx;
-          const T* u = go + row_off - dx;
-          for (int j = 0; j < CB; ++j) {
-            const T* uj = u + j * ph_plane;
-#pragma omp simd
-            for (int64_t l = 0; l < n_l; ++l) acc[j][l] += wv[l] * uj[l];
-          }
+          add_weighted(acc, m + (dy * k + dx) * ph_plane + row_off - dx, go + row_off - dx,
+                       ph_plane, n_l);
         }
       }
     }
   }
-  for (int j = 0; j < CB; ++j)
-    for (int64_t l = 0; l < n_l; ++l) out[j * out_plane + l] = acc[j][l];
+  store_channels(acc, out, out_plane, n_l);
 }
 
 template <typename T>
