@@ -22,22 +22,29 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = ROOT / "assets" / "samples"
 METRICS_FILE = ROOT / "assets" / "metrics.json"
 RANDOM_INIT = "random init (no checkpoint)"
-PAPER = ("Wang, Chen, Xu, Liu, Loy, Lin: *CARAFE: Content-Aware ReAssembly of FEatures*, "
-         "ICCV 2019 ([arXiv 1905.02188](https://arxiv.org/abs/1905.02188))")
+PAPER = (
+    "Wang, Chen, Xu, Liu, Loy, Lin: *CARAFE: Content-Aware ReAssembly of FEatures*, "
+    "ICCV 2019 ([arXiv 1905.02188](https://arxiv.org/abs/1905.02188))"
+)
 SAMPLE_EXTS = (".png", ".jpg", ".jpeg")
 MAX_SIDE = DEFAULT_MAX_SIDE
 
 
 def cite() -> None:
     """The paper reference, as a caption at the bottom of a page."""
-    st.caption(f"Paper: {PAPER}. Everything on this page is computed live by the shipped model "
-               "and the real CARAFE operator.")
+    st.caption(
+        f"Paper: {PAPER}. Everything on this page is computed live by the shipped model "
+        "and the real CARAFE operator."
+    )
 
 
-SAMPLE_LABELS = {"shapes_1.png": "Shapes scene 1 (like the training data)",
-                 "shapes_2.png": "Shapes scene 2 (like the training data)",
-                 "astronaut.jpg": "Astronaut (photo, 512×512)", "cat.jpg": "Cat (photo)",
-                 "coffee.jpg": "Coffee cup (photo)"}
+SAMPLE_LABELS = {
+    "shapes_1.png": "Shapes scene 1 (like the training data)",
+    "shapes_2.png": "Shapes scene 2 (like the training data)",
+    "astronaut.jpg": "Astronaut (photo, 512×512)",
+    "cat.jpg": "Cat (photo)",
+    "coffee.jpg": "Coffee cup (photo)",
+}
 
 
 def sample_label(name: str) -> str:
@@ -55,6 +62,7 @@ def checkpoint_names() -> list[str]:
     """Checkpoints for the sidebar: CARAFE first, then converted ones; random init if none."""
     try:
         from carafe.models import list_pretrained
+
         names = [n for n in list_pretrained() if n != "bilinear"]
     except Exception:  # noqa: BLE001 - the app must start even if the models are broken
         names = []
@@ -67,10 +75,13 @@ def get_model(name: str):
     """Load a checkpoint once per process (shared by all sessions; read-only, eval mode)."""
     if name == RANDOM_INIT:
         from carafe.models import build_model, default_config
+
         torch.manual_seed(0)
         from carafe.data import CLASS_NAMES
+
         return build_model(default_config(class_names=list(CLASS_NAMES))).eval()
     from carafe.models import load_pretrained
+
     return load_pretrained(name)
 
 
@@ -88,6 +99,7 @@ def decode(data: bytes, max_side: int = MAX_SIDE):
 def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached :func:`carafe.inspect.analyze` (key: model name + image content hash)."""
     from carafe.inspect import analyze
+
     return analyze(get_model(model_name), _image)
 
 
@@ -95,6 +107,7 @@ def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
 def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached segmentation of another checkpoint (the bilinear twin on the Compare page)."""
     from carafe.inspect import segment
+
     return segment(get_model(model_name), _image)
 
 
@@ -113,10 +126,10 @@ class Current:
 
     image: np.ndarray
     image_key: str
-    name: str            # image label for captions and file names
+    name: str  # image label for captions and file names
     model_name: str
-    analysis: object     # carafe.inspect.Analysis
-    step_index: int      # position in analysis.steps
+    analysis: object  # carafe.inspect.Analysis
+    step_index: int  # position in analysis.steps
 
     @property
     def step(self):
@@ -173,9 +186,11 @@ def current() -> Current | None:
         return None
     model_name = st.session_state.get("checkpoint") or checkpoint_names()[0]
     if model_name == RANDOM_INIT:
-        st.warning("No trained checkpoint was found in assets/, so this is a **randomly "
-                   "initialised** model: the kernels are nearly uniform and the segmentation "
-                   "is meaningless.")
+        st.warning(
+            "No trained checkpoint was found in assets/, so this is a **randomly "
+            "initialised** model: the kernels are nearly uniform and the segmentation "
+            "is meaningless."
+        )
     try:
         analysis = analysis_for(model_name, key, image)
     except Exception as err:  # noqa: BLE001 - show, never crash
@@ -193,6 +208,7 @@ def current() -> Current | None:
         st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
         if steps[idx].carafe is not None:
             from carafe.inspect import strongest_lean
+
             select_output_pixel(steps[idx], *strongest_lean(steps[idx], 0, image.shape[:2]))
     return Current(image, key, label, model_name, analysis, idx)
 
@@ -203,14 +219,18 @@ def step_labels(model_name: str) -> list[str]:
         strides = list(get_model(model_name).neck.strides)
     except Exception:  # noqa: BLE001 - the page shows the real error
         return []
-    return [f"P{i + 2}→P{i + 1} (stride {strides[i]}→{strides[i - 1]})"
-            for i in range(len(strides) - 1, 0, -1)]
+    return [
+        f"P{i + 2}→P{i + 1} (stride {strides[i]}→{strides[i - 1]})"
+        for i in range(len(strides) - 1, 0, -1)
+    ]
 
 
 def step_title(step) -> str:
-    return (f"P{step.source_level + 2}→P{step.target_level + 2}: {step.input.shape[1]}×"
-            f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
-            f"(stride {step.stride_in}→{step.stride_out}, {step.kind})")
+    return (
+        f"P{step.source_level + 2}→P{step.target_level + 2}: {step.input.shape[1]}×"
+        f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
+        f"(stride {step.stride_in}→{step.stride_out}, {step.kind})"
+    )
 
 
 def selected_pixel(step, image_shape) -> tuple[int, int]:
@@ -241,16 +261,31 @@ def pixel_inputs(step, image_shape, key: str = "px") -> tuple[int, int]:
         select_output_pixel(step, st.session_state[f"{key}_y"], st.session_state[f"{key}_x"])
 
     c1, c2 = st.columns(2)
-    c1.number_input("Output row y", 0, oh - 1, step=1, key=f"{key}_y", on_change=_changed,
-                    help="Row of the output pixel in this step's upsampled map.")
-    c2.number_input("Output column x", 0, ow - 1, step=1, key=f"{key}_x", on_change=_changed,
-                    help="Column of the output pixel in this step's upsampled map.")
+    c1.number_input(
+        "Output row y",
+        0,
+        oh - 1,
+        step=1,
+        key=f"{key}_y",
+        on_change=_changed,
+        help="Row of the output pixel in this step's upsampled map.",
+    )
+    c2.number_input(
+        "Output column x",
+        0,
+        ow - 1,
+        step=1,
+        key=f"{key}_x",
+        on_change=_changed,
+        help="Column of the output pixel in this step's upsampled map.",
+    )
     return selected_pixel(step, image_shape)
 
 
 def download_npz(cur: Current) -> bytes:
     """The kernels and maps of the current image as an .npz archive."""
     import io
+
     arrays = {"image": cur.image}
     a = cur.analysis
     if a.segmentation is not None:
@@ -262,8 +297,16 @@ def download_npz(cur: Current) -> bytes:
             arrays[p + "output_" + kind] = out
         if st_.carafe is not None:
             d = st_.carafe
-            for name in ("compressed", "encoder_logits", "kernel_logits", "kernels", "entropy",
-                         "peak", "com_dy", "com_dx"):
+            for name in (
+                "compressed",
+                "encoder_logits",
+                "kernel_logits",
+                "kernels",
+                "entropy",
+                "peak",
+                "com_dy",
+                "com_dx",
+            ):
                 arrays[p + name] = getattr(d, name)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
@@ -273,6 +316,7 @@ def download_npz(cur: Current) -> bytes:
 def explain(step, y: int, x: int, channel: int = 0):
     """:func:`carafe.explain.explain_pixel` (cheap: a few k×k arrays, no caching needed)."""
     from carafe.explain import explain_pixel
+
     return explain_pixel(step, y, x, channel)
 
 
@@ -286,8 +330,11 @@ def metrics_rows(obj) -> list[dict]:
 
     def walk(o, path):
         if isinstance(o, dict):
-            leaves = {str(k): v for k, v in o.items()
-                      if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+            leaves = {
+                str(k): v
+                for k, v in o.items()
+                if isinstance(v, (int, float, str)) and not isinstance(v, bool)
+            }
             if any(isinstance(v, (int, float)) for v in leaves.values()):
                 rows.append({"run": " / ".join(path) or "all", **leaves})
             for k, v in o.items():
@@ -302,10 +349,15 @@ def metrics_rows(obj) -> list[dict]:
     return rows
 
 
-_METRIC_COLUMNS = {"upsampler": "upsampler", "seed": "seed", "num_seeds": "seeds",
-                   "miou": "mIoU (%)", "boundary_f": "boundary F (%)",
-                   "upsampler_params": "upsampler params",
-                   "upsampler_flops_per_input_pixel": "FLOPs / input px"}
+_METRIC_COLUMNS = {
+    "upsampler": "upsampler",
+    "seed": "seed",
+    "num_seeds": "seeds",
+    "miou": "mIoU (%)",
+    "boundary_f": "boundary F (%)",
+    "upsampler_params": "upsampler params",
+    "upsampler_flops_per_input_pixel": "FLOPs / input px",
+}
 
 
 def metrics_tables(metrics: dict) -> tuple[list[dict], list[dict], str, str]:
@@ -317,20 +369,29 @@ def metrics_tables(metrics: dict) -> tuple[list[dict], list[dict], str, str]:
         return metrics_rows(metrics), [], "", ""
 
     def pick(rows):
-        return [{label: r.get(key) for key, label in _METRIC_COLUMNS.items() if key in r}
-                for r in rows if isinstance(r, dict)]
+        return [
+            {label: r.get(key) for key, label in _METRIC_COLUMNS.items() if key in r}
+            for r in rows
+            if isinstance(r, dict)
+        ]
 
     means = [{k: v for k, v in r.items() if k != "seed"} for r in pick(metrics.get("means") or [])]
     runs = pick(metrics["runs"])
     caption = ""
     if "val_images" in metrics:
-        caption = (f"Held-out split '{metrics.get('split', 'val')}': {metrics['val_images']} "
-                   f"scenes of {metrics.get('image_size', '?')}×{metrics.get('image_size', '?')}"
-                   f" px, boundary tolerance {metrics.get('boundary_tolerance_px', '?')} px.")
+        caption = (
+            f"Held-out split '{metrics.get('split', 'val')}': {metrics['val_images']} "
+            f"scenes of {metrics.get('image_size', '?')}×{metrics.get('image_size', '?')}"
+            f" px, boundary tolerance {metrics.get('boundary_tolerance_px', '?')} px."
+        )
     alignment = ""
-    kas = [r["kernel_alignment"] for r in metrics["runs"] if isinstance(r, dict)
-           and isinstance(r.get("kernel_alignment"), dict)
-           and "same_object_mass" in r["kernel_alignment"]]
+    kas = [
+        r["kernel_alignment"]
+        for r in metrics["runs"]
+        if isinstance(r, dict)
+        and isinstance(r.get("kernel_alignment"), dict)
+        and "same_object_mass" in r["kernel_alignment"]
+    ]
     if kas:
         same = float(np.mean([ka["same_object_mass"] for ka in kas]))
         uniform = float(np.mean([ka.get("uniform_mass", np.nan) for ka in kas]))
@@ -340,5 +401,6 @@ def metrics_tables(metrics: dict) -> tuple[list[dict], list[dict], str, str]:
             f"**{100 * same:.1f}%** of their weight on the pixel's own object, against "
             f"{100 * uniform:.1f}% for a uniform (bilinear-like) kernel"
             f"{f' (mean of {len(kas)} runs)' if len(kas) > 1 else ''}: the paper's Fig. 5, "
-            "measured on held-out scenes.")
+            "measured on held-out scenes."
+        )
     return means, runs, caption, alignment

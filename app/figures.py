@@ -15,14 +15,26 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-SEQ = "Viridis"        # plain maps
-DIV = "RdBu_r"         # signed maps / differences (blue < 0 < red)
-KERNEL = "Plasma"      # kernel weights (Magma's #000004 end renders wrongly in plotly.js)
+SEQ = "Viridis"  # plain maps
+DIV = "RdBu_r"  # signed maps / differences (blue < 0 < red)
+KERNEL = "Plasma"  # kernel weights (Magma's #000004 end renders wrongly in plotly.js)
 #: Segmentation colours (class 0 = background is left unpainted).
-PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200], [255, 225, 25],
-                    [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60],
-                    [250, 190, 212]], np.uint8)
-SELECT = "#00e5ff"     # selected pixel / window outline (visible on light and dark)
+PALETTE = np.array(
+    [
+        [0, 0, 0],
+        [230, 25, 75],
+        [60, 180, 75],
+        [0, 130, 200],
+        [255, 225, 25],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+        [210, 245, 60],
+        [250, 190, 212],
+    ],
+    np.uint8,
+)
+SELECT = "#00e5ff"  # selected pixel / window outline (visible on light and dark)
 
 
 def image_uri(rgb: np.ndarray, fmt: str = "PNG") -> str:
@@ -47,8 +59,10 @@ def rgb_image(rgb: np.ndarray, fmt: str = "PNG", **kw) -> go.Image:
 
 def png_config(filename: str) -> dict:
     """Plotly config: the camera button downloads a 2× PNG named ``filename``."""
-    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename,
-                                                           "scale": 2}}
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
 
 
 def class_colour(i: int) -> str:
@@ -58,12 +72,18 @@ def class_colour(i: int) -> str:
 
 def legend_html(class_names, present=None) -> str:
     """Coloured class chips (HTML) for ``st.markdown(..., unsafe_allow_html=True)``."""
-    ids = [i for i in (present if present is not None else range(len(class_names)))
-           if 0 < i < len(class_names)]
+    ids = [
+        i
+        for i in (present if present is not None else range(len(class_names)))
+        if 0 < i < len(class_names)
+    ]
     if not ids:
         return "only background"
-    return " ".join(f"<span style='background:{class_colour(i)};padding:1px 8px;"
-                    f"border-radius:4px;color:black'>{class_names[i]}</span>" for i in ids)
+    return " ".join(
+        f"<span style='background:{class_colour(i)};padding:1px 8px;"
+        f"border-radius:4px;color:black'>{class_names[i]}</span>"
+        for i in ids
+    )
 
 
 def overlay(image: np.ndarray, seg: np.ndarray | None, alpha: float) -> np.ndarray:
@@ -78,20 +98,30 @@ def overlay(image: np.ndarray, seg: np.ndarray | None, alpha: float) -> np.ndarr
 
 def _square(fig, height=None, **kw):
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=height, **kw)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False,
-                     zeroline=False)
+    fig.update_yaxes(
+        autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False
+    )
     fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False)
     return fig
 
 
 def _rect(fig, y0, x0, y1, x1, color=SELECT, dash=None, width=2, row=None, col=None):
     """Rectangle around pixel cells [y0, y1) × [x0, x1) (cell centres at integers)."""
-    fig.add_shape(type="rect", x0=x0 - 0.5, x1=x1 - 0.5, y0=y0 - 0.5, y1=y1 - 0.5,
-                  line=dict(color=color, width=width, dash=dash), row=row, col=col)
+    fig.add_shape(
+        type="rect",
+        x0=x0 - 0.5,
+        x1=x1 - 0.5,
+        y0=y0 - 0.5,
+        y1=y1 - 0.5,
+        line=dict(color=color, width=width, dash=dash),
+        row=row,
+        col=col,
+    )
 
 
-def image_figure(image, step, sel, up_kernel, seg=None, alpha=0.45, title="",
-                 max_grid=64) -> go.Figure:
+def image_figure(
+    image, step, sel, up_kernel, seg=None, alpha=0.45, title="", max_grid=64
+) -> go.Figure:
     """The image (with segmentation) plus an invisible click target per output pixel.
 
     ``sel`` = (oy, ox) output pixel of ``step``; its cell is outlined, and so is the k×k source
@@ -99,20 +129,32 @@ def image_figure(image, step, sel, up_kernel, seg=None, alpha=0.45, title="",
     """
     h, w = image.shape[:2]
     so, si = step.stride_out, step.stride_in
-    fig = go.Figure(rgb_image(overlay(image, seg, alpha),
-                              fmt="JPEG" if image.shape[0] * image.shape[1] > 128**2 else "PNG"))
+    fig = go.Figure(
+        rgb_image(
+            overlay(image, seg, alpha),
+            fmt="JPEG" if image.shape[0] * image.shape[1] > 128**2 else "PNG",
+        )
+    )
     oh = min(step.output.shape[-2], -(-h // so))
     ow = min(step.output.shape[-1], -(-w // so))
     sub = max(1, -(-max(oh, ow) // max_grid))
     gy, gx = np.mgrid[0:oh:sub, 0:ow:sub]
-    fig.add_trace(go.Scatter(
-        x=((gx.ravel() + 0.5) * so - 0.5).astype(np.float32),
-        y=((gy.ravel() + 0.5) * so - 0.5).astype(np.float32), mode="markers",
-        marker=dict(size=max(4, 600 // max(oh, ow) * sub), color="rgba(255,255,255,0.01)",
-                    symbol="square"),
-        customdata=np.stack([gy.ravel(), gx.ravel()], axis=1).astype(np.int16),
-        hovertemplate="output pixel (%{customdata[0]}, %{customdata[1]})<extra></extra>",
-        showlegend=False, name="pixels"))
+    fig.add_trace(
+        go.Scatter(
+            x=((gx.ravel() + 0.5) * so - 0.5).astype(np.float32),
+            y=((gy.ravel() + 0.5) * so - 0.5).astype(np.float32),
+            mode="markers",
+            marker=dict(
+                size=max(4, 600 // max(oh, ow) * sub),
+                color="rgba(255,255,255,0.01)",
+                symbol="square",
+            ),
+            customdata=np.stack([gy.ravel(), gx.ravel()], axis=1).astype(np.int16),
+            hovertemplate="output pixel (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+            showlegend=False,
+            name="pixels",
+        )
+    )
     oy, ox = sel
     r = (up_kernel - 1) // 2
     sy, sx = oy // step.scale, ox // step.scale
@@ -125,8 +167,18 @@ def image_figure(image, step, sel, up_kernel, seg=None, alpha=0.45, title="",
     return fig
 
 
-def map_figure(z, title, colorscale=SEQ, zmin=None, zmax=None, window=None, cell=None,
-               colorbar_title="", text_fmt=None, height=420) -> go.Figure:
+def map_figure(
+    z,
+    title,
+    colorscale=SEQ,
+    zmin=None,
+    zmax=None,
+    window=None,
+    cell=None,
+    colorbar_title="",
+    text_fmt=None,
+    height=420,
+) -> go.Figure:
     """A heatmap with a colour bar; optional dashed ``window`` and solid ``cell`` outlines.
 
     window / cell: (y0, x0, y1, x1) in map pixels (half-open).
@@ -135,12 +187,20 @@ def map_figure(z, title, colorscale=SEQ, zmin=None, zmax=None, window=None, cell
     if zmin is None and zmax is None and colorscale == DIV:
         m = float(np.nanmax(np.abs(z))) or 1.0
         zmin, zmax = -m, m
-    hm = go.Heatmap(z=z, colorscale=colorscale, zmin=zmin, zmax=zmax,
-                    colorbar=dict(title=colorbar_title, thickness=12),
-                    hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>")
+    hm = go.Heatmap(
+        z=z,
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        colorbar=dict(title=colorbar_title, thickness=12),
+        hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+    )
     if text_fmt:
-        hm.update(text=np.vectorize(lambda v: format(v, text_fmt))(z), texttemplate="%{text}",
-                  textfont=dict(size=11))
+        hm.update(
+            text=np.vectorize(lambda v: format(v, text_fmt))(z),
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+        )
     fig = go.Figure(hm)
     if window is not None:
         _rect(fig, *window, dash="dash")
@@ -150,8 +210,16 @@ def map_figure(z, title, colorscale=SEQ, zmin=None, zmax=None, window=None, cell
     return _square(fig, height=height)
 
 
-def kernel_figure(kernel, title, fmt=".3f", colorscale=KERNEL, zmin=0.0, zmax=None,
-                  colorbar_title="weight", height=380) -> go.Figure:
+def kernel_figure(
+    kernel,
+    title,
+    fmt=".3f",
+    colorscale=KERNEL,
+    zmin=0.0,
+    zmax=None,
+    colorbar_title="weight",
+    height=380,
+) -> go.Figure:
     """A k×k kernel with its numbers on the cells; offsets from the centre on the axes."""
     kernel = np.asarray(kernel)
     k = kernel.shape[0]
@@ -165,11 +233,21 @@ def kernel_figure(kernel, title, fmt=".3f", colorscale=KERNEL, zmin=0.0, zmax=No
         zmin, zmax = -m, m
     elif zmin is not None and zmax is None:  # plotly mis-colours a half-open range
         zmax = max(float(kernel.max()), zmin + 1e-9)
-    fig = go.Figure(go.Heatmap(
-        z=kernel, x=ticks, y=ticks, colorscale=colorscale, zmin=zmin, zmax=zmax,
-        text=np.vectorize(lambda v: format(v, fmt))(kernel), texttemplate="%{text}",
-        textfont=dict(size=12 if k <= 5 else 9), colorbar=dict(title=colorbar_title, thickness=12),
-        hovertemplate="dy %{y}, dx %{x}: %{z:.5f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=kernel,
+            x=ticks,
+            y=ticks,
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            text=np.vectorize(lambda v: format(v, fmt))(kernel),
+            texttemplate="%{text}",
+            textfont=dict(size=12 if k <= 5 else 9),
+            colorbar=dict(title=colorbar_title, thickness=12),
+            hovertemplate="dy %{y}, dx %{x}: %{z:.5f}<extra></extra>",
+        )
+    )
     fig.update_layout(title=title)
     fig.update_xaxes(title="dx (input pixels)", type="category")
     fig.update_yaxes(title="dy", type="category")
@@ -193,7 +271,7 @@ def map_background(image: np.ndarray, out_hw, stride: int) -> np.ndarray:
     grey = Image.fromarray(image).convert("L").resize((w, h), Image.Resampling.BILINEAR)
     out = np.zeros((oh, ow), np.float32)
     g = np.asarray(grey, np.float32)[:oh, :ow] / 255.0
-    out[:g.shape[0], :g.shape[1]] = g
+    out[: g.shape[0], : g.shape[1]] = g
     return out
 
 
@@ -210,20 +288,34 @@ def offset_figure(dy, dx, title, background=None, max_arrows=16, height=420) -> 
         rgb = 0.55 * rgb + 0.45 * 255 * background[..., None]
     fig = go.Figure(rgb_image(rgb.round().astype(np.uint8)))
     step = max(1, -(-max(h, w) // max_arrows))
-    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
     ady, adx = dy[ys, xs], dx[ys, xs]
     scale = 0.9 * step / vmax
     lx, ly = [], []
     for y0, x0, vy, vx in zip(ys.ravel(), xs.ravel(), ady.ravel(), adx.ravel(), strict=True):
         lx += [x0, x0 + vx * scale, None]
         ly += [y0, y0 + vy * scale, None]
-    fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="white", width=1.2),
-                             hoverinfo="skip", showlegend=False))
-    fig.add_trace(go.Scatter(
-        x=(xs + adx * scale).ravel(), y=(ys + ady * scale).ravel(), mode="markers",
-        marker=dict(size=4, color="white"), showlegend=False,
-        customdata=np.stack([ady.ravel(), adx.ravel()], axis=1),
-        hovertemplate="dy %{customdata[0]:.2f}, dx %{customdata[1]:.2f}<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=lx,
+            y=ly,
+            mode="lines",
+            line=dict(color="white", width=1.2),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=(xs + adx * scale).ravel(),
+            y=(ys + ady * scale).ravel(),
+            mode="markers",
+            marker=dict(size=4, color="white"),
+            showlegend=False,
+            customdata=np.stack([ady.ravel(), adx.ravel()], axis=1),
+            hovertemplate="dy %{customdata[0]:.2f}, dx %{customdata[1]:.2f}<extra></extra>",
+        )
+    )
     fig.update_layout(title=title)
     _square(fig, height=height)
     fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False, showticklabels=False)
@@ -233,14 +325,22 @@ def offset_figure(dy, dx, title, background=None, max_arrows=16, height=420) -> 
 
 def wheel_legend(size=64) -> np.ndarray:
     """A small colour wheel image explaining :func:`direction_rgb` (right = +dx, up = −dy)."""
-    yy, xx = np.mgrid[-1:1:size * 1j, -1:1:size * 1j]
+    yy, xx = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
     rgb = direction_rgb(yy, xx, 1.0)
     rgb[np.hypot(yy, xx) > 1] = 255
     return rgb
 
 
-def grid_figure(maps, titles, cols=4, colorscale=DIV, zmax=None, height_per_row=170,
-                colorbar_title="", scales=None) -> go.Figure:
+def grid_figure(
+    maps,
+    titles,
+    cols=4,
+    colorscale=DIV,
+    zmax=None,
+    height_per_row=170,
+    colorbar_title="",
+    scales=None,
+) -> go.Figure:
     """Small multiples sharing one colour scale (symmetric for DIV) and one colour bar.
 
     ``scales[i]`` stretches map i by that factor (e.g. 2 for an input map shown next to its ×2
@@ -248,19 +348,35 @@ def grid_figure(maps, titles, cols=4, colorscale=DIV, zmax=None, height_per_row=
     """
     n = len(maps)
     rows = max(1, -(-n // cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02,
-                        vertical_spacing=0.08 if rows > 1 else 0.02)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 if rows > 1 else 0.02,
+    )
     if zmax is None:
         zmax = float(max(np.abs(m).max() for m in maps)) or 1.0
     zmin = -zmax if colorscale == DIV else 0.0
     for i, m in enumerate(maps):
         f = (scales or [1] * n)[i]
-        fig.add_trace(go.Heatmap(z=m, x0=(f - 1) / 2, dx=f, y0=(f - 1) / 2, dy=f,
-                                 colorscale=colorscale, zmin=zmin, zmax=zmax,
-                                 showscale=(i == 0), colorbar=dict(title=colorbar_title,
-                                                                   thickness=12),
-                                 hovertemplate="%{z:.3g}<extra></extra>"),
-                      row=i // cols + 1, col=i % cols + 1)
+        fig.add_trace(
+            go.Heatmap(
+                z=m,
+                x0=(f - 1) / 2,
+                dx=f,
+                y0=(f - 1) / 2,
+                dy=f,
+                colorscale=colorscale,
+                zmin=zmin,
+                zmax=zmax,
+                showscale=(i == 0),
+                colorbar=dict(title=colorbar_title, thickness=12),
+                hovertemplate="%{z:.3g}<extra></extra>",
+            ),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
         axis = "" if i == 0 else str(i + 1)
         fig.update_yaxes(scaleanchor=f"x{axis}", row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
@@ -272,13 +388,13 @@ def grid_figure(maps, titles, cols=4, colorscale=DIV, zmax=None, height_per_row=
 
 def images_row(images, titles, height=300) -> go.Figure:
     """RGB images side by side (e.g. PCA views or segmentations)."""
-    fig = make_subplots(rows=1, cols=len(images), subplot_titles=titles,
-                        horizontal_spacing=0.02)
+    fig = make_subplots(rows=1, cols=len(images), subplot_titles=titles, horizontal_spacing=0.02)
     for i, im in enumerate(images):
         fig.add_trace(rgb_image(im), row=1, col=i + 1)
         fig.update_xaxes(range=[-0.5, im.shape[1] - 0.5], row=1, col=i + 1)
-        fig.update_yaxes(range=[im.shape[0] - 0.5, -0.5], scaleanchor=f"x{i + 1 if i else ''}",
-                         row=1, col=i + 1)
+        fig.update_yaxes(
+            range=[im.shape[0] - 0.5, -0.5], scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1
+        )
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
@@ -289,8 +405,20 @@ def bar_figure(values, title, xlabel="channel", height=260) -> go.Figure:
     """A vector (e.g. the features of one pixel) as bars, blue < 0 < red."""
     values = np.asarray(values, dtype=np.float64)
     colours = np.where(values >= 0, "#d6604d", "#4393c3")
-    fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color=colours,
-                           hovertemplate=f"{xlabel} %{{x}}: %{{y:.4g}}<extra></extra>"))
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      bargap=0.1, xaxis_title=xlabel, showlegend=False)
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(len(values)),
+            y=values,
+            marker_color=colours,
+            hovertemplate=f"{xlabel} %{{x}}: %{{y:.4g}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        bargap=0.1,
+        xaxis_title=xlabel,
+        showlegend=False,
+    )
     return fig

@@ -51,15 +51,26 @@ class Case:
     def inputs(self, requires_grad: bool = False):
         gen = torch.Generator().manual_seed(0)
         features = torch.randn(self.n, self.c, self.h, self.w, generator=gen, dtype=self.dtype)
-        masks = torch.randn(self.n, self.g, self.k * self.k, self.h * self.s, self.w * self.s,
-                            generator=gen, dtype=self.dtype).softmax(2).flatten(1, 2)
+        masks = (
+            torch.randn(
+                self.n,
+                self.g,
+                self.k * self.k,
+                self.h * self.s,
+                self.w * self.s,
+                generator=gen,
+                dtype=self.dtype,
+            )
+            .softmax(2)
+            .flatten(1, 2)
+        )
         return features.requires_grad_(requires_grad), masks.requires_grad_(requires_grad)
 
 
 FULL_CASES = (
-    Case(1, 256, 64, 64),               # shape A: an FPN level of a 512x512 image
+    Case(1, 256, 64, 64),  # shape A: an FPN level of a 512x512 image
     Case(2, 256, 32, 32),
-    Case(1, 64, 128, 128),              # this project's FPN width
+    Case(1, 64, 128, 128),  # this project's FPN width
     Case(1, 256, 32, 32, k=7, g=4, s=2),
     Case(1, 128, 32, 32, k=5, g=1, s=4),
 )
@@ -93,8 +104,10 @@ def _silenced_stderr():
 
 def peak_bytes(fn: Callable[[], object]) -> int:
     """Peak bytes allocated by torch while fn() runs (from the profiler's allocation events)."""
-    with _silenced_stderr(), profile(activities=[ProfilerActivity.CPU],
-                                     profile_memory=True) as prof:
+    with (
+        _silenced_stderr(),
+        profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
+    ):
         fn()
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     current = peak = 0
@@ -113,14 +126,17 @@ def machine_limits(size_mb: int = 256) -> dict[str, float]:
     a = torch.randn(2048, 2048)
     b = torch.randn(2048, 2048)
     mm_ms = median_ms(lambda: a @ b, 5)
-    return {"copy_gbs": 2 * src.numel() * 4 / copy_ms / 1e6,
-            "matmul_gflops": 2 * 2048**3 / mm_ms / 1e6}
+    return {
+        "copy_gbs": 2 * src.numel() * 4 / copy_ms / 1e6,
+        "matmul_gflops": 2 * 2048**3 / mm_ms / 1e6,
+    }
 
 
 def _forward_backward(fn, features, masks, case: Case, grad_output):
     def run():
         fn(features, masks, case.k, case.g, case.s).backward(grad_output)
         features.grad = masks.grad = None  # freed inside the call, so memory is accounted
+
     return run
 
 
@@ -139,9 +155,11 @@ def measure(case: Case, direction: str, repeats: int, limits: dict[str, float] |
         if backward:
             runners[name] = _forward_backward(fn, features, masks, case, grad_output)
         else:
-            runners[name] = (lambda fn=fn: fn(features, masks, case.k, case.g, case.s))
-    times = {name: median_ms(run, repeats if name != "reference" else max(3, repeats // 4))
-             for name, run in runners.items()}
+            runners[name] = lambda fn=fn: fn(features, masks, case.k, case.g, case.s)
+    times = {
+        name: median_ms(run, repeats if name != "reference" else max(3, repeats // 4))
+        for name, run in runners.items()
+    }
     item = torch.finfo(case.dtype).bits // 8
     out_bytes = case.output_numel * item
     # Compulsory traffic: read features and masks, write the output (and the same again,
@@ -156,12 +174,17 @@ def measure(case: Case, direction: str, repeats: int, limits: dict[str, float] |
     op_peak = peak_bytes(runners["op"])
     ref_peak = peak_bytes(runners["reference"])
     row = {
-        "shape": case.label, "direction": direction,
-        "op_ms": times["op"], "reference_ms": times["reference"], "bilinear_ms": times["bilinear"],
+        "shape": case.label,
+        "direction": direction,
+        "op_ms": times["op"],
+        "reference_ms": times["reference"],
+        "bilinear_ms": times["bilinear"],
         "speedup_vs_reference": times["reference"] / times["op"],
         "op_vs_bilinear": times["op"] / times["bilinear"],
-        "op_gbs": traffic / times["op"] / 1e6, "op_gflops": flops / times["op"] / 1e6,
-        "op_peak_vs_output": op_peak / out_bytes, "reference_peak_vs_output": ref_peak / out_bytes,
+        "op_gbs": traffic / times["op"] / 1e6,
+        "op_gflops": flops / times["op"] / 1e6,
+        "op_peak_vs_output": op_peak / out_bytes,
+        "reference_peak_vs_output": ref_peak / out_bytes,
     }
     if limits:
         row["op_bw_fraction"] = row["op_gbs"] / limits["copy_gbs"]
@@ -169,9 +192,12 @@ def measure(case: Case, direction: str, repeats: int, limits: dict[str, float] |
     return row
 
 
-def benchmark_rows(quick: bool = True, progress: Callable[[int, int, str], None] | None = None,
-                   repeats: int | None = None,
-                   limits: dict[str, float] | None = None) -> list[dict]:
+def benchmark_rows(
+    quick: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+    repeats: int | None = None,
+    limits: dict[str, float] | None = None,
+) -> list[dict]:
     """Runs the benchmark and returns one dict per (shape, direction).
 
     Keys: shape, direction, op_ms, reference_ms, bilinear_ms, speedup_vs_reference,
@@ -193,11 +219,16 @@ def benchmark_rows(quick: bool = True, progress: Callable[[int, int, str], None]
 
 
 COLUMNS = (  # header, key, format
-    ("shape", "shape", "{}"), ("direction", "direction", "{}"),
-    ("op ms", "op_ms", "{:.2f}"), ("reference ms", "reference_ms", "{:.1f}"),
-    ("bilinear ms", "bilinear_ms", "{:.2f}"), ("op vs ref", "speedup_vs_reference", "{:.0f}x"),
-    ("op / bilinear", "op_vs_bilinear", "{:.1f}x"), ("GB/s", "op_gbs", "{:.1f}"),
-    ("% copy BW", "op_bw_fraction", "{:.0%}"), ("GFLOP/s", "op_gflops", "{:.1f}"),
+    ("shape", "shape", "{}"),
+    ("direction", "direction", "{}"),
+    ("op ms", "op_ms", "{:.2f}"),
+    ("reference ms", "reference_ms", "{:.1f}"),
+    ("bilinear ms", "bilinear_ms", "{:.2f}"),
+    ("op vs ref", "speedup_vs_reference", "{:.0f}x"),
+    ("op / bilinear", "op_vs_bilinear", "{:.1f}x"),
+    ("GB/s", "op_gbs", "{:.1f}"),
+    ("% copy BW", "op_bw_fraction", "{:.0%}"),
+    ("GFLOP/s", "op_gflops", "{:.1f}"),
     ("% matmul", "op_flop_fraction", "{:.0%}"),
     ("op peak/out", "op_peak_vs_output", "{:.2f}"),
     ("ref peak/out", "reference_peak_vs_output", "{:.1f}"),
@@ -230,12 +261,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     limits = machine_limits(64 if args.quick else 256)
-    print(f"backend: {ops.backend()}; torch {torch.__version__}; {torch.get_num_threads()} "
-          f"threads; float32; median of repeats")
-    print(f"machine: copy bandwidth {limits['copy_gbs']:.1f} GB/s (read+write), "
-          f"matmul {limits['matmul_gflops']:.0f} GFLOP/s")
+    print(
+        f"backend: {ops.backend()}; torch {torch.__version__}; {torch.get_num_threads()} "
+        f"threads; float32; median of repeats"
+    )
+    print(
+        f"machine: copy bandwidth {limits['copy_gbs']:.1f} GB/s (read+write), "
+        f"matmul {limits['matmul_gflops']:.0f} GFLOP/s"
+    )
     try:
         from tqdm import tqdm
+
         bar = tqdm(total=None, leave=False, unit="case", disable=not sys.stderr.isatty())
     except ImportError:  # tqdm is a dependency, but a bar is not worth failing over
         bar = None
@@ -247,14 +283,15 @@ def main(argv: list[str] | None = None) -> None:
             bar.set_description(label)
             bar.refresh()
 
-    rows = benchmark_rows(quick=args.quick, progress=progress, repeats=args.repeats,
-                          limits=limits)
+    rows = benchmark_rows(quick=args.quick, progress=progress, repeats=args.repeats, limits=limits)
     if bar is not None:
         bar.close()
     print(format_table(rows, markdown=args.markdown))
-    print("Traffic counts the compulsory bytes (inputs read, output written; x2 with the backward "
-          "pass); FLOPs are 2*k*k per output element (x3 with the backward pass). 'peak/out' is "
-          "the peak memory torch allocated during the call divided by the output's size.")
+    print(
+        "Traffic counts the compulsory bytes (inputs read, output written; x2 with the backward "
+        "pass); FLOPs are 2*k*k per output element (x3 with the backward pass). 'peak/out' is "
+        "the peak memory torch allocated during the call divided by the output's size."
+    )
 
 
 if __name__ == "__main__":

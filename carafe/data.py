@@ -27,9 +27,24 @@ __all__ = ["CLASS_NAMES", "SPLIT_SEEDS", "ShapesData", "load_split", "make_scene
 CLASS_NAMES = ("background", "ellipse", "triangle", "rectangle", "star")
 SPLIT_SEEDS = {"train": 1905, "val": 2188}
 _DATA_VERSION = 1
-_SOURCES = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png",
-            "motorcycle_left.png", "retina.jpg", "rocket.jpg", "brick.png", "camera.png",
-            "cell.png", "coins.png", "grass.png", "gravel.png", "moon.png", "clock_motion.png")
+_SOURCES = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "motorcycle_left.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "brick.png",
+    "camera.png",
+    "cell.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "moon.png",
+    "clock_motion.png",
+)
 
 
 @lru_cache(maxsize=1)
@@ -40,8 +55,10 @@ def _textures() -> tuple[np.ndarray, ...]:
     for name in _SOURCES:
         path = folder / name
         if not path.is_file():
-            raise FileNotFoundError(f"scikit-image sample image {path} is missing; reinstall "
-                                    "scikit-image (the data are generated from its images)")
+            raise FileNotFoundError(
+                f"scikit-image sample image {path} is missing; reinstall "
+                "scikit-image (the data are generated from its images)"
+            )
         image = Image.open(path).convert("RGB")
         scale = min(1.0, 512 / max(image.size))
         for zoom in (1.0, 0.5):
@@ -58,7 +75,7 @@ def _texture_crop(rng: np.random.Generator, size: int) -> np.ndarray:
             break
     y = rng.integers(tex.shape[0] - size + 1)
     x = rng.integers(tex.shape[1] - size + 1)
-    crop = tex[y:y + size, x:x + size]
+    crop = tex[y : y + size, x : x + size]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     tint = rng.uniform(0.6, 1.2, size=3).astype(np.float32)
@@ -71,8 +88,7 @@ def _shape_pixels(rng: np.random.Generator, cls: int, size: int) -> tuple[np.nda
     theta = rng.uniform(0, 2 * np.pi)
     shape = (size, size)
     if cls == 1:  # ellipse
-        return ellipse(cy, cx, radius, radius * rng.uniform(0.45, 1.0), shape=shape,
-                       rotation=theta)
+        return ellipse(cy, cx, radius, radius * rng.uniform(0.45, 1.0), shape=shape, rotation=theta)
     if cls == 2:  # triangle, roughly equilateral
         angles = theta + np.array([0, 2, 4]) * np.pi / 3 + rng.uniform(-0.25, 0.25, 3)
         radii = radius * rng.uniform(0.85, 1.1, 3)
@@ -118,8 +134,9 @@ class ShapesData:
         return self.images[indices].float() / 255.0, self.labels[indices]
 
 
-def load_split(split: str, num_images: int, size: int = 128,
-               cache_dir: str | Path | None = None) -> ShapesData:
+def load_split(
+    split: str, num_images: int, size: int = 128, cache_dir: str | Path | None = None
+) -> ShapesData:
     """Generate (or read from ``cache_dir``) the first ``num_images`` scenes of a split."""
     if split not in SPLIT_SEEDS:
         raise ValueError(f"unknown split {split!r}; choose one of {sorted(SPLIT_SEEDS)}")
@@ -128,8 +145,9 @@ def load_split(split: str, num_images: int, size: int = 128,
         cache = Path(cache_dir) / f"shapes_v{_DATA_VERSION}_{split}_{size}px_{num_images}.npz"
         if cache.is_file():
             with np.load(cache) as data:
-                return ShapesData(torch.from_numpy(data["images"]),
-                                  torch.from_numpy(data["labels"]).long())
+                return ShapesData(
+                    torch.from_numpy(data["images"]), torch.from_numpy(data["labels"]).long()
+                )
     images = np.empty((num_images, 3, size, size), np.uint8)
     labels = np.empty((num_images, size, size), np.uint8)
     for i in range(num_images):

@@ -22,8 +22,15 @@ from carafe.data import load_split
 from carafe.models import ASSETS_DIR, SegmentationModel, load_checkpoint
 from carafe.nn import upsampler_cost
 
-__all__ = ["boundary_map", "boundary_f_scores", "evaluate_model", "kernel_alignment", "main",
-           "mean_iou", "model_costs"]
+__all__ = [
+    "boundary_map",
+    "boundary_f_scores",
+    "evaluate_model",
+    "kernel_alignment",
+    "main",
+    "mean_iou",
+    "model_costs",
+]
 
 
 def boundary_map(labels: torch.Tensor) -> torch.Tensor:
@@ -70,8 +77,9 @@ def mean_iou(confusion: torch.Tensor) -> tuple[float, list[float]]:
 
 
 @torch.no_grad()
-def kernel_alignment(model: SegmentationModel, images: torch.Tensor, labels: torch.Tensor,
-                     batch_size: int = 50) -> dict | None:
+def kernel_alignment(
+    model: SegmentationModel, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 50
+) -> dict | None:
     """How much of the finest CARAFE step's kernel weight stays on the output pixel's object.
 
     For every output pixel whose k x k source window holds both its own class and another
@@ -85,44 +93,53 @@ def kernel_alignment(model: SegmentationModel, images: torch.Tensor, labels: tor
     k = model.neck.upsample_modules[0].up_kernel
     same_mass, uniform_mass = [], []
     for start in range(0, images.shape[0], batch_size):
-        x = images[start:start + batch_size].float() / 255.0
-        y = labels[start:start + batch_size]
+        x = images[start : start + batch_size].float() / 255.0
+        y = labels[start : start + batch_size]
         step = model.forward_with_intermediates(x)["steps"][-1]
         s_in, s_out = step["stride_in"], step["stride_out"]
         h, w = step["input"].shape[-2:]
-        src = y[:, s_in // 2::s_in, s_in // 2::s_in][:, None, :h, :w].float()
-        out = y[:, s_out // 2::s_out, s_out // 2::s_out][:, None].float()
+        src = y[:, s_in // 2 :: s_in, s_in // 2 :: s_in][:, None, :h, :w].float()
+        out = y[:, s_out // 2 :: s_out, s_out // 2 :: s_out][:, None].float()
         windows = F.unfold(F.pad(src, [(k - 1) // 2] * 4, value=-1), k).view(-1, k * k, h, w)
         windows = windows.repeat_interleave(2, 2).repeat_interleave(2, 3)
-        same = windows[..., :out.shape[-2], :out.shape[-1]] == out
-        other = ~same & (windows[..., :out.shape[-2], :out.shape[-1]] >= 0)  # not padding
+        same = windows[..., : out.shape[-2], : out.shape[-1]] == out
+        other = ~same & (windows[..., : out.shape[-2], : out.shape[-1]] >= 0)  # not padding
         mixed = same.any(1) & other.any(1)
-        kernels = step["carafe"].kernels[..., :out.shape[-2], :out.shape[-1]]
+        kernels = step["carafe"].kernels[..., : out.shape[-2], : out.shape[-1]]
         same_mass.append((kernels * same).sum(1)[mixed])
         uniform_mass.append(same.float().mean(1)[mixed])
-    return {"same_object_mass": float(torch.cat(same_mass).mean()),
-            "uniform_mass": float(torch.cat(uniform_mass).mean()),
-            "boundary_pixels": int(torch.cat(same_mass).numel())}
+    return {
+        "same_object_mass": float(torch.cat(same_mass).mean()),
+        "uniform_mass": float(torch.cat(uniform_mass).mean()),
+        "boundary_pixels": int(torch.cat(same_mass).numel()),
+    }
 
 
 @torch.no_grad()
-def evaluate_model(model: SegmentationModel, images: torch.Tensor, labels: torch.Tensor,
-                   batch_size: int = 50, tolerance: int = 1) -> dict:
+def evaluate_model(
+    model: SegmentationModel,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int = 50,
+    tolerance: int = 1,
+) -> dict:
     """mIoU (%), boundary F (%) and per-class IoU of ``model`` on uint8 images / labels."""
     model.eval()
     k = model.num_classes
     confusion = torch.zeros(k, k, dtype=torch.long)
     f_scores = []
     for start in range(0, images.shape[0], batch_size):
-        x = images[start:start + batch_size].float() / 255.0
-        y = labels[start:start + batch_size]
+        x = images[start : start + batch_size].float() / 255.0
+        y = labels[start : start + batch_size]
         pred = model(x).argmax(1)
         confusion += torch.bincount(y.flatten() * k + pred.flatten(), minlength=k * k).view(k, k)
         f_scores.append(boundary_f_scores(pred, y, tolerance))
     miou, per_class = mean_iou(confusion)
-    return {"miou": 100 * miou, "boundary_f": 100 * float(torch.cat(f_scores).mean()),
-            "per_class_iou": dict(zip(model.class_names, [100 * v for v in per_class],
-                                      strict=True))}
+    return {
+        "miou": 100 * miou,
+        "boundary_f": 100 * float(torch.cat(f_scores).mean()),
+        "per_class_iou": dict(zip(model.class_names, [100 * v for v in per_class], strict=True)),
+    }
 
 
 def model_costs(model: SegmentationModel, image_size: int) -> dict:
@@ -156,14 +173,18 @@ def _find_checkpoints(paths: list[Path]) -> list[tuple[str, int, Path]]:
 
 
 def _table(rows: list[dict]) -> str:
-    head = (f"{'upsampler':<14}{'seed':>5}{'mIoU':>8}{'bound F':>9}{'up params':>11}"
-            f"{'up FLOPs/px':>13}{'up MFLOPs':>11}{'params':>11}")
+    head = (
+        f"{'upsampler':<14}{'seed':>5}{'mIoU':>8}{'bound F':>9}{'up params':>11}"
+        f"{'up FLOPs/px':>13}{'up MFLOPs':>11}{'params':>11}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['upsampler']:<14}{str(r['seed']):>5}{r['miou']:>8.2f}"
-                     f"{r['boundary_f']:>9.2f}{r['upsampler_params']:>11,}"
-                     f"{r['upsampler_flops_per_input_pixel']:>13,}"
-                     f"{r['upsampler_mflops_per_image']:>11.2f}{r['model_params']:>11,}")
+        lines.append(
+            f"{r['upsampler']:<14}{str(r['seed']):>5}{r['miou']:>8.2f}"
+            f"{r['boundary_f']:>9.2f}{r['upsampler_params']:>11,}"
+            f"{r['upsampler_flops_per_input_pixel']:>13,}"
+            f"{r['upsampler_mflops_per_image']:>11.2f}{r['model_params']:>11,}"
+        )
     return "\n".join(lines)
 
 
@@ -181,8 +202,11 @@ def _means(rows: list[dict]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point: evaluate checkpoints on the held-out split and print the table."""
-    p = argparse.ArgumentParser(prog="python -m carafe.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m carafe.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="*", type=Path, help="run dirs or .safetensors files")
     p.add_argument("--val-images", type=int, default=500)
     p.add_argument("--image-size", type=int, default=128)
@@ -198,18 +222,33 @@ def main(argv: list[str] | None = None) -> None:
     for kind, seed, ckpt in _find_checkpoints(args.paths):
         model = load_checkpoint(ckpt)
         metrics = evaluate_model(model, data.images, data.labels, tolerance=args.tolerance)
-        rows.append({"upsampler": kind, "seed": seed, "checkpoint": str(ckpt), **metrics,
-                     **model_costs(model, args.image_size),
-                     "kernel_alignment": kernel_alignment(model, data.images, data.labels)})
+        rows.append(
+            {
+                "upsampler": kind,
+                "seed": seed,
+                "checkpoint": str(ckpt),
+                **metrics,
+                **model_costs(model, args.image_size),
+                "kernel_alignment": kernel_alignment(model, data.images, data.labels),
+            }
+        )
     means = _means(rows)
-    print(f"held-out split: {args.val_images} scenes of {args.image_size}x{args.image_size}, "
-          f"boundary tolerance {args.tolerance}px; FLOPs per input pixel of one upsampler, "
-          f"MFLOPs of all upsampling steps per image\n")
+    print(
+        f"held-out split: {args.val_images} scenes of {args.image_size}x{args.image_size}, "
+        f"boundary tolerance {args.tolerance}px; FLOPs per input pixel of one upsampler, "
+        f"MFLOPs of all upsampling steps per image\n"
+    )
     print(_table(rows))
     print("\nmeans over seeds\n" + _table(means))
     if args.json:
-        payload = {"split": "val", "val_images": args.val_images, "image_size": args.image_size,
-                   "boundary_tolerance_px": args.tolerance, "runs": rows, "means": means}
+        payload = {
+            "split": "val",
+            "val_images": args.val_images,
+            "image_size": args.image_size,
+            "boundary_tolerance_px": args.tolerance,
+            "runs": rows,
+            "means": means,
+        }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
 
 

@@ -24,22 +24,22 @@ class PixelExplanation:
     x: int
     channel: int
     group: int
-    source: tuple[int, int]          # (⌊y/s⌋, ⌊x/s⌋) in the input map
-    sub_pixel: tuple[int, int]       # (y mod s, x mod s)
-    input_vector: np.ndarray         # (C,) input features at the source pixel
-    compressed_vector: np.ndarray    # (Cm,) from the model
-    compressed_by_hand: np.ndarray   # (Cm,) W_c · x + b
-    encoder_channels: np.ndarray     # (k, k) encoder channel feeding each tap (pixel shuffle)
-    encoder_logits: np.ndarray       # (k, k) raw encoder output at the source pixel
+    source: tuple[int, int]  # (⌊y/s⌋, ⌊x/s⌋) in the input map
+    sub_pixel: tuple[int, int]  # (y mod s, x mod s)
+    input_vector: np.ndarray  # (C,) input features at the source pixel
+    compressed_vector: np.ndarray  # (Cm,) from the model
+    compressed_by_hand: np.ndarray  # (Cm,) W_c · x + b
+    encoder_channels: np.ndarray  # (k, k) encoder channel feeding each tap (pixel shuffle)
+    encoder_logits: np.ndarray  # (k, k) raw encoder output at the source pixel
     encoder_logits_by_hand: np.ndarray  # (k, k) conv of the compressed window, by hand
-    kernel_logits: np.ndarray        # (k, k) after pixel shuffle (equal to encoder_logits)
-    kernel: np.ndarray               # (k, k) after softmax, from the model
-    kernel_by_hand: np.ndarray       # (k, k) softmax(kernel_logits) by hand
-    window: np.ndarray               # (k, k) input channel c around the source (0 outside)
-    inside: np.ndarray               # (k, k) bool: window tap inside the map
-    products: np.ndarray             # (k, k) kernel × window
-    value_by_hand: float             # Σ products
-    value_op: float                  # the op's output at (c, y, x)
+    kernel_logits: np.ndarray  # (k, k) after pixel shuffle (equal to encoder_logits)
+    kernel: np.ndarray  # (k, k) after softmax, from the model
+    kernel_by_hand: np.ndarray  # (k, k) softmax(kernel_logits) by hand
+    window: np.ndarray  # (k, k) input channel c around the source (0 outside)
+    inside: np.ndarray  # (k, k) bool: window tap inside the map
+    products: np.ndarray  # (k, k) kernel × window
+    value_by_hand: float  # Σ products
+    value_op: float  # the op's output at (c, y, x)
 
 
 def explain_pixel(step: StepAnalysis, y: int, x: int, channel: int = 0) -> PixelExplanation:
@@ -64,24 +64,38 @@ def explain_pixel(step: StepAnalysis, y: int, x: int, channel: int = 0) -> Pixel
     ke, dil = d.encoder_kernel, d.encoder_dilation
     re = (ke - 1) * dil // 2
     comp = np.pad(d.compressed.astype(np.float64), ((0, 0), (re, re), (re, re)))
-    patch = comp[:, sy:sy + 2 * re + 1:dil, sx:sx + 2 * re + 1:dil]  # (Cm, ke, ke)
+    patch = comp[:, sy : sy + 2 * re + 1 : dil, sx : sx + 2 * re + 1 : dil]  # (Cm, ke, ke)
     taps = np.arange(k * k)
     enc_ch = ((g * k * k + taps) * s * s + py * s + px).reshape(k, k)
     wts = d.encoder_weight.astype(np.float64)[enc_ch.ravel()]  # (k², Cm, ke, ke)
-    enc_hand = ((wts * patch[None]).sum(axis=(1, 2, 3)) + d.encoder_bias[enc_ch.ravel()])
-    kl = d.kernel_logits[g * k * k:(g + 1) * k * k, y, x].astype(np.float64).reshape(k, k)
+    enc_hand = (wts * patch[None]).sum(axis=(1, 2, 3)) + d.encoder_bias[enc_ch.ravel()]
+    kl = d.kernel_logits[g * k * k : (g + 1) * k * k, y, x].astype(np.float64).reshape(k, k)
     e = np.exp(kl - kl.max())
-    kernel = d.kernels[g * k * k:(g + 1) * k * k, y, x].astype(np.float64).reshape(k, k)
+    kernel = d.kernels[g * k * k : (g + 1) * k * k, y, x].astype(np.float64).reshape(k, k)
     padded = np.pad(feat[channel], r)
-    window = padded[sy:sy + k, sx:sx + k]
+    window = padded[sy : sy + k, sx : sx + k]
     yy, xx = np.meshgrid(np.arange(k) + sy - r, np.arange(k) + sx - r, indexing="ij")
     inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
     products = kernel * window
     return PixelExplanation(
-        y=y, x=x, channel=channel, group=g, source=(sy, sx), sub_pixel=(py, px),
-        input_vector=vec, compressed_vector=d.compressed[:, sy, sx].astype(np.float64),
-        compressed_by_hand=comp_hand, encoder_channels=enc_ch,
+        y=y,
+        x=x,
+        channel=channel,
+        group=g,
+        source=(sy, sx),
+        sub_pixel=(py, px),
+        input_vector=vec,
+        compressed_vector=d.compressed[:, sy, sx].astype(np.float64),
+        compressed_by_hand=comp_hand,
+        encoder_channels=enc_ch,
         encoder_logits=d.encoder_logits[enc_ch.ravel(), sy, sx].astype(np.float64).reshape(k, k),
-        encoder_logits_by_hand=enc_hand.reshape(k, k), kernel_logits=kl, kernel=kernel,
-        kernel_by_hand=e / e.sum(), window=window, inside=inside, products=products,
-        value_by_hand=float(products.sum()), value_op=float(d.op_output[channel, y, x]))
+        encoder_logits_by_hand=enc_hand.reshape(k, k),
+        kernel_logits=kl,
+        kernel=kernel,
+        kernel_by_hand=e / e.sum(),
+        window=window,
+        inside=inside,
+        products=products,
+        value_by_hand=float(products.sum()),
+        value_op=float(d.op_output[channel, y, x]),
+    )

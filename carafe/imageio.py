@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_SIDE", "MAX_UPLOAD_BYTES", "MAX_PIXELS", "MIN_SIDE", "ImageLoadError",
-           "LoadedImage", "load_image", "load_image_file"]
+__all__ = [
+    "DEFAULT_MAX_SIDE",
+    "MAX_UPLOAD_BYTES",
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "ImageLoadError",
+    "LoadedImage",
+    "load_image",
+    "load_image_file",
+]
 
 #: Long side (pixels) images are downscaled to before analysis. 512 keeps one analysis ≤ 2 s
 #: on a 2-core CPU.
@@ -97,7 +105,8 @@ def load_image(
         raise ImageLoadError("The file is empty.")
     if len(data) > max_bytes:
         raise ImageLoadError(
-            f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB.")
+            f"The file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB."
+        )
     notes: list[str] = []
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
@@ -108,7 +117,8 @@ def load_image(
             if width * height > max_pixels:
                 raise ImageLoadError(
                     f"The image is {width}×{height} = {width * height / 1e6:.0f} megapixels; "
-                    f"the limit is {max_pixels / 1e6:.0f} megapixels (decompression-bomb guard).")
+                    f"the limit is {max_pixels / 1e6:.0f} megapixels (decompression-bomb guard)."
+                )
             fmt, mode = img.format, img.mode
             if getattr(img, "n_frames", 1) > 1:
                 notes.append("used the first frame of a multi-frame image")
@@ -127,16 +137,19 @@ def load_image(
     except UnidentifiedImageError:
         raise ImageLoadError(
             "This file is not an image Pillow can read. Please upload a PNG, JPEG, BMP, GIF, "
-            "TIFF or WebP file.") from None
+            "TIFF or WebP file."
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         msg = str(err) or type(err).__name__
         if "truncated" in msg.lower():
             raise ImageLoadError(
-                "The image file is truncated (incomplete); please upload the full file.") from None
+                "The image file is truncated (incomplete); please upload the full file."
+            ) from None
         raise ImageLoadError(f"The image file is corrupt or unsupported ({msg}).") from None
     except Exception as err:  # noqa: BLE001 - any decoder failure is a bad file for the user
         raise ImageLoadError(
-            f"The image could not be decoded ({type(err).__name__}: {err}).") from None
+            f"The image could not be decoded ({type(err).__name__}: {err})."
+        ) from None
 
     w, h = img.size
     upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
@@ -144,16 +157,20 @@ def load_image(
         factor = max_side / max(upright)
         new_size = (max(1, round(upright[0] * factor)), max(1, round(upright[1] * factor)))
         img = img.resize(new_size, Image.Resampling.LANCZOS)
-        notes.append(f"downscaled from {upright[0]}×{upright[1]} to {new_size[0]}×{new_size[1]} "
-                     f"(maximum side {max_side} px)")
+        notes.append(
+            f"downscaled from {upright[0]}×{upright[1]} to {new_size[0]}×{new_size[1]} "
+            f"(maximum side {max_side} px)"
+        )
     w, h = img.size
     if min(w, h) < MIN_SIDE:
         raise ImageLoadError(
             f"The image is {w}×{h} pixels (after downscaling to a maximum side of {max_side}); "
-            f"both sides must be at least {MIN_SIDE} pixels to show any upsampling.")
+            f"both sides must be at least {MIN_SIDE} pixels to show any upsampling."
+        )
     array = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
-    return LoadedImage(array=array, original_size=(width, height), original_mode=mode,
-                       format=fmt, notes=notes)
+    return LoadedImage(
+        array=array, original_size=(width, height), original_mode=mode, format=fmt, notes=notes
+    )
 
 
 def load_image_file(path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:

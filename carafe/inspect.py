@@ -24,19 +24,33 @@ import torch.nn.functional as F
 
 from carafe.nn import UPSAMPLER_KINDS, CARAFEPack, build_upsampler
 
-__all__ = ["BASELINE_NOTES", "Analysis", "CarafeDetails", "StepAnalysis", "agreement", "analyze",
-           "baseline_outputs", "channel_energy", "kernel_statistics", "max_abs_difference",
-           "pca_rgb", "rms_difference", "segment", "strongest_lean", "toy_step"]
+__all__ = [
+    "BASELINE_NOTES",
+    "Analysis",
+    "CarafeDetails",
+    "StepAnalysis",
+    "agreement",
+    "analyze",
+    "baseline_outputs",
+    "channel_energy",
+    "kernel_statistics",
+    "max_abs_difference",
+    "pca_rgb",
+    "rms_difference",
+    "segment",
+    "strongest_lean",
+    "toy_step",
+]
 
 BASELINE_NOTES = {
     "carafe": "CARAFE: the model's own trained upsampler (content-aware kernels).",
     "nearest": "Nearest neighbour: copies each source pixel s×s times (no parameters).",
     "bilinear": "Bilinear interpolation, align_corners=False (no parameters).",
     "deconv": "Deconvolution (3×3, stride 2, as in mmdetection) initialised to the bilinear "
-              "kernel [½, 1, ½]⊗[½, 1, ½] per channel: untrained, fixed weights.",
+    "kernel [½, 1, ½]⊗[½, 1, ½] per channel: untrained, fixed weights.",
     "pixel_shuffle": "Pixel shuffle (3×3 conv to C·s² channels, then shuffle) with ICNR "
-                     "initialisation: every sub-pixel gets the same 3×3 binomial blur, so it "
-                     "starts as blur + nearest: untrained, fixed weights.",
+    "initialisation: every sub-pixel gets the same 3×3 binomial blur, so it "
+    "starts as blur + nearest: untrained, fixed weights.",
 }
 
 
@@ -48,20 +62,20 @@ class CarafeDetails:
     up_group: int
     encoder_kernel: int
     encoder_dilation: int
-    compressed: np.ndarray       # (Cm, h, w) channel-compressor output
-    encoder_logits: np.ndarray   # (G·k²·s², h, w) raw content-encoder output
-    kernel_logits: np.ndarray    # (G·k², sh, sw) after pixel shuffle, before softmax
-    kernels: np.ndarray          # (G·k², sh, sw) after softmax (the reassembly kernels)
-    op_output: np.ndarray        # (C, sh, sw) the op's output, before the FPN crop
-    entropy: np.ndarray          # (G, sh, sw) in nats; log(k²) = uniform kernel
-    peak: np.ndarray             # (G, sh, sw) largest tap weight
-    com_dy: np.ndarray           # (G, sh, sw) centre of mass offset, in input pixels
+    compressed: np.ndarray  # (Cm, h, w) channel-compressor output
+    encoder_logits: np.ndarray  # (G·k²·s², h, w) raw content-encoder output
+    kernel_logits: np.ndarray  # (G·k², sh, sw) after pixel shuffle, before softmax
+    kernels: np.ndarray  # (G·k², sh, sw) after softmax (the reassembly kernels)
+    op_output: np.ndarray  # (C, sh, sw) the op's output, before the FPN crop
+    entropy: np.ndarray  # (G, sh, sw) in nats; log(k²) = uniform kernel
+    peak: np.ndarray  # (G, sh, sw) largest tap weight
+    com_dy: np.ndarray  # (G, sh, sw) centre of mass offset, in input pixels
     com_dx: np.ndarray
     compressor_weight: np.ndarray  # (Cm, C)
-    compressor_bias: np.ndarray    # (Cm,)
-    encoder_weight: np.ndarray     # (G·k²·s², Cm, k_enc, k_enc)
+    compressor_bias: np.ndarray  # (Cm,)
+    encoder_weight: np.ndarray  # (G·k²·s², Cm, k_enc, k_enc)
     encoder_bias: np.ndarray
-    compressed_order: np.ndarray   # channel indices of `compressed`, highest energy first
+    compressed_order: np.ndarray  # channel indices of `compressed`, highest energy first
 
 
 @dataclass
@@ -73,8 +87,8 @@ class StepAnalysis:
     scale: int
     source_level: int
     target_level: int
-    stride_in: int     # image pixels per input-map pixel
-    stride_out: int    # image pixels per output-map pixel
+    stride_in: int  # image pixels per input-map pixel
+    stride_out: int  # image pixels per output-map pixel
     input: np.ndarray  # (C, h, w)
     output: np.ndarray  # (C, sh', sw') the model's output (cropped to the finer level)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # every kind, same input
@@ -90,11 +104,11 @@ class StepAnalysis:
 class Analysis:
     """Result of :func:`analyze`: plain arrays only (picklable, cacheable)."""
 
-    image: np.ndarray                 # (H, W, 3) uint8, what the model saw
-    segmentation: np.ndarray | None   # (H, W) int class index, None without a head
-    confidence: np.ndarray | None     # (H, W) softmax probability of that class
+    image: np.ndarray  # (H, W, 3) uint8, what the model saw
+    segmentation: np.ndarray | None  # (H, W) int class index, None without a head
+    confidence: np.ndarray | None  # (H, W) softmax probability of that class
     class_names: list[str]
-    steps: list[StepAnalysis]         # coarsest first, as applied
+    steps: list[StepAnalysis]  # coarsest first, as applied
     backend: str
     seconds: float = 0.0
 
@@ -140,14 +154,15 @@ def _icnr_pixel_shuffle(channels: int, s: int) -> torch.nn.Module:
         kk = conv.weight.shape[-1]
         pad = (kk - 3) // 2
         for c in range(channels):  # ICNR: the same sub-kernel for all s² sub-pixels of c
-            conv.weight[c * s * s:(c + 1) * s * s, c, pad:pad + 3, pad:pad + 3] = blur
+            conv.weight[c * s * s : (c + 1) * s * s, c, pad : pad + 3, pad : pad + 3] = blur
         conv.bias.zero_()
     return ps
 
 
 @torch.no_grad()
-def baseline_outputs(x: torch.Tensor, scale: int, own_kind: str | None = None,
-                     own_output: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+def baseline_outputs(
+    x: torch.Tensor, scale: int, own_kind: str | None = None, own_output: torch.Tensor | None = None
+) -> dict[str, np.ndarray]:
     """Upsample ``x`` (1, C, h, w) by every non-CARAFE kind; see :data:`BASELINE_NOTES`.
 
     The model's own output is used for ``own_kind``. Every result is cropped to ``own_output``'s
@@ -163,7 +178,7 @@ def baseline_outputs(x: torch.Tensor, scale: int, own_kind: str | None = None,
     outs["pixel_shuffle"] = _icnr_pixel_shuffle(c, scale)(x)
     if own_kind is not None and own_output is not None and own_kind != "carafe":
         outs[own_kind] = own_output
-    h, w = (own_output.shape[-2:] if own_output is not None else outs["nearest"].shape[-2:])
+    h, w = own_output.shape[-2:] if own_output is not None else outs["nearest"].shape[-2:]
     return {k: _np(v[0, :, :h, :w]) for k, v in outs.items() if k in UPSAMPLER_KINDS}
 
 
@@ -198,22 +213,34 @@ def _carafe_details(module: CARAFEPack, parts, crop_hw) -> CarafeDetails:
     stats = kernel_statistics(kernels, k, g)
     compressed = _np(parts.compressed[0])
     return CarafeDetails(
-        up_kernel=k, up_group=g, encoder_kernel=module.encoder_kernel,
-        encoder_dilation=module.encoder_dilation, compressed=compressed,
-        encoder_logits=_np(parts.encoder_logits[0]), kernel_logits=_np(parts.kernel_logits[0, :, :oh, :ow]),
-        kernels=kernels, op_output=_np(parts.output[0]),
-        entropy=stats[0], peak=stats[1], com_dy=stats[2], com_dx=stats[3],
+        up_kernel=k,
+        up_group=g,
+        encoder_kernel=module.encoder_kernel,
+        encoder_dilation=module.encoder_dilation,
+        compressed=compressed,
+        encoder_logits=_np(parts.encoder_logits[0]),
+        kernel_logits=_np(parts.kernel_logits[0, :, :oh, :ow]),
+        kernels=kernels,
+        op_output=_np(parts.output[0]),
+        entropy=stats[0],
+        peak=stats[1],
+        com_dy=stats[2],
+        com_dx=stats[3],
         compressor_weight=_np(module.channel_compressor.weight[:, :, 0, 0]),
         compressor_bias=_np(module.channel_compressor.bias),
         encoder_weight=_np(module.content_encoder.weight),
         encoder_bias=_np(module.content_encoder.bias),
-        compressed_order=_energy_order(compressed))
+        compressed_order=_energy_order(compressed),
+    )
 
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be an H×W×3 uint8 array, got {image.dtype} {image.shape}")
-    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float() / 255.0
+    return (
+        torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float()
+        / 255.0
+    )
 
 
 def analyze(model, image: np.ndarray, baselines: bool = True, threads: int | None = 1) -> Analysis:
@@ -254,8 +281,9 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
     if result.get("logits") is not None:
         logits = result["logits"]
         if tuple(logits.shape[-2:]) != tuple(image.shape[:2]):
-            logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear",
-                                   align_corners=False)
+            logits = F.interpolate(
+                logits, size=image.shape[:2], mode="bilinear", align_corners=False
+            )
         prob, seg = logits.softmax(dim=1).max(dim=1)
         segmentation, confidence = seg[0].numpy().astype(np.int32), _np(prob[0])
     steps = []
@@ -270,15 +298,31 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
         outputs = baseline_outputs(inp, scale, rec["kind"], out) if baselines else {}
         outputs[rec["kind"]] = _np(out[0])
         inp_np = _np(inp[0])
-        steps.append(StepAnalysis(
-            index=int(rec["index"]), kind=rec["kind"], scale=scale,
-            source_level=int(rec["source_level"]), target_level=int(rec["target_level"]),
-            stride_in=int(rec["stride_in"]), stride_out=int(rec["stride_out"]),
-            input=inp_np, output=outputs[rec["kind"]], outputs=outputs, carafe=details,
-            channel_order=_energy_order(inp_np)))
-    return Analysis(image=image, segmentation=segmentation, confidence=confidence,
-                    class_names=list(getattr(model, "class_names", []) or []), steps=steps,
-                    backend=backend(), seconds=time.perf_counter() - start)
+        steps.append(
+            StepAnalysis(
+                index=int(rec["index"]),
+                kind=rec["kind"],
+                scale=scale,
+                source_level=int(rec["source_level"]),
+                target_level=int(rec["target_level"]),
+                stride_in=int(rec["stride_in"]),
+                stride_out=int(rec["stride_out"]),
+                input=inp_np,
+                output=outputs[rec["kind"]],
+                outputs=outputs,
+                carafe=details,
+                channel_order=_energy_order(inp_np),
+            )
+        )
+    return Analysis(
+        image=image,
+        segmentation=segmentation,
+        confidence=confidence,
+        class_names=list(getattr(model, "class_names", []) or []),
+        steps=steps,
+        backend=backend(),
+        seconds=time.perf_counter() - start,
+    )
 
 
 @torch.no_grad()
@@ -357,7 +401,17 @@ def toy_step(seed: int = 0) -> StepAnalysis:
     inp = _np(x[0])
     outputs = baseline_outputs(x, 2, None, parts.output)
     outputs["carafe"] = _np(parts.output[0])
-    return StepAnalysis(index=0, kind="carafe", scale=2, source_level=1, target_level=0,
-                        stride_in=2, stride_out=1, input=inp, output=outputs["carafe"],
-                        outputs=outputs, carafe=_carafe_details(module, parts, (12, 12)),
-                        channel_order=_energy_order(inp))
+    return StepAnalysis(
+        index=0,
+        kind="carafe",
+        scale=2,
+        source_level=1,
+        target_level=0,
+        stride_in=2,
+        stride_out=1,
+        input=inp,
+        output=outputs["carafe"],
+        outputs=outputs,
+        carafe=_carafe_details(module, parts, (12, 12)),
+        channel_order=_energy_order(inp),
+    )

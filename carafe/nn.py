@@ -112,10 +112,12 @@ class CARAFEPack(nn.Module):
         return self.forward_with_intermediates(x).output
 
     def extra_repr(self) -> str:
-        return (f"channels={self.channels}, scale_factor={self.scale_factor}, "
-                f"up_kernel={self.up_kernel}, up_group={self.up_group}, "
-                f"encoder_kernel={self.encoder_kernel}, encoder_dilation={self.encoder_dilation}, "
-                f"compressed_channels={self.compressed_channels}")
+        return (
+            f"channels={self.channels}, scale_factor={self.scale_factor}, "
+            f"up_kernel={self.up_kernel}, up_group={self.up_group}, "
+            f"encoder_kernel={self.encoder_kernel}, encoder_dilation={self.encoder_dilation}, "
+            f"compressed_channels={self.compressed_channels}"
+        )
 
 
 class Interpolate(nn.Module):
@@ -140,12 +142,17 @@ class Interpolate(nn.Module):
 class PixelShufflePack(nn.Module):
     """mmcv's PixelShufflePack: a k x k conv to C*s*s channels, then pixel shuffle by s."""
 
-    def __init__(self, in_channels: int, out_channels: int, scale_factor: int,
-                 upsample_kernel: int = 3) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, scale_factor: int, upsample_kernel: int = 3
+    ) -> None:
         super().__init__()
         self.scale_factor = scale_factor
-        self.upsample_conv = nn.Conv2d(in_channels, out_channels * scale_factor * scale_factor,
-                                       upsample_kernel, padding=(upsample_kernel - 1) // 2)
+        self.upsample_conv = nn.Conv2d(
+            in_channels,
+            out_channels * scale_factor * scale_factor,
+            upsample_kernel,
+            padding=(upsample_kernel - 1) // 2,
+        )
         nn.init.xavier_uniform_(self.upsample_conv.weight)
         nn.init.zeros_(self.upsample_conv.bias)
 
@@ -158,8 +165,9 @@ def _deconv(channels: int, scale_factor: int, upsample_kernel: int = 3) -> nn.Co
     if scale_factor != 2:
         raise ValueError(f"deconv upsampler supports scale_factor=2 only, got {scale_factor}")
     pad = (upsample_kernel - 1) // 2
-    deconv = nn.ConvTranspose2d(channels, channels, upsample_kernel, stride=2, padding=pad,
-                                output_padding=pad)
+    deconv = nn.ConvTranspose2d(
+        channels, channels, upsample_kernel, stride=2, padding=pad, output_padding=pad
+    )
     nn.init.xavier_uniform_(deconv.weight)
     nn.init.zeros_(deconv.bias)
     return deconv
@@ -211,10 +219,12 @@ def upsampler_cost(kind: str, channels: int, scale_factor: int = 2, **cfg) -> di
         k_up, k_enc = module.up_kernel, module.encoder_kernel
         groups, c_m = module.up_group, module.compressed_channels
         taps = k_up * k_up
-        flops = (_conv_flops(channels, c_m, 1)
-                 + _conv_flops(c_m, taps * groups * s * s, k_enc)
-                 + s * s * groups * (5 * taps - 2)
-                 + s * s * channels * 2 * taps)
+        flops = (
+            _conv_flops(channels, c_m, 1)
+            + _conv_flops(c_m, taps * groups * s * s, k_enc)
+            + s * s * groups * (5 * taps - 2)
+            + s * s * channels * 2 * taps
+        )
     elif kind == "nearest":
         flops = 0
     elif kind == "bilinear":

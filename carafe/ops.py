@@ -38,19 +38,27 @@ _CUDA_CFLAGS = ("-O3",)
 _FIX_HINT = (
     "Install a C++ compiler (e.g. `apt-get install g++` or Xcode's command line tools) and "
     "ninja (`pip install ninja`), then restart Python. Set CARAFE_VERBOSE_BUILD=1 to see the "
-    "compiler output.")
+    "compiler output."
+)
 
-_OP_SCHEMA = ("carafe(Tensor features, Tensor masks, int kernel_size, int group_size, "
-              "int scale_factor) -> Tensor")
-_BACKWARD_SCHEMA = ("carafe_backward(Tensor grad_output, Tensor features, Tensor masks, "
-                    "int kernel_size, int group_size, int scale_factor) -> (Tensor, Tensor)")
+_OP_SCHEMA = (
+    "carafe(Tensor features, Tensor masks, int kernel_size, int group_size, "
+    "int scale_factor) -> Tensor"
+)
+_BACKWARD_SCHEMA = (
+    "carafe_backward(Tensor grad_output, Tensor features, Tensor masks, "
+    "int kernel_size, int group_size, int scale_factor) -> (Tensor, Tensor)"
+)
 
 
 def _cuda_wanted() -> bool:
     from torch.utils import cpp_extension
 
-    return bool(torch.version.cuda) and torch.cuda.is_available() and \
-        cpp_extension.CUDA_HOME is not None
+    return (
+        bool(torch.version.cuda)
+        and torch.cuda.is_available()
+        and cpp_extension.CUDA_HOME is not None
+    )
 
 
 def _build_key(with_cuda: bool) -> str:
@@ -60,8 +68,19 @@ def _build_key(with_cuda: bool) -> str:
         if path.is_file() and path.suffix in {".h", ".cpp", ".cu"}:
             digest.update(path.relative_to(CSRC_DIR).as_posix().encode())
             digest.update(path.read_bytes())
-    digest.update(repr((torch.__version__, sys.version_info[:2], platform.machine(),
-                        platform.processor(), _CFLAGS, _CUDA_CFLAGS, with_cuda)).encode())
+    digest.update(
+        repr(
+            (
+                torch.__version__,
+                sys.version_info[:2],
+                platform.machine(),
+                platform.processor(),
+                _CFLAGS,
+                _CUDA_CFLAGS,
+                with_cuda,
+            )
+        ).encode()
+    )
     return digest.hexdigest()[:16]
 
 
@@ -139,9 +158,12 @@ def _reference_forward(features, masks, kernel_size, group_size, scale_factor):
 _BACKEND = _load_backend()
 _python_library = None  # keeps Python-side registrations alive
 if _BACKEND.startswith("reference"):
-    _hint = ("Unset it to use the C++ kernels." if "FORCE" in _BACKEND else _FIX_HINT)
-    warnings.warn(f"CARAFE is using the slow plain-PyTorch reference: {_BACKEND[11:-1]}. "
-                  + _hint, RuntimeWarning, stacklevel=2)
+    _hint = "Unset it to use the C++ kernels." if "FORCE" in _BACKEND else _FIX_HINT
+    warnings.warn(
+        f"CARAFE is using the slow plain-PyTorch reference: {_BACKEND[11:-1]}. " + _hint,
+        RuntimeWarning,
+        stacklevel=2,
+    )
     _python_library = torch.library.Library("carafe", "DEF")
     _python_library.define(_OP_SCHEMA)
     _python_library.define(_BACKWARD_SCHEMA)
@@ -173,15 +195,21 @@ def _setup_context(ctx, inputs, output):
 def _backward(ctx, grad_output):
     features, masks = ctx.saved_tensors
     grad_features, grad_masks = torch.ops.carafe.carafe_backward(
-        grad_output, features, masks, *ctx.geometry)
+        grad_output, features, masks, *ctx.geometry
+    )
     return grad_features, grad_masks, None, None, None
 
 
 torch.library.register_autograd("carafe::carafe", _backward, setup_context=_setup_context)
 
 
-def carafe(features: torch.Tensor, masks: torch.Tensor, kernel_size: int, group_size: int,
-           scale_factor: int) -> torch.Tensor:
+def carafe(
+    features: torch.Tensor,
+    masks: torch.Tensor,
+    kernel_size: int,
+    group_size: int,
+    scale_factor: int,
+) -> torch.Tensor:
     """Content-aware reassembly of features (CARAFE), differentiable in both inputs.
 
     Args:

@@ -37,8 +37,11 @@ def check_carafe_args(
         raise TypeError(f"features must be a torch.Tensor, got {type(features).__name__}")
     if not isinstance(masks, torch.Tensor):
         raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
-    for name, value in (("kernel_size", kernel_size), ("group_size", group_size),
-                        ("scale_factor", scale_factor)):
+    for name, value in (
+        ("kernel_size", kernel_size),
+        ("group_size", group_size),
+        ("scale_factor", scale_factor),
+    ):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
     if kernel_size < 1 or kernel_size % 2 == 0:
@@ -49,35 +52,38 @@ def check_carafe_args(
         raise ValueError(f"scale_factor must be >= 1, got {scale_factor}")
     if features.dim() != 4:
         raise ValueError(
-            f"features must be 4-D (N, C, H, W), got {features.dim()}-D shape {tuple(features.shape)}")
+            f"features must be 4-D (N, C, H, W), got {features.dim()}-D shape {tuple(features.shape)}"
+        )
     if masks.dim() != 4:
         raise ValueError(
-            f"masks must be 4-D (N, G*k*k, H*s, W*s), got {masks.dim()}-D shape {tuple(masks.shape)}")
+            f"masks must be 4-D (N, G*k*k, H*s, W*s), got {masks.dim()}-D shape {tuple(masks.shape)}"
+        )
     if features.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"features must be a floating-point tensor, got dtype {features.dtype}")
     if masks.dtype != features.dtype:
-        raise TypeError(
-            f"masks dtype {masks.dtype} does not match features dtype {features.dtype}")
+        raise TypeError(f"masks dtype {masks.dtype} does not match features dtype {features.dtype}")
     if masks.device != features.device:
         raise ValueError(
             f"masks are on {masks.device} but features are on {features.device}; "
-            "move both to the same device")
+            "move both to the same device"
+        )
     n, c, h, w = features.shape
     if c % group_size != 0:
-        raise ValueError(
-            f"features channels ({c}) must be divisible by group_size ({group_size})")
+        raise ValueError(f"features channels ({c}) must be divisible by group_size ({group_size})")
     expected_mask_channels = group_size * kernel_size * kernel_size
     if masks.shape[1] != expected_mask_channels:
         raise ValueError(
             f"masks must have group_size*kernel_size**2 = {expected_mask_channels} channels "
-            f"(group_size={group_size}, kernel_size={kernel_size}), got {masks.shape[1]}")
+            f"(group_size={group_size}, kernel_size={kernel_size}), got {masks.shape[1]}"
+        )
     if masks.shape[0] != n:
         raise ValueError(f"masks batch size ({masks.shape[0]}) != features batch size ({n})")
     expected_hw = (h * scale_factor, w * scale_factor)
     if tuple(masks.shape[2:]) != expected_hw:
         raise ValueError(
             f"masks spatial size must be scale_factor x features' = {scale_factor} x {(h, w)} = "
-            f"{expected_hw}, got {tuple(masks.shape[2:])}")
+            f"{expected_hw}, got {tuple(masks.shape[2:])}"
+        )
 
 
 def carafe_reference(

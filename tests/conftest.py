@@ -16,11 +16,13 @@ class TinySegModel(nn.Module):
     def __init__(self, channels: int = 8, up_group: int = 1, seed: int = 0) -> None:
         super().__init__()
         torch.manual_seed(seed)
-        self.backbone = nn.ModuleList([nn.Conv2d(3, channels, 3, 4, 1),
-                                       nn.Conv2d(channels, channels, 3, 2, 1)])
+        self.backbone = nn.ModuleList(
+            [nn.Conv2d(3, channels, 3, 4, 1), nn.Conv2d(channels, channels, 3, 2, 1)]
+        )
         self.neck = nn.Module()
         self.neck.upsample_modules = nn.ModuleList(
-            [CARAFEPack(channels, 2, up_group=up_group, compressed_channels=4)])
+            [CARAFEPack(channels, 2, up_group=up_group, compressed_channels=4)]
+        )
         for p in self.neck.upsample_modules[0].content_encoder.parameters():
             nn.init.normal_(p, std=0.5)  # make the kernels differ between pixels
         self.head = nn.Conv2d(channels, 3, 1)
@@ -30,11 +32,21 @@ class TinySegModel(nn.Module):
         c4 = self.backbone[0](images)
         c8 = self.backbone[1](c4)
         parts = self.neck.upsample_modules[0].forward_with_intermediates(c8)
-        up = parts.output[..., :c4.shape[-2], :c4.shape[-1]]
-        logits = nn.functional.interpolate(self.head(c4 + up), size=images.shape[-2:],
-                                           mode="bilinear", align_corners=False)
-        step = {"index": 0, "kind": "carafe", "input": c8, "output": up, "carafe": parts,
-                "source_level": 1, "target_level": 0, "stride_in": 8, "stride_out": 4}
+        up = parts.output[..., : c4.shape[-2], : c4.shape[-1]]
+        logits = nn.functional.interpolate(
+            self.head(c4 + up), size=images.shape[-2:], mode="bilinear", align_corners=False
+        )
+        step = {
+            "index": 0,
+            "kind": "carafe",
+            "input": c8,
+            "output": up,
+            "carafe": parts,
+            "source_level": 1,
+            "target_level": 0,
+            "stride_in": 8,
+            "stride_out": 4,
+        }
         return {"logits": logits, "levels": [c4, c8], "steps": [step]}
 
     def forward(self, images):

@@ -3,8 +3,7 @@
 import torch
 
 
-def random_inputs(n, c, h, w, k, g, s, dtype=torch.float64, device="cpu", seed=0,
-                  normalised=True):
+def random_inputs(n, c, h, w, k, g, s, dtype=torch.float64, device="cpu", seed=0, normalised=True):
     """features ~ N(0, 1); masks softmax-normalised per group over the k*k taps (as CARAFEPack
     makes them) or raw N(0, 1) values, which exercise the maths harder."""
     gen = torch.Generator().manual_seed(seed)

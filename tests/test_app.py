@@ -85,8 +85,12 @@ def test_every_page_renders():
     at.run()
     _no_exception(at)
     assert at.title[0].value.startswith("Explore")
-    for page, title in [("compressed", "Compressed channels"), ("compare", "Compare upsamplers"),
-                        ("how_it_works", "How it works"), ("performance", "Performance")]:
+    for page, title in [
+        ("compressed", "Compressed channels"),
+        ("compare", "Compare upsamplers"),
+        ("how_it_works", "How it works"),
+        ("performance", "Performance"),
+    ]:
         at.switch_page(f"app_pages/{page}.py").run()
         _no_exception(at)
         assert at.title[0].value == title
@@ -94,8 +98,10 @@ def test_every_page_renders():
         assert any("1905.02188" in c.value for c in at.caption)  # the paper is cited
         assert at.get("plotly_chart") or page == "performance"
         for spec in _figures(at).values():  # every heatmap has a colour bar
-            assert all(t.get("showscale", True) is not False or i > 0
-                       for i, t in enumerate(x for x in spec["data"] if x["type"] == "heatmap"))
+            assert all(
+                t.get("showscale", True) is not False or i > 0
+                for i, t in enumerate(x for x in spec["data"] if x["type"] == "heatmap")
+            )
 
 
 def test_explore_kernel_matches_inspect(reference):
@@ -118,8 +124,11 @@ def test_explore_kernel_matches_inspect(reference):
         # the k×k source window, drawn at the right scale on the image and on the input map
         r, si = (d.up_kernel - 1) // 2, step.stride_in
         sy, sx = oy // step.scale, ox // step.scale
-        dashed = [sh for sh in figs["Image: click an output pixel"]["layout"]["shapes"]
-                  if sh["line"].get("dash") == "dash"][0]
+        dashed = [
+            sh
+            for sh in figs["Image: click an output pixel"]["layout"]["shapes"]
+            if sh["line"].get("dash") == "dash"
+        ][0]
         assert (dashed["x0"], dashed["y0"]) == ((sx - r) * si - 0.5, (sy - r) * si - 0.5)
         assert dashed["x1"] - dashed["x0"] == d.up_kernel * si
         in_map = next(f for t, f in figs.items() if t.startswith("Input map"))
@@ -127,9 +136,12 @@ def test_explore_kernel_matches_inspect(reference):
         assert (win["x0"], win["y0"], win["x1"]) == (sx - r - 0.5, sy - r - 0.5, sx + r + 0.5)
     at.button(key="explore_edge").click().run()
     from carafe.inspect import strongest_lean
+
     edge = strongest_lean(step, 0, a.image.shape[:2])
-    assert (at.number_input(key="explore_px_y").value,
-            at.number_input(key="explore_px_x").value) == edge
+    assert (
+        at.number_input(key="explore_px_y").value,
+        at.number_input(key="explore_px_x").value,
+    ) == edge
     at.number_input(key="explore_px_y").set_value(20).run()
     at.number_input(key="explore_px_x").set_value(17).run()
     # the selection survives a page switch (kept in image coordinates)
@@ -200,13 +212,16 @@ def _upload(data: bytes, name: str, page: str | None = None) -> AppTest:
 _GOOD = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("data, name", [
-    (b"this is a text file, not an image", "notes.txt"),
-    (_png(Image.fromarray(_GOOD))[:300], "truncated.png"),
-    (_png(Image.new("1", (12000, 12000))), "bomb.png"),
-    (_png(Image.new("RGB", (1, 1))), "one_pixel.png"),
-    (b"", "empty.png"),
-])
+@pytest.mark.parametrize(
+    "data, name",
+    [
+        (b"this is a text file, not an image", "notes.txt"),
+        (_png(Image.fromarray(_GOOD))[:300], "truncated.png"),
+        (_png(Image.new("1", (12000, 12000))), "bomb.png"),
+        (_png(Image.new("RGB", (1, 1))), "one_pixel.png"),
+        (b"", "empty.png"),
+    ],
+)
 def test_bad_uploads_show_an_error(data, name):
     at = _upload(data, name)
     assert at.error, f"{name}: expected st.error"
@@ -220,13 +235,16 @@ def test_bad_upload_on_every_page():
         assert at.error and "broken.gif" in at.error[0].value
 
 
-@pytest.mark.parametrize("img, fmt, note", [
-    (Image.fromarray(_GOOD[..., 0].astype(np.uint16) * 257), "PNG", "8-bit"),
-    (Image.fromarray(_GOOD).convert("CMYK"), "JPEG", "RGB"),
-    (Image.fromarray(_GOOD).convert("P"), "PNG", "RGB"),
-    (Image.fromarray(_GOOD).convert("RGBA"), "PNG", "white"),
-    (Image.fromarray(_GOOD).convert("L"), "PNG", "RGB"),
-])
+@pytest.mark.parametrize(
+    "img, fmt, note",
+    [
+        (Image.fromarray(_GOOD[..., 0].astype(np.uint16) * 257), "PNG", "8-bit"),
+        (Image.fromarray(_GOOD).convert("CMYK"), "JPEG", "RGB"),
+        (Image.fromarray(_GOOD).convert("P"), "PNG", "RGB"),
+        (Image.fromarray(_GOOD).convert("RGBA"), "PNG", "white"),
+        (Image.fromarray(_GOOD).convert("L"), "PNG", "RGB"),
+    ],
+)
 def test_unusual_uploads_are_converted(img, fmt, note):
     at = _upload(_png(img, fmt), f"odd.{fmt.lower()}")
     assert not at.error, [e.value for e in at.error]
@@ -271,8 +289,9 @@ def test_npz_download_contents(reference):
 def test_metrics_rows_flatten_any_schema():
     import common
 
-    rows = common.metrics_rows({"carafe": {"seed0": {"mIoU": 0.8, "acc": 0.9}},
-                                "bilinear": [{"seed": 0, "mIoU": 0.7}]})
+    rows = common.metrics_rows(
+        {"carafe": {"seed0": {"mIoU": 0.8, "acc": 0.9}}, "bilinear": [{"seed": 0, "mIoU": 0.7}]}
+    )
     assert {"run": "carafe / seed0", "mIoU": 0.8, "acc": 0.9} in rows
     assert any(r["run"].startswith("bilinear") and r["mIoU"] == 0.7 for r in rows)
 
@@ -303,14 +322,19 @@ def test_headless_grouped_checkpoint(monkeypatch):
     name = "converted_test_g2"
     real_list, real_load = models.list_pretrained, models.load_pretrained
     monkeypatch.setattr(models, "list_pretrained", lambda: [*real_list(), name])
-    monkeypatch.setattr(models, "load_pretrained",
-                        lambda n="carafe", device="cpu": model if n == name else real_load(n))
+    monkeypatch.setattr(
+        models,
+        "load_pretrained",
+        lambda n="carafe", device="cpu": model if n == name else real_load(n),
+    )
     at = _app()
     at.session_state["checkpoint"] = name
     at.run()
     _no_exception(at)
-    assert at.radio(key="explore_group").options == ["0", "1"] or len(
-        at.radio(key="explore_group").options) == 2
+    assert (
+        at.radio(key="explore_group").options == ["0", "1"]
+        or len(at.radio(key="explore_group").options) == 2
+    )
     at.radio(key="explore_group").set_value(1).run()
     _no_exception(at)
     for page in ("compressed", "compare", "how_it_works", "performance"):
@@ -324,13 +348,24 @@ def test_headless_grouped_checkpoint(monkeypatch):
 def test_metrics_tables_for_the_evaluate_schema():
     import common
 
-    run = {"upsampler": "carafe", "seed": 0, "miou": 80.0, "boundary_f": 60.0,
-           "upsampler_params": 1, "upsampler_flops_per_input_pixel": 2, "per_class_iou": {"a": 1},
-           "kernel_alignment": {"same_object_mass": 0.8, "uniform_mass": 0.5,
-                                "boundary_pixels": 1234}}
-    metrics = {"split": "val", "val_images": 500, "image_size": 128, "boundary_tolerance_px": 1,
-               "runs": [run, dict(run, upsampler="bilinear", kernel_alignment=None)],
-               "means": [dict(run, seed="mean", num_seeds=1)]}
+    run = {
+        "upsampler": "carafe",
+        "seed": 0,
+        "miou": 80.0,
+        "boundary_f": 60.0,
+        "upsampler_params": 1,
+        "upsampler_flops_per_input_pixel": 2,
+        "per_class_iou": {"a": 1},
+        "kernel_alignment": {"same_object_mass": 0.8, "uniform_mass": 0.5, "boundary_pixels": 1234},
+    }
+    metrics = {
+        "split": "val",
+        "val_images": 500,
+        "image_size": 128,
+        "boundary_tolerance_px": 1,
+        "runs": [run, dict(run, upsampler="bilinear", kernel_alignment=None)],
+        "means": [dict(run, seed="mean", num_seeds=1)],
+    }
     means, runs, caption, alignment = common.metrics_tables(metrics)
     assert means[0]["mIoU (%)"] == 80.0 and len(runs) == 2
     assert "500 scenes of 128×128" in caption and "80.0%" in alignment and "50.0%" in alignment
@@ -342,12 +377,24 @@ def test_compare_page_shows_the_model_card_metrics(tmp_path, monkeypatch):
 
     import common
 
-    run = {"upsampler": "carafe", "seed": 0, "miou": 81.5, "boundary_f": 61.0,
-           "kernel_alignment": {"same_object_mass": 0.7, "uniform_mass": 0.5,
-                                "boundary_pixels": 99}}
+    run = {
+        "upsampler": "carafe",
+        "seed": 0,
+        "miou": 81.5,
+        "boundary_f": 61.0,
+        "kernel_alignment": {"same_object_mass": 0.7, "uniform_mass": 0.5, "boundary_pixels": 99},
+    }
     path = tmp_path / "metrics.json"
-    path.write_text(json.dumps({"val_images": 10, "image_size": 64, "runs": [run],
-                                "means": [dict(run, seed="mean", num_seeds=1)]}))
+    path.write_text(
+        json.dumps(
+            {
+                "val_images": 10,
+                "image_size": 64,
+                "runs": [run],
+                "means": [dict(run, seed="mean", num_seeds=1)],
+            }
+        )
+    )
     monkeypatch.setattr(common, "METRICS_FILE", path)
     common.load_metrics.clear()
     try:

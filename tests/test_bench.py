@@ -21,8 +21,9 @@ def test_benchmark_rows_and_table(monkeypatch, capsys):
 
 def test_cli_prints_machine_limits_and_table(monkeypatch, capsys):
     monkeypatch.setattr(bench, "QUICK_CASES", (bench.Case(1, 4, 4, 4, k=3),))
-    monkeypatch.setattr(bench, "machine_limits", lambda size_mb: {"copy_gbs": 10.0,
-                                                                  "matmul_gflops": 100.0})
+    monkeypatch.setattr(
+        bench, "machine_limits", lambda size_mb: {"copy_gbs": 10.0, "matmul_gflops": 100.0}
+    )
     bench.main(["--quick", "--repeats", "1"])
     out = capsys.readouterr().out
     assert "copy bandwidth 10.0 GB/s" in out and "% copy BW" in out and "(1,4,4,4) k3" in out

@@ -48,12 +48,26 @@ def server():
         pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-           "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app" / "main.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -106,8 +120,10 @@ def test_click_pixel_shows_its_kernel(server):
     # launch() gives chromium a fresh, temporary profile (no --user-data-dir needed)
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = browser.new_page(viewport={"width": 1500, "height": 2200})
         page.goto(server)
         page.wait_for_selector("text=Explore: what does CARAFE predict?", timeout=60_000)
@@ -137,10 +153,12 @@ def test_click_pixel_shows_its_kernel(server):
         page.screenshot(path=str(ARTIFACTS / "explore_clicked.png"))
         print(f"click -> kernel view: {click_s:.2f} s ({before!r} -> {after!r})")
 
-        for path, title in [("compressed", "Compressed channels"),
-                            ("compare", "Compare upsamplers"),
-                            ("how-it-works", "How it works"),
-                            ("performance", "Performance")]:
+        for path, title in [
+            ("compressed", "Compressed channels"),
+            ("compare", "Compare upsamplers"),
+            ("how-it-works", "How it works"),
+            ("performance", "Performance"),
+        ]:
             # the sidebar navigation keeps the session (and the clicked pixel)
             page.locator('[data-testid="stSidebarNav"]').get_by_text(title).click()
             page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
@@ -155,14 +173,21 @@ def test_click_pixel_shows_its_kernel(server):
         page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
         _settle(page)
         page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "broken.png", "mimeType": "image/png",
-                    "buffer": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40}])
+            files=[
+                {
+                    "name": "broken.png",
+                    "mimeType": "image/png",
+                    "buffer": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+                }
+            ]
+        )
         page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=60_000)
         _settle(page)
         assert "broken.png" in page.locator('[data-testid="stAlertContentError"]').inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(72, 40)}])
+            files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(72, 40)}]
+        )
         page.wait_for_selector("text=/image 72×40/", timeout=60_000)
         _settle(page)
         _check_clean(page, "upload")

@@ -11,8 +11,13 @@ from carafe.models import load_checkpoint
 
 
 def _bn(prefix, c):
-    return {f"{prefix}.weight": (c,), f"{prefix}.bias": (c,), f"{prefix}.running_mean": (c,),
-            f"{prefix}.running_var": (c,), f"{prefix}.num_batches_tracked": ()}
+    return {
+        f"{prefix}.weight": (c,),
+        f"{prefix}.bias": (c,),
+        f"{prefix}.running_mean": (c,),
+        f"{prefix}.running_var": (c,),
+        f"{prefix}.num_batches_tracked": (),
+    }
 
 
 def _mmdet_shapes():
@@ -22,28 +27,41 @@ def _mmdet_shapes():
     for layer, (planes, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3)), 1):
         for b in range(blocks):
             p = f"backbone.layer{layer}.{b}"
-            shapes |= {f"{p}.conv1.weight": (planes, c_in, 1, 1), **_bn(f"{p}.bn1", planes),
-                       f"{p}.conv2.weight": (planes, planes, 3, 3), **_bn(f"{p}.bn2", planes),
-                       f"{p}.conv3.weight": (planes * 4, planes, 1, 1),
-                       **_bn(f"{p}.bn3", planes * 4)}
+            shapes |= {
+                f"{p}.conv1.weight": (planes, c_in, 1, 1),
+                **_bn(f"{p}.bn1", planes),
+                f"{p}.conv2.weight": (planes, planes, 3, 3),
+                **_bn(f"{p}.bn2", planes),
+                f"{p}.conv3.weight": (planes * 4, planes, 1, 1),
+                **_bn(f"{p}.bn3", planes * 4),
+            }
             if b == 0:
-                shapes |= {f"{p}.downsample.0.weight": (planes * 4, c_in, 1, 1),
-                           **_bn(f"{p}.downsample.1", planes * 4)}
+                shapes |= {
+                    f"{p}.downsample.0.weight": (planes * 4, c_in, 1, 1),
+                    **_bn(f"{p}.downsample.1", planes * 4),
+                }
             c_in = planes * 4
     for i, c in enumerate((256, 512, 1024, 2048)):
         shapes |= {f"neck.lateral_convs.{i}.conv.weight": (256, c, 1, 1)}
     shapes |= {"neck.lateral_convs.4.conv.weight": (256, 2048, 3, 3)}  # extra level, stride 2
     for i in range(5):
-        shapes |= {f"neck.lateral_convs.{i}.conv.bias": (256,),
-                   f"neck.fpn_convs.{i}.conv.weight": (256, 256, 3, 3),
-                   f"neck.fpn_convs.{i}.conv.bias": (256,)}
+        shapes |= {
+            f"neck.lateral_convs.{i}.conv.bias": (256,),
+            f"neck.fpn_convs.{i}.conv.weight": (256, 256, 3, 3),
+            f"neck.fpn_convs.{i}.conv.bias": (256,),
+        }
     for i in range(4):
         p = f"neck.upsample_modules.{i}"
-        shapes |= {f"{p}.channel_compressor.weight": (64, 256, 1, 1),
-                   f"{p}.channel_compressor.bias": (64,),
-                   f"{p}.content_encoder.weight": (100, 64, 3, 3),
-                   f"{p}.content_encoder.bias": (100,)}
-    shapes |= {"rpn_head.rpn_conv.weight": (256, 256, 3, 3), "roi_head.bbox_head.fc_cls.bias": (81,)}
+        shapes |= {
+            f"{p}.channel_compressor.weight": (64, 256, 1, 1),
+            f"{p}.channel_compressor.bias": (64,),
+            f"{p}.content_encoder.weight": (100, 64, 3, 3),
+            f"{p}.content_encoder.bias": (100,),
+        }
+    shapes |= {
+        "rpn_head.rpn_conv.weight": (256, 256, 3, 3),
+        "roi_head.bbox_head.fc_cls.bias": (81,),
+    }
     return shapes
 
 
@@ -59,8 +77,10 @@ def mmdet_file(tmp_path_factory):
         else:
             state[key] = torch.randn(shape) * 0.02
     path = tmp_path_factory.mktemp("mmdet") / "faster_rcnn_r50_fpn_carafe.pth"
-    torch.save({"meta": {"mmdet_version": "2.0.0", "CLASSES": ("person", "bicycle")},
-                "state_dict": state}, path)
+    torch.save(
+        {"meta": {"mmdet_version": "2.0.0", "CLASSES": ("person", "bicycle")}, "state_dict": state},
+        path,
+    )
     return path, state
 
 
@@ -68,9 +88,14 @@ def test_convert_keeps_backbone_and_neck(mmdet_file, tmp_path):
     src, state = mmdet_file
     out = convert(src, tmp_path / "coco_carafe.safetensors")
     config = json.loads(out.with_suffix(".json").read_text())
-    assert config["upsampler"] == {"kind": "carafe", "up_kernel": 5, "up_group": 1,
-                                   "encoder_kernel": 3, "encoder_dilation": 1,
-                                   "compressed_channels": 64}
+    assert config["upsampler"] == {
+        "kind": "carafe",
+        "up_kernel": 5,
+        "up_group": 1,
+        "encoder_kernel": 3,
+        "encoder_dilation": 1,
+        "compressed_channels": 64,
+    }
     assert config["num_outs"] == 5 and config["fpn_channels"] == 256
     model = load_checkpoint(out)
     assert model.head is None
@@ -82,8 +107,12 @@ def test_convert_keeps_backbone_and_neck(mmdet_file, tmp_path):
     with torch.no_grad():
         out = model.forward_with_intermediates(torch.rand(1, 3, 70, 90))
     assert out["logits"] is None
-    assert [(s["stride_in"], s["stride_out"]) for s in out["steps"]] == \
-        [(64, 32), (32, 16), (16, 8), (8, 4)]
+    assert [(s["stride_in"], s["stride_out"]) for s in out["steps"]] == [
+        (64, 32),
+        (32, 16),
+        (16, 8),
+        (8, 4),
+    ]
     kernels = out["steps"][-1]["carafe"].kernels
     assert kernels.shape[1] == 25
     torch.testing.assert_close(kernels.sum(1), torch.ones_like(kernels[:, 0]))

@@ -21,8 +21,9 @@ def test_analyze_shapes(tiny_model, small_image):
     d = st.carafe
     assert d.kernels.shape == (25, oh, ow) and d.entropy.shape == (1, oh, ow)
     np.testing.assert_allclose(d.kernels.sum(axis=0), 1.0, atol=1e-5)
-    np.testing.assert_allclose(st.outputs["bilinear"][:, ::2, ::2].mean(), st.input.mean(),
-                               rtol=0.5)
+    np.testing.assert_allclose(
+        st.outputs["bilinear"][:, ::2, ::2].mean(), st.input.mean(), rtol=0.5
+    )
 
 
 @pytest.mark.parametrize("yx", [(0, 0), (5, 7), (12, 18), (3, 0)])

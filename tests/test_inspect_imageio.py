@@ -54,10 +54,13 @@ def test_downscale_large_and_note():
     assert out.array.shape == (64, 256, 3) and any("downscaled" in n for n in out.notes)
 
 
-@pytest.mark.parametrize("data, match", [
-    (b"", "empty"),
-    (b"hello, this is not an image" * 10, "not an image"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"", "empty"),
+        (b"hello, this is not an image" * 10, "not an image"),
+    ],
+)
 def test_garbage_rejected(data, match):
     with pytest.raises(ImageLoadError, match=match):
         load_image(data)

@@ -25,8 +25,10 @@ def test_mobilenet_v2_has_torchvision_layout():
     state = MobileNetV2().state_dict()
     # torchvision's mobilenet_v2 has 3,504,872 params; minus features.18 (412,160) and the
     # classifier (1,281,000) leaves the backbone's 1,811,712.
-    assert sum(v.numel() for k, v in state.items() if "running" not in k
-               and "num_batches" not in k) == 1_811_712
+    assert (
+        sum(v.numel() for k, v in state.items() if "running" not in k and "num_batches" not in k)
+        == 1_811_712
+    )
     assert state["features.0.0.weight"].shape == (32, 3, 3, 3)
     assert state["features.1.conv.0.0.weight"].shape == (32, 1, 3, 3)
     assert state["features.1.conv.1.weight"].shape == (16, 32, 1, 1)
@@ -38,8 +40,10 @@ def test_mobilenet_v2_has_torchvision_layout():
 def test_resnet50_has_torchvision_layout():
     state = ResNet50().state_dict()
     # torchvision's resnet50: 25,557,032 params, of which fc holds 2,049,000.
-    assert sum(v.numel() for k, v in state.items() if "running" not in k
-               and "num_batches" not in k) == 23_508_032
+    assert (
+        sum(v.numel() for k, v in state.items() if "running" not in k and "num_batches" not in k)
+        == 23_508_032
+    )
     assert state["layer1.0.downsample.0.weight"].shape == (256, 64, 1, 1)
     assert state["layer3.5.conv2.weight"].shape == (256, 256, 3, 3)
     assert state["layer4.2.bn3.running_var"].shape == (2048,)
@@ -50,8 +54,9 @@ def test_mobilenet_v2_loads_torchvision_weights_strictly():
     state = torch.load(find_mobilenet_weights(), weights_only=True)
     model = MobileNetV2()
     model.load_torchvision_state_dict(state)
-    torch.testing.assert_close(model.features[4].conv[1][0].weight,
-                               state["features.4.conv.1.0.weight"])
+    torch.testing.assert_close(
+        model.features[4].conv[1][0].weight, state["features.4.conv.1.0.weight"]
+    )
 
 
 def test_backbone_keeps_batchnorm_frozen_in_train_mode():

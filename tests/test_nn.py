@@ -16,8 +16,13 @@ from carafe.nn import (
 def _carafe_from_scratch(x, state, k_up, groups, k_enc, dilation, s):
     """CARAFEPack written out with explicit loops and the paper's channel formula."""
     comp = F.conv2d(x, state["channel_compressor.weight"], state["channel_compressor.bias"])
-    enc = F.conv2d(comp, state["content_encoder.weight"], state["content_encoder.bias"],
-                   padding=(k_enc - 1) * dilation // 2, dilation=dilation)
+    enc = F.conv2d(
+        comp,
+        state["content_encoder.weight"],
+        state["content_encoder.bias"],
+        padding=(k_enc - 1) * dilation // 2,
+        dilation=dilation,
+    )
     n, c, h, w = x.shape
     out = torch.zeros(n, c, h * s, w * s, dtype=x.dtype)
     r = (k_up - 1) // 2
@@ -46,8 +51,15 @@ def test_mmcv_state_dict_strict_load_matches_scratch(k_up, groups, k_enc, dilati
         "content_encoder.weight": torch.randn(out_ch, c_m, k_enc, k_enc, dtype=torch.float64),
         "content_encoder.bias": torch.randn(out_ch, dtype=torch.float64),
     }
-    module = CARAFEPack(c, s, up_kernel=k_up, up_group=groups, encoder_kernel=k_enc,
-                        encoder_dilation=dilation, compressed_channels=c_m).double()
+    module = CARAFEPack(
+        c,
+        s,
+        up_kernel=k_up,
+        up_group=groups,
+        encoder_kernel=k_enc,
+        encoder_dilation=dilation,
+        compressed_channels=c_m,
+    ).double()
     module.load_state_dict(state, strict=True)
     x = torch.randn(2, c, 4, 5, dtype=torch.float64)
     expected = _carafe_from_scratch(x, state, k_up, groups, k_enc, dilation, s)
@@ -98,10 +110,12 @@ def test_every_upsampler_shape_and_grad(kind):
 
 def test_interpolating_upsamplers_match_functional():
     x = torch.randn(1, 4, 3, 5)
-    torch.testing.assert_close(build_upsampler("nearest", 4)(x), x.repeat_interleave(2, 2)
-                               .repeat_interleave(2, 3))
-    torch.testing.assert_close(build_upsampler("bilinear", 4)(x),
-                               F.interpolate(x, scale_factor=2, mode="bilinear"))
+    torch.testing.assert_close(
+        build_upsampler("nearest", 4)(x), x.repeat_interleave(2, 2).repeat_interleave(2, 3)
+    )
+    torch.testing.assert_close(
+        build_upsampler("bilinear", 4)(x), F.interpolate(x, scale_factor=2, mode="bilinear")
+    )
 
 
 def test_build_upsampler_errors():

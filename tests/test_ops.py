@@ -9,8 +9,10 @@ import carafe.ops as ops
 from carafe.reference import carafe_reference
 from tests.helpers_carafe import random_inputs
 
-needs_cpp = pytest.mark.skipif(not ops.backend().startswith(("cpp", "cuda")),
-                               reason=f"C++ extension not built: {ops.backend()}")
+needs_cpp = pytest.mark.skipif(
+    not ops.backend().startswith(("cpp", "cuda")),
+    reason=f"C++ extension not built: {ops.backend()}",
+)
 
 SHAPES = [  # n, c, h, w, k, g, s
     (1, 4, 5, 5, 1, 1, 1),
@@ -18,8 +20,8 @@ SHAPES = [  # n, c, h, w, k, g, s
     (1, 8, 4, 9, 5, 4, 3),
     (3, 3, 3, 3, 7, 1, 4),
     (1, 256, 6, 7, 5, 1, 2),  # full register blocks plus tails
-    (2, 72, 5, 3, 3, 2, 2),   # 36 channels per group: block + half block + tail
-    (1, 20, 1, 1, 5, 4, 2),   # a 1x1 map: every tap but the centre is padding
+    (2, 72, 5, 3, 3, 2, 2),  # 36 channels per group: block + half block + tail
+    (1, 20, 1, 1, 5, 4, 2),  # a 1x1 map: every tap but the centre is padding
     (1, 5, 9, 2, 7, 5, 1),
 ]
 
@@ -66,13 +68,21 @@ def test_cuda_index_maths_match_reference_on_cpu(shape):
 
 @needs_cpp
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 2), groups=st.integers(1, 3), cpg=st.integers(1, 40),
-       h=st.integers(1, 6), w=st.integers(1, 6), k=st.sampled_from([1, 3, 5, 7]),
-       s=st.integers(1, 4), seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 2),
+    groups=st.integers(1, 3),
+    cpg=st.integers(1, 40),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    k=st.sampled_from([1, 3, 5, 7]),
+    s=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
 def test_property_matches_reference(n, groups, cpg, h, w, k, s, seed):
     features, masks = random_inputs(n, groups * cpg, h, w, k, groups, s, seed=seed)
-    torch.testing.assert_close(ops.carafe(features, masks, k, groups, s),
-                               carafe_reference(features, masks, k, groups, s))
+    torch.testing.assert_close(
+        ops.carafe(features, masks, k, groups, s), carafe_reference(features, masks, k, groups, s)
+    )
 
 
 def test_partition_of_unity_kernels_preserve_constant_maps():
@@ -104,8 +114,10 @@ def test_autograd_through_public_function_matches_reference():
 
 def test_opcheck():
     features, masks = random_inputs(2, 4, 3, 5, 3, 2, 2, dtype=torch.float32)
-    torch.library.opcheck(torch.ops.carafe.carafe.default,
-                          (features.requires_grad_(), masks.requires_grad_(), 3, 2, 2))
+    torch.library.opcheck(
+        torch.ops.carafe.carafe.default,
+        (features.requires_grad_(), masks.requires_grad_(), 3, 2, 2),
+    )
 
 
 def test_torch_compile_fullgraph_has_no_graph_break():

@@ -32,8 +32,9 @@ SCRIPT = textwrap.dedent("""
 
 def run_isolated(tmp_path, **env):
     full_env = {**os.environ, "CARAFE_BUILD_DIR": str(tmp_path / "build"), **env}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=full_env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=full_env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()
 
@@ -66,9 +67,22 @@ def test_warm_load_is_cached_and_fast():
 def test_cuda_kernels_compile_with_nvcc_for_sm80_and_sm90(tmp_path):
     # No GPU or CUDA torch is needed: the .cu file includes no torch header.
     result = subprocess.run(
-        ["nvcc", "-std=c++17", "-O3", "-c", str(ops.CSRC_DIR / "cuda" / "carafe_kernel.cu"),
-         "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=sm_90",
-         "-o", str(tmp_path / "carafe_kernel.o")],
-        capture_output=True, text=True, timeout=600)
+        [
+            "nvcc",
+            "-std=c++17",
+            "-O3",
+            "-c",
+            str(ops.CSRC_DIR / "cuda" / "carafe_kernel.cu"),
+            "-gencode",
+            "arch=compute_80,code=sm_80",
+            "-gencode",
+            "arch=compute_90,code=sm_90",
+            "-o",
+            str(tmp_path / "carafe_kernel.o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "carafe_kernel.o").stat().st_size > 10_000

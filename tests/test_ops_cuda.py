@@ -12,8 +12,12 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
 ]
 
-SHAPES = [(2, 6, 7, 5, 3, 2, 2), (1, 64, 16, 12, 5, 1, 2), (1, 12, 5, 9, 7, 4, 3),
-          (2, 8, 3, 3, 1, 1, 4)]
+SHAPES = [
+    (2, 6, 7, 5, 3, 2, 2),
+    (1, 64, 16, 12, 5, 1, 2),
+    (1, 12, 5, 9, 7, 4, 3),
+    (2, 8, 3, 3, 1, 1, 4),
+]
 
 
 def test_backend_uses_cuda_kernels():
@@ -44,8 +48,11 @@ def test_cuda_matches_reference(shape, dtype):
     torch_out = carafe_reference(f_t, m_t, k, g, s)
     torch_out.backward(grad_output.to(dtype))
     eps = torch.finfo(dtype).eps
-    for ours, theirs, truth in ((out, torch_out, exact), (f.grad, f_t.grad, f_exact.grad),
-                                (m.grad, m_t.grad, m_exact.grad)):
+    for ours, theirs, truth in (
+        (out, torch_out, exact),
+        (f.grad, f_t.grad, f_exact.grad),
+        (m.grad, m_t.grad, m_exact.grad),
+    ):
         our_err = (ours.double() - truth).abs().max().item()
         torch_err = (theirs.double() - truth).abs().max().item()
         assert our_err <= 2 * torch_err + eps * truth.abs().max().item(), (our_err, torch_err)
@@ -55,8 +62,13 @@ def test_non_contiguous_and_current_stream():
     f, m = random_inputs(2, 8, 6, 6, 3, 2, 2, dtype=torch.float32, device="cuda")
     stream = torch.cuda.Stream()
     with torch.cuda.stream(stream):
-        out = ops.carafe(f.to(memory_format=torch.channels_last), m.transpose(2, 3).contiguous()
-                         .transpose(2, 3), 3, 2, 2)
+        out = ops.carafe(
+            f.to(memory_format=torch.channels_last),
+            m.transpose(2, 3).contiguous().transpose(2, 3),
+            3,
+            2,
+            2,
+        )
     stream.synchronize()
     torch.testing.assert_close(out, carafe_reference(f, m, 3, 2, 2))
 

@@ -13,36 +13,74 @@ from tests.helpers_carafe import random_inputs
 
 def good():
     features, masks = random_inputs(2, 8, 4, 5, 3, 2, 2, dtype=torch.float32)
-    return {"features": features, "masks": masks, "kernel_size": 3, "group_size": 2,
-            "scale_factor": 2}
+    return {
+        "features": features,
+        "masks": masks,
+        "kernel_size": 3,
+        "group_size": 2,
+        "scale_factor": 2,
+    }
 
 
 def bad_cases():
     f, m = good()["features"], good()["masks"]
     yield "features 3-D", {"features": f[0]}, ValueError, "features must be 4-D"
     yield "masks 3-D", {"masks": m[0]}, ValueError, "masks must be 4-D"
-    yield "mask channels", {"masks": m[:, :9]}, ValueError, \
-        "masks must have group_size*kernel_size**2 = 18 channels (group_size=2, kernel_size=3), got 9"
+    yield (
+        "mask channels",
+        {"masks": m[:, :9]},
+        ValueError,
+        "masks must have group_size*kernel_size**2 = 18 channels (group_size=2, kernel_size=3), got 9",
+    )
     yield "mask size", {"masks": m[..., :7, :]}, ValueError, "masks spatial size must be"
-    yield "mask batch", {"masks": m[:1]}, ValueError, "masks batch size (1) != features batch size (2)"
-    yield "even kernel", {"kernel_size": 4}, ValueError, "kernel_size must be a positive odd integer, got 4"
-    yield "zero kernel", {"kernel_size": 0}, ValueError, "kernel_size must be a positive odd integer, got 0"
+    yield (
+        "mask batch",
+        {"masks": m[:1]},
+        ValueError,
+        "masks batch size (1) != features batch size (2)",
+    )
+    yield (
+        "even kernel",
+        {"kernel_size": 4},
+        ValueError,
+        "kernel_size must be a positive odd integer, got 4",
+    )
+    yield (
+        "zero kernel",
+        {"kernel_size": 0},
+        ValueError,
+        "kernel_size must be a positive odd integer, got 0",
+    )
     yield "negative kernel", {"kernel_size": -3}, ValueError, "kernel_size must be a positive odd"
-    yield "groups", {"group_size": 3, "masks": torch.rand(2, 27, 8, 10)}, ValueError, \
-        "features channels (8) must be divisible by group_size (3)"
+    yield (
+        "groups",
+        {"group_size": 3, "masks": torch.rand(2, 27, 8, 10)},
+        ValueError,
+        "features channels (8) must be divisible by group_size (3)",
+    )
     yield "zero groups", {"group_size": 0}, ValueError, "group_size must be >= 1, got 0"
     yield "scale", {"scale_factor": 0}, ValueError, "scale_factor must be >= 1, got 0"
     yield "dtype mismatch", {"masks": m.double()}, TypeError, "does not match features dtype"
-    yield "integer dtype", {"features": f.to(torch.int32), "masks": m.to(torch.int32)}, TypeError, \
-        "features must be a floating-point tensor, got dtype torch.int32"
+    yield (
+        "integer dtype",
+        {"features": f.to(torch.int32), "masks": m.to(torch.int32)},
+        TypeError,
+        "features must be a floating-point tensor, got dtype torch.int32",
+    )
     yield "float kernel_size", {"kernel_size": 3.0}, TypeError, "kernel_size must be an int"
     yield "not a tensor", {"features": f.numpy()}, TypeError, "features must be a torch.Tensor"
-    yield "device mismatch", {"masks": m.to("meta")}, ValueError, "masks are on meta but features are on cpu"
+    yield (
+        "device mismatch",
+        {"masks": m.to("meta")},
+        ValueError,
+        "masks are on meta but features are on cpu",
+    )
 
 
 @pytest.mark.parametrize("fn", [ops.carafe, carafe_reference], ids=["op", "reference"])
-@pytest.mark.parametrize("name,override,exc,message", list(bad_cases()),
-                         ids=[c[0] for c in bad_cases()])
+@pytest.mark.parametrize(
+    "name,override,exc,message", list(bad_cases()), ids=[c[0] for c in bad_cases()]
+)
 def test_bad_argument_message(fn, name, override, exc, message):
     args = {**good(), **override}
     with pytest.raises(exc, match=re.escape(message)):
@@ -50,10 +88,15 @@ def test_bad_argument_message(fn, name, override, exc, message):
 
 
 @pytest.mark.skipif(not ops.backend().startswith(("cpp", "cuda")), reason="C++ checks only")
-@pytest.mark.parametrize("name,override,exc,message",
-                         [c for c in bad_cases() if c[0] not in
-                          {"float kernel_size", "not a tensor", "device mismatch"}],
-                         ids=lambda c: c if isinstance(c, str) else "")
+@pytest.mark.parametrize(
+    "name,override,exc,message",
+    [
+        c
+        for c in bad_cases()
+        if c[0] not in {"float kernel_size", "not a tensor", "device mismatch"}
+    ],
+    ids=lambda c: c if isinstance(c, str) else "",
+)
 def test_registered_op_checks_its_arguments(name, override, exc, message):
     args = {**good(), **override}
     # the C++ messages use the same wording; sizes and dtypes are printed in C++ style

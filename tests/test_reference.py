@@ -22,12 +22,16 @@ def carafe_by_loops(features, masks, k, g, s):
                         for dx in range(k):
                             iy, ix = y // s + dy - r, x // s + dx - r
                             if 0 <= iy < h and 0 <= ix < w:
-                                total += masks[n, (grp * k + dy) * k + dx, y, x] * features[n, c, iy, ix]
+                                total += (
+                                    masks[n, (grp * k + dy) * k + dx, y, x] * features[n, c, iy, ix]
+                                )
                     out[n, c, y, x] = total
     return out
 
 
-@pytest.mark.parametrize("shape", [(1, 2, 3, 4, 3, 1, 2), (2, 4, 3, 2, 5, 2, 3), (1, 3, 2, 3, 1, 3, 1)])
+@pytest.mark.parametrize(
+    "shape", [(1, 2, 3, 4, 3, 1, 2), (2, 4, 3, 2, 5, 2, 3), (1, 3, 2, 3, 1, 3, 1)]
+)
 def test_reference_matches_the_formula(shape):
     n, c, h, w, k, g, s = shape
     features, masks = random_inputs(n, c, h, w, k, g, s, normalised=False)

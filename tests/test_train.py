@@ -16,10 +16,32 @@ from carafe.train import _augment, _batch_plan, main
 
 def _train(tmp_path, *extra):
     out = tmp_path / "run"
-    main(["--upsampler", "carafe", "--out", str(out), "--steps", "2", "--batch-size", "2",
-          "--train-images", "4", "--image-size", "64", "--fpn-channels", "8",
-          "--checkpoint-every", "1", "--warmup", "1", "--no-pretrained",
-          "--cache-dir", str(tmp_path / "cache"), *extra])
+    main(
+        [
+            "--upsampler",
+            "carafe",
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--train-images",
+            "4",
+            "--image-size",
+            "64",
+            "--fpn-channels",
+            "8",
+            "--checkpoint-every",
+            "1",
+            "--warmup",
+            "1",
+            "--no-pretrained",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            *extra,
+        ]
+    )
     return out
 
 
@@ -31,8 +53,9 @@ def test_training_steps_save_and_resume(tmp_path):
     assert model.neck.upsample_kind == "carafe"
     state = torch.load(out / "last.pt", weights_only=True)
     assert state["step"] == 2
-    assert not torch.equal(state["model"]["neck.upsample_modules.0.content_encoder.bias"],
-                           torch.zeros(100))  # the upsampler was trained
+    assert not torch.equal(
+        state["model"]["neck.upsample_modules.0.content_encoder.bias"], torch.zeros(100)
+    )  # the upsampler was trained
     _train(tmp_path, "--resume", "--steps", "3")
     config = json.loads((out / "model.json").read_text())
     assert config["training"]["resumed_from"] == 2 and config["training"]["steps"] == 3
@@ -76,19 +99,48 @@ def test_kernel_alignment_of_untrained_carafe_is_uniform():
     assert stats["boundary_pixels"] > 0
     assert 0 < stats["uniform_mass"] < 1
     assert stats["same_object_mass"] == pytest.approx(stats["uniform_mass"], abs=0.01)
-    assert kernel_alignment(build_model(default_config("bilinear", fpn_channels=8)),
-                            data.images, data.labels) is None
+    assert (
+        kernel_alignment(
+            build_model(default_config("bilinear", fpn_channels=8)), data.images, data.labels
+        )
+        is None
+    )
 
 
 @pytest.mark.slow
 def test_torchrun_ddp_two_processes(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     out = tmp_path / "ddp"
-    subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "carafe.train",
-                    "--upsampler", "carafe", "--out", str(out), "--steps", "2",
-                    "--batch-size", "4", "--train-images", "8", "--image-size", "64",
-                    "--fpn-channels", "8", "--no-pretrained", "--threads", "1",
-                    "--cache-dir", str(tmp_path / "cache")], check=True, timeout=300)
+    subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "carafe.train",
+            "--upsampler",
+            "carafe",
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--train-images",
+            "8",
+            "--image-size",
+            "64",
+            "--fpn-channels",
+            "8",
+            "--no-pretrained",
+            "--threads",
+            "1",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        check=True,
+        timeout=300,
+    )
     config = json.loads((out / "model.json").read_text())
     assert config["training"]["world_size"] == 2
     assert torch.load(out / "last.pt", weights_only=True)["step"] == 2

@@ -14,32 +14,54 @@ st.markdown(
     "Before predicting kernels, CARAFE squeezes the C input channels into C_m channels with a "
     "1×1 convolution (the **channel compressor**): a cheap summary of the content that the "
     "**content encoder** (a k_enc×k_enc convolution) reads to predict the kernels. Below are "
-    "the compressed maps of the current step, most energetic first.")
+    "the compressed maps of the current step, most energetic first."
+)
 
 cur = common.require_current()
 step = cur.step
 d = step.carafe
 if d is None:
-    st.info(f"This checkpoint upsamples with **{step.kind}** here: there is no channel "
-            "compressor. Pick the 'carafe' checkpoint in the sidebar.")
+    st.info(
+        f"This checkpoint upsamples with **{step.kind}** here: there is no channel "
+        "compressor. Pick the 'carafe' checkpoint in the sidebar."
+    )
     st.stop()
 
 cm, h, w = d.compressed.shape
 per_page = 16
 pages = -(-cm // per_page)
-st.caption(f"{common.step_title(step)} · channel compressor {step.input.shape[0]} → {cm} "
-           f"channels at {h}×{w}")
-page = st.slider("Page (16 maps each, sorted by energy = mean square value)", 1, pages, 1,
-                 key="compressed_page") if pages > 1 else 1
-idx = d.compressed_order[(page - 1) * per_page: page * per_page]
+st.caption(
+    f"{common.step_title(step)} · channel compressor {step.input.shape[0]} → {cm} "
+    f"channels at {h}×{w}"
+)
+page = (
+    st.slider(
+        "Page (16 maps each, sorted by energy = mean square value)",
+        1,
+        pages,
+        1,
+        key="compressed_page",
+    )
+    if pages > 1
+    else 1
+)
+idx = d.compressed_order[(page - 1) * per_page : page * per_page]
 energy = channel_energy(d.compressed)
 titles = [f"#{int(c)} (energy {energy[c]:.3g})" for c in idx]
-shared = st.toggle("One colour scale for all maps", value=False, key="compressed_shared",
-                   help="Off: each page uses the largest |value| on that page.")
+shared = st.toggle(
+    "One colour scale for all maps",
+    value=False,
+    key="compressed_shared",
+    help="Off: each page uses the largest |value| on that page.",
+)
 zmax = float(np.abs(d.compressed).max()) if shared else None
-st.plotly_chart(fg.grid_figure([d.compressed[c] for c in idx], titles, cols=4, zmax=zmax,
-                               colorbar_title="value"),
-                config=fg.png_config(f"compressed_page{page}"), key="compressed_grid")
+st.plotly_chart(
+    fg.grid_figure(
+        [d.compressed[c] for c in idx], titles, cols=4, zmax=zmax, colorbar_title="value"
+    ),
+    config=fg.png_config(f"compressed_page{page}"),
+    key="compressed_grid",
+)
 
 st.subheader("Encoder logits of the selected pixel, before and after the softmax")
 oy, ox = common.pixel_inputs(step, cur.image.shape, key="compressed_px")
@@ -53,13 +75,27 @@ st.markdown(
     f"{step.scale}² channels at every input pixel. Output pixel ({oy}, {ox}) is sub-pixel "
     f"{e.sub_pixel} of input pixel {e.source}, so its {k * k} logits are encoder channels "
     f"(g·k² + tap)·s² + {e.sub_pixel[0]}·{step.scale} + {e.sub_pixel[1]} (pixel shuffle). "
-    "The softmax turns them into positive weights that sum to 1.")
+    "The softmax turns them into positive weights that sum to 1."
+)
 c1, c2 = st.columns(2)
-c1.plotly_chart(fg.kernel_figure(e.kernel_logits, "Logits (before softmax)", fmt=".2f",
-                                 colorscale=fg.DIV, colorbar_title="logit"),
-                config=fg.png_config("logits"), key="compressed_logits")
-c2.plotly_chart(fg.kernel_figure(e.kernel, "Kernel (after softmax)"),
-                config=fg.png_config("kernel"), key="compressed_kernel")
-st.caption("Softmax: w = exp(logit) / Σ exp(logit). Only differences between logits matter: "
-           "a logit 1 higher than another gets e ≈ 2.72× the weight.")
+c1.plotly_chart(
+    fg.kernel_figure(
+        e.kernel_logits,
+        "Logits (before softmax)",
+        fmt=".2f",
+        colorscale=fg.DIV,
+        colorbar_title="logit",
+    ),
+    config=fg.png_config("logits"),
+    key="compressed_logits",
+)
+c2.plotly_chart(
+    fg.kernel_figure(e.kernel, "Kernel (after softmax)"),
+    config=fg.png_config("kernel"),
+    key="compressed_kernel",
+)
+st.caption(
+    "Softmax: w = exp(logit) / Σ exp(logit). Only differences between logits matter: "
+    "a logit 1 higher than another gets e ≈ 2.72× the weight."
+)
 common.cite()

@@ -16,7 +16,8 @@ st.title("How it works")
 st.markdown(
     "Follow one output pixel through CARAFE's five steps. Every number is read from the "
     "model's tensors, and recomputed by hand next to it. Use **Toy 6×6** to see a tiny map "
-    "where everything fits on screen.")
+    "where everything fits on screen."
+)
 
 mode = st.radio("Data", ["Your image", "Toy 6×6"], horizontal=True, key="hiw_mode")
 
@@ -28,31 +29,55 @@ def _toy():
 
 if mode == "Toy 6×6":
     step = _toy()
-    st.caption("Toy: a 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a "
-               "diagonal ramp), CARAFEPack(2, ×2, k_up=3, k_enc=3, C_m=2) with random, "
-               "untrained weights (rounded to 0.1) so that the kernels vary.")
+    st.caption(
+        "Toy: a 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a "
+        "diagonal ramp), CARAFEPack(2, ×2, k_up=3, k_enc=3, C_m=2) with random, "
+        "untrained weights (rounded to 0.1) so that the kernels vary."
+    )
     c1, c2, c3 = st.columns(3)
     oy = c1.number_input("Output row y", 0, 11, 5, key="toy_y")
     ox = c2.number_input("Output column x", 0, 11, 6, key="toy_x")
     ch = c3.selectbox("Channel", [0, 1], key="toy_channel")
     t1, t2 = st.columns([1, 1.6])
-    t1.plotly_chart(fg.map_figure(step.input[ch], f"Input, channel {ch} (6×6)", text_fmt=".1f",
-                                  cell=(oy // 2, ox // 2, oy // 2 + 1, ox // 2 + 1), height=360),
-                    key="toy_in", config=fg.png_config("toy_input"))
-    t2.plotly_chart(fg.map_figure(step.output[ch], f"CARAFE output, channel {ch} (12×12)",
-                                  text_fmt=".2f", cell=(oy, ox, oy + 1, ox + 1), height=360),
-                    key="toy_out", config=fg.png_config("toy_output"))
+    t1.plotly_chart(
+        fg.map_figure(
+            step.input[ch],
+            f"Input, channel {ch} (6×6)",
+            text_fmt=".1f",
+            cell=(oy // 2, ox // 2, oy // 2 + 1, ox // 2 + 1),
+            height=360,
+        ),
+        key="toy_in",
+        config=fg.png_config("toy_input"),
+    )
+    t2.plotly_chart(
+        fg.map_figure(
+            step.output[ch],
+            f"CARAFE output, channel {ch} (12×12)",
+            text_fmt=".2f",
+            cell=(oy, ox, oy + 1, ox + 1),
+            height=360,
+        ),
+        key="toy_out",
+        config=fg.png_config("toy_output"),
+    )
 else:
     cur = common.require_current()
     step = cur.step
     if step.carafe is None:
-        st.info(f"This checkpoint upsamples with **{step.kind}** here; pick 'carafe' or use "
-                "the toy mode.")
+        st.info(
+            f"This checkpoint upsamples with **{step.kind}** here; pick 'carafe' or use "
+            "the toy mode."
+        )
         st.stop()
     st.caption(common.step_title(step))
     oy, ox = common.pixel_inputs(step, cur.image.shape, key="hiw_px")
-    ch = st.selectbox("Feature channel", [int(c) for c in step.channel_order[:32]],
-                      key="hiw_channel", format_func=lambda c: f"channel {c}")
+    ch = st.selectbox(
+        "Feature channel",
+        [int(c) for c in step.channel_order[:32]],
+        key="hiw_channel",
+        format_func=lambda c: f"channel {c}",
+    )
 
 d = step.carafe
 e = common.explain(step, int(oy), int(ox), int(ch))
@@ -72,8 +97,7 @@ b1, b2, b3 = st.columns([1, 1, 5])
 b1.button("◀ Previous", on_click=_go, args=(-1,), disabled=stage == 0, key="hiw_prev")
 b2.button("Next ▶", on_click=_go, args=(1,), disabled=stage == len(STAGES) - 1, key="hiw_next")
 b3.markdown(" → ".join(f"**{n}**" if i == stage else n for i, n in enumerate(STAGES)))
-st.progress((stage + 1) / len(STAGES), text=f"Step {stage + 1} of {len(STAGES)}: "
-                                            f"{STAGES[stage]}")
+st.progress((stage + 1) / len(STAGES), text=f"Step {stage + 1} of {len(STAGES)}: {STAGES[stage]}")
 
 
 def _shape(*dims) -> str:
@@ -92,87 +116,174 @@ def _close(a, b) -> str:
 
 if stage == 0:
     st.latex(r"c_{m}(i,j) = \sum_{c=1}^{C} W^{\mathrm{comp}}_{m,c}\, x_c(i,j) + b_m")
-    st.markdown(f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
-                f"input pixel. Shape {_shape(c_in, h, w)} → {_shape(cm, h, w)}. Here: input "
-                f"pixel ({sy}, {sx}), the source of output pixel ({oy}, {ox}).")
+    st.markdown(
+        f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
+        f"input pixel. Shape {_shape(c_in, h, w)} → {_shape(cm, h, w)}. Here: input "
+        f"pixel ({sy}, {sx}), the source of output pixel ({oy}, {ox})."
+    )
     _side_by_side(
-        (fg.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"),
-         "hiw_x", "input_vector"),
-        (fg.bar_figure(e.compressed_vector, f"Compressed c at ({sy}, {sx}): {cm} channels",
-                       xlabel="compressed channel"), "hiw_c", "compressed_vector"))
+        (
+            fg.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"),
+            "hiw_x",
+            "input_vector",
+        ),
+        (
+            fg.bar_figure(
+                e.compressed_vector,
+                f"Compressed c at ({sy}, {sx}): {cm} channels",
+                xlabel="compressed channel",
+            ),
+            "hiw_c",
+            "compressed_vector",
+        ),
+    )
     n = min(cm, 12)
     idx = d.compressed_order[:n]
-    st.dataframe(pd.DataFrame({"compressed channel m": idx,
-                               "model c_m": e.compressed_vector[idx],
-                               "by hand W·x + b": e.compressed_by_hand[idx]}),
-                 hide_index=True, width="stretch")
-    st.caption(f"{'All' if n == cm else f'The {n} most energetic of {cm}'} channels; "
-               f"{_close(e.compressed_vector, e.compressed_by_hand)}.")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "compressed channel m": idx,
+                "model c_m": e.compressed_vector[idx],
+                "by hand W·x + b": e.compressed_by_hand[idx],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        f"{'All' if n == cm else f'The {n} most energetic of {cm}'} channels; "
+        f"{_close(e.compressed_vector, e.compressed_by_hand)}."
+    )
 elif stage == 1:
     ke = d.encoder_kernel
-    st.latex(r"z_{o}(i,j) = \sum_{m}\sum_{u,v=-r_e}^{r_e} W^{\mathrm{enc}}_{o,m,u,v}\, "
-             r"c_m(i+u,\,j+v) + b_o")
-    st.markdown(f"A {ke}×{ke} convolution reads the compressed maps around ({sy}, {sx}) and "
-                f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {d.encoder_logits.shape[0]}** "
-                f"numbers per input pixel: one k×k kernel for each of the s² output pixels it "
-                f"will produce. Shape {_shape(cm, h, w)} → "
-                f"{_shape(d.encoder_logits.shape[0], h, w)}.")
+    st.latex(
+        r"z_{o}(i,j) = \sum_{m}\sum_{u,v=-r_e}^{r_e} W^{\mathrm{enc}}_{o,m,u,v}\, "
+        r"c_m(i+u,\,j+v) + b_o"
+    )
+    st.markdown(
+        f"A {ke}×{ke} convolution reads the compressed maps around ({sy}, {sx}) and "
+        f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {d.encoder_logits.shape[0]}** "
+        f"numbers per input pixel: one k×k kernel for each of the s² output pixels it "
+        f"will produce. Shape {_shape(cm, h, w)} → "
+        f"{_shape(d.encoder_logits.shape[0], h, w)}."
+    )
     _side_by_side(
-        (fg.kernel_figure(e.encoder_logits, "Encoder output for this sub-pixel", fmt="auto",
-                          colorscale=fg.DIV, colorbar_title="logit"), "hiw_enc", "encoder_logits"),
-        (fg.kernel_figure(e.encoder_logits_by_hand, "By hand (numpy conv)", fmt="auto",
-                          colorscale=fg.DIV, colorbar_title="logit"),
-         "hiw_enc_hand", "encoder_by_hand"))
+        (
+            fg.kernel_figure(
+                e.encoder_logits,
+                "Encoder output for this sub-pixel",
+                fmt="auto",
+                colorscale=fg.DIV,
+                colorbar_title="logit",
+            ),
+            "hiw_enc",
+            "encoder_logits",
+        ),
+        (
+            fg.kernel_figure(
+                e.encoder_logits_by_hand,
+                "By hand (numpy conv)",
+                fmt="auto",
+                colorscale=fg.DIV,
+                colorbar_title="logit",
+            ),
+            "hiw_enc_hand",
+            "encoder_by_hand",
+        ),
+    )
     st.caption(_close(e.encoder_logits, e.encoder_logits_by_hand))
 elif stage == 2:
     st.latex(r"\ell_{g k^2 + t}(s i + a,\; s j + b) = z_{(g k^2 + t)\, s^2 + a s + b}(i, j)")
-    st.markdown(f"**Pixel shuffle** moves channels to space: the {s}² groups of k² channels "
-                f"at input pixel ({sy}, {sx}) become the kernels of the {s}×{s} output pixels "
-                f"it covers. Output pixel ({oy}, {ox}) is sub-pixel (a, b) = {e.sub_pixel}. "
-                f"Shape {_shape(d.encoder_logits.shape[0], h, w)} → "
-                f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}.")
+    st.markdown(
+        f"**Pixel shuffle** moves channels to space: the {s}² groups of k² channels "
+        f"at input pixel ({sy}, {sx}) become the kernels of the {s}×{s} output pixels "
+        f"it covers. Output pixel ({oy}, {ox}) is sub-pixel (a, b) = {e.sub_pixel}. "
+        f"Shape {_shape(d.encoder_logits.shape[0], h, w)} → "
+        f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}."
+    )
     _side_by_side(
-        (fg.kernel_figure(e.encoder_channels, "Encoder channel feeding each tap", fmt="d",
-                          colorscale="Greys", zmin=None, colorbar_title="channel"),
-         "hiw_ps_idx", "shuffle_channels"),
-        (fg.kernel_figure(e.kernel_logits, "Kernel logits after the shuffle", fmt="auto",
-                          colorscale=fg.DIV, colorbar_title="logit"), "hiw_ps", "kernel_logits"))
-    st.caption("Same numbers as step 2, only moved: " + _close(e.kernel_logits,
-                                                               e.encoder_logits))
+        (
+            fg.kernel_figure(
+                e.encoder_channels,
+                "Encoder channel feeding each tap",
+                fmt="d",
+                colorscale="Greys",
+                zmin=None,
+                colorbar_title="channel",
+            ),
+            "hiw_ps_idx",
+            "shuffle_channels",
+        ),
+        (
+            fg.kernel_figure(
+                e.kernel_logits,
+                "Kernel logits after the shuffle",
+                fmt="auto",
+                colorscale=fg.DIV,
+                colorbar_title="logit",
+            ),
+            "hiw_ps",
+            "kernel_logits",
+        ),
+    )
+    st.caption("Same numbers as step 2, only moved: " + _close(e.kernel_logits, e.encoder_logits))
 elif stage == 3:
     st.latex(r"w_t = \frac{\exp \ell_t}{\sum_{t'=1}^{k^2} \exp \ell_{t'}}")
-    st.markdown(f"The softmax over the {k * k} taps makes the kernel positive and sum to 1, so "
-                "the output is a weighted average of the window (no change of overall "
-                "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + ".")
-    _side_by_side((fg.kernel_figure(e.kernel, "Kernel (model)"), "hiw_k", "kernel_model"),
-                  (fg.kernel_figure(e.kernel_by_hand, "softmax by hand"), "hiw_k_hand",
-                   "kernel_by_hand"))
-    st.caption(f"Sum of the weights: {e.kernel.sum():.6f}; " + _close(e.kernel,
-                                                                      e.kernel_by_hand))
+    st.markdown(
+        f"The softmax over the {k * k} taps makes the kernel positive and sum to 1, so "
+        "the output is a weighted average of the window (no change of overall "
+        "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + "."
+    )
+    _side_by_side(
+        (fg.kernel_figure(e.kernel, "Kernel (model)"), "hiw_k", "kernel_model"),
+        (fg.kernel_figure(e.kernel_by_hand, "softmax by hand"), "hiw_k_hand", "kernel_by_hand"),
+    )
+    st.caption(f"Sum of the weights: {e.kernel.sum():.6f}; " + _close(e.kernel, e.kernel_by_hand))
 else:
     r = (k - 1) // 2
-    st.latex(r"y_c(i', j') = \sum_{dy,dx=0}^{k-1} w_{dy,dx}(i', j')\; "
-             r"x_c\!\left(\lfloor i'/s \rfloor + dy - r,\; \lfloor j'/s \rfloor + dx - r\right)")
-    st.markdown(f"**Reassembly**: multiply the kernel with the {k}×{k} window of channel {ch} "
-                f"around input pixel ({sy}, {sx}) = (⌊{oy}/{s}⌋, ⌊{ox}/{s}⌋) and add up. "
-                "Outside the map the input counts as 0. Shape "
-                f"{_shape(c_in, h, w)} → {_shape(c_in, s * h, s * w)}.")
+    st.latex(
+        r"y_c(i', j') = \sum_{dy,dx=0}^{k-1} w_{dy,dx}(i', j')\; "
+        r"x_c\!\left(\lfloor i'/s \rfloor + dy - r,\; \lfloor j'/s \rfloor + dx - r\right)"
+    )
+    st.markdown(
+        f"**Reassembly**: multiply the kernel with the {k}×{k} window of channel {ch} "
+        f"around input pixel ({sy}, {sx}) = (⌊{oy}/{s}⌋, ⌊{ox}/{s}⌋) and add up. "
+        "Outside the map the input counts as 0. Shape "
+        f"{_shape(c_in, h, w)} → {_shape(c_in, s * h, s * w)}."
+    )
     c1, c2, c3 = st.columns(3)
-    c1.plotly_chart(fg.kernel_figure(e.kernel, "Kernel w"), key="hiw_rk",
-                    config=fg.png_config("reassembly_kernel"))
-    c2.plotly_chart(fg.kernel_figure(e.window, f"Window x (channel {ch})", fmt="auto",
-                                     colorscale=fg.DIV, colorbar_title="value"),
-                    key="hiw_win", config=fg.png_config("window"))
-    c3.plotly_chart(fg.kernel_figure(e.products, "w × x", fmt="auto", colorscale=fg.DIV,
-                                     colorbar_title="product"),
-                    key="hiw_prod", config=fg.png_config("products"))
+    c1.plotly_chart(
+        fg.kernel_figure(e.kernel, "Kernel w"),
+        key="hiw_rk",
+        config=fg.png_config("reassembly_kernel"),
+    )
+    c2.plotly_chart(
+        fg.kernel_figure(
+            e.window,
+            f"Window x (channel {ch})",
+            fmt="auto",
+            colorscale=fg.DIV,
+            colorbar_title="value",
+        ),
+        key="hiw_win",
+        config=fg.png_config("window"),
+    )
+    c3.plotly_chart(
+        fg.kernel_figure(
+            e.products, "w × x", fmt="auto", colorscale=fg.DIV, colorbar_title="product"
+        ),
+        key="hiw_prod",
+        config=fg.png_config("products"),
+    )
     m1, m2, m3 = st.columns(3)
     m1.metric("By hand: Σ w·x", f"{e.value_by_hand:.6g}")
     m2.metric("CARAFE op output", f"{e.value_op:.6g}")
     m3.metric("Difference", f"{abs(e.value_by_hand - e.value_op):.1e}")
     if abs(e.value_by_hand - e.value_op) <= 1e-4 * max(1.0, abs(e.value_op)):
-        st.success(f"The hand computation equals the operator's output y[{ch}, {oy}, {ox}] "
-                   "(float32 rounding aside).")
+        st.success(
+            f"The hand computation equals the operator's output y[{ch}, {oy}, {ox}] "
+            "(float32 rounding aside)."
+        )
     else:
         st.error("The hand computation does not match the operator's output.")
 common.cite()

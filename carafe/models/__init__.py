@@ -18,7 +18,17 @@ from carafe.models.segmentation import (
 )
 
 __all__ = [
-    "ASSETS_DIR", "FPN", "MobileNetV2", "ResNet50", "SegmentationHead", "SegmentationModel",
-    "build_backbone", "build_model", "default_config", "list_pretrained", "load_checkpoint",
-    "load_pretrained", "save_checkpoint",
+    "ASSETS_DIR",
+    "FPN",
+    "MobileNetV2",
+    "ResNet50",
+    "SegmentationHead",
+    "SegmentationModel",
+    "build_backbone",
+    "build_model",
+    "default_config",
+    "list_pretrained",
+    "load_checkpoint",
+    "load_pretrained",
+    "save_checkpoint",
 ]

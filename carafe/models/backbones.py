@@ -26,8 +26,9 @@ class _FrozenStatsMixin:
         return self
 
 
-def _conv_bn_relu6(c_in: int, c_out: int, kernel: int, stride: int = 1,
-                   groups: int = 1) -> nn.Sequential:
+def _conv_bn_relu6(
+    c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1
+) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
         nn.BatchNorm2d(c_out),
@@ -53,8 +54,15 @@ class _InvertedResidual(nn.Module):
 
 
 # (expand ratio t, channels c, repeats n, first stride s) of MobileNetV2 (Sandler et al. 2018).
-_MOBILENET_V2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-                          (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+_MOBILENET_V2_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 class MobileNetV2(_FrozenStatsMixin, nn.Module):
@@ -111,8 +119,9 @@ class _Bottleneck(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or c_in != c_out:
-            self.downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
-                                            nn.BatchNorm2d(c_out))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -140,7 +149,8 @@ class ResNet50(_FrozenStatsMixin, nn.Module):
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         c_in = 64
         for index, (planes, blocks, stride) in enumerate(
-                ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)), start=1):
+            ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)), start=1
+        ):
             layer = []
             for i in range(blocks):
                 layer.append(_Bottleneck(c_in, planes, stride if i == 0 else 1))

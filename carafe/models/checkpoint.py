@@ -14,8 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from carafe.models.segmentation import SegmentationModel, build_model
 
-__all__ = ["ASSETS_DIR", "list_pretrained", "load_checkpoint", "load_pretrained",
-           "save_checkpoint"]
+__all__ = ["ASSETS_DIR", "list_pretrained", "load_checkpoint", "load_pretrained", "save_checkpoint"]
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 
@@ -52,11 +51,13 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Seg
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     if not config_file.is_file():
-        raise FileNotFoundError(f"checkpoint config not found: {config_file} (it must sit "
-                                f"beside {path.name})")
+        raise FileNotFoundError(
+            f"checkpoint config not found: {config_file} (it must sit beside {path.name})"
+        )
     model = build_model(json.loads(config_file.read_text()))
-    state = {k: (v.float() if v.is_floating_point() else v)
-             for k, v in load_file(str(path)).items()}
+    state = {
+        k: (v.float() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()
+    }
     model.load_state_dict(state, strict=True)
     return model.to(device).eval()
 
@@ -79,6 +80,8 @@ def load_pretrained(name: str = "carafe", device: str | torch.device = "cpu") ->
     """Load a shipped ("carafe", "bilinear", ...) or converted checkpoint in eval mode."""
     available = _available()
     if name not in available:
-        raise ValueError(f"unknown pretrained model {name!r}; available: "
-                         f"{', '.join(sorted(available)) or 'none (assets/ is empty)'}")
+        raise ValueError(
+            f"unknown pretrained model {name!r}; available: "
+            f"{', '.join(sorted(available)) or 'none (assets/ is empty)'}"
+        )
     return load_checkpoint(available[name], device)

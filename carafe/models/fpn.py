@@ -40,8 +40,14 @@ class FPN(nn.Module):
         num_outs: number of output levels (>= len(in_channels)).
     """
 
-    def __init__(self, in_channels: list[int], in_strides: list[int], out_channels: int,
-                 upsampler: dict, num_outs: int | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: list[int],
+        in_strides: list[int],
+        out_channels: int,
+        upsampler: dict,
+        num_outs: int | None = None,
+    ) -> None:
         super().__init__()
         num_ins = len(in_channels)
         num_outs = num_ins if num_outs is None else num_outs
@@ -54,8 +60,9 @@ class FPN(nn.Module):
         self.upsample_cfg = cfg
         self.num_ins = num_ins
         self.out_channels = out_channels
-        self.strides = list(in_strides) + [in_strides[-1] * 2 ** (i + 1)
-                                           for i in range(num_outs - num_ins)]
+        self.strides = list(in_strides) + [
+            in_strides[-1] * 2 ** (i + 1) for i in range(num_outs - num_ins)
+        ]
         self.lateral_convs = nn.ModuleList()
         self.fpn_convs = nn.ModuleList()
         self.upsample_modules = nn.ModuleList()
@@ -69,10 +76,12 @@ class FPN(nn.Module):
             self.fpn_convs.append(_ConvModule(out_channels, out_channels, 3))
             if i > 0:
                 self.upsample_modules.append(
-                    build_upsampler(self.upsample_kind, out_channels, 2, **cfg))
+                    build_upsampler(self.upsample_kind, out_channels, 2, **cfg)
+                )
 
     def forward_with_intermediates(
-            self, inputs: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[dict]]:
+        self, inputs: list[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], list[dict]]:
         """Return the pyramid levels (finest first) and one record per top-down upsampling step.
 
         Steps come in the order they are applied (coarsest first); see
@@ -101,11 +110,19 @@ class FPN(nn.Module):
                 up = module(x)
             h, w = laterals[i - 1].shape[-2:]
             up = up[..., :h, :w]
-            steps.append({
-                "index": i - 1, "kind": self.upsample_kind, "input": x, "output": up,
-                "carafe": carafe_parts, "source_level": i, "target_level": i - 1,
-                "stride_in": self.strides[i], "stride_out": self.strides[i - 1],
-            })
+            steps.append(
+                {
+                    "index": i - 1,
+                    "kind": self.upsample_kind,
+                    "input": x,
+                    "output": up,
+                    "carafe": carafe_parts,
+                    "source_level": i,
+                    "target_level": i - 1,
+                    "stride_in": self.strides[i],
+                    "stride_out": self.strides[i - 1],
+                }
+            )
             laterals[i - 1] = laterals[i - 1] + up
         outs = [fpn_conv(lat) for fpn_conv, lat in zip(self.fpn_convs, laterals, strict=True)]
         return outs, steps

@@ -18,13 +18,18 @@ _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
 
-def default_config(upsampler: str = "carafe", num_classes: int = 5,
-                   class_names: list[str] | None = None, fpn_channels: int = 64) -> dict:
+def default_config(
+    upsampler: str = "carafe",
+    num_classes: int = 5,
+    class_names: list[str] | None = None,
+    fpn_channels: int = 64,
+) -> dict:
     """The config of the small shipped model: MobileNetV2 + 4-level FPN + head on stride 4."""
     up = {"kind": upsampler}
     if upsampler == "carafe":
-        up.update(up_kernel=5, up_group=1, encoder_kernel=3, encoder_dilation=1,
-                  compressed_channels=64)
+        up.update(
+            up_kernel=5, up_group=1, encoder_kernel=3, encoder_dilation=1, compressed_channels=64
+        )
     return {
         "backbone": "mobilenet_v2",
         "fpn_channels": fpn_channels,
@@ -61,25 +66,33 @@ class SegmentationModel(nn.Module):
         super().__init__()
         self.config = copy.deepcopy(config)
         self.backbone = build_backbone(config["backbone"])
-        self.neck = FPN(list(self.backbone.out_channels), list(self.backbone.strides),
-                        config["fpn_channels"], config["upsampler"], config.get("num_outs"))
+        self.neck = FPN(
+            list(self.backbone.out_channels),
+            list(self.backbone.strides),
+            config["fpn_channels"],
+            config["upsampler"],
+            config.get("num_outs"),
+        )
         self.num_classes = int(config.get("num_classes", 0))
         self.class_names = list(config.get("class_names", []))
         if self.num_classes and len(self.class_names) != self.num_classes:
-            raise ValueError(f"config has {self.num_classes} classes but "
-                             f"{len(self.class_names)} class_names")
+            raise ValueError(
+                f"config has {self.num_classes} classes but {len(self.class_names)} class_names"
+            )
         self.head = None
         if self.num_classes:
-            self.head = SegmentationHead(config["fpn_channels"], config["head_channels"],
-                                         self.num_classes)
+            self.head = SegmentationHead(
+                config["fpn_channels"], config["head_channels"], self.num_classes
+            )
         self.size_divisor = self.neck.strides[-1]
         self.register_buffer("pixel_mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must be (N, 3, H, W) floats in [0, 1], "
-                             f"got shape {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be (N, 3, H, W) floats in [0, 1], got shape {tuple(images.shape)}"
+            )
         if not images.is_floating_point():
             raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
         x = (images - self.pixel_mean) / self.pixel_std
@@ -102,16 +115,19 @@ class SegmentationModel(nn.Module):
         logits = None
         if self.head is not None:
             logits = self.head(pyramid[0])
-            logits = F.interpolate(logits, scale_factor=self.neck.strides[0], mode="bilinear",
-                                   align_corners=False)
-            logits = logits[..., :images.shape[-2], :images.shape[-1]]
+            logits = F.interpolate(
+                logits, scale_factor=self.neck.strides[0], mode="bilinear", align_corners=False
+            )
+            logits = logits[..., : images.shape[-2], : images.shape[-1]]
         return {"logits": logits, "levels": levels, "steps": steps}
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return segmentation logits (N, num_classes, H, W)."""
         if self.head is None:
-            raise RuntimeError("this model has no segmentation head (a converted detection "
-                               "backbone + neck); use forward_with_intermediates()")
+            raise RuntimeError(
+                "this model has no segmentation head (a converted detection "
+                "backbone + neck); use forward_with_intermediates()"
+            )
         return self.forward_with_intermediates(images)["logits"]
 
 
