@@ -27,9 +27,16 @@ def default_config(
     """The config of the small shipped model: MobileNetV2 + 4-level FPN + head on stride 4."""
     up = {"kind": upsampler}
     if upsampler == "carafe":
+        # The paper's ratio: the compressor squeezes C to C_m = C / 4 (256 -> 64 in the paper).
         up.update(
-            up_kernel=5, up_group=1, encoder_kernel=3, encoder_dilation=1, compressed_channels=64
+            up_kernel=5,
+            up_group=1,
+            encoder_kernel=3,
+            encoder_dilation=1,
+            compressed_channels=fpn_channels // 4,
         )
+    elif upsampler == "dysample":
+        up.update(style="lp", groups=4, dyscope=False)
     return {
         "backbone": "mobilenet_v2",
         "fpn_channels": fpn_channels,
