@@ -7,8 +7,10 @@ star; masks are exact. Shapes overlap, so the boundaries have many shapes and th
 pixel depends on the whole object: the fine FPN level needs the coarse levels' context, which
 reaches it through the upsamplers.
 
-Scene ``i`` of a split is drawn from ``numpy.random.default_rng([SPLIT_SEEDS[split], i])``, so
-the splits are fixed, disjoint and the same on every machine.
+Held-out means unseen photographs: :data:`SOURCE_PHOTOS` splits the photographs in two disjoint
+sets, and every background and every object texture of a split comes from its own set. Scene
+``i`` of a split is drawn from ``numpy.random.default_rng([SPLIT_SEEDS[split], i])``, so the
+splits are fixed and the same on every machine.
 """
 
 from __future__ import annotations
@@ -22,37 +24,36 @@ import torch
 from PIL import Image
 from skimage.draw import ellipse, polygon
 
-__all__ = ["CLASS_NAMES", "SPLIT_SEEDS", "ShapesData", "load_split", "make_scene"]
+__all__ = ["CLASS_NAMES", "SOURCE_PHOTOS", "SPLIT_SEEDS", "ShapesData", "load_split", "make_scene"]
 
 CLASS_NAMES = ("background", "ellipse", "triangle", "rectangle", "star")
-SPLIT_SEEDS = {"train": 1905, "val": 2188}
-_DATA_VERSION = 1
-_SOURCES = (
-    "astronaut.png",
-    "chelsea.png",
-    "coffee.png",
-    "hubble_deep_field.jpg",
-    "ihc.png",
-    "motorcycle_left.png",
-    "retina.jpg",
-    "rocket.jpg",
-    "brick.png",
-    "camera.png",
-    "cell.png",
-    "coins.png",
-    "grass.png",
-    "gravel.png",
-    "moon.png",
-    "clock_motion.png",
-)
+SPLIT_SEEDS = {"train": 1905, "heldout": 2188}
+# Disjoint by photograph: no pixel of a held-out scene comes from a photo seen in training.
+SOURCE_PHOTOS = {
+    "train": (
+        "astronaut.png",
+        "chelsea.png",
+        "hubble_deep_field.jpg",
+        "ihc.png",
+        "motorcycle_left.png",
+        "rocket.jpg",
+        "brick.png",
+        "camera.png",
+        "cell.png",
+        "grass.png",
+        "moon.png",
+    ),
+    "heldout": ("coffee.png", "retina.jpg", "coins.png", "gravel.png", "clock_motion.png"),
+}
+_DATA_VERSION = 2
 
 
-@lru_cache(maxsize=1)
-def _textures() -> tuple[np.ndarray, ...]:
-    """The source photographs as float32 RGB in [0, 1], long side <= 512, at zoom 1 and 1/2."""
+@lru_cache(maxsize=2)
+def _textures(split: str) -> tuple[np.ndarray, ...]:
+    """A split's photographs as float32 RGB in [0, 1], long side <= 512, at zoom 1 and 1/2."""
     folder = Path(skimage.__file__).parent / "data"
     out = []
-    for name in _SOURCES:
+    for name in SOURCE_PHOTOS[split]:
         path = folder / name
         if not path.is_file():
             raise FileNotFoundError(
@@ -67,8 +68,8 @@ def _textures() -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def _texture_crop(rng: np.random.Generator, size: int) -> np.ndarray:
-    textures = _textures()
+def _texture_crop(rng: np.random.Generator, size: int, split: str) -> np.ndarray:
+    textures = _textures(split)
     while True:
         tex = textures[rng.integers(len(textures))]
         if min(tex.shape[:2]) >= size:
@@ -104,16 +105,23 @@ def _shape_pixels(rng: np.random.Generator, cls: int, size: int) -> tuple[np.nda
     return polygon(cy + radii * np.sin(angles), cx + radii * np.cos(angles), shape=shape)
 
 
-def make_scene(rng: np.random.Generator, size: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one scene: (image (size, size, 3) uint8, labels (size, size) uint8 class ids)."""
-    image = _texture_crop(rng, size).copy()
+def make_scene(
+    rng: np.random.Generator, size: int = 128, split: str = "train"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one scene: (image (size, size, 3) uint8, labels (size, size) uint8 class ids).
+
+    Background and object textures come from ``SOURCE_PHOTOS[split]`` only.
+    """
+    if split not in SOURCE_PHOTOS:
+        raise ValueError(f"unknown split {split!r}; choose one of {sorted(SOURCE_PHOTOS)}")
+    image = _texture_crop(rng, size, split).copy()
     labels = np.zeros((size, size), np.uint8)
     for _ in range(rng.integers(4, 9)):
         cls = int(rng.integers(1, len(CLASS_NAMES)))
         rows, cols = _shape_pixels(rng, cls, size)
         if rows.size == 0:
             continue
-        image[rows, cols] = _texture_crop(rng, size)[rows, cols]
+        image[rows, cols] = _texture_crop(rng, size, split)[rows, cols]
         labels[rows, cols] = cls
     return (image * 255.0 + 0.5).astype(np.uint8), labels
 
@@ -151,7 +159,7 @@ def load_split(
     images = np.empty((num_images, 3, size, size), np.uint8)
     labels = np.empty((num_images, size, size), np.uint8)
     for i in range(num_images):
-        image, label = make_scene(np.random.default_rng([SPLIT_SEEDS[split], i]), size)
+        image, label = make_scene(np.random.default_rng([SPLIT_SEEDS[split], i]), size, split)
         images[i] = image.transpose(2, 0, 1)
         labels[i] = label
     if cache is not None:

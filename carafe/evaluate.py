@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = load_split("val", args.val_images, args.image_size, args.cache_dir)
+    data = load_split("heldout", args.val_images, args.image_size, args.cache_dir)
     rows = []
     for kind, seed, ckpt in _find_checkpoints(args.paths):
         model = load_checkpoint(ckpt)

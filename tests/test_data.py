@@ -20,7 +20,7 @@ def test_scene_is_deterministic_and_labelled():
 
 def test_splits_differ_and_cache_round_trips(tmp_path):
     train = load_split("train", 6, 64, cache_dir=tmp_path)
-    val = load_split("val", 6, 64)
+    val = load_split("heldout", 6, 64)
     assert train.images.shape == (6, 3, 64, 64) and train.labels.dtype == torch.long
     assert not torch.equal(train.images, val.images)
     cached = load_split("train", 6, 64, cache_dir=tmp_path)
@@ -31,7 +31,7 @@ def test_splits_differ_and_cache_round_trips(tmp_path):
 
 
 def test_every_class_appears():
-    data = load_split("val", 20, 64)
+    data = load_split("heldout", 20, 64)
     assert set(data.labels.unique().tolist()) == set(range(len(CLASS_NAMES)))
 
 

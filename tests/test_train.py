@@ -93,7 +93,7 @@ def test_boundary_f_and_miou():
 
 def test_kernel_alignment_of_untrained_carafe_is_uniform():
     torch.manual_seed(0)
-    data = load_split("val", 4, 64)
+    data = load_split("heldout", 4, 64)
     model = build_model(default_config("carafe", fpn_channels=8))
     stats = kernel_alignment(model, data.images, data.labels)
     assert stats["boundary_pixels"] > 0
