@@ -278,37 +278,30 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
     x = _image_tensor(image)
     result = model.forward_with_intermediates(x)
     segmentation = confidence = None
-    if result.get("logits") is not None:
-        logits = result["logits"]
-        if tuple(logits.shape[-2:]) != tuple(image.shape[:2]):
-            logits = F.interpolate(
-                logits, size=image.shape[:2], mode="bilinear", align_corners=False
-            )
-        prob, seg = logits.softmax(dim=1).max(dim=1)
+    if result.logits is not None:  # the model crops its logits to the image
+        prob, seg = result.logits.softmax(dim=1).max(dim=1)
         segmentation, confidence = seg[0].numpy().astype(np.int32), _np(prob[0])
     steps = []
-    modules = list(model.neck.upsample_modules)
-    for rec in result["steps"]:
-        module = modules[rec["index"]]
-        scale = int(getattr(module, "scale_factor", 2))
-        inp, out = rec["input"], rec["output"]
+    for rec in result.steps:
+        scale = int(getattr(rec.module, "scale_factor", 2))
+        inp, out = rec.input, rec.output
         details = None
-        if rec.get("carafe") is not None:
-            details = _carafe_details(module, rec["carafe"], out.shape[-2:])
-        outputs = baseline_outputs(inp, scale, rec["kind"], out) if baselines else {}
-        outputs[rec["kind"]] = _np(out[0])
+        if rec.carafe is not None:
+            details = _carafe_details(rec.module, rec.carafe, out.shape[-2:])
+        outputs = baseline_outputs(inp, scale, rec.kind, out) if baselines else {}
+        outputs[rec.kind] = _np(out[0])
         inp_np = _np(inp[0])
         steps.append(
             StepAnalysis(
-                index=int(rec["index"]),
-                kind=rec["kind"],
+                index=int(rec.index),
+                kind=rec.kind,
                 scale=scale,
-                source_level=int(rec["source_level"]),
-                target_level=int(rec["target_level"]),
-                stride_in=int(rec["stride_in"]),
-                stride_out=int(rec["stride_out"]),
+                source_level=int(rec.source_level),
+                target_level=int(rec.target_level),
+                stride_in=int(rec.stride_in),
+                stride_out=int(rec.stride_out),
                 input=inp_np,
-                output=outputs[rec["kind"]],
+                output=outputs[rec.kind],
                 outputs=outputs,
                 carafe=details,
                 channel_order=_energy_order(inp_np),
@@ -331,9 +324,7 @@ def segment(model, image: np.ndarray, threads: int | None = 1) -> np.ndarray | N
     if getattr(model, "head", None) is None:
         return None
     with _torch_threads(threads):
-        logits = model(_image_tensor(image))
-    if tuple(logits.shape[-2:]) != tuple(image.shape[:2]):
-        logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
+        logits = model(_image_tensor(image))  # cropped to the image by the model
     return logits.argmax(dim=1)[0].numpy().astype(np.int32)
 
 

@@ -7,6 +7,8 @@ import pytest
 import torch
 from torch import nn
 
+from carafe.models.fpn import UpsampleStep
+from carafe.models.segmentation import ModelIntermediates
 from carafe.nn import CARAFEPack
 
 
@@ -36,21 +38,22 @@ class TinySegModel(nn.Module):
         logits = nn.functional.interpolate(
             self.head(c4 + up), size=images.shape[-2:], mode="bilinear", align_corners=False
         )
-        step = {
-            "index": 0,
-            "kind": "carafe",
-            "input": c8,
-            "output": up,
-            "carafe": parts,
-            "source_level": 1,
-            "target_level": 0,
-            "stride_in": 8,
-            "stride_out": 4,
-        }
-        return {"logits": logits, "levels": [c4, c8], "steps": [step]}
+        step = UpsampleStep(
+            index=0,
+            kind="carafe",
+            input=c8,
+            output=up,
+            carafe=parts,
+            source_level=1,
+            target_level=0,
+            stride_in=8,
+            stride_out=4,
+            module=self.neck.upsample_modules[0],
+        )
+        return ModelIntermediates(logits=logits, levels=[c4, c8], steps=[step])
 
     def forward(self, images):
-        return self.forward_with_intermediates(images)["logits"]
+        return self.forward_with_intermediates(images).logits
 
 
 @pytest.fixture(scope="session")

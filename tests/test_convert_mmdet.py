@@ -106,14 +106,14 @@ def test_convert_keeps_backbone_and_neck(mmdet_file, tmp_path):
         assert torch.equal(value, state[key].to(value.dtype)), key
     with torch.no_grad():
         out = model.forward_with_intermediates(torch.rand(1, 3, 70, 90))
-    assert out["logits"] is None
-    assert [(s["stride_in"], s["stride_out"]) for s in out["steps"]] == [
+    assert out.logits is None
+    assert [(s.stride_in, s.stride_out) for s in out.steps] == [
         (64, 32),
         (32, 16),
         (16, 8),
         (8, 4),
     ]
-    kernels = out["steps"][-1]["carafe"].kernels
+    kernels = out.steps[-1].carafe.kernels
     assert kernels.shape[1] == 25
     torch.testing.assert_close(kernels.sum(1), torch.ones_like(kernels[:, 0]))
 

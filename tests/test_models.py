@@ -91,18 +91,18 @@ def test_segmentation_model_shape_flow(kind):
         out = model.forward_with_intermediates(images)
         logits = model(images)
     assert logits.shape == (2, 5, 37, 50)
-    torch.testing.assert_close(out["logits"], logits)
-    assert [lvl.shape[1] for lvl in out["levels"]] == [24, 32, 96, 320]
-    steps = out["steps"]
-    assert [s["index"] for s in steps] == [2, 1, 0]
-    assert [(s["stride_in"], s["stride_out"]) for s in steps] == [(32, 16), (16, 8), (8, 4)]
-    assert [(s["source_level"], s["target_level"]) for s in steps] == [(3, 2), (2, 1), (1, 0)]
+    torch.testing.assert_close(out.logits, logits)
+    assert [lvl.shape[1] for lvl in out.levels] == [24, 32, 96, 320]
+    steps = out.steps
+    assert [s.index for s in steps] == [2, 1, 0]
+    assert [(s.stride_in, s.stride_out) for s in steps] == [(32, 16), (16, 8), (8, 4)]
+    assert [(s.source_level, s.target_level) for s in steps] == [(3, 2), (2, 1), (1, 0)]
     for step in steps:
-        n, c, h, w = step["input"].shape
-        assert step["output"].shape == (n, c, 2 * h, 2 * w) and step["kind"] == kind
-        assert isinstance(step["carafe"], CARAFEIntermediates) == (kind == "carafe")
+        n, c, h, w = step.input.shape
+        assert step.output.shape == (n, c, 2 * h, 2 * w) and step.kind == kind
+        assert isinstance(step.carafe, CARAFEIntermediates) == (kind == "carafe")
         if kind == "carafe":
-            assert torch.equal(step["carafe"].output, step["output"])
+            assert torch.equal(step.carafe.output, step.output)
 
 
 def test_model_without_head_gives_features_only():
@@ -110,7 +110,7 @@ def test_model_without_head_gives_features_only():
     config.update(num_classes=0, class_names=[])
     model = build_model(config).eval()
     out = model.forward_with_intermediates(torch.rand(1, 3, 32, 32))
-    assert out["logits"] is None and len(out["steps"]) == 3
+    assert out.logits is None and len(out.steps) == 3
     with pytest.raises(RuntimeError, match="no segmentation head"):
         model(torch.rand(1, 3, 32, 32))
 
@@ -179,10 +179,10 @@ def test_shipped_carafe_kernels_follow_a_two_region_edge():
     image[..., 64:] = torch.tensor([0.9, 0.75, 0.5]).view(1, 3, 1, 1)
     image = (image + 0.03 * torch.randn_like(image)).clamp(0, 1)
     with torch.no_grad():
-        step = model.forward_with_intermediates(image)["steps"][-1]  # stride 8 -> 4
-    assert step["stride_in"] == 8
+        step = model.forward_with_intermediates(image).steps[-1]  # stride 8 -> 4
+    assert step.stride_in == 8
     k = model.neck.upsample_modules[0].up_kernel
-    kernels = step["carafe"].kernels[:, :, 2:-2]  # rows away from the image border
+    kernels = step.carafe.kernels[:, :, 2:-2]  # rows away from the image border
     # The edge is between source columns 7 and 8; output pixels 14..17 sit next to it, where
     # a uniform 5x5 kernel would put 3/5 of its weight on the pixel's own side.
     mass = _same_side_mass(kernels, k, edge_col=8, out_cols=[14, 15, 16, 17])

@@ -8,12 +8,40 @@ takes part in the top-down path with its own upsampler, exactly as in FPN_CARAFE
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from carafe.nn import CARAFEPack, build_upsampler
+from carafe.nn import CARAFEIntermediates, CARAFEPack, build_upsampler
 
-__all__ = ["FPN"]
+__all__ = ["FPN", "UpsampleStep"]
+
+
+@dataclass
+class UpsampleStep:
+    """One top-down x2 upsampling step of the FPN, as applied (tensors keep the batch dim).
+
+    index:        position of ``module`` in ``FPN.upsample_modules``.
+    kind:         the upsampler kind (a key of ``carafe.nn.UPSAMPLERS``).
+    input:        (N, C, h, w) the coarser lateral map that was upsampled.
+    output:       (N, C, h', w') the upsampler's output, cropped to the finer level (h' <= 2h).
+    carafe:       every intermediate of a CARAFE step, None for other kinds.
+    source_level, target_level: pyramid levels (0 = finest) of input and output.
+    stride_in, stride_out: input pixels per map pixel of input and output.
+    module:       the upsampler module that made the step (to recompute details later).
+    """
+
+    index: int
+    kind: str
+    input: torch.Tensor
+    output: torch.Tensor
+    carafe: CARAFEIntermediates | None
+    source_level: int
+    target_level: int
+    stride_in: int
+    stride_out: int
+    module: nn.Module
 
 
 class _ConvModule(nn.Module):
@@ -81,12 +109,9 @@ class FPN(nn.Module):
 
     def forward_with_intermediates(
         self, inputs: list[torch.Tensor]
-    ) -> tuple[list[torch.Tensor], list[dict]]:
-        """Return the pyramid levels (finest first) and one record per top-down upsampling step.
-
-        Steps come in the order they are applied (coarsest first); see
-        :meth:`carafe.models.SegmentationModel.forward_with_intermediates` for their keys.
-        """
+    ) -> tuple[list[torch.Tensor], list[UpsampleStep]]:
+        """Return the pyramid levels (finest first) and one :class:`UpsampleStep` per top-down
+        upsampling step, in the order they are applied (coarsest first)."""
         if len(inputs) != self.num_ins:
             raise ValueError(f"FPN expects {self.num_ins} input maps, got {len(inputs)}")
         laterals = []
@@ -111,17 +136,18 @@ class FPN(nn.Module):
             h, w = laterals[i - 1].shape[-2:]
             up = up[..., :h, :w]
             steps.append(
-                {
-                    "index": i - 1,
-                    "kind": self.upsample_kind,
-                    "input": x,
-                    "output": up,
-                    "carafe": carafe_parts,
-                    "source_level": i,
-                    "target_level": i - 1,
-                    "stride_in": self.strides[i],
-                    "stride_out": self.strides[i - 1],
-                }
+                UpsampleStep(
+                    index=i - 1,
+                    kind=self.upsample_kind,
+                    input=x,
+                    output=up,
+                    carafe=carafe_parts,
+                    source_level=i,
+                    target_level=i - 1,
+                    stride_in=self.strides[i],
+                    stride_out=self.strides[i - 1],
+                    module=module,
+                )
             )
             laterals[i - 1] = laterals[i - 1] + up
         outs = [fpn_conv(lat) for fpn_conv, lat in zip(self.fpn_convs, laterals, strict=True)]

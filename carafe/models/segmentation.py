@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from carafe.models.backbones import build_backbone
-from carafe.models.fpn import FPN
+from carafe.models.fpn import FPN, UpsampleStep
 
-__all__ = ["SegmentationHead", "SegmentationModel", "build_model", "default_config"]
+__all__ = [
+    "ModelIntermediates",
+    "SegmentationHead",
+    "SegmentationModel",
+    "build_model",
+    "default_config",
+]
+
+
+@dataclass
+class ModelIntermediates:
+    """What :meth:`SegmentationModel.forward_with_intermediates` returns.
+
+    logits: (N, num_classes, H, W) at input resolution, or None without a head.
+    levels: the backbone maps of the padded input, finest first.
+    steps:  one :class:`carafe.models.fpn.UpsampleStep` per top-down step, coarsest first.
+    """
+
+    logits: torch.Tensor | None
+    levels: list[torch.Tensor]
+    steps: list[UpsampleStep]
+
 
 # ImageNet statistics (torchvision's and mmdetection's), for images in [0, 1].
 _MEAN = (0.485, 0.456, 0.406)
@@ -107,15 +129,10 @@ class SegmentationModel(nn.Module):
         d = self.size_divisor
         return F.pad(x, (0, -w % d, 0, -h % d))
 
-    def forward_with_intermediates(self, images: torch.Tensor) -> dict:
-        """Run the model and keep what the app shows.
+    def forward_with_intermediates(self, images: torch.Tensor) -> ModelIntermediates:
+        """Run the model and keep what the app shows (see :class:`ModelIntermediates`).
 
-        Returns a dict: "logits" (N, num_classes, H, W) or None without a head; "levels": the
-        backbone maps; "steps": one dict per top-down upsampling step, coarsest first, with
-        "index" (upsample_modules index), "kind", "input" (N, C, h, w), "output"
-        (N, C, 2h, 2w), "carafe" (:class:`carafe.nn.CARAFEIntermediates` or None),
-        "source_level", "target_level", "stride_in" and "stride_out" (in input pixels).
-        Maps are those of the padded input (see the class docstring).
+        Maps are those of the padded input (see the class docstring); logits are cropped back.
         """
         levels = self.backbone(self._prepare(images))
         pyramid, steps = self.neck.forward_with_intermediates(levels)
@@ -126,7 +143,7 @@ class SegmentationModel(nn.Module):
                 logits, scale_factor=self.neck.strides[0], mode="bilinear", align_corners=False
             )
             logits = logits[..., : images.shape[-2], : images.shape[-1]]
-        return {"logits": logits, "levels": levels, "steps": steps}
+        return ModelIntermediates(logits=logits, levels=levels, steps=steps)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return segmentation logits (N, num_classes, H, W)."""
@@ -135,7 +152,7 @@ class SegmentationModel(nn.Module):
                 "this model has no segmentation head (a converted detection "
                 "backbone + neck); use forward_with_intermediates()"
             )
-        return self.forward_with_intermediates(images)["logits"]
+        return self.forward_with_intermediates(images).logits
 
 
 def build_model(config: dict) -> SegmentationModel:
