@@ -1,118 +1,53 @@
-"""Held-out evaluation: mIoU, boundary F-score, params and FLOPs per upsampler and seed.
+"""Held-out evaluation: mIoU, two boundary F-scores, kernel alignment, cost and latency.
 
     python -m carafe.evaluate                       # every run under runs/ (else assets/)
-    python -m carafe.evaluate runs/carafe_s0 runs/bilinear_s0 --json metrics.json
+    python -m carafe.evaluate runs/carafe_s0 runs/bilinear_s0 --json assets/metrics.json
 
-Boundary F (Csurka et al. 2013, class-agnostic): boundary pixels are those whose label differs
-from a 4-neighbour's; a predicted boundary pixel is correct if a ground-truth boundary pixel lies
-within ``--tolerance`` pixels (Chebyshev distance), and vice versa for recall; F is computed per
-image and averaged.
+The held-out scenes are built from photographs never seen in training
+(:data:`carafe.data.SOURCE_PHOTOS`). Metrics: mIoU over the classes present; boundary F
+class-agnostic with a 1-pixel tolerance, and per class with a tolerance of 0.75 % of the image
+diagonal (:mod:`carafe.metrics`); kernel alignment at object boundaries
+(:mod:`carafe.alignment`); parameters and FLOPs as in the CARAFE paper
+(:func:`carafe.nn.upsampler_cost`); CPU latency of one upsampler, every kind measured in the
+same run (CARAFE through this project's op, DySample through ``grid_sample``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
+from carafe.alignment import kernel_alignment
 from carafe.data import load_split
-from carafe.models import ASSETS_DIR, SegmentationModel, load_checkpoint
-from carafe.nn import upsampler_cost
+from carafe.metrics import boundary_f_scores, class_boundary_f, mean_iou
+from carafe.models import (
+    ASSETS_DIR,
+    SegmentationModel,
+    list_pretrained,
+    load_checkpoint,
+    load_pretrained,
+)
+from carafe.nn import UPSAMPLERS, build_upsampler, upsampler_cost
 
 __all__ = [
-    "boundary_map",
-    "boundary_f_scores",
+    "LATENCY_SHAPE",
     "evaluate_model",
-    "kernel_alignment",
+    "SHIPPED_CHECK_IMAGES",
     "main",
-    "mean_iou",
+    "means_over_seeds",
     "model_costs",
+    "shipped_check",
+    "step_scale",
+    "upsampler_latency_ms",
 ]
 
-
-def boundary_map(labels: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) labels -> bool (N, H, W): pixels whose label differs from a 4-neighbour's."""
-    edge = torch.zeros(labels.shape, dtype=torch.bool, device=labels.device)
-    dy = labels[:, 1:, :] != labels[:, :-1, :]
-    dx = labels[:, :, 1:] != labels[:, :, :-1]
-    edge[:, 1:, :] |= dy
-    edge[:, :-1, :] |= dy
-    edge[:, :, 1:] |= dx
-    edge[:, :, :-1] |= dx
-    return edge
-
-
-def _dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    if radius == 0:
-        return mask
-    size = 2 * radius + 1
-    return F.max_pool2d(mask[:, None].float(), size, 1, radius)[:, 0] > 0
-
-
-def boundary_f_scores(pred: torch.Tensor, target: torch.Tensor, tolerance: int = 1) -> torch.Tensor:
-    """Per-image boundary F-scores (N,) of predicted vs true label maps (N, H, W).
-
-    Images where neither map has a boundary score 1; where only one has, 0.
-    """
-    bp, bt = boundary_map(pred), boundary_map(target)
-    hit_p = (bp & _dilate(bt, tolerance)).flatten(1).sum(1).float()
-    hit_t = (bt & _dilate(bp, tolerance)).flatten(1).sum(1).float()
-    n_p, n_t = bp.flatten(1).sum(1).float(), bt.flatten(1).sum(1).float()
-    precision = hit_p / n_p.clamp(min=1)
-    recall = hit_t / n_t.clamp(min=1)
-    f = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-    return torch.where((n_p == 0) & (n_t == 0), torch.ones_like(f), f)
-
-
-def mean_iou(confusion: torch.Tensor) -> tuple[float, list[float]]:
-    """mIoU and per-class IoU from a (K, K) confusion matrix (rows: truth, cols: prediction)."""
-    confusion = confusion.double()
-    inter = confusion.diag()
-    union = confusion.sum(0) + confusion.sum(1) - inter
-    iou = inter / union.clamp(min=1)
-    return float(iou.mean()), [float(v) for v in iou]
-
-
-@torch.no_grad()
-def kernel_alignment(
-    model: SegmentationModel, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 50
-) -> dict | None:
-    """How much of the finest CARAFE step's kernel weight stays on the output pixel's object.
-
-    For every output pixel whose k x k source window holds both its own class and another
-    (true labels sampled at the pixel centres; taps outside the map count as neither), sum the kernel weight on the taps of its own
-    class. Returns the mean of that ("same_object_mass") and of what a uniform kernel would
-    give ("uniform_mass"), or None for models whose neck does not use CARAFE.
-    """
-    if model.neck.upsample_kind != "carafe":
-        return None
-    model.eval()
-    k = model.neck.upsample_modules[0].up_kernel
-    same_mass, uniform_mass = [], []
-    for start in range(0, images.shape[0], batch_size):
-        x = images[start : start + batch_size].float() / 255.0
-        y = labels[start : start + batch_size]
-        step = model.forward_with_intermediates(x)["steps"][-1]
-        s_in, s_out = step["stride_in"], step["stride_out"]
-        h, w = step["input"].shape[-2:]
-        src = y[:, s_in // 2 :: s_in, s_in // 2 :: s_in][:, None, :h, :w].float()
-        out = y[:, s_out // 2 :: s_out, s_out // 2 :: s_out][:, None].float()
-        windows = F.unfold(F.pad(src, [(k - 1) // 2] * 4, value=-1), k).view(-1, k * k, h, w)
-        windows = windows.repeat_interleave(2, 2).repeat_interleave(2, 3)
-        same = windows[..., : out.shape[-2], : out.shape[-1]] == out
-        other = ~same & (windows[..., : out.shape[-2], : out.shape[-1]] >= 0)  # not padding
-        mixed = same.any(1) & other.any(1)
-        kernels = step["carafe"].kernels[..., : out.shape[-2], : out.shape[-1]]
-        same_mass.append((kernels * same).sum(1)[mixed])
-        uniform_mass.append(same.float().mean(1)[mixed])
-    return {
-        "same_object_mass": float(torch.cat(same_mass).mean()),
-        "uniform_mass": float(torch.cat(uniform_mass).mean()),
-        "boundary_pixels": int(torch.cat(same_mass).numel()),
-    }
+LATENCY_SHAPE = (1, 64, 64, 64)  # the stride-8 map of a 512x512 image, 64 FPN channels
+SHIPPED_CHECK_IMAGES = 64  # held-out scenes on which the shipped files are re-checked by tests
 
 
 @torch.no_grad()
@@ -123,35 +58,86 @@ def evaluate_model(
     batch_size: int = 50,
     tolerance: int = 1,
 ) -> dict:
-    """mIoU (%), boundary F (%) and per-class IoU of ``model`` on uint8 images / labels."""
+    """mIoU (%), both boundary F-scores (%) and per-class IoU of ``model`` on uint8 images."""
     model.eval()
     k = model.num_classes
     confusion = torch.zeros(k, k, dtype=torch.long)
     f_scores = []
+    class_f = torch.zeros(k, dtype=torch.float64)
+    class_count = torch.zeros(k, dtype=torch.long)
     for start in range(0, images.shape[0], batch_size):
         x = images[start : start + batch_size].float() / 255.0
         y = labels[start : start + batch_size]
         pred = model(x).argmax(1)
         confusion += torch.bincount(y.flatten() * k + pred.flatten(), minlength=k * k).view(k, k)
         f_scores.append(boundary_f_scores(pred, y, tolerance))
+        score_sum, count = class_boundary_f(pred, y, k)
+        class_f += score_sum
+        class_count += count
     miou, per_class = mean_iou(confusion)
+    seen = class_count > 0
     return {
         "miou": 100 * miou,
         "boundary_f": 100 * float(torch.cat(f_scores).mean()),
-        "per_class_iou": dict(zip(model.class_names, [100 * v for v in per_class], strict=True)),
+        "class_boundary_f": 100 * float((class_f[seen] / class_count[seen]).mean()),
+        "per_class_iou": {
+            name: 100 * v
+            for name, v in zip(model.class_names, per_class, strict=True)
+            if v is not None
+        },
     }
 
 
+def step_scale(module: torch.nn.Module) -> int:
+    """The scale factor of an FPN upsampler (every kind of the registry records it or is 2)."""
+    return int(getattr(module, "scale_factor", 2))
+
+
 def model_costs(model: SegmentationModel, image_size: int) -> dict:
-    """Upsampler params/FLOPs (one module, per input pixel, and all steps at ``image_size``)."""
+    """Upsampler params (one module, and all of the FPN), FLOPs per input pixel (one module)
+    and MFLOPs of all upsampling steps of one ``image_size`` image; whole-model params."""
     neck = model.neck
-    cost = upsampler_cost(neck.upsample_kind, neck.out_channels, 2, **neck.upsample_cfg)
+    step = neck.upsample_modules[0]
+    cost = upsampler_cost(
+        neck.upsample_kind, neck.out_channels, step_scale(step), **neck.upsample_cfg
+    )
     step_pixels = sum((image_size // stride) ** 2 for stride in neck.strides[1:])
     return {
-        "upsampler_params": sum(p.numel() for p in neck.upsample_modules.parameters()),
+        "upsampler_params": cost["params"],
+        "upsampler_params_all": sum(p.numel() for p in neck.upsample_modules.parameters()),
         "upsampler_flops_per_input_pixel": cost["flops_per_input_pixel"],
         "upsampler_mflops_per_image": cost["flops_per_input_pixel"] * step_pixels / 1e6,
         "model_params": sum(p.numel() for p in model.parameters()),
+    }
+
+
+@torch.no_grad()
+def upsampler_latency_ms(
+    module: torch.nn.Module, shape: tuple[int, ...] = LATENCY_SHAPE, repeats: int = 20
+) -> float:
+    """Median forward time (ms) of one upsampler on a random (N, C, H, W) input, after warm-up."""
+    module.eval()
+    x = torch.randn(shape)
+    for _ in range(3):
+        module(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        module(x)
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def shipped_check(images: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Metrics of the files shipped in assets/ on the first held-out scenes, so that a test can
+    recompute them in seconds and notice a replaced or corrupted checkpoint."""
+    n = SHIPPED_CHECK_IMAGES
+    return {
+        "heldout_images": n,
+        "models": {
+            name: evaluate_model(load_pretrained(name), images[:n], labels[:n])
+            for name in list_pretrained()
+        },
     }
 
 
@@ -160,7 +146,7 @@ def _find_checkpoints(paths: list[Path]) -> list[tuple[str, int, Path]]:
     if not paths:
         paths = sorted(p.parent for p in Path("runs").glob("*/model.safetensors"))
     if not paths:
-        paths = [ASSETS_DIR / f"{name}.safetensors" for name in ("carafe", "bilinear")]
+        paths = sorted(ASSETS_DIR.glob("*.safetensors"))
     found = []
     for path in paths:
         ckpt = path / "model.safetensors" if path.is_dir() else path
@@ -169,33 +155,56 @@ def _find_checkpoints(paths: list[Path]) -> list[tuple[str, int, Path]]:
         config = json.loads(ckpt.with_suffix(".json").read_text())
         seed = config.get("training", {}).get("seed", "?")
         found.append((config["upsampler"]["kind"], seed, ckpt))
-    return sorted(found, key=lambda t: (t[0] != "carafe", t[0], str(t[1])))
+    order = list(UPSAMPLERS)
+    return sorted(found, key=lambda t: (order.index(t[0]), str(t[1])))
 
 
 def _table(rows: list[dict]) -> str:
     head = (
-        f"{'upsampler':<14}{'seed':>5}{'mIoU':>8}{'bound F':>9}{'up params':>11}"
-        f"{'up FLOPs/px':>13}{'up MFLOPs':>11}{'params':>11}"
+        f"{'upsampler':<14}{'seed':>5}{'mIoU':>8}{'bound F':>9}{'class BF':>9}{'params':>9}"
+        f"{'FLOPs/px':>10}{'MFLOPs':>8}{'ms':>7}  alignment own / off-centre"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
+        align = r.get("kernel_alignment")
+        text = ""
+        if align:
+            own, off = align["own_object_share"], align["off_centre_own_share"]
+            text = ", ".join(
+                f"{n} {own[n]:.3f}/" + ("-" if off[n] is None else f"{off[n]:.3f}") for n in own
+            )
         lines.append(
-            f"{r['upsampler']:<14}{str(r['seed']):>5}{r['miou']:>8.2f}"
-            f"{r['boundary_f']:>9.2f}{r['upsampler_params']:>11,}"
-            f"{r['upsampler_flops_per_input_pixel']:>13,}"
-            f"{r['upsampler_mflops_per_image']:>11.2f}{r['model_params']:>11,}"
+            f"{r['upsampler']:<14}{str(r['seed']):>5}{r['miou']:>8.2f}{r['boundary_f']:>9.2f}"
+            f"{r['class_boundary_f']:>9.2f}{r['upsampler_params']:>9,}"
+            f"{r['upsampler_flops_per_input_pixel']:>10,}{r['upsampler_mflops_per_image']:>8.2f}"
+            f"{r['upsampler_latency_ms']:>7.2f}  {text}"
         )
     return "\n".join(lines)
 
 
-def _means(rows: list[dict]) -> list[dict]:
+def _mean_of(values: list):
+    """Mean of numbers, key by key of dicts (a key missing from some runs averages the rest)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if isinstance(present[0], dict):
+        keys = dict.fromkeys(k for v in present for k in v)
+        return {k: _mean_of([v.get(k) for v in present]) for k in keys}
+    if isinstance(present[0], int | float) and not isinstance(present[0], bool):
+        if all(v == present[0] for v in present):
+            return present[0]  # counts and costs stay integers
+        return sum(present) / len(present)
+    return present[0]  # the same for every seed (e.g. the window size)
+
+
+def means_over_seeds(rows: list[dict]) -> list[dict]:
+    """One row per upsampler: every metric averaged over its seeds (a class absent from a run
+    is left out of that class's mean)."""
     out = []
     for kind in dict.fromkeys(r["upsampler"] for r in rows):
         group = [r for r in rows if r["upsampler"] == kind]
-        mean = dict(group[0], seed="mean", checkpoint=None)
-        for key in ("miou", "boundary_f"):
-            mean[key] = sum(r[key] for r in group) / len(group)
-        mean["num_seeds"] = len(group)
+        mean = {key: _mean_of([r.get(key) for r in group]) for key in group[0]}
+        mean.update(seed="mean", checkpoint=None, num_seeds=len(group))
         out.append(mean)
     return out
 
@@ -208,47 +217,60 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", type=Path, help="run dirs or .safetensors files")
-    p.add_argument("--val-images", type=int, default=500)
+    p.add_argument("--heldout-images", type=int, default=500)
     p.add_argument("--image-size", type=int, default=128)
-    p.add_argument("--tolerance", type=int, default=1, help="boundary tolerance in pixels")
+    p.add_argument("--tolerance", type=int, default=1, help="class-agnostic boundary tolerance")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
     p.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = load_split("heldout", args.val_images, args.image_size, args.cache_dir)
+    data = load_split("heldout", args.heldout_images, args.image_size, args.cache_dir)
+    found = _find_checkpoints(args.paths)
+    modules = {}  # one upsampler of each kind, as configured in its checkpoint
+    for kind, _, ckpt in found:
+        cfg = json.loads(ckpt.with_suffix(".json").read_text())["upsampler"]
+        options = {key: value for key, value in cfg.items() if key != "kind"}
+        modules.setdefault(kind, build_upsampler(kind, LATENCY_SHAPE[1], 2, **options))
+    latency = {kind: upsampler_latency_ms(m) for kind, m in modules.items()}  # back to back
     rows = []
-    for kind, seed, ckpt in _find_checkpoints(args.paths):
+    for kind, seed, ckpt in found:
         model = load_checkpoint(ckpt)
-        metrics = evaluate_model(model, data.images, data.labels, tolerance=args.tolerance)
         rows.append(
             {
                 "upsampler": kind,
+                "display_name": UPSAMPLERS[kind].display_name,
                 "seed": seed,
                 "checkpoint": str(ckpt),
-                **metrics,
+                **evaluate_model(model, data.images, data.labels, tolerance=args.tolerance),
                 **model_costs(model, args.image_size),
+                "upsampler_latency_ms": latency[kind],
                 "kernel_alignment": kernel_alignment(model, data.images, data.labels),
             }
         )
-    means = _means(rows)
+    means = means_over_seeds(rows)
     print(
-        f"held-out split: {args.val_images} scenes of {args.image_size}x{args.image_size}, "
-        f"boundary tolerance {args.tolerance}px; FLOPs per input pixel of one upsampler, "
-        f"MFLOPs of all upsampling steps per image\n"
+        f"held-out split: {args.heldout_images} scenes of {args.image_size}x{args.image_size} "
+        "from unseen photographs; boundary F class-agnostic at "
+        f"{args.tolerance}px, class BF per class at 0.75% of the diagonal; params and FLOPs per "
+        "input pixel of one upsampler; MFLOPs of all upsampling steps per image; ms: one "
+        f"upsampler forward on {LATENCY_SHAPE}, {torch.get_num_threads()} threads\n"
     )
     print(_table(rows))
     print("\nmeans over seeds\n" + _table(means))
     if args.json:
         payload = {
-            "split": "val",
-            "val_images": args.val_images,
+            "split": "heldout",
+            "heldout_images": args.heldout_images,
             "image_size": args.image_size,
             "boundary_tolerance_px": args.tolerance,
+            "class_boundary_tolerance": "0.75% of the image diagonal",
+            "latency": {"input_shape": list(LATENCY_SHAPE), "threads": torch.get_num_threads()},
             "runs": rows,
             "means": means,
         }
+        payload["shipped_check"] = shipped_check(data.images, data.labels)
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
 
 

@@ -1,0 +1,171 @@
+"""Do the kernels follow the objects? Kernel weight on the output pixel's own object, at edges.
+
+At the finest upsampling step of a trained model (stride 8 -> 4), take every output pixel whose
+k x k source window lies inside the map and holds both its own class and another (true labels
+sampled at the pixel centres). For each way of filling that window, measure:
+
+* own-object share: the kernel weight on taps of the pixel's own class;
+* off-centre own share: of all the weight placed *off* the centre tap (over all those pixels),
+  the part on the pixel's own class. A kernel that keeps most weight on the centre tap wins the
+  first measure without looking at the content; this one it cannot win that way.
+
+Kernels compared on the same pixels:
+
+* "carafe": the model's kernel at its own pixel;
+* "carafe_moved": the same kernels, each moved to another boundary pixel (a content-blind
+  control with CARAFE's shapes: what is left of the score without the content);
+* "dysample" (DySample models): the four bilinear taps around each group's sampling point,
+  averaged over the groups (a sparse kernel; taps may lie outside the k x k window);
+* "bilinear": the weights bilinear interpolation (align_corners=False) gives the same output
+  pixel, written as a k x k kernel (up to four taps);
+* "nearest": all weight on the centre tap; "uniform": 1/k² on every tap.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["ALIGNMENT_WINDOW", "bilinear_kernel_1d", "kernel_alignment"]
+
+ALIGNMENT_WINDOW = 5  # the shipped CARAFE's k_up; DySample models are measured on the same pixels
+
+
+def bilinear_kernel_1d(k: int, scale: int, phase: int) -> torch.Tensor:
+    """(k,) weights bilinear interpolation puts on the taps -r..r around the source pixel.
+
+    Output index ``scale * i + phase`` samples input coordinate i + (phase + 0.5) / scale - 0.5
+    (align_corners=False), away from the map border.
+    """
+    shift = (phase + 0.5) / scale - 0.5
+    low = int(torch.floor(torch.tensor(shift)))
+    frac = shift - low
+    weights = torch.zeros(k, dtype=torch.float64)
+    r = (k - 1) // 2
+    for tap, weight in ((low, 1.0 - frac), (low + 1, frac)):
+        if weight > 0:
+            if not -r <= tap <= r:
+                raise ValueError(f"a {k}x{k} window cannot hold bilinear's taps at scale {scale}")
+            weights[tap + r] += weight
+    return weights
+
+
+def _sample_labels(labels: torch.Tensor, stride: int, h: int, w: int) -> torch.Tensor:
+    """(N, h, w) label at each map pixel's centre; -1 where the map lies past the image."""
+    picked = labels[:, stride // 2 :: stride, stride // 2 :: stride][:, :h, :w]
+    out = torch.full((labels.shape[0], h, w), -1, dtype=torch.long)
+    out[:, : picked.shape[1], : picked.shape[2]] = picked
+    return out
+
+
+def _dysample_kernels(step, src, own, batch_idx, oy, ox) -> tuple[torch.Tensor, torch.Tensor]:
+    """Own-object weight and off-centre (weight, own weight) of DySample's sparse kernels."""
+    positions = step.module.forward_with_intermediates(step.input).positions
+    h, w = step.input.shape[-2:]
+    s = step.stride_in // step.stride_out
+    own_w = torch.zeros(len(batch_idx), dtype=torch.float64)
+    off_w = torch.zeros_like(own_w)
+    off_own = torch.zeros_like(own_w)
+    groups = positions.shape[1]
+    for g in range(groups):
+        px = positions[batch_idx, g, oy, ox, 0].double().clamp(0, w - 1)
+        py = positions[batch_idx, g, oy, ox, 1].double().clamp(0, h - 1)
+        x0, y0 = px.floor().long(), py.floor().long()
+        fx, fy = px - x0, py - y0
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                ty, tx = (y0 + dy).clamp(max=h - 1), (x0 + dx).clamp(max=w - 1)
+                weight = wy * wx / groups
+                same = (src[batch_idx, ty, tx] == own).double()
+                centre = (ty == oy // s) & (tx == ox // s)
+                own_w += weight * same
+                off_w += torch.where(centre, 0.0, weight)
+                off_own += torch.where(centre, 0.0, weight * same)
+    return own_w, torch.stack([off_w, off_own])
+
+
+@torch.no_grad()
+def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 50):
+    """Alignment measures (see the module docstring) of a CARAFE or DySample model.
+
+    images: (N, 3, H, W) uint8; labels: (N, H, W) class ids. Returns None for other kinds, else
+    {"window", "boundary_pixels", "own_object_share": {method: mean},
+    "off_centre_own_share": {method: share or None}}.
+    """
+    kind = model.neck.upsample_kind
+    if kind not in ("carafe", "dysample"):
+        return None
+    model.eval()
+    k = ALIGNMENT_WINDOW
+    generator = torch.Generator().manual_seed(0)
+    own_sum: dict[str, float] = {}
+    off_sum: dict[str, torch.Tensor] = {}
+    pixels = 0
+    for start in range(0, images.shape[0], batch_size):
+        x = images[start : start + batch_size].float() / 255.0
+        y = labels[start : start + batch_size]
+        step = model.forward_with_intermediates(x).steps[-1]
+        s = step.stride_in // step.stride_out
+        h, w = step.input.shape[-2:]
+        oh, ow = step.output.shape[-2:]
+        src = _sample_labels(y, step.stride_in, h, w)
+        out = _sample_labels(y, step.stride_out, oh, ow)
+        r = (k - 1) // 2
+        win = F.unfold(F.pad(src[:, None].float(), [r] * 4, value=-1), k).view(-1, k * k, h, w)
+        win = win.repeat_interleave(s, 2).repeat_interleave(s, 3)[..., :oh, :ow].long()
+        same = win == out[:, None]
+        inside = (win >= 0).all(1)
+        mixed = same.any(1) & (~same & (win >= 0)).any(1) & inside & (out >= 0)
+        batch_idx, oy, ox = mixed.nonzero(as_tuple=True)
+        if batch_idx.numel() == 0:
+            continue
+        taps = same.permute(0, 2, 3, 1)[mixed].double()  # (M, k²): tap on the own object
+        phases = (oy % s) * s + ox % s
+        bil = torch.stack(
+            [
+                torch.outer(bilinear_kernel_1d(k, s, a), bilinear_kernel_1d(k, s, b)).flatten()
+                for a in range(s)
+                for b in range(s)
+            ]
+        )
+        kernels = {
+            "bilinear": bil[phases],
+            "nearest": F.one_hot(torch.tensor(k * k // 2), k * k).double().expand_as(taps),
+            "uniform": torch.full_like(taps, 1.0 / (k * k)),
+        }
+        if kind == "carafe":
+            module = step.module
+            if module.up_kernel != k:
+                raise ValueError(
+                    f"alignment is measured on {k}x{k} windows, got k_up={module.up_kernel}"
+                )
+            g = module.up_group
+            kern = step.carafe.kernels[..., :oh, :ow].view(-1, g, k * k, oh, ow).mean(1)
+            own_k = kern.permute(0, 2, 3, 1)[mixed].double()
+            kernels["carafe"] = own_k
+            perm = torch.randperm(own_k.shape[0], generator=generator)
+            kernels["carafe_moved"] = own_k[perm]
+        centre = torch.zeros(k * k, dtype=torch.float64)
+        centre[k * k // 2] = 1.0
+        for name, kern in kernels.items():
+            off = kern * (1 - centre)
+            own_sum[name] = own_sum.get(name, 0.0) + float((kern * taps).sum())
+            part = torch.stack([off.sum(), (off * taps).sum()])
+            off_sum[name] = off_sum.get(name, torch.zeros(2, dtype=torch.float64)) + part
+        if kind == "dysample":
+            own_w, off = _dysample_kernels(step, src, out[mixed], batch_idx, oy, ox)
+            own_sum["dysample"] = own_sum.get("dysample", 0.0) + float(own_w.sum())
+            off_sum["dysample"] = off_sum.get("dysample", torch.zeros(2, dtype=torch.float64))
+            off_sum["dysample"] += off.sum(1)
+        pixels += int(batch_idx.numel())
+    order = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest", "uniform")
+    names = [n for n in order if n in own_sum]
+    return {
+        "window": k,
+        "boundary_pixels": pixels,
+        "own_object_share": {n: own_sum[n] / max(pixels, 1) for n in names},
+        "off_centre_own_share": {
+            n: (float(off_sum[n][1] / off_sum[n][0]) if off_sum[n][0] > 1e-9 else None)
+            for n in names
+        },
+    }

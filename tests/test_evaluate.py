@@ -1,0 +1,117 @@
+"""Held-out evaluation: metrics of a run, means over seeds, and the shipped files vs their claims."""
+
+import json
+
+import pytest
+import torch
+
+from carafe.data import load_split
+from carafe.evaluate import (
+    SHIPPED_CHECK_IMAGES,
+    evaluate_model,
+    means_over_seeds,
+    model_costs,
+    upsampler_latency_ms,
+)
+from carafe.models import ASSETS_DIR, build_model, default_config, list_pretrained, load_pretrained
+from carafe.nn import build_upsampler
+
+METRICS = ASSETS_DIR / "metrics.json"
+
+
+def test_evaluate_model_reports_both_boundary_scores():
+    torch.manual_seed(0)
+    data = load_split("heldout", 4, 64)
+    model = build_model(default_config("bilinear", fpn_channels=8))
+    metrics = evaluate_model(model, data.images, data.labels, batch_size=3)
+    assert set(metrics) == {"miou", "boundary_f", "class_boundary_f", "per_class_iou"}
+    for key in ("miou", "boundary_f", "class_boundary_f"):
+        assert 0 <= metrics[key] <= 100
+    assert set(metrics["per_class_iou"]) <= set(model.class_names)
+
+
+def test_costs_count_one_upsampler_and_all_of_them():
+    model = build_model(default_config("carafe", fpn_channels=64))
+    costs = model_costs(model, 128)
+    assert costs["upsampler_params"] == 15540  # C = 64, C_m = 16, k_up = 5, k_enc = 3
+    assert costs["upsampler_params_all"] == 3 * costs["upsampler_params"]
+
+
+def test_latency_is_a_positive_median():
+    assert upsampler_latency_ms(build_upsampler("bilinear", 4), (1, 4, 8, 8), repeats=3) > 0
+
+
+def test_means_are_means_and_skip_absent_classes():
+    rows = [
+        {
+            "upsampler": "carafe",
+            "seed": 0,
+            "miou": 80.0,
+            "per_class_iou": {"a": 90.0, "b": 70.0},
+            "upsampler_params": 7,
+            "kernel_alignment": {"window": 5, "own_object_share": {"carafe": 0.8}},
+        },
+        {
+            "upsampler": "carafe",
+            "seed": 1,
+            "miou": 82.0,
+            "per_class_iou": {"a": 94.0},
+            "upsampler_params": 7,
+            "kernel_alignment": {"window": 5, "own_object_share": {"carafe": 0.9}},
+        },
+        {
+            "upsampler": "bilinear",
+            "seed": 0,
+            "miou": 70.0,
+            "per_class_iou": {"a": 1.0},
+            "upsampler_params": 0,
+            "kernel_alignment": None,
+        },
+    ]
+    carafe, bilinear = means_over_seeds(rows)
+    assert carafe["seed"] == "mean" and carafe["num_seeds"] == 2
+    assert carafe["miou"] == 81.0
+    assert carafe["per_class_iou"] == {"a": 92.0, "b": 70.0}
+    assert carafe["kernel_alignment"]["own_object_share"]["carafe"] == pytest.approx(0.85)
+    assert carafe["upsampler_params"] == 7 and isinstance(carafe["upsampler_params"], int)
+    assert bilinear["kernel_alignment"] is None and bilinear["num_seeds"] == 1
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    if not METRICS.is_file():
+        pytest.skip("no assets/metrics.json")
+    return json.loads(METRICS.read_text())
+
+
+@pytest.mark.parametrize("name", ["carafe", "bilinear", "dysample"])
+def test_shipped_checkpoint_reproduces_its_metrics(metrics, name):
+    """Replacing a shipped file by another (e.g. an untrained model) fails here."""
+    assert name in list_pretrained()
+    claimed = metrics["shipped_check"]["models"][name]
+    data = load_split("heldout", SHIPPED_CHECK_IMAGES, 128)
+    got = evaluate_model(load_pretrained(name), data.images, data.labels)
+    for key in ("miou", "boundary_f", "class_boundary_f"):
+        assert got[key] == pytest.approx(claimed[key], abs=0.05), key
+    # ... and the subset agrees with the full held-out result of the seed-0 run it ships.
+    run = next(r for r in metrics["runs"] if r["upsampler"] == name and r["seed"] == 0)
+    assert got["miou"] == pytest.approx(run["miou"], abs=4.0)
+
+
+def test_shipped_claims_hold_on_every_seed(metrics):
+    runs = {(r["upsampler"], r["seed"]): r for r in metrics["runs"]}
+    assert metrics["split"] == "heldout"
+    for kind in ("carafe", "bilinear", "dysample", "nearest", "deconv", "pixel_shuffle"):
+        assert {s for k, s in runs if k == kind} == {0, 1}, kind
+    for seed in (0, 1):  # the claim of the model card: CARAFE beats its bilinear twin
+        carafe, bilinear = runs[("carafe", seed)], runs[("bilinear", seed)]
+        assert carafe["miou"] >= bilinear["miou"] + 1.0
+        assert carafe["boundary_f"] >= bilinear["boundary_f"] + 1.0
+    card = (ASSETS_DIR / "MODEL_CARD.md").read_text()
+    assert f"{runs[('carafe', 0)]['miou']:.2f}" in card
+    for mean in metrics["means"]:
+        group = [r for r in metrics["runs"] if r["upsampler"] == mean["upsampler"]]
+        assert mean["miou"] == pytest.approx(sum(r["miou"] for r in group) / len(group))
+        for cls, value in mean["per_class_iou"].items():
+            values = [r["per_class_iou"][cls] for r in group if cls in r["per_class_iou"]]
+            assert value == pytest.approx(sum(values) / len(values))
