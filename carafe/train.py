@@ -59,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--upsampler", choices=UPSAMPLER_KINDS, default="carafe")
     p.add_argument("--out", required=True, type=Path, help="run directory")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=800)
     p.add_argument("--batch-size", type=int, default=16, help="global batch size")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)

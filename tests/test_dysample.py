@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from carafe.dysample import sampling_taps
 from carafe.nn import DySample, build_upsampler, upsampler_cost
 
 
@@ -164,3 +165,25 @@ def test_cost_counts_its_parameters():
     # Far cheaper than CARAFE, dearer than bilinear (it still blends four taps per value).
     assert upsampler_cost("bilinear", 256)["flops_per_input_pixel"] < cost["flops_per_input_pixel"]
     assert cost["flops_per_input_pixel"] < upsampler_cost("carafe", 256)["flops_per_input_pixel"]
+
+
+def test_sampling_taps_reproduce_the_output():
+    torch.manual_seed(5)
+    x = torch.randn(1, 4, 5, 6)
+    module = DySample(4, 2, groups=2)
+    with torch.no_grad():
+        module.offset.weight.normal_(std=3.0)  # some points land outside the map
+        parts = module.forward_with_intermediates(x)
+    outside = 0
+    for oy in range(10):
+        for ox in range(12):
+            for g in range(2):
+                px, py = parts.positions[0, g, oy, ox].tolist()
+                outside += not (0 <= px <= 5 and 0 <= py <= 4)
+                taps = sampling_taps(px, py, 5, 6)
+                assert 1 <= len(taps) <= 4
+                assert sum(t.weight for t in taps) == pytest.approx(1.0)
+                for c in (2 * g, 2 * g + 1):
+                    value = sum(t.weight * x[0, c, t.row, t.col].item() for t in taps)
+                    assert value == pytest.approx(parts.output[0, c, oy, ox].item(), abs=1e-5)
+    assert outside > 0
