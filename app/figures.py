@@ -7,13 +7,11 @@ bar (``PLOTLY_CONFIG``). Image coordinates: x = column, y = row, row 0 at the to
 from __future__ import annotations
 
 import base64
-import colorsys
 import io
 
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
-from plotly.subplots import make_subplots
 
 SEQ = "Viridis"  # plain maps
 DIV = "RdBu_r"  # signed maps / differences (blue < 0 < red)
@@ -35,6 +33,8 @@ PALETTE = np.array(
     np.uint8,
 )
 SELECT = "#00e5ff"  # selected pixel / window outline (visible on light and dark)
+PAD_FILL = "rgba(128,128,128,0.55)"  # zero padding (outside the image or the map)
+PAD_TEXT = "#f5f5f5"
 
 
 def image_uri(rgb: np.ndarray, fmt: str = "PNG") -> str:
@@ -119,30 +119,29 @@ def _rect(fig, y0, x0, y1, x1, color=SELECT, dash=None, width=2, row=None, col=N
     )
 
 
-def image_figure(
-    image, step, sel, up_kernel, seg=None, alpha=0.45, title="", max_grid=64
-) -> go.Figure:
+def image_figure(image, step, view, seg=None, alpha=0.45, title="", max_grid=64) -> go.Figure:
     """The image (with segmentation) plus an invisible click target per output pixel.
 
-    ``sel`` = (oy, ox) output pixel of ``step``; its cell is outlined, and so is the k×k source
-    window of the input map (dashed), both in image pixels.
+    ``view`` is the selected pixel's :class:`carafe.inspect.KernelView`: its output pixel is
+    outlined in red and its k×k source window dashed, both in image pixels. Where the window
+    reaches past the image, the axes grow to show it and the part outside the image is
+    greyed and labelled "zero padding".
     """
     h, w = image.shape[:2]
-    so, si = step.stride_out, step.stride_in
     fig = go.Figure(
         rgb_image(
             overlay(image, seg, alpha),
             fmt="JPEG" if image.shape[0] * image.shape[1] > 128**2 else "PNG",
         )
     )
-    oh = min(step.output.shape[-2], -(-h // so))
-    ow = min(step.output.shape[-1], -(-w // so))
+    oh, ow = step.visible_output_hw()
     sub = max(1, -(-max(oh, ow) // max_grid))
     gy, gx = np.mgrid[0:oh:sub, 0:ow:sub]
+    cy, cx = step.geometry.image_centre(gy.ravel(), gx.ravel())
     fig.add_trace(
         go.Scatter(
-            x=((gx.ravel() + 0.5) * so - 0.5).astype(np.float32),
-            y=((gy.ravel() + 0.5) * so - 0.5).astype(np.float32),
+            x=np.asarray(cx, np.float32),
+            y=np.asarray(cy, np.float32),
             mode="markers",
             marker=dict(
                 size=max(4, 600 // max(oh, ow) * sub),
@@ -155,16 +154,45 @@ def image_figure(
             name="pixels",
         )
     )
-    oy, ox = sel
-    r = (up_kernel - 1) // 2
-    sy, sx = oy // step.scale, ox // step.scale
-    _rect(fig, (sy - r) * si, (sx - r) * si, (sy + r + 1) * si, (sx + r + 1) * si, dash="dash")
-    _rect(fig, oy * so, ox * so, (oy + 1) * so, (ox + 1) * so, color="#ff1744", width=2)
+    wy0, wx0, wy1, wx1 = view.window_box
+    y0, x0, y1, x1 = min(0, wy0), min(0, wx0), max(h, wy1), max(w, wx1)
+    if (y0, x0, y1, x1) != (0, 0, h, w):  # the window reaches past the image
+        for box in ((y0, x0, 0, x1), (h, x0, y1, x1), (0, x0, h, 0), (0, w, h, x1)):
+            if box[2] > box[0] and box[3] > box[1]:
+                _pad_area(fig, *box)
+        fig.add_annotation(
+            x=(wx0 + wx1) / 2 - 0.5,
+            y=wy1 - 0.5 if wy1 > h else wy0 - 0.5,
+            text="zero padding",
+            showarrow=False,
+            yanchor="top" if wy1 > h else "bottom",
+            font=dict(color=PAD_TEXT, size=12),
+        )
+    _rect(fig, wy0, wx0, wy1, wx1, dash="dash")
+    _rect(fig, *view.output_box, color="#ff1744", width=2)
     fig.update_layout(title=title)
-    _square(fig, height=520)
-    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False, showticklabels=False)
-    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False, showticklabels=False)
+    span_h, span_w = y1 - y0, x1 - x0
+    _square(fig, height=int(np.clip(80 + 640 * span_h / span_w, 220, 560)))
+    fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], autorange=False, showticklabels=False)
+    fig.update_yaxes(range=[y1 - 0.5, y0 - 0.5], autorange=False, showticklabels=False)
     return fig
+
+
+def _pad_area(fig, y0, x0, y1, x1, row=None, col=None) -> None:
+    """Grey cells [y0, y1) × [x0, x1): zero padding outside the image or map."""
+    fig.add_shape(
+        type="rect",
+        x0=x0 - 0.5,
+        x1=x1 - 0.5,
+        y0=y0 - 0.5,
+        y1=y1 - 0.5,
+        line=dict(width=0),
+        fillcolor=PAD_FILL,
+        layer="above",
+        name="zero padding",
+        row=row,
+        col=col,
+    )
 
 
 def map_figure(
@@ -210,6 +238,19 @@ def map_figure(
     return _square(fig, height=height)
 
 
+def number_text(values, fmt: str) -> np.ndarray:
+    """Cell labels: ``format`` without a misleading "-0.00" (tiny negatives print as 0)."""
+
+    def one(v):
+        text = format(v, fmt)
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+    values = np.asarray(values)
+    if fmt.endswith("d"):  # integers (e.g. channel numbers): never a negative zero
+        return np.vectorize(lambda v: format(v, fmt))(values.astype(np.int64))
+    return np.vectorize(one, otypes=[object])(values.astype(np.float64)).astype(str)
+
+
 def kernel_figure(
     kernel,
     title,
@@ -219,8 +260,13 @@ def kernel_figure(
     zmax=None,
     colorbar_title="weight",
     height=380,
+    outside=None,
 ) -> go.Figure:
-    """A k×k kernel with its numbers on the cells; offsets from the centre on the axes."""
+    """A k×k kernel with its numbers on the cells; offsets from the centre on the axes.
+
+    ``zmax``: top of the colour bar (None: the kernel's own maximum). ``outside``: (k, k) bool,
+    taps that read zero padding: greyed, their number kept, labelled "pad".
+    """
     kernel = np.asarray(kernel)
     k = kernel.shape[0]
     r = (k - 1) // 2
@@ -233,6 +279,9 @@ def kernel_figure(
         zmin, zmax = -m, m
     elif zmin is not None and zmax is None:  # plotly mis-colours a half-open range
         zmax = max(float(kernel.max()), zmin + 1e-9)
+    text = number_text(kernel, fmt)
+    if outside is not None:
+        text = np.where(outside, np.char.add(text, "<br>pad"), text)
     fig = go.Figure(
         go.Heatmap(
             z=kernel,
@@ -241,184 +290,17 @@ def kernel_figure(
             colorscale=colorscale,
             zmin=zmin,
             zmax=zmax,
-            text=np.vectorize(lambda v: format(v, fmt))(kernel),
+            text=text,
             texttemplate="%{text}",
             textfont=dict(size=12 if k <= 5 else 9),
             colorbar=dict(title=colorbar_title, thickness=12),
             hovertemplate="dy %{y}, dx %{x}: %{z:.5f}<extra></extra>",
         )
     )
+    if outside is not None:
+        for i, j in zip(*np.nonzero(outside), strict=True):
+            _pad_area(fig, int(i), int(j), int(i) + 1, int(j) + 1)
     fig.update_layout(title=title)
     fig.update_xaxes(title="dx (input pixels)", type="category")
     fig.update_yaxes(title="dy", type="category")
     return _square(fig, height=height)
-
-
-def direction_rgb(dy, dx, vmax) -> np.ndarray:
-    """Hue = direction of (dy, dx), brightness = length / vmax (HSV colour wheel)."""
-    ang = (np.arctan2(-dy, dx) / (2 * np.pi)) % 1.0
-    mag = np.clip(np.hypot(dy, dx) / (vmax or 1.0), 0, 1)
-    hsv = np.stack([ang, np.full_like(ang, 0.85), mag], axis=-1).reshape(-1, 3)
-    rgb = np.array([colorsys.hsv_to_rgb(*v) for v in hsv]).reshape(*dy.shape, 3)
-    return (rgb * 255).round().astype(np.uint8)
-
-
-def map_background(image: np.ndarray, out_hw, stride: int) -> np.ndarray:
-    """The image as a grey (H_out, W_out) map in [0, 1] aligned with an output map of ``stride``
-    (the maps cover the zero-padded input, so the part past the image stays black)."""
-    oh, ow = int(out_hw[0]), int(out_hw[1])
-    h, w = -(-image.shape[0] // stride), -(-image.shape[1] // stride)
-    grey = Image.fromarray(image).convert("L").resize((w, h), Image.Resampling.BILINEAR)
-    out = np.zeros((oh, ow), np.float32)
-    g = np.asarray(grey, np.float32)[:oh, :ow] / 255.0
-    out[: g.shape[0], : g.shape[1]] = g
-    return out
-
-
-def offset_figure(dy, dx, title, background=None, max_arrows=16, height=420) -> go.Figure:
-    """Centre-of-mass offsets: direction colours over the (grey) image, plus arrows.
-
-    ``background``: optional (H, W) grey image in [0, 1] blended under the colours, so the
-    arrows can be read against the objects.
-    """
-    h, w = dy.shape
-    vmax = float(np.percentile(np.hypot(dy, dx), 99)) or 1e-6
-    rgb = direction_rgb(dy, dx, vmax).astype(np.float32)
-    if background is not None:
-        rgb = 0.55 * rgb + 0.45 * 255 * background[..., None]
-    fig = go.Figure(rgb_image(rgb.round().astype(np.uint8)))
-    step = max(1, -(-max(h, w) // max_arrows))
-    ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
-    ady, adx = dy[ys, xs], dx[ys, xs]
-    scale = 0.9 * step / vmax
-    lx, ly = [], []
-    for y0, x0, vy, vx in zip(ys.ravel(), xs.ravel(), ady.ravel(), adx.ravel(), strict=True):
-        lx += [x0, x0 + vx * scale, None]
-        ly += [y0, y0 + vy * scale, None]
-    fig.add_trace(
-        go.Scatter(
-            x=lx,
-            y=ly,
-            mode="lines",
-            line=dict(color="white", width=1.2),
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=(xs + adx * scale).ravel(),
-            y=(ys + ady * scale).ravel(),
-            mode="markers",
-            marker=dict(size=4, color="white"),
-            showlegend=False,
-            customdata=np.stack([ady.ravel(), adx.ravel()], axis=1),
-            hovertemplate="dy %{customdata[0]:.2f}, dx %{customdata[1]:.2f}<extra></extra>",
-        )
-    )
-    fig.update_layout(title=title)
-    _square(fig, height=height)
-    fig.update_xaxes(range=[-0.5, w - 0.5], autorange=False, showticklabels=False)
-    fig.update_yaxes(range=[h - 0.5, -0.5], autorange=False, showticklabels=False)
-    return fig
-
-
-def wheel_legend(size=64) -> np.ndarray:
-    """A small colour wheel image explaining :func:`direction_rgb` (right = +dx, up = −dy)."""
-    yy, xx = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
-    rgb = direction_rgb(yy, xx, 1.0)
-    rgb[np.hypot(yy, xx) > 1] = 255
-    return rgb
-
-
-def grid_figure(
-    maps,
-    titles,
-    cols=4,
-    colorscale=DIV,
-    zmax=None,
-    height_per_row=170,
-    colorbar_title="",
-    scales=None,
-) -> go.Figure:
-    """Small multiples sharing one colour scale (symmetric for DIV) and one colour bar.
-
-    ``scales[i]`` stretches map i by that factor (e.g. 2 for an input map shown next to its ×2
-    outputs), so every panel covers the same area.
-    """
-    n = len(maps)
-    rows = max(1, -(-n // cols))
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=titles,
-        horizontal_spacing=0.02,
-        vertical_spacing=0.08 if rows > 1 else 0.02,
-    )
-    if zmax is None:
-        zmax = float(max(np.abs(m).max() for m in maps)) or 1.0
-    zmin = -zmax if colorscale == DIV else 0.0
-    for i, m in enumerate(maps):
-        f = (scales or [1] * n)[i]
-        fig.add_trace(
-            go.Heatmap(
-                z=m,
-                x0=(f - 1) / 2,
-                dx=f,
-                y0=(f - 1) / 2,
-                dy=f,
-                colorscale=colorscale,
-                zmin=zmin,
-                zmax=zmax,
-                showscale=(i == 0),
-                colorbar=dict(title=colorbar_title, thickness=12),
-                hovertemplate="%{z:.3g}<extra></extra>",
-            ),
-            row=i // cols + 1,
-            col=i % cols + 1,
-        )
-        axis = "" if i == 0 else str(i + 1)
-        fig.update_yaxes(scaleanchor=f"x{axis}", row=i // cols + 1, col=i % cols + 1)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
-    fig.update_layout(height=rows * height_per_row + 40, margin=dict(l=5, r=5, t=30, b=5))
-    fig.update_annotations(font_size=12)
-    return fig
-
-
-def images_row(images, titles, height=300) -> go.Figure:
-    """RGB images side by side (e.g. PCA views or segmentations)."""
-    fig = make_subplots(rows=1, cols=len(images), subplot_titles=titles, horizontal_spacing=0.02)
-    for i, im in enumerate(images):
-        fig.add_trace(rgb_image(im), row=1, col=i + 1)
-        fig.update_xaxes(range=[-0.5, im.shape[1] - 0.5], row=1, col=i + 1)
-        fig.update_yaxes(
-            range=[im.shape[0] - 0.5, -0.5], scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1
-        )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
-    return fig
-
-
-def bar_figure(values, title, xlabel="channel", height=260) -> go.Figure:
-    """A vector (e.g. the features of one pixel) as bars, blue < 0 < red."""
-    values = np.asarray(values, dtype=np.float64)
-    colours = np.where(values >= 0, "#d6604d", "#4393c3")
-    fig = go.Figure(
-        go.Bar(
-            x=np.arange(len(values)),
-            y=values,
-            marker_color=colours,
-            hovertemplate=f"{xlabel} %{{x}}: %{{y:.4g}}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        bargap=0.1,
-        xaxis_title=xlabel,
-        showlegend=False,
-    )
-    return fig

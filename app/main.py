@@ -2,22 +2,21 @@
 
 Run with ``streamlit run app/main.py``. This file sets up the page, the sidebar shared by all
 pages (image, checkpoint, FPN step) and the navigation; each page lives in app/app_pages/.
+Streamlit puts this file's folder on ``sys.path``, so the app's modules import plainly.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+ICON = HERE / "static" / "icon.png"  # shipped: nothing is fetched from a font host
 
-import common  # noqa: E402
+st.set_page_config(page_title="CARAFE Explorer", page_icon=str(ICON), layout="wide")
 
-st.set_page_config(page_title="CARAFE Explorer", page_icon=":material/search:", layout="wide")
-
-PAGES = Path(__file__).resolve().parent / "app_pages"
+PAGES = HERE / "app_pages"
 pages = [
     st.Page(PAGES / "explore.py", title="Explore", icon=":material/search:", default=True),
     st.Page(
@@ -47,6 +46,29 @@ pages = [
 ]
 nav = st.navigation(pages)
 
+# The page frame is drawn; now the heavy imports, with a message the learner sees at once.
+first_run = "booted" not in st.session_state  # a session's first run does the heavy work
+boot = st.empty()
+if first_run:
+    boot.info(
+        "Preparing the CARAFE operator (on the very first start it compiles its C++ kernels, "
+        "about 15 s)…",
+        icon="⏳",
+    )
+import state  # noqa: E402 - after the message: imports carafe (and may build the op)
+import texts  # noqa: E402
+
+names = state.checkpoint_names()
+if st.session_state.get("checkpoint") not in names:
+    st.session_state["checkpoint"] = names[0]
+if first_run:
+    boot.info("Loading the model…", icon="⏳")
+labels = state.step_labels(st.session_state["checkpoint"])
+boot.empty()
+st.session_state["booted"] = True
+if labels and st.session_state.get("step_pos") not in range(len(labels)):
+    st.session_state["step_pos"] = len(labels) - 1  # finest step: most pixels, clearest edges
+
 
 def _sidebar() -> None:
     """Image, checkpoint and FPN step: shared by every page (kept in session state)."""
@@ -63,18 +85,18 @@ def _sidebar() -> None:
             st.file_uploader(
                 "Upload an image",
                 key="upload",
-                on_change=common.store_upload,
+                on_change=state.store_upload,
                 max_upload_size=25,
                 type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"],
                 help=f"Images are converted to RGB and downscaled to a maximum side of "
-                f"{common.MAX_SIDE} px. Your image stays in your session only.",
+                f"{state.MAX_SIDE} px. Your image stays in your session only.",
             )
         else:
             st.selectbox(
                 "Sample image",
-                common.sample_names(),
+                state.sample_names(),
                 key="sample",
-                format_func=common.sample_label,
+                format_func=texts.sample_label,
                 help="Bundled images (assets/samples/, sources in SOURCES.md). The "
                 "shapes scenes look like the training data: textured shapes "
                 "pasted on photographs.",
@@ -102,11 +124,5 @@ def _sidebar() -> None:
         )
 
 
-names = common.checkpoint_names()
-if st.session_state.get("checkpoint") not in names:
-    st.session_state["checkpoint"] = names[0]
-labels = common.step_labels(st.session_state["checkpoint"])
-if labels and st.session_state.get("step_pos") not in range(len(labels)):
-    st.session_state["step_pos"] = len(labels) - 1  # finest step: most pixels, clearest edges
 _sidebar()
 nav.run()

@@ -37,6 +37,8 @@ class PixelExplanation:
     kernel_by_hand: np.ndarray  # (k, k) softmax(kernel_logits) by hand
     window: np.ndarray  # (k, k) input channel c around the source (0 outside)
     inside: np.ndarray  # (k, k) bool: window tap inside the map
+    outside_image: np.ndarray  # (k, k) bool: tap reads zero padding or the padded image area
+    padding_weight: float  # kernel weight on those taps (it multiplies zeros or padding)
     products: np.ndarray  # (k, k) kernel × window
     value_by_hand: float  # Σ products
     value_op: float  # the op's output at (c, y, x)
@@ -47,16 +49,15 @@ def explain_pixel(step: StepAnalysis, y: int, x: int, channel: int = 0) -> Pixel
     d = step.carafe
     if d is None:
         raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE: no kernels")
-    s, k, groups = step.scale, d.up_kernel, d.up_group
-    c_in, h, w = step.input.shape
+    geo = step.geometry
+    k = geo.k
     sh, sw = d.kernels.shape[-2:]
     if not (0 <= y < sh and 0 <= x < sw):
         raise ValueError(f"pixel ({y}, {x}) is outside the {sh}×{sw} output")
-    if not 0 <= channel < c_in:
-        raise ValueError(f"channel {channel} is outside 0..{c_in - 1}")
-    g = channel // (c_in // groups)
-    sy, sx, py, px = y // s, x // s, y % s, x % s
-    r = (k - 1) // 2
+    if not 0 <= channel < geo.C:
+        raise ValueError(f"channel {channel} is outside 0..{geo.C - 1}")
+    g = geo.group_of_channel(channel)
+    (sy, sx), (py, px) = geo.source_pixel(y, x), geo.sub_pixel(y, x)
     feat = step.input.astype(np.float64)
     vec = feat[:, sy, sx]
     comp_hand = d.compressor_weight.astype(np.float64) @ vec + d.compressor_bias
@@ -65,17 +66,15 @@ def explain_pixel(step: StepAnalysis, y: int, x: int, channel: int = 0) -> Pixel
     re = (ke - 1) * dil // 2
     comp = np.pad(d.compressed.astype(np.float64), ((0, 0), (re, re), (re, re)))
     patch = comp[:, sy : sy + 2 * re + 1 : dil, sx : sx + 2 * re + 1 : dil]  # (Cm, ke, ke)
-    taps = np.arange(k * k)
-    enc_ch = ((g * k * k + taps) * s * s + py * s + px).reshape(k, k)
+    enc_ch = geo.encoder_channels(y, x, g)
     wts = d.encoder_weight.astype(np.float64)[enc_ch.ravel()]  # (k², Cm, ke, ke)
     enc_hand = (wts * patch[None]).sum(axis=(1, 2, 3)) + d.encoder_bias[enc_ch.ravel()]
-    kl = d.kernel_logits[g * k * k : (g + 1) * k * k, y, x].astype(np.float64).reshape(k, k)
+    kl = geo.kernel_at(d.kernel_logits, y, x, g).astype(np.float64)
     e = np.exp(kl - kl.max())
-    kernel = d.kernels[g * k * k : (g + 1) * k * k, y, x].astype(np.float64).reshape(k, k)
-    padded = np.pad(feat[channel], r)
-    window = padded[sy : sy + k, sx : sx + k]
-    yy, xx = np.meshgrid(np.arange(k) + sy - r, np.arange(k) + sx - r, indexing="ij")
-    inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+    kernel = geo.kernel_at(d.kernels, y, x, g).astype(np.float64)
+    win = geo.window(y, x)
+    rows, cols = np.clip(win.rows, 0, geo.H - 1), np.clip(win.cols, 0, geo.W - 1)
+    window = np.where(win.inside, feat[channel][np.ix_(rows, cols)], 0.0)  # zero padding
     products = kernel * window
     return PixelExplanation(
         y=y,
@@ -94,7 +93,9 @@ def explain_pixel(step: StepAnalysis, y: int, x: int, channel: int = 0) -> Pixel
         kernel=kernel,
         kernel_by_hand=e / e.sum(),
         window=window,
-        inside=inside,
+        inside=win.inside,
+        outside_image=win.outside_image,
+        padding_weight=float(kernel[win.outside_image].sum()),
         products=products,
         value_by_hand=float(products.sum()),
         value_op=float(d.op_output[channel, y, x]),

@@ -190,10 +190,10 @@ class Geometry:
         """The output-map pixel that covers image pixel (iy, ix)."""
         return int(iy) // self.stride_out, int(ix) // self.stride_out
 
-    def image_centre(self, y: int, x: int) -> tuple[int, int]:
-        """An image pixel at the centre of output pixel (y, x)."""
+    def image_centre(self, y, x):
+        """The image pixel at the centre of output pixel (y, x) (ints or numpy arrays)."""
         so = self.stride_out
-        return int(y) * so + so // 2, int(x) * so + so // 2
+        return y * so + so // 2, x * so + so // 2
 
     def output_box(self, y: int, x: int) -> tuple[int, int, int, int]:
         """Image pixels [y0, y1) × [x0, x1) that output pixel (y, x) covers."""

@@ -10,48 +10,91 @@ No Streamlit and no plotting here: the app only draws what this module returns.
 
 Baselines (Compare page): nearest and bilinear have no parameters. Deconv and pixel shuffle are
 learned; when the model's own step is of that kind its output is used, otherwise they get a
-fixed, documented initialisation (see :data:`BASELINE_NOTES`).
+fixed, documented initialisation (:func:`carafe.nn.build_baseline`, :func:`baseline_note`).
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from carafe.nn import UPSAMPLER_KINDS, CARAFEPack, build_upsampler
+from carafe.catalog import (
+    METRICS_FILE,
+    PAPER_CARAFE,
+    RANDOM_INIT,
+    MetricsView,
+    ModelCost,
+    Table,
+    benchmark_table,
+    cost_table,
+    display_name,
+    load_metrics,
+    load_model,
+    metrics_view,
+    model_cost,
+    model_names,
+    paper_check,
+    twin_names,
+)
+from carafe.geometry import Geometry
+from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS, CARAFEPack, build_baseline
+from carafe.pixel import KernelView, kernel_view, padding_weight_map, start_pixel
+from carafe.summaries import agreement, max_abs_difference, pca_rgb, rms_difference
 
 __all__ = [
-    "BASELINE_NOTES",
+    "METRICS_FILE",
+    "PAPER_CARAFE",
+    "RANDOM_INIT",
+    "UPSAMPLER_KINDS",
     "Analysis",
     "CarafeDetails",
+    "KernelView",
+    "MetricsView",
+    "ModelCost",
     "StepAnalysis",
+    "Table",
     "agreement",
     "analyze",
+    "baseline_note",
     "baseline_outputs",
+    "benchmark_table",
     "channel_energy",
+    "cost_table",
+    "display_name",
     "kernel_statistics",
+    "kernel_view",
+    "load_metrics",
+    "load_model",
     "max_abs_difference",
+    "metrics_view",
+    "model_cost",
+    "model_names",
+    "operator_backend",
+    "padding_weight_map",
+    "paper_check",
     "pca_rgb",
     "rms_difference",
     "segment",
-    "strongest_lean",
+    "start_pixel",
     "toy_step",
+    "twin_names",
 ]
 
-BASELINE_NOTES = {
-    "carafe": "CARAFE: the model's own trained upsampler (content-aware kernels).",
-    "nearest": "Nearest neighbour: copies each source pixel s×s times (no parameters).",
-    "bilinear": "Bilinear interpolation, align_corners=False (no parameters).",
-    "deconv": "Deconvolution (3×3, stride 2, as in mmdetection) initialised to the bilinear "
-    "kernel [½, 1, ½]⊗[½, 1, ½] per channel: untrained, fixed weights.",
-    "pixel_shuffle": "Pixel shuffle (3×3 conv to C·s² channels, then shuffle) with ICNR "
-    "initialisation: every sub-pixel gets the same 3×3 binomial blur, so it "
-    "starts as blur + nearest: untrained, fixed weights.",
-}
+
+def baseline_note(kind: str) -> str:
+    """What the Compare page's ``kind`` panel shows (trained, or a fixed initialisation)."""
+    return UPSAMPLERS[kind].baseline_note
+
+
+def operator_backend() -> str:
+    """The CARAFE op's backend ("cpp", "cuda+cpp" or "reference (why)")."""
+    from carafe.ops import backend
+
+    return backend()
 
 
 @dataclass
@@ -94,10 +137,32 @@ class StepAnalysis:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # every kind, same input
     carafe: CarafeDetails | None = None
     channel_order: np.ndarray | None = None  # input channels, highest energy first
+    image_hw: tuple[int, int] | None = None  # the real image; maps beyond it are padding
 
     @property
     def output_shape(self) -> tuple[int, int]:
         return tuple(self.output.shape[-2:])
+
+    @property
+    def geometry(self) -> Geometry:
+        """This step's :class:`carafe.geometry.Geometry` (k = 1, G = 1 without CARAFE)."""
+        c, h, w = self.input.shape
+        d = self.carafe
+        return Geometry(
+            k=d.up_kernel if d else 1,
+            G=d.up_group if d else 1,
+            s=self.scale,
+            C=c,
+            H=h,
+            W=w,
+            stride_in=self.stride_in,
+            stride_out=self.stride_out,
+            image_hw=self.image_hw,
+        )
+
+    def visible_output_hw(self) -> tuple[int, int]:
+        """Rows/columns of the (cropped) output map that cover the real image."""
+        return self.geometry.visible_output_hw(self.output_shape)
 
 
 @dataclass
@@ -111,6 +176,7 @@ class Analysis:
     steps: list[StepAnalysis]  # coarsest first, as applied
     backend: str
     seconds: float = 0.0
+    pad_multiple: int = 1  # the model zero-pads the image to a multiple of this (its strides[-1])
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -133,53 +199,33 @@ def kernel_statistics(kernels: np.ndarray, k: int, groups: int):
     return tuple(a.astype(np.float32) for a in (entropy, peak, com_dy, com_dx))
 
 
-def _bilinear_deconv(channels: int) -> torch.nn.Module:
-    deconv = build_upsampler("deconv", channels, 2)
-    with torch.no_grad():
-        deconv.weight.zero_()
-        tap = torch.tensor([0.5, 1.0, 0.5])
-        idx = torch.arange(channels)
-        deconv.weight[idx, idx] = torch.outer(tap, tap)
-        deconv.bias.zero_()
-    return deconv
-
-
-def _icnr_pixel_shuffle(channels: int, s: int) -> torch.nn.Module:
-    ps = build_upsampler("pixel_shuffle", channels, s)
-    conv = ps.upsample_conv
-    with torch.no_grad():
-        conv.weight.zero_()
-        blur = torch.tensor([1.0, 2.0, 1.0])
-        blur = torch.outer(blur, blur) / 16
-        kk = conv.weight.shape[-1]
-        pad = (kk - 3) // 2
-        for c in range(channels):  # ICNR: the same sub-kernel for all s² sub-pixels of c
-            conv.weight[c * s * s : (c + 1) * s * s, c, pad : pad + 3, pad : pad + 3] = blur
-        conv.bias.zero_()
-    return ps
-
-
 @torch.no_grad()
 def baseline_outputs(
     x: torch.Tensor, scale: int, own_kind: str | None = None, own_output: torch.Tensor | None = None
 ) -> dict[str, np.ndarray]:
-    """Upsample ``x`` (1, C, h, w) by every non-CARAFE kind; see :data:`BASELINE_NOTES`.
+    """Upsample ``x`` (1, C, h, w) by every kind with an untrained baseline
+    (:func:`carafe.nn.build_baseline`; see :func:`baseline_note`).
 
     The model's own output is used for ``own_kind``. Every result is cropped to ``own_output``'s
     size when given (the FPN crops to the finer level).
     """
     c = x.shape[1]
-    outs: dict[str, torch.Tensor] = {
-        "nearest": F.interpolate(x, scale_factor=scale, mode="nearest"),
-        "bilinear": F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False),
-    }
-    if scale == 2:
-        outs["deconv"] = _bilinear_deconv(c)(x)
-    outs["pixel_shuffle"] = _icnr_pixel_shuffle(c, scale)(x)
+    outs: dict[str, torch.Tensor] = {}
+    for kind, entry in UPSAMPLERS.items():
+        if entry.baseline is None or kind == own_kind:
+            continue
+        try:
+            outs[kind] = build_baseline(kind, c, scale)(x)
+        except ValueError:  # e.g. deconv exists for s = 2 only
+            continue
     if own_kind is not None and own_output is not None and own_kind != "carafe":
         outs[own_kind] = own_output
-    h, w = own_output.shape[-2:] if own_output is not None else outs["nearest"].shape[-2:]
-    return {k: _np(v[0, :, :h, :w]) for k, v in outs.items() if k in UPSAMPLER_KINDS}
+    h, w = (
+        own_output.shape[-2:]
+        if own_output is not None
+        else (x.shape[-2] * scale, x.shape[-1] * scale)
+    )
+    return {k: _np(v[0, :, :h, :w]) for k, v in outs.items()}
 
 
 def channel_energy(maps: np.ndarray) -> np.ndarray:
@@ -189,21 +235,6 @@ def channel_energy(maps: np.ndarray) -> np.ndarray:
 
 def _energy_order(a: np.ndarray) -> np.ndarray:
     return np.argsort(-channel_energy(a), kind="stable")
-
-
-def rms_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Root-mean-square difference of two equally shaped maps."""
-    return float(np.sqrt(np.mean((a.astype(np.float64) - b) ** 2)))
-
-
-def max_abs_difference(a, b) -> float:
-    """Largest absolute difference (model value vs hand recomputation)."""
-    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
-
-
-def agreement(seg_a: np.ndarray, seg_b: np.ndarray) -> float:
-    """Fraction of pixels where two segmentations give the same class."""
-    return float(np.mean(seg_a == seg_b))
 
 
 def _carafe_details(module: CARAFEPack, parts, crop_hw) -> CarafeDetails:
@@ -270,10 +301,6 @@ def _torch_threads(n: int | None):
 
 @torch.no_grad()
 def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
-    import time
-
-    from carafe.ops import backend
-
     start = time.perf_counter()
     x = _image_tensor(image)
     result = model.forward_with_intermediates(x)
@@ -305,6 +332,7 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
                 outputs=outputs,
                 carafe=details,
                 channel_order=_energy_order(inp_np),
+                image_hw=(int(image.shape[0]), int(image.shape[1])),
             )
         )
     return Analysis(
@@ -313,8 +341,9 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
         confidence=confidence,
         class_names=list(getattr(model, "class_names", []) or []),
         steps=steps,
-        backend=backend(),
+        backend=operator_backend(),
         seconds=time.perf_counter() - start,
+        pad_multiple=int(getattr(model, "size_divisor", 1)),
     )
 
 
@@ -328,81 +357,8 @@ def segment(model, image: np.ndarray, threads: int | None = 1) -> np.ndarray | N
     return logits.argmax(dim=1)[0].numpy().astype(np.int32)
 
 
-def strongest_lean(step: StepAnalysis, group: int = 0, image_hw=None) -> tuple[int, int]:
-    """The output pixel whose kernel leans furthest from its window centre (an edge pixel).
+def toy_step(trained_like: bool = True, seed: int = 0) -> StepAnalysis:
+    """The 6×6 toy of the How it works page (see :mod:`carafe.toy`)."""
+    from carafe.toy import make_toy_step
 
-    ``image_hw`` limits the search to output pixels inside the (unpadded) image.
-    """
-    d = step.carafe
-    if d is None:
-        raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE: no kernels")
-    lean = np.hypot(d.com_dy[group], d.com_dx[group])
-    if image_hw is not None:
-        h = -(-int(image_hw[0]) // step.stride_out)
-        w = -(-int(image_hw[1]) // step.stride_out)
-        lean = lean[:h, :w]
-    oy, ox = np.unravel_index(int(np.argmax(lean)), lean.shape)
-    return int(oy), int(ox)
-
-
-def pca_rgb(maps: list[np.ndarray], fit_index: int = 0) -> list[np.ndarray]:
-    """Project (C, H, W) maps onto the top-3 principal components of ``maps[fit_index]``.
-
-    All maps share one basis and one normalisation (1st-99th percentile of the fitted map), so
-    colours are comparable across upsamplers. Returns (H, W, 3) uint8 images.
-    """
-    ref = maps[fit_index].reshape(maps[fit_index].shape[0], -1).astype(np.float64)
-    mean = ref.mean(axis=1, keepdims=True)
-    u, _, _ = np.linalg.svd(ref - mean, full_matrices=False)
-    basis = u[:, :3]
-    if basis.shape[1] < 3:
-        basis = np.pad(basis, ((0, 0), (0, 3 - basis.shape[1])))
-    for j in range(basis.shape[1]):  # deterministic sign: largest loading positive
-        if basis[np.argmax(np.abs(basis[:, j])), j] < 0:
-            basis[:, j] *= -1
-    proj_ref = basis.T @ (ref - mean)
-    lo = np.percentile(proj_ref, 1, axis=1, keepdims=True)
-    hi = np.percentile(proj_ref, 99, axis=1, keepdims=True)
-    span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
-    out = []
-    for m in maps:
-        flat = m.reshape(m.shape[0], -1).astype(np.float64)
-        proj = (basis.T @ (flat - mean) - lo) / span
-        rgb = np.clip(proj, 0, 1).T.reshape(m.shape[1], m.shape[2], 3)
-        out.append((rgb * 255).round().astype(np.uint8))
-    return out
-
-
-@torch.no_grad()
-def toy_step(seed: int = 0) -> StepAnalysis:
-    """A tiny CARAFE step where every number fits on screen.
-
-    A 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a diagonal ramp), a
-    CARAFEPack(2, ×2, k_up=3, C_m=2) with seeded N(0, 0.5²) weights (not trained: large enough that
-    the kernels differ from pixel to pixel), upsampled to 12×12.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    module = CARAFEPack(2, 2, up_kernel=3, encoder_kernel=3, compressed_channels=2)
-    for p in module.parameters():
-        p.copy_((torch.randn(p.shape, generator=gen) * 0.5).round(decimals=1))
-    x = torch.zeros(1, 2, 6, 6)
-    x[0, 0, :, 3:] = 1.0
-    x[0, 1] = (torch.arange(6)[:, None] + torch.arange(6)[None, :]).float() / 10
-    parts = module.forward_with_intermediates(x)
-    inp = _np(x[0])
-    outputs = baseline_outputs(x, 2, None, parts.output)
-    outputs["carafe"] = _np(parts.output[0])
-    return StepAnalysis(
-        index=0,
-        kind="carafe",
-        scale=2,
-        source_level=1,
-        target_level=0,
-        stride_in=2,
-        stride_out=1,
-        input=inp,
-        output=outputs["carafe"],
-        outputs=outputs,
-        carafe=_carafe_details(module, parts, (12, 12)),
-        channel_order=_energy_order(inp),
-    )
+    return make_toy_step(trained_like=trained_like, seed=seed)

@@ -40,14 +40,13 @@ def _no_exception(at: AppTest) -> None:
 @pytest.fixture(scope="module")
 def reference():
     """(analysis, step) computed outside the app for the default sample and checkpoint."""
-    import common  # app/common.py
+    import state  # app/state.py
 
     from carafe.imageio import load_image_file
-    from carafe.inspect import analyze
+    from carafe.inspect import analyze, load_model
 
-    image = load_image_file(common.SAMPLES_DIR / common.sample_names()[0]).array
-    model = common.get_model.__wrapped__(common.checkpoint_names()[0])
-    a = analyze(model, image)
+    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    a = analyze(load_model(state.checkpoint_names()[0]), image)
     return a, a.steps[-1]
 
 
@@ -74,6 +73,15 @@ def _z(trace: dict) -> np.ndarray:
             shape = tuple(int(v) for v in shape.split(","))
         return arr.reshape(shape)
     return np.asarray(z, dtype=float)
+
+
+def _frames(at: AppTest, column: str) -> list:
+    """The data frames on the page that have ``column`` (AppTest does not expose their keys)."""
+    return [d.value for d in at.dataframe if column in d.value.columns]
+
+
+def _footer(at: AppTest) -> str:
+    return next(c.value for c in at.main.caption if c.value.startswith("Paper:"))
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -114,7 +122,7 @@ def test_explore_kernel_matches_inspect(reference):
         at.number_input(key="explore_px_y").set_value(oy).run()
         at.number_input(key="explore_px_x").set_value(ox).run()
         _no_exception(at)
-        assert float(_metric(at, "Entropy (nats)")) == pytest.approx(d.entropy[0, oy, ox], abs=1e-3)
+        assert float(_metric(at, "Entropy")) == pytest.approx(d.entropy[0, oy, ox], abs=1e-3)
         assert float(_metric(at, "Peak weight")) == pytest.approx(d.peak[0, oy, ox], abs=1e-3)
         assert float(_metric(at, "Lean dx")) == pytest.approx(d.com_dx[0, oy, ox], abs=0.01)
         assert any(f"({oy}, {ox})" in m.value for m in at.markdown)
@@ -135,9 +143,9 @@ def test_explore_kernel_matches_inspect(reference):
         win = [sh for sh in in_map["layout"]["shapes"] if sh["line"].get("dash") == "dash"][0]
         assert (win["x0"], win["y0"], win["x1"]) == (sx - r - 0.5, sy - r - 0.5, sx + r + 0.5)
     at.button(key="explore_edge").click().run()
-    from carafe.inspect import strongest_lean
+    from carafe.inspect import start_pixel
 
-    edge = strongest_lean(step, 0, a.image.shape[:2])
+    edge = start_pixel(step, 0, a.segmentation)
     assert (
         at.number_input(key="explore_px_y").value,
         at.number_input(key="explore_px_x").value,
@@ -275,39 +283,34 @@ def test_sessions_do_not_share_images():
 
 
 def test_npz_download_contents(reference):
-    import common
+    import downloads
+    import state
 
     a, _ = reference
-    cur = common.Current(a.image, "k", "sample.png", "m", a, len(a.steps) - 1)
-    with np.load(io.BytesIO(common.download_npz(cur))) as z:
+    cur = state.Current(a.image, "k", "sample.png", "m", a, len(a.steps) - 1)
+    with np.load(io.BytesIO(downloads.download_npz(cur))) as z:
         last = a.steps[-1].index
         assert z[f"step{last}_kernels"].shape == a.steps[-1].carafe.kernels.shape
         np.testing.assert_array_equal(z["image"], a.image)
         assert f"step{last}_output_bilinear" in z
 
 
-def test_metrics_rows_flatten_any_schema():
-    import common
-
-    rows = common.metrics_rows(
-        {"carafe": {"seed0": {"mIoU": 0.8, "acc": 0.9}}, "bilinear": [{"seed": 0, "mIoU": 0.7}]}
-    )
-    assert {"run": "carafe / seed0", "mIoU": 0.8, "acc": 0.9} in rows
-    assert any(r["run"].startswith("bilinear") and r["mIoU"] == 0.7 for r in rows)
-
-
 def test_performance_benchmark_button():
     at = _app("performance")
     _no_exception(at)
-    assert any("74,148" in s.value for s in at.success)
-    if not any(b.key == "bench_run" for b in at.button):
-        pytest.skip("carafe.bench not available")
+    from carafe.inspect import paper_check
+
+    ours, paper = paper_check()
+    assert any(
+        f"{ours['params']:,}" in s.value and f"{paper['params']:,}" in s.value for s in at.success
+    )
     at.button(key="bench_run").click().run()
     _no_exception(at)
     assert not at.error, [e.value for e in at.error]
-    rows = at.session_state["bench_rows"]
-    assert rows and all(r["op_ms"] > 0 for r in rows)
-    assert at.dataframe[-1].value.shape[0] == len(rows)
+    table = at.session_state["bench_table"]
+    assert table.rows and all(r["CARAFE op (ms)"] > 0 for r in table.rows)
+    assert _frames(at, "CARAFE op (ms)")[0].shape[0] == len(table.rows)
+    assert any(f"{len(table.rows)} rows" in c.value for c in at.caption)
 
 
 def test_headless_grouped_checkpoint(monkeypatch):
@@ -331,10 +334,11 @@ def test_headless_grouped_checkpoint(monkeypatch):
     at.session_state["checkpoint"] = name
     at.run()
     _no_exception(at)
-    assert (
-        at.radio(key="explore_group").options == ["0", "1"]
-        or len(at.radio(key="explore_group").options) == 2
-    )
+    c = cfg["fpn_channels"]
+    assert at.radio(key="explore_group").options == [
+        f"group 0 (channels 0–{c // 2 - 1})",
+        f"group 1 (channels {c // 2}–{c - 1})",
+    ]
     at.radio(key="explore_group").set_value(1).run()
     _no_exception(at)
     for page in ("compressed", "compare", "how_it_works", "performance"):
@@ -345,63 +349,225 @@ def test_headless_grouped_checkpoint(monkeypatch):
     assert any("no segmentation head" in i.value for i in at.info)
 
 
-def test_metrics_tables_for_the_evaluate_schema():
-    import common
+def _metrics_fixture() -> dict:
+    """A small metrics.json in the schema `python -m carafe.evaluate` writes."""
 
-    run = {
-        "upsampler": "carafe",
-        "seed": 0,
-        "miou": 80.0,
-        "boundary_f": 60.0,
-        "upsampler_params": 1,
-        "upsampler_flops_per_input_pixel": 2,
-        "per_class_iou": {"a": 1},
-        "kernel_alignment": {"same_object_mass": 0.8, "uniform_mass": 0.5, "boundary_pixels": 1234},
+    def run(kind, name, seed, miou, alignment):
+        return {
+            "upsampler": kind,
+            "display_name": name,
+            "seed": seed,
+            "miou": miou,
+            "boundary_f": miou - 5,
+            "class_boundary_f": miou - 10,
+            "per_class_iou": {"background": 95.0, "star": miou - 20},
+            "upsampler_params": 100,
+            "upsampler_params_all": 300,
+            "upsampler_flops_per_input_pixel": 1000,
+            "upsampler_mflops_per_image": 2.5,
+            "model_params": 5000,
+            "upsampler_latency_ms": 0.5,
+            "kernel_alignment": alignment,
+        }
+
+    ka = {
+        "boundary_pixels": 1234,
+        "own_object_share": {
+            "carafe": 0.797,
+            "carafe_moved": 0.629,
+            "bilinear": 0.854,
+            "nearest": 0.916,
+            "uniform": 0.581,
+        },
+        "off_centre_own_share": {
+            "carafe": 0.61,
+            "carafe_moved": 0.40,
+            "bilinear": 0.55,
+            "nearest": None,
+            "uniform": 0.52,
+        },
     }
-    metrics = {
-        "split": "val",
-        "val_images": 500,
+    runs = [run("carafe", "CARAFE", 0, 81.5, ka), run("bilinear", "Bilinear", 0, 79.0, None)]
+    means = [dict(r, seed="mean", num_seeds=1) for r in runs]
+    return {
+        "split": "heldout",
+        "heldout_images": 500,
         "image_size": 128,
         "boundary_tolerance_px": 1,
-        "runs": [run, dict(run, upsampler="bilinear", kernel_alignment=None)],
-        "means": [dict(run, seed="mean", num_seeds=1)],
+        "class_boundary_tolerance": "0.75% of the image diagonal",
+        "runs": runs,
+        "means": means,
     }
-    means, runs, caption, alignment = common.metrics_tables(metrics)
-    assert means[0]["mIoU (%)"] == 80.0 and len(runs) == 2
-    assert "500 scenes of 128×128" in caption and "80.0%" in alignment and "50.0%" in alignment
-    assert common.metrics_tables({"x": {"miou": 1.0}})[0] == [{"run": "x", "miou": 1.0}]
 
 
-def test_compare_page_shows_the_model_card_metrics(tmp_path, monkeypatch):
+def test_metrics_view_for_the_evaluate_schema():
+    from carafe.inspect import metrics_view
+
+    view = metrics_view(_metrics_fixture())
+    assert [r["upsampler"] for r in view.means.rows] == ["CARAFE", "Bilinear"]
+    assert view.means.rows[0]["mIoU (%)"] == 81.5 and "seed" not in view.means.columns
+    assert view.means.rows[0]["params, one upsampler"] == 100
+    assert view.means.rows[0]["params, all FPN upsamplers"] == 300
+    assert "500 scenes of 128×128" in view.caption and "0.75% of the image diagonal" in view.caption
+    kernels = [r["kernel"] for r in view.alignment.rows]
+    assert len(kernels) == 5 and any("content-blind" in k for k in kernels)
+    uniform = next(r for r in view.alignment.rows if r["kernel"].startswith("uniform"))
+    assert uniform["own-object share"] == 0.581
+    text = " ".join(view.notes)
+    assert "0.797" in text and "0.629" in text and "bilinear 0.854" in text
+    assert "bilinear-like" not in text + " ".join(kernels)
+    assert view.per_class.rows[1]["star"] == 59.0
+    with pytest.raises(KeyError, match="heldout_images"):
+        metrics_view({k: v for k, v in _metrics_fixture().items() if k != "heldout_images"})
+
+
+def test_compare_page_shows_the_stored_metrics(tmp_path, monkeypatch):
     import json
 
-    import common
+    import carafe.catalog
 
-    run = {
-        "upsampler": "carafe",
-        "seed": 0,
-        "miou": 81.5,
-        "boundary_f": 61.0,
-        "kernel_alignment": {"same_object_mass": 0.7, "uniform_mass": 0.5, "boundary_pixels": 99},
-    }
     path = tmp_path / "metrics.json"
-    path.write_text(
-        json.dumps(
-            {
-                "val_images": 10,
-                "image_size": 64,
-                "runs": [run],
-                "means": [dict(run, seed="mean", num_seeds=1)],
-            }
-        )
-    )
-    monkeypatch.setattr(common, "METRICS_FILE", path)
-    common.load_metrics.clear()
+    path.write_text(json.dumps(_metrics_fixture()))
+    monkeypatch.setattr(carafe.catalog, "METRICS_FILE", path)
+    at = _app("compare")
+    _no_exception(at)
+    assert _frames(at, "seeds")[0]["mIoU (%)"].tolist() == [81.5, 79.0]
+    assert any("0.629" in m.value and "content-blind" in m.value for m in at.markdown)
+    assert not any("bilinear-like" in m.value for m in at.markdown)
+    footer = _footer(at)
+    assert "Stored, not computed here" in footer and "metrics.json" in footer
+
+
+def test_compare_page_renders_the_shipped_metrics_file():
+    """Whatever assets/metrics.json holds: its means as a table, or a clear warning."""
+    from carafe.inspect import load_metrics, metrics_view
+
+    metrics = load_metrics()
+    if metrics is None:
+        pytest.skip("no assets/metrics.json")
+    at = _app("compare")
+    _no_exception(at)
     try:
-        at = _app("compare")
-        _no_exception(at)
-        table = at.dataframe[-1].value
-        assert table["mIoU (%)"].tolist() == [81.5]
-        assert any("70.0%" in m.value for m in at.markdown)
-    finally:
-        common.load_metrics.clear()
+        view = metrics_view(metrics)
+    except KeyError:
+        assert any("metrics.json does not have the layout" in w.value for w in at.warning)
+        return
+    shown = _frames(at, "seeds")[0]
+    assert shown["mIoU (%)"].tolist() == [r["mIoU (%)"] for r in view.means.rows]
+
+
+def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
+    from carafe.inspect import kernel_view
+
+    _, step = reference
+    at = _app()
+    at.run()
+    at.number_input(key="explore_px_y").set_value(0).run()
+    at.number_input(key="explore_px_x").set_value(0).run()
+    _no_exception(at)
+    v = kernel_view(step, 0, 0)
+    assert v.padding_weight > 0.01  # the corner pixel reads zero padding
+    fig = _figures(at)["Reassembly kernel of output pixel (0, 0)"]
+    assert fig["data"][0]["zmax"] == 1.0  # fixed 0–1 scale by default
+    pads = [sh for sh in fig["layout"]["shapes"] if sh.get("name") == "zero padding"]
+    assert len(pads) == int(v.outside.sum()) > 0
+    text = np.asarray(fig["data"][0]["text"]).reshape(v.kernel.shape)
+    assert all("pad" in t for t in text[v.outside]) and not any(
+        "pad" in t for t in text[~v.outside]
+    )
+    assert any(f"{v.padding_weight:.1%}" in w.value and "zero" in w.value for w in at.warning)
+    image = _figures(at)["Image: click an output pixel"]
+    assert any("zero padding" in a_["text"] for a_ in image["layout"]["annotations"])
+    assert image["layout"]["xaxis"]["range"][0] < -0.5  # the window is shown, not cut off
+    at.toggle(key="explore_kernel_scale").set_value(True).run()
+    fig = _figures(at)["Reassembly kernel of output pixel (0, 0)"]
+    assert fig["data"][0]["zmax"] == pytest.approx(v.kernel.max(), rel=1e-6)
+
+
+def test_explore_starts_inside_the_image_and_clamps_typed_pixels(reference):
+    from carafe.inspect import kernel_view, start_pixel
+
+    a, step = reference
+    at = _app()
+    at.run()
+    start = (at.number_input(key="explore_px_y").value, at.number_input(key="explore_px_x").value)
+    assert start == start_pixel(step, 0, a.segmentation)
+    assert kernel_view(step, *start).padding_weight <= 0.05
+    oh, ow = step.visible_output_hw()
+    at.number_input(key="explore_px_x").set_value(999).run()
+    _no_exception(at)
+    assert at.number_input(key="explore_px_x").value == ow - 1
+    assert any("999" in c.value and "outside" in c.value for c in at.caption)
+
+
+def test_photos_say_what_the_model_was_trained_for():
+    import texts
+
+    at = _app()
+    at.session_state["sample"] = "cat.jpg"
+    at.run()
+    assert any(texts.TRAINED_FOR == c.value for c in at.caption)
+    at = _app()
+    at.session_state["sample"] = "shapes_1.png"
+    at.run()
+    assert not any(texts.TRAINED_FOR == c.value for c in at.caption)
+
+
+def test_compressed_page_describes_the_model_shown(reference):
+    _, step = reference
+    at = _app("compressed")
+    _no_exception(at)
+    c, cm = step.input.shape[0], step.carafe.compressed.shape[0]
+    intro = next(m.value for m in at.markdown if "channel compressor" in m.value)
+    assert f"C = **{c}**" in intro and f"C_m = **{cm}**" in intro
+    assert ("does not compress" in intro) == (cm >= c)
+
+
+def test_performance_labels_one_and_all_upsamplers():
+    import state
+
+    from carafe.inspect import model_cost
+
+    mc = model_cost(state.get_model(state.checkpoint_names()[0]))
+    at = _app("performance")
+    _no_exception(at)
+    text = next(m.value for m in at.markdown if "This checkpoint upsamples" in m.value)
+    assert f"**{mc.params_one:,}** parameters" in text and "**one** upsampler" in text
+    assert f"**{mc.params_all:,}** parameters for **all {mc.steps}**" in text
+    rows = _frames(at, "parameters (one upsampler)")[1]  # [0]: the paper's C = 256
+    assert mc.params_one in rows["parameters (one upsampler)"].tolist()
+    assert "Stored, not computed here" in _footer(at)
+
+
+def test_default_toy_keeps_the_edge_sharp_and_untrained_is_an_option():
+    at = _app("how_it_works")
+    at.radio(key="hiw_mode").set_value("Toy 6×6").run()
+    assert at.radio(key="toy_weights").value.startswith("Edge-aware")
+    out = _z(_figures(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
+    assert np.abs(out[2:-2, 2:6]).max() <= 0.1 and np.abs(out[2:-2, 6:-2] - 1).max() <= 0.1
+    assert any("hand-set" in c.value for c in at.caption)
+    at.radio(key="toy_weights").set_value("Untrained (random)").run()
+    out = _z(_figures(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
+    assert np.abs(out[2:-2, 2:6]).max() > 0.1
+    assert any("untrained" in c.value for c in at.caption)
+
+
+def test_figure_helpers_small_rough_edges():
+    import figures as fg
+    import plots as pl
+
+    assert fg.number_text([-0.0001, -0.004, -0.006, 0.0], ".2f").tolist() == [
+        "0.00",
+        "0.00",
+        "-0.01",
+        "0.00",
+    ]
+    wheel = pl.wheel_legend(32)
+    assert wheel.shape == (32, 32, 4) and wheel[0, 0, 3] == 0 and wheel[16, 16, 3] == 255
+    rng = np.random.default_rng(0)
+    dy, dx = rng.normal(0, 0.05, (2, 96, 96))
+    dy[40:50, 40:50] = 1.5  # one region with a clear lean
+    fig = pl.offset_figure(dy, dx, "lean")
+    heads = fig.data[-1]
+    assert 0 < len(heads.x) <= 4  # arrows only where the lean is clear
+    assert heads.marker.size >= 8

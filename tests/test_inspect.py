@@ -1,5 +1,7 @@
 """carafe.inspect: shapes, statistics and the hand recomputation against the real op."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,31 +23,17 @@ def test_analyze_shapes(tiny_model, small_image):
     d = st.carafe
     assert d.kernels.shape == (25, oh, ow) and d.entropy.shape == (1, oh, ow)
     np.testing.assert_allclose(d.kernels.sum(axis=0), 1.0, atol=1e-5)
-    np.testing.assert_allclose(
-        st.outputs["bilinear"][:, ::2, ::2].mean(), st.input.mean(), rtol=0.5
+    # the baselines are those upsamplers applied to this step's input: nearest copies each
+    # input pixel to its 2×2 block, bilinear (align_corners=False) puts 3/4 on the source and
+    # 1/4 on the next pixel up/left at even output rows/columns (interior pixels)
+    np.testing.assert_array_equal(
+        st.outputs["nearest"][:, ::2, ::2], st.input[:, : (oh + 1) // 2, : (ow + 1) // 2]
     )
-
-
-@pytest.mark.parametrize("yx", [(0, 0), (5, 7), (12, 18), (3, 0)])
-def test_explain_pixel_matches_op(tiny_model, small_image, yx):
-    st = analyze(tiny_model, small_image, baselines=False).steps[0]
-    for c in (0, 5):
-        e = explain_pixel(st, *yx, channel=c)
-        assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-4)
-        assert e.value_op == pytest.approx(float(st.output[c, yx[0], yx[1]]), abs=1e-6)
-        np.testing.assert_allclose(e.compressed_by_hand, e.compressed_vector, atol=1e-4)
-        np.testing.assert_allclose(e.encoder_logits_by_hand, e.encoder_logits, atol=1e-4)
-        np.testing.assert_allclose(e.kernel_logits, e.encoder_logits, atol=1e-6)
-        np.testing.assert_allclose(e.kernel_by_hand, e.kernel, atol=1e-5)
-    assert not explain_pixel(st, 0, 0).inside[0, 0]
-
-
-def test_explain_pixel_groups(small_image):
-    from tests.conftest import TinySegModel
-
-    st = analyze(TinySegModel(up_group=2).eval(), small_image, baselines=False).steps[0]
-    e = explain_pixel(st, 4, 4, channel=7)
-    assert e.group == 1 and e.value_by_hand == pytest.approx(e.value_op, abs=1e-4)
+    inner = st.input[:, 1:-1, 1:-1]
+    expect = 0.75 * (0.75 * inner + 0.25 * st.input[:, :-2, 1:-1])
+    expect += 0.25 * (0.75 * st.input[:, 1:-1, :-2] + 0.25 * st.input[:, :-2, :-2])
+    got = st.outputs["bilinear"][:, 2 : 2 * (h - 1) : 2, 2 : 2 * (w - 1) : 2]
+    np.testing.assert_allclose(got, expect[:, : got.shape[1], : got.shape[2]], atol=1e-5)
 
 
 def test_kernel_statistics_known_values():
@@ -60,7 +48,7 @@ def test_kernel_statistics_known_values():
 
 
 def test_toy_step_and_pca():
-    st = toy_step()
+    st = toy_step(trained_like=False)  # the "untrained" option: random weights
     assert st.input.shape == (2, 6, 6) and st.output.shape == (2, 12, 12)
     e = explain_pixel(st, 5, 6, channel=0)
     assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-5)
@@ -77,14 +65,43 @@ def test_analyze_restores_torch_threads(tiny_model, small_image):
     assert torch.get_num_threads() == before
 
 
-def test_strongest_lean_is_inside_and_maximal(tiny_model, small_image):
-    from carafe.inspect import strongest_lean
+def test_default_toy_keeps_the_edge_sharp():
+    """The default toy's kernels behave as trained ones: the 0 | 1 edge stays sharp."""
+    st = toy_step()
+    out, edge = st.output[0], 6  # output columns < 6 come from input columns < 3 (value 0)
+    inner = out[2:-2, 2:-2]  # away from the border
+    assert np.abs(inner[:, : edge - 2]).max() <= 0.1
+    assert np.abs(inner[:, edge - 2 :] - 1).max() <= 0.1
+    e = explain_pixel(st, 5, 5, channel=0)  # last pixel left of the edge
+    assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-6) and e.value_op <= 0.1
+    assert np.abs(toy_step(trained_like=False).output[0, 2:-2, 2:-2][:, 2:4]).max() > 0.1
+
+
+def test_start_pixel_window_lies_in_the_image(tiny_model, small_image):
+    from carafe.inspect import kernel_view, start_pixel
+
+    a = analyze(tiny_model, small_image, baselines=False)
+    st = a.steps[0]
+    oy, ox = start_pixel(st, 0, a.segmentation)
+    assert st.geometry.window(oy, ox).in_image.all()
+    assert kernel_view(st, oy, ox).padding_weight == 0.0
+    # without a segmentation: the most leaning pixel among those whose window fits
+    oy, ox = start_pixel(st, 0)
+    fits = st.geometry.window_fully_in_image()[: st.output_shape[0], : st.output_shape[1]]
+    lean = np.hypot(st.carafe.com_dy[0], st.carafe.com_dx[0])
+    assert fits[oy, ox] and lean[oy, ox] == lean[fits].max()
+
+
+def test_kernel_view_marks_zero_padding(tiny_model, small_image):
+    from carafe.inspect import kernel_view
 
     st = analyze(tiny_model, small_image, baselines=False).steps[0]
-    oy, ox = strongest_lean(st, 0, (20, 20))
-    assert oy < 5 and ox < 5
-    lean = np.hypot(st.carafe.com_dy[0, :5, :5], st.carafe.com_dx[0, :5, :5])
-    assert lean[oy, ox] == lean.max()
+    v = kernel_view(st, 0, 0)  # source (0, 0): the top two rows and left two columns are padding
+    assert v.outside.sum() == 25 - 9 and not v.outside[2:, 2:].any()
+    assert v.padding_weight == pytest.approx(float(v.kernel[v.outside].sum()))
+    assert v.padding_weight > 0 and v.weight_sum == pytest.approx(1.0, abs=1e-5)
+    # the 52×76 image covers 7×10 input pixels at stride 8: all real, nothing padded inside
+    assert kernel_view(st, 6, 8).padding_weight == 0.0
 
 
 def test_summary_helpers():
@@ -97,3 +114,28 @@ def test_summary_helpers():
     assert max_abs_difference(a, b) == 2.0
     assert channel_energy(b).tolist() == [1.0, 0.0]
     assert agreement(np.array([1, 2, 3]), np.array([1, 2, 0])) == pytest.approx(2 / 3)
+
+
+_SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
+
+
+@pytest.mark.skipif(
+    "carafe" not in __import__("carafe.inspect").inspect.model_names(), reason="no checkpoint"
+)
+def test_shipped_model_starts_away_from_zero_padding():
+    """Every bundled sample and a wide and a tall upload start at a kernel that (almost) never
+    reads zero padding: the start pixel is chosen among windows inside the real image."""
+    from carafe.imageio import load_image_file
+    from carafe.inspect import kernel_view, load_model, start_pixel
+
+    model = load_model("carafe")
+    rng = np.random.default_rng(0)
+    images = [load_image_file(p).array for p in sorted(_SAMPLES.glob("*.[jp][pn]g"))]
+    images += [rng.integers(0, 256, (90, 512, 3), dtype=np.uint8)]  # wide
+    images += [rng.integers(0, 256, (512, 90, 3), dtype=np.uint8)]  # tall
+    assert len(images) >= 7
+    for image in images:
+        a = analyze(model, image, baselines=False)
+        st = a.steps[-1]
+        oy, ox = start_pixel(st, 0, a.segmentation)
+        assert kernel_view(st, oy, ox).padding_weight <= 0.05, image.shape

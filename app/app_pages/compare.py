@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import common
 import figures as fg
-import numpy as np
 import pandas as pd
+import plots as pl
+import state
 import streamlit as st
+import texts
 
-from carafe.inspect import BASELINE_NOTES, agreement, pca_rgb, rms_difference
-
-KINDS = ("carafe", "bilinear", "nearest", "deconv", "pixel_shuffle")
-NAMES = {
-    "carafe": "CARAFE",
-    "bilinear": "bilinear",
-    "nearest": "nearest",
-    "deconv": "deconv",
-    "pixel_shuffle": "pixel shuffle",
-}
+from carafe.inspect import (
+    UPSAMPLER_KINDS,
+    agreement,
+    baseline_note,
+    display_name,
+    load_metrics,
+    metrics_view,
+    pca_rgb,
+    rms_difference,
+    twin_names,
+)
 
 st.title("Compare upsamplers")
 st.markdown(
@@ -27,13 +29,14 @@ st.markdown(
     "from the content, so edges can stay sharp where the image has them."
 )
 
-cur = common.require_current()
+cur = state.require_current()
 step = cur.step
-kinds = [k for k in KINDS if k in step.outputs]
-st.caption(f"{common.step_title(step)}")
+kinds = [k for k in UPSAMPLER_KINDS if k in step.outputs]
+NAMES = {k: display_name(k) for k in kinds}
+st.caption(f"{texts.step_title(step)}")
 with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):
     for k in kinds:
-        note = BASELINE_NOTES[k]
+        note = baseline_note(k)
         if k == step.kind:
             note = f"{NAMES[k]}: this checkpoint's own trained upsampler."
         st.markdown(f"- {note}")
@@ -47,13 +50,11 @@ ch = st.selectbox(
 )
 maps = [step.input[ch]] + [step.outputs[k][ch] for k in kinds]
 titles = [f"input {step.input.shape[1]}×{step.input.shape[2]}"] + [NAMES[k] for k in kinds]
-zmax = float(max(np.abs(m).max() for m in maps)) or 1.0
 st.plotly_chart(
-    fg.grid_figure(
+    pl.grid_figure(
         maps,
         titles,
         cols=3,
-        zmax=zmax,
         height_per_row=330,
         colorbar_title="value",
         scales=[step.scale] + [1] * len(kinds),
@@ -71,7 +72,7 @@ st.markdown(
 )
 rgbs = pca_rgb([step.input] + [step.outputs[k] for k in kinds], fit_index=0)
 st.plotly_chart(
-    fg.images_row(rgbs, titles, height=260), config=fg.png_config("compare_pca"), key="compare_pca"
+    pl.images_row(rgbs, titles, height=260), config=fg.png_config("compare_pca"), key="compare_pca"
 )
 
 st.subheader("Differences: CARAFE − baseline")
@@ -79,7 +80,7 @@ if "carafe" in step.outputs:
     others = [k for k in kinds if k != "carafe"]
     diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
     st.plotly_chart(
-        fg.grid_figure(
+        pl.grid_figure(
             diffs,
             [f"CARAFE − {NAMES[k]}" for k in others],
             cols=4,
@@ -104,28 +105,20 @@ st.markdown(
     "is the upsampler of the FPN's top-down path."
 )
 a = cur.analysis
-try:
-    from carafe.models import list_pretrained
-
-    available = set(list_pretrained())
-except Exception:  # noqa: BLE001
-    available = set()
-twins = [
-    n
-    for n in ("bilinear", "nearest", "deconv", "pixel_shuffle")
-    if n in available and n != cur.model_name
-]
+twins = twin_names(exclude=cur.model_name)
+if not cur.training_like:
+    st.caption(texts.TRAINED_FOR)
 if a.segmentation is None:
     st.info("This checkpoint has no segmentation head (a converted detection model).")
 elif not twins:
-    st.info("The bilinear twin checkpoint (assets/bilinear.safetensors) is not available yet.")
+    st.info("The twin checkpoints (e.g. assets/bilinear.safetensors) are not available.")
 else:
-    segs = [common.segmentation_for(t, cur.image_key, cur.image) for t in twins]
+    segs = [state.segmentation_for(t, cur.image_key, cur.image) for t in twins]
     st.plotly_chart(
-        fg.images_row(
+        pl.images_row(
             [cur.image, fg.overlay(cur.image, a.segmentation, 0.6)]
             + [fg.overlay(cur.image, sg, 0.6) for sg in segs],
-            ["image", f"{cur.model_name} (CARAFE)"] + [f"{NAMES[t]} twin" for t in twins],
+            ["image", f"{cur.model_name} (CARAFE)"] + [f"{display_name(t)} twin" for t in twins],
             height=360 if len(twins) == 1 else 300,
         ),
         config=fg.png_config("compare_segmentation"),
@@ -134,7 +127,7 @@ else:
     st.markdown(
         "Agreement with the CARAFE model: "
         + ", ".join(
-            f"{NAMES[t]} twin **{agreement(sg, a.segmentation):.1%}**"
+            f"{display_name(t)} twin **{agreement(sg, a.segmentation):.1%}**"
             for t, sg in zip(twins, segs, strict=True)
         )
         + " of the pixels. Classes: "
@@ -142,33 +135,75 @@ else:
         unsafe_allow_html=True,
     )
 
-st.subheader("Measured held-out metrics (model card)")
-metrics = common.load_metrics()
-if metrics:
-    means, runs, split_caption, alignment = common.metrics_tables(metrics)
-    pct = {c: st.column_config.NumberColumn(format="%.2f") for c in ("mIoU (%)", "boundary F (%)")}
-    pct.update(
+st.subheader("Held-out metrics (stored: assets/metrics.json)")
+metrics = load_metrics()
+view = None
+if metrics is None:
+    st.info("Held-out metrics are not available (assets/metrics.json is missing).")
+else:
+    try:
+        view = metrics_view(metrics)
+    except (KeyError, TypeError) as err:
+        st.warning(
+            f"assets/metrics.json does not have the layout `python -m carafe.evaluate` writes "
+            f"(missing {err}); regenerate it to see the table."
+        )
+if view is not None:
+    fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in view.means.columns}
+    fmt.update(
         {
             c: st.column_config.NumberColumn(format="localized")
-            for c in ("upsampler params", "FLOPs / input px")
+            for c in view.means.columns
+            if c.startswith(("params", "FLOPs"))
         }
     )
-    if means:
-        st.dataframe(pd.DataFrame(means), hide_index=True, width="stretch", column_config=pct)
-    if alignment:
-        st.markdown(alignment)
-    if runs:
-        with st.expander(f"Every run ({len(runs)})"):
-            st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch", column_config=pct)
-    st.caption(
-        (split_caption + " " if split_caption else "")
-        + "From assets/metrics.json (`python -m carafe.evaluate --json`); see "
-        "assets/MODEL_CARD.md for the data and the protocol."
+    st.dataframe(
+        pd.DataFrame(view.means.rows, columns=view.means.columns),
+        hide_index=True,
+        width="stretch",
+        column_config=fmt,
+        key="metrics_means",
     )
-else:
-    st.info("Held-out metrics are not available yet (assets/metrics.json is missing).")
+    st.caption(
+        view.caption + " Mean over seeds. Parameters and FLOPs: 'one upsampler' is one ×2 "
+        "module (as on the Performance page); 'all FPN upsamplers' adds the model's steps."
+    )
+    if view.alignment is not None:
+        st.markdown(
+            "**Do the kernels follow the objects?** Own-object share of the kernel weight at held-out object boundaries:"
+        )
+        st.dataframe(
+            pd.DataFrame(view.alignment.rows, columns=view.alignment.columns),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f") for c in view.alignment.columns[2:4]
+            },
+            key="metrics_alignment",
+        )
+        for note in view.notes:
+            if note:
+                st.markdown(note)
+    with st.expander(f"Every run ({len(view.runs.rows)}) and per-class IoU"):
+        st.dataframe(
+            pd.DataFrame(view.runs.rows, columns=view.runs.columns),
+            hide_index=True,
+            width="stretch",
+            column_config=fmt,
+            key="metrics_runs",
+        )
+        st.dataframe(
+            pd.DataFrame(view.per_class.rows, columns=view.per_class.columns),
+            hide_index=True,
+            width="stretch",
+            key="metrics_per_class",
+        )
+    st.caption(
+        "Written by `python -m carafe.evaluate`; see assets/MODEL_CARD.md for the data and "
+        "the protocol."
+    )
 st.markdown(
-    "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP): nearest 36.5, "
-    "bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
+    "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): nearest "
+    "36.5, bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
 )
-common.cite()
+texts.cite(stored="the held-out metrics (assets/metrics.json) and the paper's AP figures")

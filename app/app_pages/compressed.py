@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import common
 import figures as fg
 import numpy as np
+import plots as pl
+import state
 import streamlit as st
+import texts
 
+from carafe.explain import explain_pixel
 from carafe.inspect import channel_energy
 
 st.title("Compressed channels")
-st.markdown(
-    "Before predicting kernels, CARAFE squeezes the C input channels into C_m channels with a "
-    "1×1 convolution (the **channel compressor**): a cheap summary of the content that the "
-    "**content encoder** (a k_enc×k_enc convolution) reads to predict the kernels. Below are "
-    "the compressed maps of the current step, most energetic first."
-)
-
-cur = common.require_current()
+cur = state.require_current()
 step = cur.step
 d = step.carafe
 if d is None:
@@ -28,12 +24,26 @@ if d is None:
     st.stop()
 
 cm, h, w = d.compressed.shape
+c_in = step.input.shape[0]
+if cm < c_in:
+    what = (
+        f"squeezes the C = **{c_in}** input channels into C_m = **{cm}** channels "
+        f"({c_in / cm:.0f}× fewer)"
+    )
+else:
+    what = (
+        f"maps the C = **{c_in}** input channels to C_m = **{cm}** channels: in this model "
+        "it mixes them but does not compress"
+    )
+st.markdown(
+    f"Before predicting kernels, CARAFE's **channel compressor** (a 1×1 convolution) {what}: "
+    "a cheap summary of the content that the **content encoder** (a "
+    f"{d.encoder_kernel}×{d.encoder_kernel} convolution) reads to predict the kernels. Below "
+    "are the compressed maps of the current step, most energetic first."
+)
 per_page = 16
 pages = -(-cm // per_page)
-st.caption(
-    f"{common.step_title(step)} · channel compressor {step.input.shape[0]} → {cm} "
-    f"channels at {h}×{w}"
-)
+st.caption(f"{texts.step_title(step)} · channel compressor {c_in} → {cm} channels at {h}×{w}")
 page = (
     st.slider(
         "Page (16 maps each, sorted by energy = mean square value)",
@@ -56,7 +66,7 @@ shared = st.toggle(
 )
 zmax = float(np.abs(d.compressed).max()) if shared else None
 st.plotly_chart(
-    fg.grid_figure(
+    pl.grid_figure(
         [d.compressed[c] for c in idx], titles, cols=4, zmax=zmax, colorbar_title="value"
     ),
     config=fg.png_config(f"compressed_page{page}"),
@@ -64,12 +74,12 @@ st.plotly_chart(
 )
 
 st.subheader("Encoder logits of the selected pixel, before and after the softmax")
-oy, ox = common.pixel_inputs(step, cur.image.shape, key="compressed_px")
+oy, ox = state.pixel_inputs(step, key="compressed_px")
 k, groups = d.up_kernel, d.up_group
 g = 0
 if groups > 1:
     g = st.radio("Kernel group", range(groups), horizontal=True, key="compressed_group")
-e = common.explain(step, oy, ox, g * (step.input.shape[0] // groups))
+e = explain_pixel(step, oy, ox, step.geometry.channels_of_group(g)[0])
 st.markdown(
     f"The content encoder outputs {d.encoder_logits.shape[0]} = G·k²·s² = {groups}·{k}²·"
     f"{step.scale}² channels at every input pixel. Output pixel ({oy}, {ox}) is sub-pixel "
@@ -90,7 +100,12 @@ c1.plotly_chart(
     key="compressed_logits",
 )
 c2.plotly_chart(
-    fg.kernel_figure(e.kernel, "Kernel (after softmax)"),
+    fg.kernel_figure(
+        e.kernel,
+        "Kernel (after softmax)",
+        zmax=1.0,
+        outside=e.outside_image if e.outside_image.any() else None,
+    ),
     config=fg.png_config("kernel"),
     key="compressed_kernel",
 )
@@ -98,4 +113,4 @@ st.caption(
     "Softmax: w = exp(logit) / Σ exp(logit). Only differences between logits matter: "
     "a logit 1 higher than another gets e ≈ 2.72× the weight."
 )
-common.cite()
+texts.cite()

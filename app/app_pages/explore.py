@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import common
+import downloads
 import figures as fg
 import numpy as np
+import plots as pl
+import state
 import streamlit as st
+import texts
 
-from carafe.inspect import strongest_lean
+from carafe.inspect import kernel_view, start_pixel
 
 st.title("Explore: what does CARAFE predict?")
 st.markdown(
@@ -16,16 +19,16 @@ st.markdown(
     "kernel-weighted sum of the k×k input pixels around the source location. Bilinear "
     "interpolation always uses the same fixed weights; CARAFE can put its weight on the side "
     "of an edge that belongs to the same object. **Click any pixel** of the image (or type its "
-    "row/column) to see its kernel; it starts at the pixel whose kernel leans most, usually "
-    "at an object boundary."
+    "row/column) to see its kernel; it starts at the pixel whose kernel leans most among "
+    "those whose whole window lies inside the image, preferring object boundaries."
 )
 
-cur = common.require_current()
+cur = state.require_current()
 a = cur.analysis
 step = cur.step
 d = step.carafe
 st.caption(
-    f"{common.step_title(step)} · image {cur.image.shape[1]}×{cur.image.shape[0]} · "
+    f"{texts.step_title(step)} · image {cur.image.shape[1]}×{cur.image.shape[0]} · "
     f"analysis {a.seconds:.2f} s · op backend: {a.backend}"
 )
 if d is None:
@@ -36,6 +39,9 @@ if d is None:
     st.stop()
 
 k, groups = d.up_kernel, d.up_group
+geo = step.geometry
+if not cur.training_like:
+    st.caption(texts.TRAINED_FOR)
 
 
 def _on_click() -> None:
@@ -48,12 +54,9 @@ def _on_click() -> None:
     if isinstance(cd, dict):  # Streamlit sends array customdata as {"0": .., "1": ..}
         cd = [cd.get("0"), cd.get("1")]
     if cd is not None and len(cd) == 2 and None not in cd:
-        common.select_output_pixel(step, int(cd[0]), int(cd[1]))
-    else:
-        so = step.stride_out
-        common.select_output_pixel(
-            step, int(round((p["y"] + 0.5) / so - 0.5)), int(round((p["x"] + 0.5) / so - 0.5))
-        )
+        state.select_output_pixel(step, int(cd[0]), int(cd[1]))
+    else:  # a click between markers: the output pixel under the image pixel
+        state.select_output_pixel(step, *geo.output_pixel_at(round(p["y"]), round(p["x"])))
 
 
 g = 0
@@ -64,8 +67,7 @@ if groups > 1:
         horizontal=True,
         key="explore_group",
         format_func=lambda i: (
-            f"group {i} (channels {i * step.input.shape[0] // groups}"
-            f"–{(i + 1) * step.input.shape[0] // groups - 1})"
+            f"group {i} (channels {geo.channels_of_group(i)[0]}–{geo.channels_of_group(i)[-1]})"
         ),
         help="With G groups, CARAFE predicts G kernels per pixel; channel c uses "
         "kernel c // (C/G).",
@@ -73,47 +75,69 @@ if groups > 1:
 
 
 def _jump_to_edge() -> None:
-    oy, ox = strongest_lean(step, g, cur.image.shape[:2])
-    common.select_output_pixel(step, oy, ox)
+    state.select_output_pixel(step, *start_pixel(step, g, a.segmentation))
 
 
 @st.fragment
 def pixel_view() -> None:
     """Everything that depends on the clicked pixel; reruns alone on a click (fast)."""
-    oy, ox = common.selected_pixel(step, cur.image.shape)
+    oy, ox = state.selected_pixel(step)
+    v = kernel_view(step, oy, ox, g)
     left, right = st.columns([1.15, 1], gap="medium")
     # the kernel view is written first, so it reaches the browser first after a click
     with right:
-        kern = d.kernels[g * k * k : (g + 1) * k * k, oy, ox].reshape(k, k)
+        per_pixel = st.toggle(
+            "Colour scale per pixel",
+            value=False,
+            key="explore_kernel_scale",
+            help="Off: every kernel on the same 0–1 scale, so a peaked kernel looks peaked and "
+            "a diffuse one looks flat. On: 0 to this kernel's largest weight.",
+        )
         st.plotly_chart(
-            fg.kernel_figure(kern, f"Reassembly kernel of output pixel ({oy}, {ox})"),
+            fg.kernel_figure(
+                v.kernel,
+                f"Reassembly kernel of output pixel ({oy}, {ox})",
+                zmax=None if per_pixel else 1.0,
+                outside=v.outside if v.outside.any() else None,
+            ),
             config=fg.png_config(f"kernel_{oy}_{ox}"),
             key="explore_kernel",
         )
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(
-            "Entropy (nats)",
-            f"{d.entropy[g, oy, ox]:.3f}",
-            help=f"0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.",
+            "Entropy",
+            f"{v.entropy:.3f}",
+            help=f"In nats. 0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = "
+            "uniform.",
         )
-        m2.metric(
-            "Peak weight", f"{d.peak[g, oy, ox]:.3f}", help=f"Uniform would be {1 / k**2:.3f}."
-        )
+        m2.metric("Peak weight", f"{v.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
         m3.metric(
             "Lean dy",
-            f"{d.com_dy[g, oy, ox]:+.2f}",
+            f"{v.lean[0]:+.2f}",
             help="Centre of mass of the kernel, rows from the window centre (+ = down).",
         )
         m4.metric(
             "Lean dx",
-            f"{d.com_dx[g, oy, ox]:+.2f}",
+            f"{v.lean[1]:+.2f}",
             help="Centre of mass of the kernel, columns from the window centre (+ = right).",
         )
-        sy, sx = oy // step.scale, ox // step.scale
+        sy, sx = v.source
         st.markdown(
             f"Output pixel **({oy}, {ox})** takes its value from the {k}×{k} window around input "
             f"pixel **({sy}, {sx})** = (⌊{oy}/{step.scale}⌋, ⌊{ox}/{step.scale}⌋). The weights sum "
-            f"to {kern.sum():.4f}."
+            f"to {v.weight_sum:.4f}."
+        )
+        if v.padding_weight > 0.01:
+            st.warning(
+                f"**{v.padding_weight:.1%}** of this kernel's weight lies on taps outside the "
+                'image (grey, "pad"). There the input is zero padding (or the area the '
+                "model padded), so that weight pulls the output toward zero instead of toward "
+                "the image's features."
+            )
+        st.caption(
+            "In a flat region every tap of the window holds about the same features, so any "
+            "kernel that sums to 1 gives the same output: kernels there may stay diffuse "
+            "without any harm. Kernels matter where the window holds an edge."
         )
     with left:
         c1, c2 = st.columns([1, 1])
@@ -124,8 +148,7 @@ def pixel_view() -> None:
         fig = fg.image_figure(
             cur.image,
             step,
-            (oy, ox),
-            k,
+            v,
             seg=a.segmentation if show_seg else None,
             alpha=alpha,
             title="Image: click an output pixel",
@@ -146,17 +169,18 @@ def pixel_view() -> None:
         st.caption(
             "Red square: the output pixel. Dashed cyan: its k×k source window in the "
             f"coarser input map (each input pixel covers {step.stride_in}×{step.stride_in} "
-            "image pixels)."
+            "image pixels). Grey: outside the image (zero padding)."
         )
-        oy, ox = common.pixel_inputs(step, cur.image.shape, key="explore_px")
+        oy, ox = state.pixel_inputs(step, key="explore_px")
         oy, ox = int(oy), int(ox)
         st.button(
             "Show me an edge pixel",
             key="explore_edge",
             on_click=_jump_to_edge,
-            help="Selects the pixel whose kernel leans furthest to one side: usually "
-            "right next to an object boundary.",
+            help="Selects the pixel whose kernel leans furthest to one side, among those whose "
+            "window lies inside the image, preferring boundaries of the segmentation.",
         )
+    v = kernel_view(step, oy, ox, g)
 
     st.subheader("Feature maps at the right scale")
     order = step.channel_order
@@ -166,12 +190,12 @@ def pixel_view() -> None:
         key="explore_channel",
         format_func=lambda c: f"channel {c}",
     )
-    r = (k - 1) // 2
-    ih, iw = cur.image.shape[:2]
-    if step.input.shape[1] * step.stride_in > ih or step.input.shape[2] * step.stride_in > iw:
+    vh, vw = geo.visible_input_hw()
+    if (vh, vw) != tuple(step.input.shape[1:]):
         st.caption(
-            "The model pads the image with zeros (bottom/right) to a multiple of 32 "
-            "pixels, so the maps reach a little past the image."
+            f"The model pads the image with zeros (bottom/right) to a multiple of "
+            f"{a.pad_multiple} pixels (its coarsest stride), so the maps reach a little past the "
+            f"image: only the first {vh}×{vw} input pixels cover it."
         )
     f1, f2 = st.columns(2)
     f1.plotly_chart(
@@ -179,8 +203,8 @@ def pixel_view() -> None:
             step.input[ch],
             f"Input map (channel {ch}), {step.input.shape[1]}×{step.input.shape[2]}",
             colorscale=fg.DIV,
-            window=(sy - r, sx - r, sy + r + 1, sx + r + 1),
-            cell=(sy, sx, sy + 1, sx + 1),
+            window=v.map_window,
+            cell=(v.source[0], v.source[1], v.source[0] + 1, v.source[1] + 1),
             colorbar_title="value",
         ),
         config=fg.png_config("input_map"),
@@ -235,30 +259,32 @@ s2.plotly_chart(
     key="explore_peak",
 )
 s3.plotly_chart(
-    fg.offset_figure(
+    pl.offset_figure(
         d.com_dy[g],
         d.com_dx[g],
         "Centre-of-mass offset (lean)",
-        background=fg.map_background(cur.image, d.com_dy.shape[1:], step.stride_out),
+        background=pl.map_background(cur.image, d.com_dy.shape[1:], step.visible_output_hw()),
         height=380,
     ),
     config=fg.png_config("com_offset"),
     key="explore_com",
 )
 w1, w2 = st.columns([1, 6])
-w1.image(fg.wheel_legend(), width=64, caption="direction")
+w1.image(pl.wheel_legend(), width=64, caption="direction")
 w2.caption(
     "Wheel: right = leans right (+dx), up = leans up (−dy); no colour = centred "
-    "kernel. The grey image underneath shows where the objects are."
+    "kernel. Arrows only where the lean is clear. The grey image underneath shows where the "
+    "objects are. Along the image border kernels often lean inwards: the model learned to "
+    "keep its weight off the zero padding."
 )
 
 st.subheader("Downloads")
 st.download_button(
     "Kernels and maps of this image (.npz)",
-    data=lambda: common.download_npz(cur),
+    data=lambda: downloads.download_npz(cur),
     file_name=f"carafe_{cur.name.rsplit('.', 1)[0]}.npz",
     mime="application/octet-stream",
     on_click="ignore",
 )
 st.caption("Each figure has a camera button (top right, on hover) that saves it as PNG.")
-common.cite()
+texts.cite()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import common
 import figures as fg
 import numpy as np
 import pandas as pd
+import plots as pl
+import state
 import streamlit as st
+import texts
 
-from carafe.inspect import max_abs_difference, toy_step
+from carafe.explain import explain_pixel
+from carafe.inspect import kernel_view, max_abs_difference, toy_step
 
 STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")
 
@@ -23,28 +26,49 @@ mode = st.radio("Data", ["Your image", "Toy 6×6"], horizontal=True, key="hiw_mo
 
 
 @st.cache_data(show_spinner=False)
-def _toy():
-    return toy_step(seed=0)
+def _toy(trained_like: bool):
+    return toy_step(trained_like=trained_like)
 
 
 if mode == "Toy 6×6":
-    step = _toy()
-    st.caption(
-        "Toy: a 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a "
-        "diagonal ramp), CARAFEPack(2, ×2, k_up=3, k_enc=3, C_m=2) with random, "
-        "untrained weights (rounded to 0.1) so that the kernels vary."
+    weights = st.radio(
+        "Toy weights",
+        ["Edge-aware (hand-set)", "Untrained (random)"],
+        horizontal=True,
+        key="toy_weights",
+        help="Hand-set: weights chosen by hand so the kernels behave as a trained CARAFE's "
+        "do at this edge. Untrained: random weights, kernels that know nothing about edges.",
     )
+    trained_like = weights.startswith("Edge")
+    step = _toy(trained_like)
+    if trained_like:
+        st.caption(
+            "Toy: a 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a "
+            "diagonal ramp), CARAFEPack(2, ×2, k_up=3, k_enc=3, C_m=3) with **hand-set** "
+            "weights (not trained): the compressor keeps both channels and adds a constant "
+            "map; the encoder penalises taps across this rising edge from the centre and taps "
+            "in the zero padding. So the edge stays sharp, as with a trained CARAFE. One "
+            "linear encoder cannot do this for edges of every direction; a trained CARAFE "
+            "uses many channels for that."
+        )
+    else:
+        st.caption(
+            "Toy with **untrained**, random weights (rounded to 0.1): the kernels vary from "
+            "pixel to pixel but know nothing about edges, so the 0 | 1 edge comes out streaky."
+        )
     c1, c2, c3 = st.columns(3)
     oy = c1.number_input("Output row y", 0, 11, 5, key="toy_y")
     ox = c2.number_input("Output column x", 0, 11, 6, key="toy_x")
     ch = c3.selectbox("Channel", [0, 1], key="toy_channel")
+    toy_view = kernel_view(step, int(oy), int(ox))
+    cell = (*toy_view.source, toy_view.source[0] + 1, toy_view.source[1] + 1)
     t1, t2 = st.columns([1, 1.6])
     t1.plotly_chart(
         fg.map_figure(
             step.input[ch],
             f"Input, channel {ch} (6×6)",
             text_fmt=".1f",
-            cell=(oy // 2, ox // 2, oy // 2 + 1, ox // 2 + 1),
+            cell=cell,
             height=360,
         ),
         key="toy_in",
@@ -62,7 +86,7 @@ if mode == "Toy 6×6":
         config=fg.png_config("toy_output"),
     )
 else:
-    cur = common.require_current()
+    cur = state.require_current()
     step = cur.step
     if step.carafe is None:
         st.info(
@@ -70,8 +94,8 @@ else:
             "the toy mode."
         )
         st.stop()
-    st.caption(common.step_title(step))
-    oy, ox = common.pixel_inputs(step, cur.image.shape, key="hiw_px")
+    st.caption(texts.step_title(step))
+    oy, ox = state.pixel_inputs(step, key="hiw_px")
     ch = st.selectbox(
         "Feature channel",
         [int(c) for c in step.channel_order[:32]],
@@ -80,11 +104,12 @@ else:
     )
 
 d = step.carafe
-e = common.explain(step, int(oy), int(ox), int(ch))
+e = explain_pixel(step, int(oy), int(ox), int(ch))
 k, s, g = d.up_kernel, step.scale, e.group
 c_in, h, w = step.input.shape
 cm = d.compressed.shape[0]
 sy, sx = e.source
+pad = e.outside_image if e.outside_image.any() else None  # taps on zero padding, if any
 
 stage = int(np.clip(st.session_state.get("hiw_stage", 0), 0, len(STAGES) - 1))
 
@@ -123,12 +148,12 @@ if stage == 0:
     )
     _side_by_side(
         (
-            fg.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"),
+            pl.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"),
             "hiw_x",
             "input_vector",
         ),
         (
-            fg.bar_figure(
+            pl.bar_figure(
                 e.compressed_vector,
                 f"Compressed c at ({sy}, {sx}): {cm} channels",
                 xlabel="compressed channel",
@@ -235,12 +260,19 @@ elif stage == 3:
         "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + "."
     )
     _side_by_side(
-        (fg.kernel_figure(e.kernel, "Kernel (model)"), "hiw_k", "kernel_model"),
-        (fg.kernel_figure(e.kernel_by_hand, "softmax by hand"), "hiw_k_hand", "kernel_by_hand"),
+        (
+            fg.kernel_figure(e.kernel, "Kernel (model)", zmax=1.0, outside=pad),
+            "hiw_k",
+            "kernel_model",
+        ),
+        (
+            fg.kernel_figure(e.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad),
+            "hiw_k_hand",
+            "kernel_by_hand",
+        ),
     )
     st.caption(f"Sum of the weights: {e.kernel.sum():.6f}; " + _close(e.kernel, e.kernel_by_hand))
 else:
-    r = (k - 1) // 2
     st.latex(
         r"y_c(i', j') = \sum_{dy,dx=0}^{k-1} w_{dy,dx}(i', j')\; "
         r"x_c\!\left(\lfloor i'/s \rfloor + dy - r,\; \lfloor j'/s \rfloor + dx - r\right)"
@@ -253,7 +285,7 @@ else:
     )
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(
-        fg.kernel_figure(e.kernel, "Kernel w"),
+        fg.kernel_figure(e.kernel, "Kernel w", zmax=1.0, outside=pad),
         key="hiw_rk",
         config=fg.png_config("reassembly_kernel"),
     )
@@ -264,17 +296,30 @@ else:
             fmt="auto",
             colorscale=fg.DIV,
             colorbar_title="value",
+            outside=pad,
         ),
         key="hiw_win",
         config=fg.png_config("window"),
     )
     c3.plotly_chart(
         fg.kernel_figure(
-            e.products, "w × x", fmt="auto", colorscale=fg.DIV, colorbar_title="product"
+            e.products,
+            "w × x",
+            fmt="auto",
+            colorscale=fg.DIV,
+            colorbar_title="product",
+            outside=pad,
         ),
         key="hiw_prod",
         config=fg.png_config("products"),
     )
+    if e.padding_weight > 0.01:
+        st.warning(
+            f"**{e.padding_weight:.1%}** of the kernel's weight lies on taps outside the image "
+            '(grey, "pad"). Those taps read zero padding (or the area the model padded '
+            "the image with), so that share of the weight pulls the output toward zero: the "
+            "output here is smaller than the window's real values suggest."
+        )
     m1, m2, m3 = st.columns(3)
     m1.metric("By hand: Σ w·x", f"{e.value_by_hand:.6g}")
     m2.metric("CARAFE op output", f"{e.value_op:.6g}")
@@ -286,4 +331,4 @@ else:
         )
     else:
         st.error("The hand computation does not match the operator's output.")
-common.cite()
+texts.cite()

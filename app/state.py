@@ -1,0 +1,244 @@
+"""Session state and caching: the cached model and analysis, the current image, the selected pixel.
+
+Pages call :func:`require_current` to get the model's analysis of the image chosen in the
+sidebar, and :func:`pixel_inputs` / :func:`selected_pixel` for the clicked pixel. The selected
+pixel is kept in image coordinates (``sel_y``, ``sel_x``), so it survives switching pages and
+FPN steps. All maths goes through ``carafe.inspect`` (``step.geometry`` for coordinates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from carafe.imageio import DEFAULT_MAX_SIDE, ImageLoadError, load_image
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES_DIR = ROOT / "assets" / "samples"
+SAMPLE_EXTS = (".png", ".jpg", ".jpeg")
+MAX_SIDE = DEFAULT_MAX_SIDE
+
+
+def sample_names() -> list[str]:
+    """Bundled sample images (file names in assets/samples), training-like scenes first."""
+    names = [p.name for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_EXTS]
+    return sorted(names, key=lambda n: (not n.startswith("shapes"), n))
+
+
+def is_training_like(name: str) -> bool:
+    """Whether an image looks like the training data (the bundled shapes scenes)."""
+    return name.startswith("shapes_") and name in sample_names()
+
+
+def checkpoint_names() -> list[str]:
+    """Checkpoints for the sidebar (see carafe.inspect.model_names)."""
+    from carafe.inspect import model_names
+
+    return model_names()
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def get_model(name: str):
+    """Load a checkpoint once per process (shared by all sessions; read-only, eval mode)."""
+    from carafe.inspect import load_model
+
+    return load_model(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def decode(data: bytes, max_side: int = MAX_SIDE):
+    """Bytes -> (array, notes) or (None, error message). Cached per file content."""
+    try:
+        loaded = load_image(data, max_side=max_side)
+    except ImageLoadError as err:
+        return None, str(err)
+    return loaded.array, loaded.notes
+
+
+@st.cache_data(show_spinner="Running the model on your image…", max_entries=6)
+def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
+    """Cached :func:`carafe.inspect.analyze` (key: model name + image content hash)."""
+    from carafe.inspect import analyze
+
+    return analyze(get_model(model_name), _image)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
+    """Cached segmentation of another checkpoint (the twins on the Compare page)."""
+    from carafe.inspect import segment
+
+    return segment(get_model(model_name), _image)
+
+
+@dataclass
+class Current:
+    """What every page works on: the image, the checkpoint and the model's analysis."""
+
+    image: np.ndarray
+    image_key: str
+    name: str  # image label for captions and file names
+    model_name: str
+    analysis: object  # carafe.inspect.Analysis
+    step_index: int  # position in analysis.steps
+    training_like: bool = False  # a shapes scene like the training data (else: a photo)
+
+    @property
+    def step(self):
+        """The selected upsampling step of the analysis."""
+        return self.analysis.steps[self.step_index]
+
+
+def store_upload() -> None:
+    """Uploader callback: keep the file's bytes in this session's state (never shared).
+
+    When the uploader is cleared (also for a moment while a second file replaces the first),
+    the last upload stays, so the page never flashes back to a sample image.
+    """
+    up = st.session_state.get("upload")
+    if up is not None:
+        st.session_state["upload_bytes"] = up.getvalue()
+        st.session_state["upload_name"] = up.name
+
+
+def image_from_sidebar() -> tuple[np.ndarray | None, str, str]:
+    """The chosen image as (array or None, content key, label); shows errors/notes itself."""
+    source = st.session_state.get("image_source", "Sample")
+    data = st.session_state.get("upload_bytes") if source == "Upload" else None
+    if data is not None:
+        label = st.session_state.get("upload_name") or "upload"
+    else:
+        if source == "Upload":
+            st.info("Upload an image in the sidebar; until then a sample image is shown.")
+        names = sample_names()
+        label = st.session_state.get("sample") or names[0]
+        if label not in names:
+            label = names[0]
+        data = (SAMPLES_DIR / label).read_bytes()
+    array, info = decode(data)
+    if array is None:
+        st.error(f"**{label}** cannot be used: {info}")
+        return None, "", label
+    if info:
+        st.info(f"**{label}**: " + "; ".join(info) + ".")
+    return array, hashlib.sha1(data).hexdigest(), label
+
+
+def require_current() -> Current:
+    """The current analysis; stops the page when there is none (the reason is already shown)."""
+    cur = current()
+    if cur is None:
+        st.stop()
+    return cur
+
+
+def current() -> Current | None:
+    """The analysis of the current image, or None (an error message is already shown)."""
+    from carafe.inspect import RANDOM_INIT, start_pixel
+
+    image, key, label = image_from_sidebar()
+    if image is None:
+        return None
+    model_name = st.session_state.get("checkpoint") or checkpoint_names()[0]
+    if model_name == RANDOM_INIT:
+        st.warning(
+            "No trained checkpoint was found in assets/, so this is a **randomly "
+            "initialised** model: the kernels are nearly uniform and the segmentation "
+            "is meaningless."
+        )
+    try:
+        analysis = analysis_for(model_name, key, image)
+    except Exception as err:  # noqa: BLE001 - show, never crash
+        st.error(f"The model could not analyse this image: {type(err).__name__}: {err}")
+        return None
+    steps = analysis.steps
+    if not steps:
+        st.error("This model has no upsampling steps to show.")
+        return None
+    idx = st.session_state.get("step_pos")
+    if idx is None or not 0 <= idx < len(steps):
+        idx = len(steps) - 1  # the finest step: most pixels, clearest edges
+    if st.session_state.get("sel_image") != key:  # a new image: start at an edge pixel
+        st.session_state["sel_image"] = key
+        st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
+        if steps[idx].carafe is not None:
+            select_output_pixel(steps[idx], *start_pixel(steps[idx], 0, analysis.segmentation))
+    source = st.session_state.get("image_source", "Sample")
+    training_like = source != "Upload" and is_training_like(label)
+    return Current(image, key, label, model_name, analysis, idx, training_like)
+
+
+def step_labels(model_name: str) -> list[str]:
+    """Sidebar labels of the model's upsampling steps, coarsest first (as in Analysis.steps)."""
+    try:
+        strides = list(get_model(model_name).neck.strides)
+    except Exception:  # noqa: BLE001 - the page shows the real error
+        return []
+    return [
+        f"P{i + 2}→P{i + 1} (stride {strides[i]}→{strides[i - 1]})"
+        for i in range(len(strides) - 1, 0, -1)
+    ]
+
+
+def selected_pixel(step) -> tuple[int, int]:
+    """The selected output pixel (row, col) of ``step``, from the image-coordinate selection."""
+    h, w = step.image_hw
+    iy = int(np.clip(st.session_state.get("sel_y", h // 2), 0, h - 1))
+    ix = int(np.clip(st.session_state.get("sel_x", w // 2), 0, w - 1))
+    oy, ox = step.geometry.output_pixel_at(iy, ix)
+    oh, ow = step.visible_output_hw()
+    return min(oy, oh - 1), min(ox, ow - 1)
+
+
+def select_output_pixel(step, oy: int, ox: int) -> None:
+    """Select output pixel (oy, ox) of ``step`` (stored as its centre in image pixels)."""
+    iy, ix = step.geometry.image_centre(int(oy), int(ox))
+    st.session_state["sel_y"], st.session_state["sel_x"] = int(iy), int(ix)
+
+
+def pixel_inputs(step, key: str = "px") -> tuple[int, int]:
+    """Row/column number inputs for the selected output pixel (keyboard + tests).
+
+    Values past the map are clamped to the last row/column, with a note saying so (a
+    number_input with a maximum would only show a red "press Enter" and ignore Enter).
+    """
+    oy, ox = selected_pixel(step)
+    oh, ow = step.visible_output_hw()
+    note_key = f"{key}_clamped"
+
+    def _changed():
+        y, x = int(st.session_state[f"{key}_y"]), int(st.session_state[f"{key}_x"])
+        cy, cx = min(max(y, 0), oh - 1), min(max(x, 0), ow - 1)
+        st.session_state[note_key] = (
+            f"({y}, {x}) is outside this {oh}×{ow} map: showing ({cy}, {cx}), the nearest "
+            "pixel inside it."
+            if (cy, cx) != (y, x)
+            else ""
+        )
+        select_output_pixel(step, cy, cx)
+
+    st.session_state[f"{key}_y"], st.session_state[f"{key}_x"] = oy, ox
+    c1, c2 = st.columns(2)
+    c1.number_input(
+        "Output row y",
+        min_value=0,
+        step=1,
+        key=f"{key}_y",
+        on_change=_changed,
+        help=f"Row of the output pixel in this step's upsampled map (0–{oh - 1}).",
+    )
+    c2.number_input(
+        "Output column x",
+        min_value=0,
+        step=1,
+        key=f"{key}_x",
+        on_change=_changed,
+        help=f"Column of the output pixel in this step's upsampled map (0–{ow - 1}).",
+    )
+    if st.session_state.get(note_key):
+        st.caption(st.session_state[note_key])
+    return selected_pixel(step)

@@ -1,0 +1,50 @@
+"""Words shared by the pages: the paper reference, sample names, step titles, footers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PAPER = (
+    "Wang, Chen, Xu, Liu, Loy, Lin: *CARAFE: Content-Aware ReAssembly of FEatures*, "
+    "ICCV 2019 ([arXiv 1905.02188](https://arxiv.org/abs/1905.02188))"
+)
+
+SAMPLE_LABELS = {
+    "shapes_1.png": "Shapes scene 1 (like the training data)",
+    "shapes_2.png": "Shapes scene 2 (like the training data)",
+    "astronaut.jpg": "Astronaut (photo, 512×512)",
+    "cat.jpg": "Cat (photo)",
+    "coffee.jpg": "Coffee cup (photo)",
+}
+
+#: What the shipped model learned, said where its segmentation or kernels of a photo are shown.
+TRAINED_FOR = (
+    "The shipped model was trained on textured shapes (ellipse, triangle, rectangle, star) "
+    "pasted on photographs. On a real photo it labels most pixels background and a few "
+    "patches as shapes: read the class labels as its guesses, not as a claim about the photo, "
+    "and the kernels at real edges as what it learned from the shapes' edges."
+)
+
+
+def sample_label(name: str) -> str:
+    """Friendly name of a bundled sample (the file name for unknown files)."""
+    return SAMPLE_LABELS.get(name, name)
+
+
+def cite(stored: str = "") -> None:
+    """Footer: the paper, what is computed live, and (``stored``) what is read from files."""
+    live = "Everything else on this page is" if stored else "Everything on this page is"
+    st.caption(
+        f"Paper: {PAPER}. "
+        + (f"Stored, not computed here: {stored}. " if stored else "")
+        + f"{live} computed live by the loaded model and the real CARAFE operator."
+    )
+
+
+def step_title(step) -> str:
+    """One line naming an FPN step: levels, map sizes, strides and upsampler kind."""
+    return (
+        f"P{step.source_level + 2}→P{step.target_level + 2}: {step.input.shape[1]}×"
+        f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
+        f"(stride {step.stride_in}→{step.stride_out}, {step.kind})"
+    )

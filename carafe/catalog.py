@@ -1,0 +1,307 @@
+"""What the app lists and tabulates: checkpoints, upsampler kinds and costs, the benchmark and
+the held-out metrics of ``assets/metrics.json``. Plain records and rows, no Streamlit.
+
+The app reaches these through :mod:`carafe.inspect` (which re-exports them), so ``app/``
+imports only the display-facing modules of ``carafe``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS, upsampler_cost
+
+__all__ = [
+    "METRICS_FILE",
+    "PAPER_CARAFE",
+    "RANDOM_INIT",
+    "MetricsView",
+    "ModelCost",
+    "Table",
+    "benchmark_table",
+    "cost_table",
+    "display_name",
+    "load_metrics",
+    "load_model",
+    "metrics_view",
+    "model_cost",
+    "model_names",
+    "twin_names",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+METRICS_FILE = ROOT / "assets" / "metrics.json"
+RANDOM_INIT = "random init (no checkpoint)"
+#: The paper's Table 1 (C = 256, s = 2, k_up = 5, k_enc = 3, C_m = 64): stored, not measured.
+PAPER_CARAFE = {
+    "params": 74_148,
+    "flops_per_input_pixel": 199_496,
+    "config": dict(up_kernel=5, encoder_kernel=3, compressed_channels=64),
+    "channels": 256,
+}
+
+
+@dataclass
+class Table:
+    """Rows (dicts keyed by column label) and the column order, ready for a data frame."""
+
+    columns: list[str]
+    rows: list[dict]
+    caption: str = ""
+
+
+def display_name(kind: str) -> str:
+    """The display name of an upsampler kind ('pixel_shuffle' -> 'Pixel shuffle')."""
+    return UPSAMPLERS[kind].display_name if kind in UPSAMPLERS else kind
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+def _pretrained() -> list[str]:
+    try:
+        from carafe.models import list_pretrained
+
+        return list_pretrained()
+    except Exception:  # noqa: BLE001 - the app must start even if the models are broken
+        return []
+
+
+def model_names() -> list[str]:
+    """Checkpoints to explore: 'carafe' first, then converted ones; a random model if none.
+
+    The twins trained with another upsampler ('bilinear', 'dysample', ...) are left out here;
+    the Compare page shows them beside CARAFE (:func:`twin_names`).
+    """
+    names = [n for n in _pretrained() if n == "carafe" or n not in UPSAMPLER_KINDS]
+    names.sort(key=lambda n: (n != "carafe", n))
+    return names or [RANDOM_INIT]
+
+
+def twin_names(exclude: str = "") -> list[str]:
+    """Shipped checkpoints that differ from CARAFE's only in the upsampler, in registry order."""
+    available = set(_pretrained())
+    return [k for k in UPSAMPLER_KINDS if k != "carafe" and k in available and k != exclude]
+
+
+def load_model(name: str):
+    """A shipped/converted checkpoint in eval mode, or a seeded random model (RANDOM_INIT)."""
+    if name == RANDOM_INIT:
+        from carafe.data import CLASS_NAMES
+        from carafe.models import build_model, default_config
+
+        torch.manual_seed(0)
+        return build_model(default_config(class_names=list(CLASS_NAMES))).eval()
+    from carafe.models import load_pretrained
+
+    return load_pretrained(name).eval()
+
+
+# --- costs ------------------------------------------------------------------------------------
+@dataclass
+class ModelCost:
+    """One model's upsamplers: one module's parameters and FLOPs, and all of the FPN's."""
+
+    kind: str
+    channels: int
+    config: dict
+    params_one: int  # one upsampler module
+    params_all: int  # every upsampler of the FPN
+    steps: int
+    flops_per_input_pixel: int  # one upsampler, per pixel of its input
+
+
+def model_cost(model) -> ModelCost:
+    """Upsampler cost of a loaded model, counted with :func:`carafe.nn.upsampler_cost`."""
+    neck = model.neck
+    modules = list(neck.upsample_modules)
+    cost = upsampler_cost(neck.upsample_kind, neck.out_channels, 2, **neck.upsample_cfg)
+    return ModelCost(
+        kind=neck.upsample_kind,
+        channels=int(neck.out_channels),
+        config=dict(neck.upsample_cfg),
+        params_one=int(cost["params"]),
+        params_all=int(sum(p.numel() for m in modules for p in m.parameters())),
+        steps=len(modules),
+        flops_per_input_pixel=int(cost["flops_per_input_pixel"]),
+    )
+
+
+def cost_table(channels: int, carafe_config: dict | None = None) -> Table:
+    """Parameters and FLOPs per input pixel of ONE ×2 upsampler of every kind at C=channels."""
+    cols = ["upsampler", "channels C", "parameters (one upsampler)", "FLOPs per input pixel"]
+    rows = []
+    for kind in UPSAMPLER_KINDS:
+        cfg = dict(carafe_config or {}) if kind == "carafe" else {}
+        c = upsampler_cost(kind, channels, 2, **cfg)
+        rows.append(
+            dict(
+                zip(
+                    cols,
+                    [display_name(kind), channels, c["params"], c["flops_per_input_pixel"]],
+                    strict=True,
+                )
+            )
+        )
+    return Table(cols, rows)
+
+
+def paper_check() -> tuple[dict, dict]:
+    """(ours, paper): CARAFE's cost at the paper's setting, computed and as published."""
+    ours = upsampler_cost("carafe", PAPER_CARAFE["channels"], 2, **PAPER_CARAFE["config"])
+    return ours, {k: PAPER_CARAFE[k] for k in ("params", "flops_per_input_pixel")}
+
+
+# --- benchmark --------------------------------------------------------------------------------
+def benchmark_table(progress=None) -> Table:
+    """``carafe.bench.benchmark_rows(quick=True)`` as a table (op, reference and bilinear ms)."""
+    from carafe.bench import benchmark_rows
+
+    keys = {
+        "shape": "shape",
+        "direction": "direction",
+        "op_ms": "CARAFE op (ms)",
+        "reference_ms": "reference (ms)",
+        "bilinear_ms": "bilinear (ms)",
+        "speedup_vs_reference": "op speed-up vs reference ×",
+    }
+    rows = [
+        {label: r.get(k) for k, label in keys.items()}
+        for r in benchmark_rows(quick=True, progress=progress)
+    ]
+    return Table(list(keys.values()), rows)
+
+
+# --- held-out metrics -------------------------------------------------------------------------
+ALIGNMENT_METHODS = {  # method key in metrics.json -> what it is
+    "carafe": "CARAFE, its own kernel at its own pixel",
+    "carafe_moved": "CARAFE's kernel moved to another boundary pixel (content-blind control)",
+    "dysample": "DySample, its own sampling weights at its own pixel",
+    "bilinear": "bilinear-equivalent kernel (fixed)",
+    "nearest": "nearest (all weight on the centre tap)",
+    "uniform": "uniform kernel (every tap 1/k²)",
+}
+
+
+@dataclass
+class MetricsView:
+    """assets/metrics.json shaped for display: means table, every run, kernel alignment."""
+
+    means: Table
+    runs: Table
+    alignment: Table | None
+    caption: str
+    upsampler_params_note: str = ""
+    per_class: Table | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_metrics(path: Path | None = None) -> dict | None:
+    """The JSON written by ``python -m carafe.evaluate`` (default :data:`METRICS_FILE`), or None
+    when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path or METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+_RUN_COLUMNS = {  # metrics.json key -> column label
+    "display_name": "upsampler",
+    "seed": "seed",
+    "num_seeds": "seeds",
+    "miou": "mIoU (%)",
+    "boundary_f": "boundary F, 1 px (%)",
+    "class_boundary_f": "class boundary F (%)",
+    "upsampler_params": "params, one upsampler",
+    "upsampler_params_all": "params, all FPN upsamplers",
+    "upsampler_flops_per_input_pixel": "FLOPs / input px, one upsampler",
+    "upsampler_mflops_per_image": "MFLOPs / image, all steps",
+    "upsampler_latency_ms": "latency, one upsampler (ms)",
+}
+
+
+def _table(rows: list[dict], drop: tuple[str, ...] = ()) -> Table:
+    cols = [label for key, label in _RUN_COLUMNS.items() if key not in drop]
+    out = [{label: r[key] for key, label in _RUN_COLUMNS.items() if key not in drop} for r in rows]
+    return Table(cols, out)
+
+
+def metrics_view(metrics: dict) -> MetricsView:
+    """Shape the evaluate schema (split, heldout_images, runs, means, ...) for display.
+
+    Raises KeyError naming the first missing key when the file has another layout.
+    """
+    means, runs = metrics["means"], metrics["runs"]
+    size = metrics["image_size"]
+    caption = (
+        f"Held-out split '{metrics['split']}': {metrics['heldout_images']} scenes of {size}×{size}"
+        f" px (backgrounds from photographs never used in training). Boundary F: class-agnostic,"
+        f" {metrics['boundary_tolerance_px']} px tolerance; class boundary F: per class, "
+        f"tolerance {metrics['class_boundary_tolerance']}."
+    )
+    align_rows = []
+    for r in means:
+        ka = r.get("kernel_alignment")
+        if not ka:
+            continue
+        for method, share in ka["own_object_share"].items():
+            off = ka["off_centre_own_share"].get(method)
+            align_rows.append(
+                {
+                    "model": r["display_name"],
+                    "kernel": ALIGNMENT_METHODS.get(method, method),
+                    "own-object share": share,
+                    "own-object share off the centre tap": off,
+                    "boundary pixels": ka["boundary_pixels"],
+                }
+            )
+    alignment = None
+    notes = []
+    if align_rows:
+        alignment = Table(list(align_rows[0]), align_rows)
+        notes = [alignment_sentence(r) for r in means if r.get("kernel_alignment")]
+    classes = sorted({c for r in means for c in r["per_class_iou"]})
+    per_class = Table(
+        ["upsampler", *classes],
+        [
+            {"upsampler": r["display_name"], **{c: r["per_class_iou"].get(c) for c in classes}}
+            for r in means
+        ],
+    )
+    return MetricsView(
+        means=_table(means, drop=("seed",)),
+        runs=_table(runs, drop=("num_seeds",)),
+        alignment=alignment,
+        caption=caption,
+        per_class=per_class,
+        notes=notes,
+    )
+
+
+def alignment_sentence(run: dict) -> str:
+    """One run's kernel alignment in words, every number read from ``run``."""
+    ka = run["kernel_alignment"]
+    own, off = ka["own_object_share"], ka["off_centre_own_share"]
+    name = run["display_name"]
+    learned = "carafe" if "carafe" in own else "dysample" if "dysample" in own else None
+    if learned is None:
+        return ""
+    parts = [
+        f"At {ka['boundary_pixels']:,} held-out boundary pixels, {name} puts "
+        f"**{own[learned]:.3f}** of its weight on the pixel's own object"
+    ]
+    if "carafe_moved" in own:
+        parts.append(
+            f", against {own['carafe_moved']:.3f} when the same kernels are moved to other "
+            "boundary pixels (a content-blind control: the gap is what the content adds)"
+        )
+    fixed = ", ".join(f"{k} {own[k]:.3f}" for k in ("bilinear", "nearest", "uniform") if k in own)
+    sentence = "".join(parts) + f". Fixed kernels: {fixed}."
+    if off.get(learned) is not None and off.get("bilinear") is not None:
+        sentence += (
+            f" A centre spike wins this share, so also compare the weight off the centre tap: "
+            f"{name} {off[learned]:.3f} vs bilinear {off['bilinear']:.3f}."
+        )
+    return sentence

@@ -1,0 +1,130 @@
+"""One output pixel of an analysed step: its kernel (with the taps that read zero padding) and
+where to start exploring. Plain numbers and arrays for :mod:`carafe.inspect`; no drawing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from carafe.geometry import Geometry
+
+if TYPE_CHECKING:
+    from carafe.inspect import StepAnalysis
+
+__all__ = ["KernelView", "kernel_view", "padding_weight_map", "start_pixel"]
+
+
+def _boundary_map(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> np.ndarray:
+    """(h, w) bool: output pixels whose window area on the image holds two predicted classes."""
+    oh, ow = out_hw
+    if segmentation is None:
+        return np.zeros((oh, ow), bool)
+    si = geo.stride_in
+    h, w = segmentation.shape
+    vh, vw = geo.visible_input_hw()
+    # class of every input-map pixel (sampled at its centre), then "window holds two classes"
+    cy = np.minimum(np.arange(vh) * si + si // 2, h - 1)
+    cx = np.minimum(np.arange(vw) * si + si // 2, w - 1)
+    src = segmentation[np.ix_(cy, cx)]
+    r = geo.radius
+    padded = np.pad(src, r, mode="edge")
+    lo, hi = src.copy(), src.copy()
+    for dy in range(2 * r + 1):
+        for dx in range(2 * r + 1):
+            view = padded[dy : dy + vh, dx : dx + vw]
+            lo, hi = np.minimum(lo, view), np.maximum(hi, view)
+    mixed = np.zeros((geo.H, geo.W), bool)
+    mixed[:vh, :vw] = lo != hi
+    sy = np.arange(oh) // geo.s
+    sx = np.arange(ow) // geo.s
+    return mixed[np.ix_(sy, sx)]
+
+
+def start_pixel(
+    step: StepAnalysis, group: int = 0, segmentation: np.ndarray | None = None
+) -> tuple[int, int]:
+    """The output pixel to start at: its kernel leans most, among pixels whose whole k×k window
+    lies inside the real image (no zero padding, no padded area), preferring pixels at a
+    boundary of ``segmentation``. When no window fits (a very thin image), the pixel with the
+    least kernel weight outside the image.
+    """
+    d = step.carafe
+    if d is None:
+        raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE: no kernels")
+    geo = step.geometry
+    oh, ow = step.visible_output_hw()
+    lean = np.hypot(d.com_dy[group], d.com_dx[group])[:oh, :ow].astype(np.float64)
+    inside = geo.window_fully_in_image()[:oh, :ow]
+    if inside.any():
+        boundary = _boundary_map(segmentation, geo, (oh, ow)) & inside
+        pool = boundary if boundary.any() else inside
+        score = np.where(pool, lean, -np.inf)
+    else:
+        score = -padding_weight_map(step, group)[:oh, :ow] + 1e-3 * lean / (lean.max() or 1.0)
+    oy, ox = np.unravel_index(int(np.argmax(score)), score.shape)
+    return int(oy), int(ox)
+
+
+def padding_weight_map(step: StepAnalysis, group: int = 0) -> np.ndarray:
+    """(h, w): every output pixel's kernel weight on taps outside the real image."""
+    d = step.carafe
+    geo = step.geometry
+    k, (oh, ow) = geo.k, d.kernels.shape[-2:]
+    vh, vw = geo.visible_input_hw()
+    sy, sx = np.arange(oh) // geo.s, np.arange(ow) // geo.s
+    kernels = d.kernels[group * k * k : (group + 1) * k * k].reshape(k, k, oh, ow)
+    out = np.zeros((oh, ow))
+    for dy in range(k):
+        row_out = ~((sy + dy - geo.radius >= 0) & (sy + dy - geo.radius < vh))
+        for dx in range(k):
+            col_out = ~((sx + dx - geo.radius >= 0) & (sx + dx - geo.radius < vw))
+            out += kernels[dy, dx] * (row_out[:, None] | col_out[None, :])
+    return out
+
+
+@dataclass
+class KernelView:
+    """One output pixel's kernel as the Explore page shows it."""
+
+    y: int
+    x: int
+    group: int
+    source: tuple[int, int]
+    kernel: np.ndarray  # (k, k)
+    outside: np.ndarray  # (k, k) bool: tap reads zero padding / the padded image area
+    padding_weight: float  # kernel weight on those taps
+    weight_sum: float
+    entropy: float
+    peak: float
+    lean: tuple[float, float]  # (dy, dx) centre of mass from the window centre
+    window_box: tuple[int, int, int, int]  # image pixels of the window (may pass the image)
+    map_window: tuple[int, int, int, int]  # input-map pixels of the window
+    output_box: tuple[int, int, int, int]  # image pixels of the output pixel
+
+
+def kernel_view(step: StepAnalysis, y: int, x: int, group: int = 0) -> KernelView:
+    """Everything about output pixel (y, x)'s group-``group`` kernel that the app shows."""
+    d = step.carafe
+    if d is None:
+        raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE: no kernels")
+    geo = step.geometry
+    kernel = geo.kernel_at(d.kernels, y, x, group).astype(np.float64)
+    win = geo.window(y, x)
+    return KernelView(
+        y=int(y),
+        x=int(x),
+        group=int(group),
+        source=win.source,
+        kernel=kernel,
+        outside=win.outside_image,
+        padding_weight=float(kernel[win.outside_image].sum()),
+        weight_sum=float(kernel.sum()),
+        entropy=float(d.entropy[group, y, x]),
+        peak=float(d.peak[group, y, x]),
+        lean=(float(d.com_dy[group, y, x]), float(d.com_dx[group, y, x])),
+        window_box=geo.window_box(y, x),
+        map_window=geo.map_window(y, x),
+        output_box=geo.output_box(y, x),
+    )
