@@ -1,7 +1,9 @@
 """End-to-end: `streamlit run app/main.py` headless + Debian's chromium driven by playwright.
 
 Opens the app, clicks a pixel of the image, checks the kernel view follows the click, visits
-every page and saves screenshots to test-artifacts/ (git-ignored). Skips cleanly without
+every page and saves screenshots to test-artifacts/ (git-ignored). Every request the pages
+make is recorded: the test fails on any that leaves 127.0.0.1/localhost (nothing is fetched
+from a font host or a CDN) and on any console error. Skips cleanly without
 /usr/bin/chromium or the playwright package. Setup: `apt-get install -y chromium` and
 `pip install playwright` (its own browser download is not needed).
 """
@@ -113,8 +115,39 @@ def _kernel_title(page) -> str:
     return page.locator("text=/Reassembly kernel of output pixel/").first.text_content()
 
 
+_LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _watch(page, outside: list, errors: list) -> None:
+    """Record requests that leave this machine and console errors of ``page``."""
+    from urllib.parse import urlparse
+
+    def on_request(req):
+        url = urlparse(req.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in _LOCAL_HOSTS:
+            outside.append(req.url)
+
+    page.on("request", on_request)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda err: errors.append(str(err)))
+
+
+def _full_screenshot(page, path: Path) -> None:
+    """Resize the viewport to the page's height first, so the whole page is captured."""
+    height = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('section.main, [data-testid=stMain], "
+        "[data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 900)"
+    )
+    page.set_viewport_size({"width": 1440, "height": min(int(height) + 120, 12000)})
+    time.sleep(0.8)
+    page.screenshot(path=str(path), full_page=True)
+
+
 def test_click_pixel_shows_its_kernel(server):
     from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    errors: list[str] = []
 
     ARTIFACTS.mkdir(exist_ok=True)
     # launch() gives chromium a fresh, temporary profile (no --user-data-dir needed)
@@ -125,6 +158,7 @@ def test_click_pixel_shows_its_kernel(server):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         page = browser.new_page(viewport={"width": 1500, "height": 2200})
+        _watch(page, outside, errors)
         page.goto(server)
         page.wait_for_selector("text=Explore: what does CARAFE predict?", timeout=60_000)
         page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=60_000)
@@ -164,7 +198,7 @@ def test_click_pixel_shows_its_kernel(server):
             page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
             _settle(page)
             _check_clean(page, path)
-            page.screenshot(path=str(ARTIFACTS / f"{path}.png"))
+            _full_screenshot(page, ARTIFACTS / f"{path}.png")
 
         # uploads: a corrupt file gives st.error, a real one is analysed, and a second
         # browser session (own cookies and websocket) still sees the sample image
@@ -191,10 +225,26 @@ def test_click_pixel_shows_its_kernel(server):
         page.wait_for_selector("text=/image 72×40/", timeout=60_000)
         _settle(page)
         _check_clean(page, "upload")
+        # a second upload replaces the first without flashing back to a sample image
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "two.png", "mimeType": "image/png", "buffer": _png(40, 72)}]
+        )
+        flashed, t0 = False, time.time()
+        while page.locator("text=/image 40×72/").count() == 0 and time.time() - t0 < 60:
+            flashed |= page.locator("text=/a sample image is shown/").count() > 0
+            time.sleep(0.02)
+        assert page.locator("text=/image 40×72/").count() > 0
+        assert not flashed, "the sample image flashed while the second upload was loading"
+        _settle(page)
         other = browser.new_context().new_page()
+        _watch(other, outside, errors)
         other.goto(server)
         other.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=60_000)
         _settle(other)
         assert other.locator("text=/image 72×40/").count() == 0
         page.screenshot(path=str(ARTIFACTS / "explore_upload.png"))
+        icon = page.evaluate("document.querySelector('link[rel*=icon]')?.href || ''")
         browser.close()
+    assert not outside, f"requests left this machine: {sorted(set(outside))[:5]}"
+    assert not errors, f"console errors: {errors[:5]}"
+    assert icon.startswith(server), f"favicon not served by the app: {icon!r}"

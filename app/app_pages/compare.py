@@ -22,17 +22,16 @@ from carafe.inspect import (
 )
 
 st.title("Compare upsamplers")
-st.markdown(
-    "The **same input map** (one FPN level of your image) upsampled ×2 by five methods, all "
-    "drawn with the **same colour scale**. Nearest copies pixels (blocky), bilinear blends "
-    "neighbours with fixed weights (blurry across edges); CARAFE chooses its weights per pixel "
-    "from the content, so edges can stay sharp where the image has them."
-)
-
 cur = state.require_current()
 step = cur.step
 kinds = [k for k in UPSAMPLER_KINDS if k in step.outputs]
 NAMES = {k: display_name(k) for k in kinds}
+st.markdown(
+    f"The **same input map** (one FPN level of your image) upsampled ×2 by {len(kinds)} "
+    "methods, all drawn with the **same colour scale**. Nearest copies pixels (blocky), "
+    "bilinear blends neighbours with fixed weights (blurry across edges); CARAFE chooses its "
+    "weights per pixel from the content, so edges can stay sharp where the image has them."
+)
 st.caption(f"{texts.step_title(step)}")
 with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):
     for k in kinds:
