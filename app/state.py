@@ -75,6 +75,16 @@ def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
     return segment(get_model(model_name), _image)
 
 
+@st.cache_data(show_spinner="Running the DySample twin on your image…", max_entries=6)
+def dysample_points_for(image_key: str, _image: np.ndarray):
+    """Cached sampling points of the DySample twin (None when it is not shipped)."""
+    from carafe.inspect import dysample_points, twin_names
+
+    if "dysample" not in twin_names():
+        return None
+    return dysample_points(get_model("dysample"), _image)
+
+
 @dataclass
 class Current:
     """What every page works on: the image, the checkpoint and the model's analysis."""

@@ -43,6 +43,7 @@ from carafe.catalog import (
 from carafe.geometry import Geometry
 from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS, CARAFEPack, build_baseline
 from carafe.pixel import KernelView, kernel_view, padding_weight_map, start_pixel
+from carafe.sampling import SamplingView, dysample_positions, sampling_view
 from carafe.summaries import agreement, max_abs_difference, pca_rgb, rms_difference
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RANDOM_INIT",
     "UPSAMPLER_KINDS",
     "Analysis",
+    "SamplingView",
     "CarafeDetails",
     "KernelView",
     "MetricsView",
@@ -64,6 +66,7 @@ __all__ = [
     "benchmark_table",
     "channel_energy",
     "cost_table",
+    "dysample_points",
     "display_name",
     "kernel_statistics",
     "kernel_view",
@@ -78,6 +81,7 @@ __all__ = [
     "paper_check",
     "pca_rgb",
     "rms_difference",
+    "sampling_at",
     "segment",
     "start_pixel",
     "toy_step",
@@ -355,6 +359,32 @@ def segment(model, image: np.ndarray, threads: int | None = 1) -> np.ndarray | N
     with _torch_threads(threads):
         logits = model(_image_tensor(image))  # cropped to the image by the model
     return logits.argmax(dim=1)[0].numpy().astype(np.int32)
+
+
+def dysample_points(model, image: np.ndarray, threads: int | None = 1) -> list:
+    """Where a DySample model samples, per FPN step (coarsest first; None for other kinds):
+    (G, h', w', 2) points as (x, y) in input-map pixels (see :mod:`carafe.sampling`)."""
+    _image_tensor(image)  # same checks as analyze
+    with _torch_threads(threads):
+        return dysample_positions(model, np.array(image, copy=True))  # writable for torch
+
+
+def sampling_at(positions: np.ndarray, step: StepAnalysis, y: int, x: int) -> SamplingView:
+    """DySample's sampling of output pixel (y, x), written on the k×k window that ``step``'s
+    CARAFE kernel covers (same source pixel, same k), so the two can be drawn side by side.
+
+    ``positions``: one entry of :func:`dysample_points` for a model with ``step``'s geometry.
+    """
+    geo = step.geometry
+    return sampling_view(
+        positions,
+        (geo.H, geo.W),
+        int(y),
+        int(x),
+        scale=geo.s,
+        k=geo.k,
+        visible_input_hw=geo.visible_input_hw(),
+    )
 
 
 def toy_step(trained_like: bool = True, seed: int = 0) -> StepAnalysis:

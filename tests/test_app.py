@@ -571,3 +571,62 @@ def test_figure_helpers_small_rough_edges():
     heads = fig.data[-1]
     assert 0 < len(heads.x) <= 4  # arrows only where the lean is clear
     assert heads.marker.size >= 8
+
+
+def test_image_figure_follows_the_aspect_ratio(tiny_model):
+    """A wide image gets a low figure (no large blank bands above and below it)."""
+    import figures as fg
+
+    from carafe.inspect import analyze, kernel_view
+
+    heights = {}
+    for shape in [(64, 64), (24, 512)]:
+        image = np.full((*shape, 3), 128, np.uint8)
+        step = analyze(tiny_model, image, baselines=False).steps[0]
+        fig = fg.image_figure(image, step, kernel_view(step, 1, 1))
+        heights[shape] = fig.layout.height
+    assert heights[(24, 512)] < 0.5 * heights[(64, 64)]
+
+
+def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference):
+    """With a DySample twin (here an untrained one), Explore shows where the clicked pixel
+    samples, Compare its segmentation, Performance its cost."""
+    import state
+    import torch
+
+    import carafe.models as models
+    from carafe.data import CLASS_NAMES
+    from carafe.inspect import display_name, dysample_points, sampling_at
+
+    torch.manual_seed(0)
+    twin = models.build_model(models.default_config("dysample", class_names=list(CLASS_NAMES)))
+    twin = twin.eval()
+    real_list, real_load = models.list_pretrained, models.load_pretrained
+    monkeypatch.setattr(models, "list_pretrained", lambda: sorted({*real_list(), "dysample"}))
+    monkeypatch.setattr(
+        models,
+        "load_pretrained",
+        lambda n="carafe", device="cpu": twin if n == "dysample" else real_load(n),
+    )
+    state.get_model.clear()
+    state.dysample_points_for.clear()
+    a, step = reference
+    try:
+        at = _app()
+        at.run()
+        at.number_input(key="explore_px_y").set_value(9).run()
+        at.number_input(key="explore_px_x").set_value(14).run()
+        _no_exception(at)
+        fig = _figures(at)["DySample: where output pixel (9, 14) samples"]
+        expected = sampling_at(dysample_points(twin, a.image)[-1], step, 9, 14)
+        np.testing.assert_allclose(_z(fig["data"][0]), expected.kernel, atol=1e-6)
+        assert any("moved by (dx, dy)" in c.value for c in at.caption)
+        at.switch_page("app_pages/compare.py").run()
+        _no_exception(at)
+        assert any("DySample twin" in m.value for m in at.markdown)
+        at.switch_page("app_pages/performance.py").run()
+        names = _frames(at, "parameters (one upsampler)")[0]["upsampler"].tolist()
+        assert display_name("dysample") in names
+    finally:
+        state.get_model.clear()
+        state.dysample_points_for.clear()

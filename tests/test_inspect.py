@@ -139,3 +139,18 @@ def test_shipped_model_starts_away_from_zero_padding():
         st = a.steps[-1]
         oy, ox = start_pixel(st, 0, a.segmentation)
         assert kernel_view(st, oy, ox).padding_weight <= 0.05, image.shape
+
+
+def test_analysis_says_how_the_model_pads(small_image):
+    import torch
+
+    from carafe.models import build_model, default_config
+
+    torch.manual_seed(0)
+    model = build_model(default_config(fpn_channels=16)).eval()
+    a = analyze(model, small_image, baselines=False)
+    assert a.pad_multiple == model.neck.strides[-1] == model.size_divisor
+    st = a.steps[-1]
+    # 52×76 padded to 64×96: the maps reach past the image, and the step knows how far
+    assert st.input.shape[1:] == (64 // st.stride_in, 96 // st.stride_in)
+    assert st.geometry.visible_input_hw() == (-(-52 // st.stride_in), -(-76 // st.stride_in))

@@ -39,6 +39,11 @@ with st.expander("How the baselines are set up (important for deconv and pixel s
         if k == step.kind:
             note = f"{NAMES[k]}: this checkpoint's own trained upsampler."
         st.markdown(f"- {note}")
+    st.markdown(
+        "- DySample has no fixed initialisation worth showing (untrained, it is bilinear): it "
+        "appears through its trained twin below (segmentation, metrics) and on the Explore "
+        "page (where each pixel samples), when assets/dysample.safetensors is shipped."
+    )
 
 order = step.channel_order
 ch = st.selectbox(

@@ -10,7 +10,7 @@ import state
 import streamlit as st
 import texts
 
-from carafe.inspect import kernel_view, start_pixel
+from carafe.inspect import kernel_view, sampling_at, start_pixel
 
 st.title("Explore: what does CARAFE predict?")
 st.markdown(
@@ -78,6 +78,46 @@ def _jump_to_edge() -> None:
     state.select_output_pixel(step, *start_pixel(step, g, a.segmentation))
 
 
+def _dysample(oy: int, ox: int, per_pixel: bool) -> None:
+    """Where the DySample twin samples for the same output pixel, as a sparse kernel."""
+    points = state.dysample_points_for(cur.image_key, cur.image)
+    if points is None or cur.step_index >= len(points) or points[cur.step_index] is None:
+        return
+    pts = points[cur.step_index]
+    if pts.shape[1:3] != step.output_shape:
+        return
+    sv = sampling_at(pts, step, oy, ox)
+    st.markdown(f"**DySample twin** (trained the same way, ICCV 2023) at pixel ({oy}, {ox})")
+    st.plotly_chart(
+        fg.kernel_figure(
+            sv.kernel,
+            f"DySample: where output pixel ({oy}, {ox}) samples",
+            zmax=None if per_pixel else 1.0,
+            outside=~sv.in_image if (~sv.in_image).any() else None,
+        ),
+        config=fg.png_config(f"dysample_{oy}_{ox}"),
+        key="explore_dysample",
+    )
+    moves = ", ".join(f"({dx:+.2f}, {dy:+.2f})" for dx, dy in sv.offsets)
+    taps = "; ".join(
+        f"group {g}: " + ", ".join(f"({t.row}, {t.col}) {t.weight:.2f}" for t in group)
+        for g, group in enumerate(sv.taps)
+    )
+    st.caption(
+        f"Instead of a {k}×{k} kernel, DySample moves one point per channel group ({len(sv.taps)} "
+        f"groups) and reads it by bilinear interpolation: at most 4 input pixels each. The grid "
+        f"shows their weights averaged over the groups, on the same window as CARAFE's kernel. "
+        f"Each point starts at the sub-pixel centre (x, y) = ({sv.start[0]:.2f}, "
+        f"{sv.start[1]:.2f}), where plain bilinear samples, and moved by (dx, dy) = {moves} "
+        f"input pixels. Taps (row, col) weight: {taps}."
+        + (
+            f" {sv.outside_window:.1%} of the weight lies beyond this window."
+            if sv.outside_window > 0.001
+            else ""
+        )
+    )
+
+
 @st.fragment
 def pixel_view() -> None:
     """Everything that depends on the clicked pixel; reruns alone on a click (fast)."""
@@ -139,6 +179,7 @@ def pixel_view() -> None:
             "kernel that sums to 1 gives the same output: kernels there may stay diffuse "
             "without any harm. Kernels matter where the window holds an edge."
         )
+        _dysample(oy, ox, per_pixel)
     with left:
         c1, c2 = st.columns([1, 1])
         show_seg = c1.toggle(
