@@ -39,6 +39,7 @@ __all__ = [
     "evaluate_model",
     "SHIPPED_CHECK_IMAGES",
     "main",
+    "markdown_tables",
     "means_over_seeds",
     "model_costs",
     "shipped_check",
@@ -182,6 +183,50 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown_tables(rows: list[dict], means: list[dict]) -> str:
+    """The model card's tables: one row per run, the means, and kernel alignment."""
+
+    def fmt(value, digits=2):
+        return (
+            "–"
+            if value is None
+            else f"{value:,.{digits}f}"
+            if isinstance(value, float)
+            else f"{value:,}"
+        )
+
+    lines = [
+        "| upsampler | seed | mIoU | boundary F (1 px) | class boundary F (0.75 % diag.) "
+        "| params (one upsampler) | FLOPs / input px | ms (one upsampler) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows + means:
+        lines.append(
+            f"| {r['display_name']} | {r['seed']} | {fmt(r['miou'])} | {fmt(r['boundary_f'])} "
+            f"| {fmt(r['class_boundary_f'])} | {fmt(r['upsampler_params'])} "
+            f"| {fmt(r['upsampler_flops_per_input_pixel'])} | {fmt(r['upsampler_latency_ms'])} |"
+        )
+    methods = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest", "uniform")
+    lines += [
+        "",
+        "| run | measure | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
+    ]
+    for r in rows + means:
+        align = r.get("kernel_alignment")
+        if not align:
+            continue
+        for key, label in (
+            ("own_object_share", "own-object share"),
+            ("off_centre_own_share", "off-centre own share"),
+        ):
+            values = [fmt(align[key].get(m), 3) if m in align[key] else "" for m in methods]
+            lines.append(
+                f"| {r['display_name']} {r['seed']} | {label} | " + " | ".join(values) + " |"
+            )
+    return "\n".join(lines)
+
+
 def _mean_of(values: list):
     """Mean of numbers, key by key of dicts (a key missing from some runs averages the rest)."""
     present = [v for v in values if v is not None]
@@ -223,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
     p.add_argument("--json", type=Path, default=None, help="also write the metrics here")
+    p.add_argument("--markdown", action="store_true", help="also print the model card's tables")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -259,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(_table(rows))
     print("\nmeans over seeds\n" + _table(means))
+    if args.markdown:
+        print("\n" + markdown_tables(rows, means))
     if args.json:
         payload = {
             "split": "heldout",

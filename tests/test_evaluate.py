@@ -9,6 +9,7 @@ from carafe.data import load_split
 from carafe.evaluate import (
     SHIPPED_CHECK_IMAGES,
     evaluate_model,
+    markdown_tables,
     means_over_seeds,
     model_costs,
     upsampler_latency_ms,
@@ -115,3 +116,23 @@ def test_shipped_claims_hold_on_every_seed(metrics):
         for cls, value in mean["per_class_iou"].items():
             values = [r["per_class_iou"][cls] for r in group if cls in r["per_class_iou"]]
             assert value == pytest.approx(sum(values) / len(values))
+
+
+def test_markdown_tables_show_every_run_and_alignment():
+    row = {
+        "display_name": "CARAFE",
+        "seed": 0,
+        "miou": 80.0,
+        "boundary_f": 85.5,
+        "class_boundary_f": 70.25,
+        "upsampler_params": 15540,
+        "upsampler_flops_per_input_pixel": 44024,
+        "upsampler_latency_ms": 3.5,
+        "kernel_alignment": {
+            "own_object_share": {"carafe": 0.9, "nearest": 0.95},
+            "off_centre_own_share": {"carafe": 0.85, "nearest": None},
+        },
+    }
+    text = markdown_tables([row], [dict(row, seed="mean")])
+    assert "| CARAFE | 0 | 80.00 | 85.50 | 70.25 | 15,540 | 44,024 | 3.50 |" in text
+    assert "| CARAFE mean | off-centre own share | 0.850 |  |  |  | – |  |" in text
