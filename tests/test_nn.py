@@ -6,8 +6,10 @@ import torch.nn.functional as F
 
 from carafe.nn import (
     UPSAMPLER_KINDS,
+    UPSAMPLERS,
     CARAFEIntermediates,
     CARAFEPack,
+    build_baseline,
     build_upsampler,
     upsampler_cost,
 )
@@ -135,3 +137,37 @@ def test_cost_reproduces_paper_and_counts_params():
         assert cost["params"] == sum(p.numel() for p in module.parameters())
     assert upsampler_cost("nearest", 32)["flops_per_input_pixel"] == 0
     assert upsampler_cost("bilinear", 32)["flops_per_input_pixel"] == 7 * 32 * 4
+
+
+def test_registry_is_the_one_list_of_kinds():
+    assert UPSAMPLER_KINDS == tuple(UPSAMPLERS)
+    assert set(UPSAMPLER_KINDS) == {
+        "carafe",
+        "dysample",
+        "nearest",
+        "bilinear",
+        "deconv",
+        "pixel_shuffle",
+    }
+    names = [UPSAMPLERS[k].display_name for k in UPSAMPLER_KINDS]
+    assert len(set(names)) == len(names) and all(names)
+    assert all(UPSAMPLERS[k].baseline_note for k in UPSAMPLER_KINDS)
+
+
+@pytest.mark.parametrize("kind", ["nearest", "bilinear", "deconv", "pixel_shuffle"])
+def test_untrained_baselines_are_fixed_and_smooth(kind):
+    torch.manual_seed(0)
+    x = torch.randn(1, 6, 7, 9)
+    a, b = build_baseline(kind, 6, 2), build_baseline(kind, 6, 2)
+    ya = a(x)
+    torch.testing.assert_close(ya, b(x))  # no random initialisation left
+    assert ya.shape == (1, 6, 14, 18)
+    # Every baseline keeps a constant map constant away from the border (it interpolates).
+    flat = a(torch.full((1, 6, 7, 9), 2.0))[..., 3:-3, 3:-3]
+    torch.testing.assert_close(flat, torch.full_like(flat, 2.0))
+
+
+@pytest.mark.parametrize("kind", ["carafe", "dysample"])
+def test_learned_upsamplers_have_no_untrained_baseline(kind):
+    with pytest.raises(ValueError, match="needs trained weights"):
+        build_baseline(kind, 8, 2)
