@@ -261,7 +261,8 @@ class UpsamplerKind:
     where not None, makes it with a fixed, documented initialisation, for showing an untrained
     upsampler beside a trained one (``baseline_note`` says what it is); CARAFE and DySample have
     none, their kernels and points mean something only when trained. flops(module, channels, s)
-    counts FLOPs per input pixel (see :func:`upsampler_cost`).
+    counts FLOPs per input pixel (see :func:`upsampler_cost`). default_options(channels) are the
+    options of the shipped models (``carafe.models.default_config``).
     """
 
     name: str
@@ -270,6 +271,7 @@ class UpsamplerKind:
     flops: Callable[[nn.Module, int, int], int]
     baseline: Callable[[int, int], nn.Module] | None = None
     baseline_note: str = ""
+    default_options: Callable[[int], dict] = lambda channels: {}
 
 
 UPSAMPLERS: dict[str, UpsamplerKind] = {
@@ -281,6 +283,14 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             lambda c, s=2, **cfg: CARAFEPack(c, s, **cfg),
             _carafe_flops,
             baseline_note="CARAFE: the model's own trained upsampler (content-aware kernels).",
+            # The paper's settings; the compressor squeezes C to C_m = C / 4 (256 -> 64).
+            default_options=lambda c: dict(
+                up_kernel=5,
+                up_group=1,
+                encoder_kernel=3,
+                encoder_dilation=1,
+                compressed_channels=c // 4,
+            ),
         ),
         UpsamplerKind(
             "dysample",
@@ -289,6 +299,7 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             _dysample_flops,
             baseline_note="DySample: a trained upsampler that learns where to sample "
             "(one bilinear point per output pixel and channel group).",
+            default_options=lambda c: dict(style="lp", groups=4, dyscope=False),
         ),
         UpsamplerKind(
             "nearest",

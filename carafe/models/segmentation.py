@@ -11,6 +11,7 @@ from torch import nn
 
 from carafe.models.backbones import build_backbone
 from carafe.models.fpn import FPN, UpsampleStep
+from carafe.nn import UPSAMPLERS
 
 __all__ = [
     "ModelIntermediates",
@@ -47,18 +48,7 @@ def default_config(
     fpn_channels: int = 64,
 ) -> dict:
     """The config of the small shipped model: MobileNetV2 + 4-level FPN + head on stride 4."""
-    up = {"kind": upsampler}
-    if upsampler == "carafe":
-        # The paper's ratio: the compressor squeezes C to C_m = C / 4 (256 -> 64 in the paper).
-        up.update(
-            up_kernel=5,
-            up_group=1,
-            encoder_kernel=3,
-            encoder_dilation=1,
-            compressed_channels=fpn_channels // 4,
-        )
-    elif upsampler == "dysample":
-        up.update(style="lp", groups=4, dyscope=False)
+    up = {"kind": upsampler, **UPSAMPLERS[upsampler].default_options(fpn_channels)}
     return {
         "backbone": "mobilenet_v2",
         "fpn_channels": fpn_channels,
