@@ -25,7 +25,12 @@ from pathlib import Path
 
 import torch
 
-from carafe.reference import carafe_reference, check_carafe_args
+from carafe.reference import (
+    carafe_reference,
+    carafe_reference_backward,
+    check_carafe_args,
+    check_grad_output,
+)
 
 __all__ = ["carafe", "backend", "CSRC_DIR"]
 
@@ -33,7 +38,7 @@ CSRC_DIR = Path(__file__).resolve().parent.parent / "csrc"
 _CPU_SOURCES = ("carafe.cpp", "cpu/carafe_kernel.cpp")
 _CUDA_SOURCES = ("cuda/carafe_cuda.cpp", "cuda/carafe_kernel.cu")
 # -march=native is safe: the library is built on, and cached for, the machine that runs it.
-_CFLAGS = ("-O3", "-march=native", "-fopenmp")
+_CFLAGS = ("-O3", "-march=native", "-fopenmp-simd")
 _CUDA_CFLAGS = ("-O3",)
 _FIX_HINT = (
     "Install a C++ compiler (e.g. `apt-get install g++` or Xcode's command line tools) and "
@@ -107,7 +112,6 @@ def _build_and_load(with_cuda: bool) -> None:
         sources=[str(CSRC_DIR / s) for s in sources],
         extra_cflags=list(_CFLAGS),
         extra_cuda_cflags=list(_CUDA_CFLAGS),
-        extra_ldflags=["-fopenmp"],
         build_directory=str(build_dir),
         is_python_module=False,
         verbose=os.environ.get("CARAFE_VERBOSE_BUILD") == "1",
@@ -142,12 +146,9 @@ def _load_backend() -> str:
 
 
 def _reference_backward(grad_output, features, masks, kernel_size, group_size, scale_factor):
-    with torch.enable_grad():
-        f = features.detach().requires_grad_(True)
-        m = masks.detach().requires_grad_(True)
-        out = carafe_reference(f, m, kernel_size, group_size, scale_factor)
-        grad_features, grad_masks = torch.autograd.grad(out, (f, m), grad_output)
-    return grad_features, grad_masks
+    return carafe_reference_backward(
+        grad_output, features, masks, kernel_size, group_size, scale_factor
+    )
 
 
 def _reference_forward(features, masks, kernel_size, group_size, scale_factor):
@@ -177,13 +178,25 @@ elif "CUDA tensors use the reference" in _BACKEND:
 
 @torch.library.register_fake("carafe::carafe")
 def _carafe_fake(features, masks, kernel_size, group_size, scale_factor):
+    check_carafe_args(features, masks, kernel_size, group_size, scale_factor)
     n, c, h, w = features.shape
     return features.new_empty((n, c, h * scale_factor, w * scale_factor))
 
 
 @torch.library.register_fake("carafe::carafe_backward")
 def _carafe_backward_fake(grad_output, features, masks, kernel_size, group_size, scale_factor):
+    check_carafe_args(features, masks, kernel_size, group_size, scale_factor)
+    check_grad_output(grad_output, features, scale_factor)
     return (features.new_empty(features.shape), masks.new_empty(masks.shape))
+
+
+# Autograd. CARAFE is bilinear: out = C(X, M), linear in the features X and in the masks M.
+# Its backward returns gX = Bx(gO, M) and gM = Bm(gO, X), again bilinear, so every derivative
+# of any order is another call of carafe or carafe_backward (C++ speed, any depth):
+#   <Bx(gO, M), ggX> = <gO, C(ggX, M)>   and   <Bm(gO, X), ggM> = <gO, C(X, ggM)>,
+# so for incoming gradients (ggX, ggM) of (gX, gM):
+#   d/dgO = C(ggX, M) + C(X, ggM),   d/dX = Bx(gO, ggM),   d/dM = Bm(gO, ggX),
+# and the last two are exactly carafe_backward(gO, ggX, ggM).
 
 
 def _setup_context(ctx, inputs, output):
@@ -200,7 +213,33 @@ def _backward(ctx, grad_output):
     return grad_features, grad_masks, None, None, None
 
 
+def _setup_backward_context(ctx, inputs, output):
+    grad_output, features, masks, kernel_size, group_size, scale_factor = inputs
+    ctx.save_for_backward(grad_output, features, masks)
+    ctx.geometry = (kernel_size, group_size, scale_factor)
+
+
+def _double_backward(ctx, grad_grad_features, grad_grad_masks):
+    grad_output, features, masks = ctx.saved_tensors
+    geometry = ctx.geometry
+    if grad_grad_features is None:
+        grad_grad_features = torch.zeros_like(features)
+    if grad_grad_masks is None:
+        grad_grad_masks = torch.zeros_like(masks)
+    carafe_op = torch.ops.carafe.carafe
+    d_grad_output = carafe_op(grad_grad_features, masks, *geometry) + carafe_op(
+        features, grad_grad_masks, *geometry
+    )
+    d_features, d_masks = torch.ops.carafe.carafe_backward(
+        grad_output, grad_grad_features, grad_grad_masks, *geometry
+    )
+    return d_grad_output, d_features, d_masks, None, None, None
+
+
 torch.library.register_autograd("carafe::carafe", _backward, setup_context=_setup_context)
+torch.library.register_autograd(
+    "carafe::carafe_backward", _double_backward, setup_context=_setup_backward_context
+)
 
 
 def carafe(

@@ -16,9 +16,25 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["carafe_reference", "check_carafe_args"]
+__all__ = [
+    "carafe_reference",
+    "carafe_reference_backward",
+    "check_carafe_args",
+    "check_grad_output",
+]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _expect_value(ok, message: str) -> None:
+    """``ValueError(message)`` unless ``ok``; via ``torch._check_value`` so that under fake
+    tensors (torch.compile, torch.export) a symbolic size becomes a guard, not a crash."""
+    torch._check_value(ok, lambda: message)
+
+
+def _expect_type(ok, message: str) -> None:
+    """``TypeError(message)`` unless ``ok`` (``torch._check_type``)."""
+    torch._check_type(ok, lambda: message)
 
 
 def check_carafe_args(
@@ -31,59 +47,91 @@ def check_carafe_args(
     """Raise a clear ``ValueError``/``TypeError`` if the CARAFE arguments do not fit together.
 
     Every check names the offending argument and says what was expected, so a user can
-    fix the call without reading the kernel.
+    fix the call without reading the kernel. The same checks (and words) run in eager mode,
+    in the reference, and in the op's fake implementation, so ``torch.compile`` and
+    ``torch.export`` reject what eager rejects; the C++ op says the same in C++.
     """
-    if not isinstance(features, torch.Tensor):
-        raise TypeError(f"features must be a torch.Tensor, got {type(features).__name__}")
-    if not isinstance(masks, torch.Tensor):
-        raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
+    for name, value in (("features", features), ("masks", masks)):
+        _expect_type(
+            isinstance(value, torch.Tensor),
+            f"{name} must be a torch.Tensor, got {type(value).__name__}",
+        )
     for name, value in (
         ("kernel_size", kernel_size),
         ("group_size", group_size),
         ("scale_factor", scale_factor),
     ):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
-    if group_size < 1:
-        raise ValueError(f"group_size must be >= 1, got {group_size}")
-    if scale_factor < 1:
-        raise ValueError(f"scale_factor must be >= 1, got {scale_factor}")
-    if features.dim() != 4:
-        raise ValueError(
-            f"features must be 4-D (N, C, H, W), got {features.dim()}-D shape {tuple(features.shape)}"
+        _expect_type(
+            isinstance(value, int) and not isinstance(value, bool),
+            f"{name} must be an int, got {type(value).__name__} ({value!r})",
         )
-    if masks.dim() != 4:
-        raise ValueError(
-            f"masks must be 4-D (N, G*k*k, H*s, W*s), got {masks.dim()}-D shape {tuple(masks.shape)}"
-        )
-    if features.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"features must be a floating-point tensor, got dtype {features.dtype}")
-    if masks.dtype != features.dtype:
-        raise TypeError(f"masks dtype {masks.dtype} does not match features dtype {features.dtype}")
-    if masks.device != features.device:
-        raise ValueError(
-            f"masks are on {masks.device} but features are on {features.device}; "
-            "move both to the same device"
-        )
+    _expect_value(
+        kernel_size >= 1 and kernel_size % 2 == 1,
+        f"kernel_size must be a positive odd integer, got {kernel_size}",
+    )
+    _expect_value(group_size >= 1, f"group_size must be >= 1, got {group_size}")
+    _expect_value(scale_factor >= 1, f"scale_factor must be >= 1, got {scale_factor}")
+    _expect_value(
+        features.dim() == 4,
+        f"features must be 4-D (N, C, H, W), got {features.dim()}-D shape {tuple(features.shape)}",
+    )
+    _expect_value(
+        masks.dim() == 4,
+        f"masks must be 4-D (N, G*k*k, H*s, W*s), got {masks.dim()}-D shape {tuple(masks.shape)}",
+    )
+    _expect_type(
+        features.dtype in _FLOAT_DTYPES,
+        f"features must be a floating-point tensor, got dtype {features.dtype}",
+    )
+    _expect_type(
+        masks.dtype == features.dtype,
+        f"masks dtype {masks.dtype} does not match features dtype {features.dtype}",
+    )
+    _expect_value(
+        masks.device == features.device,
+        f"masks are on {masks.device} but features are on {features.device}; "
+        "move both to the same device",
+    )
     n, c, h, w = features.shape
-    if c % group_size != 0:
-        raise ValueError(f"features channels ({c}) must be divisible by group_size ({group_size})")
+    _expect_value(
+        c % group_size == 0,
+        f"features channels ({c}) must be divisible by group_size ({group_size})",
+    )
     expected_mask_channels = group_size * kernel_size * kernel_size
-    if masks.shape[1] != expected_mask_channels:
-        raise ValueError(
-            f"masks must have group_size*kernel_size**2 = {expected_mask_channels} channels "
-            f"(group_size={group_size}, kernel_size={kernel_size}), got {masks.shape[1]}"
-        )
-    if masks.shape[0] != n:
-        raise ValueError(f"masks batch size ({masks.shape[0]}) != features batch size ({n})")
+    _expect_value(
+        masks.shape[1] == expected_mask_channels,
+        f"masks must have group_size*kernel_size**2 = {expected_mask_channels} channels "
+        f"(group_size={group_size}, kernel_size={kernel_size}), got {masks.shape[1]}",
+    )
+    _expect_value(
+        masks.shape[0] == n, f"masks batch size ({masks.shape[0]}) != features batch size ({n})"
+    )
     expected_hw = (h * scale_factor, w * scale_factor)
-    if tuple(masks.shape[2:]) != expected_hw:
-        raise ValueError(
+    for axis in (2, 3):
+        _expect_value(
+            masks.shape[axis] == expected_hw[axis - 2],
             f"masks spatial size must be scale_factor x features' = {scale_factor} x {(h, w)} = "
-            f"{expected_hw}, got {tuple(masks.shape[2:])}"
+            f"{expected_hw}, got {tuple(masks.shape[2:])}",
         )
+
+
+def check_grad_output(grad_output: torch.Tensor, features: torch.Tensor, scale_factor: int) -> None:
+    """The backward's extra check: grad_output has the output's shape, dtype and device."""
+    n, c, h, w = features.shape
+    expected = (n, c, h * scale_factor, w * scale_factor)
+    _expect_value(
+        grad_output.dim() == 4
+        and all(size == want for size, want in zip(grad_output.shape, expected, strict=True)),
+        f"grad_output must have the output's shape {expected}, got {tuple(grad_output.shape)}",
+    )
+    _expect_type(
+        grad_output.dtype == features.dtype,
+        f"grad_output dtype {grad_output.dtype} does not match features dtype {features.dtype}",
+    )
+    _expect_value(
+        grad_output.device == features.device,
+        "grad_output is on another device than features",
+    )
 
 
 def carafe_reference(
@@ -112,3 +160,37 @@ def carafe_reference(
     windows = windows.repeat_interleave(s, dim=4).repeat_interleave(s, dim=5)
     weights = masks.view(n, g, 1, k * k, out_h, out_w)
     return (windows * weights).sum(dim=3).reshape(n, c, out_h, out_w)
+
+
+def carafe_reference_backward(
+    grad_output: torch.Tensor,
+    features: torch.Tensor,
+    masks: torch.Tensor,
+    kernel_size: int,
+    group_size: int,
+    scale_factor: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two gradients of :func:`carafe_reference`, written out (no autograd), so the fallback
+    op can compute them where autograd is off (below the dispatcher's autograd layer):
+
+        dL/dW[n, (g*k + dy)*k + dx, y, x] = sum_{c in g} dL/dout[n, c, y, x] * X[n, c, iy, ix]
+        dL/dX[n, c, iy, ix] = sum over the (y, x, dy, dx) that read (iy, ix) of W * dL/dout
+    """
+    check_carafe_args(features, masks, kernel_size, group_size, scale_factor)
+    check_grad_output(grad_output, features, scale_factor)
+    n, c, h, w = features.shape
+    k, g, s = kernel_size, group_size, scale_factor
+    if n == 0 or c == 0:
+        return torch.zeros_like(features), torch.zeros_like(masks)
+    r = (k - 1) // 2
+    out_h, out_w = h * s, w * s
+    go = grad_output.reshape(n, g, c // g, 1, out_h, out_w)
+    windows = F.unfold(features, kernel_size=k, padding=r).view(n, g, c // g, k * k, h, w)
+    windows = windows.repeat_interleave(s, dim=4).repeat_interleave(s, dim=5)
+    grad_masks = (windows * go).sum(dim=2).reshape(masks.shape)
+    # Each tap's contribution, summed over the s x s output pixels of its source pixel, then
+    # folded back onto the input pixel that the tap reads.
+    per_tap = masks.view(n, g, 1, k * k, out_h, out_w) * go
+    per_tap = per_tap.view(n, c * k * k, h, s, w, s).sum(dim=(3, 5))
+    grad_features = F.fold(per_tap.view(n, c * k * k, h * w), (h, w), kernel_size=k, padding=r)
+    return grad_features, grad_masks

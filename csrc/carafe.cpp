@@ -2,9 +2,10 @@
 //
 //   carafe::carafe(features, masks, kernel_size, group_size, scale_factor) -> output
 //   carafe::carafe_backward(grad_output, features, masks, ...) -> (grad_features, grad_masks)
-//   carafe::index_forward / index_backward: the per-element functions of carafe_index.h
-//     (the ones the CUDA kernels run) evaluated on the CPU, so tests check the CUDA index
-//     maths against the reference on machines without a GPU. Slow; for tests only.
+//   carafe_testing::index_forward / index_backward (same arguments): the per-element functions
+//     of carafe_index.h (the ones the CUDA kernels run) evaluated on the CPU, so tests check
+//     the CUDA index maths against the reference on machines without a GPU. Slow; for tests
+//     only, hence their own namespace, outside the public torch.ops.carafe.
 //
 // Autograd and fake (meta) implementations are registered from Python (carafe/ops.py).
 #include <ATen/ATen.h>
@@ -89,15 +90,21 @@ TORCH_LIBRARY(carafe, m) {
         "int scale_factor) -> Tensor");
   m.def("carafe_backward(Tensor grad_output, Tensor features, Tensor masks, int kernel_size, "
         "int group_size, int scale_factor) -> (Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(carafe, CPU, m) {
+  m.impl("carafe", &carafe_forward_cpu);
+  m.impl("carafe_backward", &carafe_backward_cpu);
+}
+
+TORCH_LIBRARY(carafe_testing, m) {
   m.def("index_forward(Tensor features, Tensor masks, int kernel_size, int group_size, "
         "int scale_factor) -> Tensor");
   m.def("index_backward(Tensor grad_output, Tensor features, Tensor masks, int kernel_size, "
         "int group_size, int scale_factor) -> (Tensor, Tensor)");
 }
 
-TORCH_LIBRARY_IMPL(carafe, CPU, m) {
-  m.impl("carafe", &carafe_forward_cpu);
-  m.impl("carafe_backward", &carafe_backward_cpu);
+TORCH_LIBRARY_IMPL(carafe_testing, CPU, m) {
   m.impl("index_forward", &index_forward);
   m.impl("index_backward", &index_backward);
 }

@@ -1,9 +1,10 @@
 // Per-element CARAFE index maths, shared by the CUDA kernels and the CPU build.
 //
 // No torch and no CUDA library header: the same functions compile for the host (where the
-// CPU test build exposes them as `carafe::carafe_elementwise_*` ops and checks them against
-// the plain-PyTorch reference) and for the device (where the CUDA kernels call them once
-// per thread). So the CUDA logic is tested on machines without a GPU.
+// CPU build exposes them as the test-only ops `carafe_testing::index_forward` and
+// `carafe_testing::index_backward`, checked against the plain-PyTorch reference) and for the
+// device (where the CUDA kernels call them once per thread). So the CUDA logic is tested on
+// machines without a GPU.
 //
 // Convention (official CARAFE code and mmcv), all tensors contiguous NCHW:
 //   features (N, C, H, W); masks (N, G*k*k, H*s, W*s); output (N, C, H*s, W*s)

@@ -1,5 +1,8 @@
 """The compiled CARAFE op against the reference: values, gradients, registration, layouts."""
 
+import os
+import shutil
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -58,9 +61,11 @@ def test_cuda_index_maths_match_reference_on_cpu(shape):
     n, c, h, w, k, g, s = shape
     features, masks = random_inputs(n, c, h, w, k, g, s, normalised=False)
     expected = carafe_reference(features, masks, k, g, s)
-    torch.testing.assert_close(torch.ops.carafe.index_forward(features, masks, k, g, s), expected)
+    torch.testing.assert_close(
+        torch.ops.carafe_testing.index_forward(features, masks, k, g, s), expected
+    )
     grad_output = torch.randn_like(expected)
-    grad_f, grad_m = torch.ops.carafe.index_backward(grad_output, features, masks, k, g, s)
+    grad_f, grad_m = torch.ops.carafe_testing.index_backward(grad_output, features, masks, k, g, s)
     exp_f, exp_m = reference_grads(features, masks, k, g, s, grad_output)
     torch.testing.assert_close(grad_f, exp_f)
     torch.testing.assert_close(grad_m, exp_m)
@@ -175,5 +180,10 @@ def test_cpu_half_types_compute_in_float32(dtype):
     torch.testing.assert_close(out.float(), expected, rtol=1e-2, atol=1e-2)
 
 
-def test_backend_reports_cpp_here():
+@pytest.mark.skipif(
+    shutil.which(os.environ.get("CXX", "c++")) is None, reason="no C++ compiler on this machine"
+)
+def test_backend_reports_cpp_where_a_compiler_exists():
+    # With a compiler the C++ kernels must be live; without one the fallback is covered by
+    # test_ops_build.py (it warns once and says why).
     assert ops.backend() in {"cpp", "cuda+cpp"}, ops.backend()

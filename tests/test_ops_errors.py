@@ -111,3 +111,66 @@ def test_backward_rejects_wrong_grad_output_shape():
     args = good()
     with pytest.raises(ValueError, match="grad_output must have the output's shape"):
         torch.ops.carafe.carafe_backward(torch.rand(2, 8, 3, 3), *args.values())
+
+
+def _fake(mode, value):
+    return mode.from_tensor(value) if isinstance(value, torch.Tensor) else value
+
+
+@pytest.mark.parametrize(
+    "name,override,exc,message",
+    [c for c in bad_cases() if c[0] not in {"float kernel_size", "not a tensor"}],
+    ids=lambda c: c if isinstance(c, str) else "",
+)
+def test_fake_tensors_reject_what_eager_rejects(name, override, exc, message):
+    # The fake implementation (what torch.compile and torch.export trace) checks shapes with
+    # torch._check*, with the eager wording. ("float kernel_size" and "not a tensor" are
+    # refused by the op's schema before any implementation runs.)
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode()
+    args = {key: _fake(mode, value) for key, value in {**good(), **override}.items()}
+    with mode, pytest.raises(exc, match=re.escape(message)):
+        torch.ops.carafe.carafe(*args.values())
+
+
+def test_fake_tensors_give_the_output_shape_for_good_arguments():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode()
+    args = {key: _fake(mode, value) for key, value in good().items()}
+    with mode:
+        out = torch.ops.carafe.carafe(*args.values())
+        grad_f, grad_m = torch.ops.carafe.carafe_backward(torch.empty(2, 8, 8, 10), *args.values())
+    assert out.shape == (2, 8, 8, 10) and out.dtype == torch.float32
+    assert grad_f.shape == (2, 8, 4, 5) and grad_m.shape == (2, 18, 8, 10)
+
+
+def test_fake_backward_rejects_wrong_grad_output_shape():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode()
+    args = {key: _fake(mode, value) for key, value in good().items()}
+    with (
+        mode,
+        pytest.raises(
+            ValueError,
+            match=re.escape(
+                "grad_output must have the output's shape (2, 8, 8, 10), got (2, 8, 3, 3)"
+            ),
+        ),
+    ):
+        torch.ops.carafe.carafe_backward(torch.empty(2, 8, 3, 3), *args.values())
+
+
+def test_torch_export_rejects_a_wrong_mask_shape():
+    # The example: masks (1, 7, 3, 3) for features (1, 4, 4, 4), k = 3, s = 2. Export
+    # traces with fake tensors only, so before the fake checked shapes it produced a graph.
+    class Upsample(torch.nn.Module):
+        def forward(self, f, m):
+            return torch.ops.carafe.carafe(f, m, 3, 1, 2)
+
+    with pytest.raises(
+        ValueError, match=re.escape("masks must have group_size*kernel_size**2 = 9")
+    ):
+        torch.export.export(Upsample(), (torch.randn(1, 4, 4, 4), torch.randn(1, 7, 3, 3)))

@@ -15,18 +15,19 @@
 //   sums in a small L1 buffer.
 // No intermediate of size k*k*output exists.
 //
-// OpenMP pragmas live in these templates, not inside AT_DISPATCH lambdas (where they do
-// not compile).
+// Threads: every row loop runs through parallel_chunks (carafe_parallel.h), which shares
+// torch's thread count and stays steady when other processes keep the cores busy. The only
+// OpenMP left is `#pragma omp simd` (compiled with -fopenmp-simd: no OpenMP runtime).
 #include "carafe_cpu.h"
 
 #include <ATen/Dispatch.h>
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <type_traits>
 #include <vector>
 
 #include "../carafe_index.h"
+#include "carafe_parallel.h"
 
 namespace carafe_cpu {
 namespace {
@@ -80,10 +81,9 @@ inline void for_channel_and_x_runs(int64_t c_begin, int64_t c_end, int64_t width
 // output pixels reads a contiguous run of `up` for every tap: the row kernels vectorise over x
 // with plain loads and no bounds checks along x. Its size is about output / s.
 template <typename T>
-void upsample_columns(const T* features, T* up, const Geometry g) {
+void upsample_columns(const T* features, T* up, const Geometry& g, int64_t begin, int64_t end) {
   const int64_t s = g.s, r = g.radius(), wp = s * (g.W + 2 * r);
-#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
-  for (int64_t row = 0; row < g.N * g.C * g.H; ++row) {
+  for (int64_t row = begin; row < end; ++row) {
     const T* src = features + row * g.W;
     T* dst = up + row * wp;
     std::fill(dst, dst + s * r, T(0));
@@ -129,15 +129,16 @@ inline void reassemble_run(T* out, int64_t out_plane, const T* up, int64_t up_pl
   store_channels(acc, out, out_plane, n_l);
 }
 
-// Forward on NCHW tensors: each thread takes output rows; for each group of 4 channels and
-// each run of x positions the k*k weight vectors (read once per row from L1) are shared.
+// Forward on NCHW tensors, output rows [begin, end) of the N * out_h rows; for each group of 4
+// channels and each run of x positions the k*k weight vectors (read once per row from L1) are
+// shared.
 template <typename T>
-void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry g) {
+void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry& g, int64_t begin,
+                         int64_t end) {
   const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s;
   const int64_t cpg = g.channels_per_group(), plane = oh * ow;
   const int64_t wp = s * (g.W + 2 * r), up_plane = g.H * wp;
-#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
-  for (int64_t row = 0; row < g.N * oh; ++row) {
+  for (int64_t row = begin; row < end; ++row) {
     const int64_t n = row / oh, y = row % oh, sy = y / s;
     const TapRange ty = valid_taps(sy, r, k, g.H);
     for (int64_t grp = 0; grp < g.G; ++grp) {
@@ -157,10 +158,9 @@ void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry g) 
 // width Wq = W + 2r. Output pixels of phase p along a row then sit at consecutive q, so the
 // backward row kernels read contiguous runs for every tap without bounds checks.
 template <typename T>
-void phase_split(const T* t, T* ph, int64_t planes, const Geometry g) {
+void phase_split(const T* t, T* ph, const Geometry& g, int64_t begin, int64_t end) {
   const int64_t s = g.s, r = g.radius(), wq = g.W + 2 * r, ow = g.out_w();
-#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
-  for (int64_t row = 0; row < planes * g.out_h(); ++row) {
+  for (int64_t row = begin; row < end; ++row) {
     const T* src = t + row * ow;
     for (int64_t p = 0; p < s; ++p) {
       T* dst = ph + (row * s + p) * wq;
@@ -174,10 +174,9 @@ void phase_split(const T* t, T* ph, int64_t planes, const Geometry g) {
 // Column-padded copy of the features: xp[n, c, iy, q] = X[n, c, iy, q - r], zero in the r
 // columns on either side (rows of width Wq = W + 2r).
 template <typename T>
-void pad_columns(const T* features, T* xp, const Geometry g) {
+void pad_columns(const T* features, T* xp, const Geometry& g, int64_t begin, int64_t end) {
   const int64_t r = g.radius(), wq = g.W + 2 * r;
-#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
-  for (int64_t row = 0; row < g.N * g.C * g.H; ++row) {
+  for (int64_t row = begin; row < end; ++row) {
     T* dst = xp + row * wq;
     std::fill(dst, dst + r, T(0));
     std::copy(features + row * g.W, features + (row + 1) * g.W, dst + r);
@@ -211,12 +210,13 @@ inline void gather_run(T* out, int64_t out_plane, const T* go, int64_t ph_plane,
   store_channels(acc, out, out_plane, n_l);
 }
 
+// Input rows [begin, end) of the N * H rows.
 template <typename T>
-void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, const Geometry g) {
+void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, const Geometry& g,
+                               int64_t begin, int64_t end) {
   const int64_t r = g.radius(), wq = g.W + 2 * r, cpg = g.channels_per_group();
   const int64_t ph_plane = g.out_h() * g.s * wq, plane = g.H * g.W;
-#pragma omp parallel for schedule(static) num_threads(at::get_num_threads())
-  for (int64_t row = 0; row < g.N * g.H; ++row) {
+  for (int64_t row = begin; row < end; ++row) {
     const int64_t n = row / g.H, iy = row % g.H;
     for (int64_t grp = 0; grp < g.G; ++grp) {
       const T* m = m_ph + (n * g.mask_channels() + grp * g.taps()) * ph_plane;
@@ -234,18 +234,18 @@ void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, 
 // columns sx: gM[t, y, s*sx + px] = sum_c go_ph[c, y, px, sx + r] * xp[c, sy + dy - r, sx + dx].
 // Channels are the outer loop (each channel's rows stream through once) and the per-tap sums
 // live in a small L1 buffer; four channels are added per pass to amortise its loads/stores.
+// Output rows [begin, end) of the N * out_h rows.
 template <typename T>
-void grad_masks_rows_kernel(const T* go_ph, const T* xp, T* grad_masks, const Geometry g) {
+void grad_masks_rows_kernel(const T* go_ph, const T* xp, T* grad_masks, const Geometry& g,
+                            int64_t begin, int64_t end) {
   constexpr int kChannels = 4;
   const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s, W = g.W;
   const int64_t wq = W + 2 * r, cpg = g.channels_per_group(), plane = oh * ow;
   const int64_t ph_plane = oh * s * wq, xp_plane = g.H * wq;
-#pragma omp parallel num_threads(at::get_num_threads())
   {
     std::vector<int64_t> channel(g.taps()), offset(g.taps());
     std::vector<T> sums(g.taps() * W);
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < g.N * oh; ++row) {
+    for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / oh, y = row % oh, sy = y / s;
       const TapRange ty = valid_taps(sy, r, k, g.H);
       T* gm_row = grad_masks + n * g.mask_channels() * plane + y * ow;
@@ -304,6 +304,22 @@ bool needs_upcast(const at::Tensor& t) {
   return t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16;
 }
 
+// Rows per chunk so that a chunk does at least ~32k multiply-adds or copies: below that, waking
+// a helper thread costs more than it saves.
+int64_t grain_for(int64_t work_per_row) {
+  return std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, work_per_row));
+}
+
+// Rows [begin, end) of two row ranges laid end to end: first(b, e) for the rows below
+// `first_rows`, second(b - first_rows, e - first_rows) for the rest. Lets one parallel_chunks
+// call (one fork and join) cover several independent loops.
+template <typename First, typename Second>
+void split_rows(int64_t begin, int64_t end, int64_t first_rows, const First& first,
+                const Second& second) {
+  if (begin < first_rows) first(begin, std::min(end, first_rows));
+  if (end > first_rows) second(std::max(begin, first_rows) - first_rows, end - first_rows);
+}
+
 }  // namespace
 
 at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Geometry& g) {
@@ -315,9 +331,17 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Ge
   const auto m = masks.contiguous();
   auto up = at::empty({g.N, g.C, g.H, g.s * (g.W + 2 * g.radius())}, f.options());
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_forward_cpu", [&] {
-    upsample_columns<scalar_t>(f.const_data_ptr<scalar_t>(), up.mutable_data_ptr<scalar_t>(), g);
-    forward_rows_kernel<scalar_t>(up.const_data_ptr<scalar_t>(), m.const_data_ptr<scalar_t>(),
-                                  out.mutable_data_ptr<scalar_t>(), g);
+    const scalar_t* f_data = f.const_data_ptr<scalar_t>();
+    const scalar_t* m_data = m.const_data_ptr<scalar_t>();
+    scalar_t* up_data = up.mutable_data_ptr<scalar_t>();
+    scalar_t* out_data = out.mutable_data_ptr<scalar_t>();
+    parallel_chunks(g.N * g.C * g.H, grain_for(g.out_w()), [&](int64_t begin, int64_t end) {
+      upsample_columns<scalar_t>(f_data, up_data, g, begin, end);
+    });
+    parallel_chunks(g.N * g.out_h(), grain_for(g.C * g.out_w() * g.taps()),
+                    [&](int64_t begin, int64_t end) {
+                      forward_rows_kernel<scalar_t>(up_data, m_data, out_data, g, begin, end);
+                    });
   });
   return out;
 }
@@ -343,16 +367,43 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_output,
   auto xp = at::empty({g.N, g.C, g.H, wq}, f.options());
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_backward_cpu", [&] {
     const scalar_t* go_data = go.const_data_ptr<scalar_t>();
+    const scalar_t* m_data = m.const_data_ptr<scalar_t>();
+    const scalar_t* f_data = f.const_data_ptr<scalar_t>();
     scalar_t* go_ph_data = go_ph.mutable_data_ptr<scalar_t>();
     scalar_t* m_ph_data = m_ph.mutable_data_ptr<scalar_t>();
     scalar_t* xp_data = xp.mutable_data_ptr<scalar_t>();
-    phase_split<scalar_t>(go_data, go_ph_data, g.N * g.C, g);
-    phase_split<scalar_t>(m.const_data_ptr<scalar_t>(), m_ph_data, g.N * g.mask_channels(), g);
-    pad_columns<scalar_t>(f.const_data_ptr<scalar_t>(), xp_data, g);
-    grad_features_rows_kernel<scalar_t>(go_ph_data, m_ph_data,
-                                        grad_features.mutable_data_ptr<scalar_t>(), g);
-    grad_masks_rows_kernel<scalar_t>(go_ph_data, xp_data, grad_masks.mutable_data_ptr<scalar_t>(),
-                                     g);
+    scalar_t* gf_data = grad_features.mutable_data_ptr<scalar_t>();
+    scalar_t* gm_data = grad_masks.mutable_data_ptr<scalar_t>();
+    // Pass 1, copies: grad_output and masks phase-split, features column-padded.
+    const int64_t go_rows = g.N * g.C * g.out_h(), m_rows = g.N * g.mask_channels() * g.out_h();
+    parallel_chunks(go_rows + m_rows + g.N * g.C * g.H, grain_for(g.out_w()),
+                    [&](int64_t begin, int64_t end) {
+                      split_rows(
+                          begin, end, go_rows,
+                          [&](int64_t b, int64_t e) { phase_split(go_data, go_ph_data, g, b, e); },
+                          [&](int64_t b, int64_t e) {
+                            split_rows(
+                                b, e, m_rows,
+                                [&](int64_t b2, int64_t e2) {
+                                  phase_split(m_data, m_ph_data, g, b2, e2);
+                                },
+                                [&](int64_t b2, int64_t e2) {
+                                  pad_columns(f_data, xp_data, g, b2, e2);
+                                });
+                          });
+                    });
+    // Pass 2: grad wrt features (N * H input rows), then grad wrt masks (N * out_h rows).
+    parallel_chunks(g.N * g.H + g.N * g.out_h(), grain_for(g.C * g.W * g.taps() * g.s),
+                    [&](int64_t begin, int64_t end) {
+                      split_rows(
+                          begin, end, g.N * g.H,
+                          [&](int64_t b, int64_t e) {
+                            grad_features_rows_kernel(go_ph_data, m_ph_data, gf_data, g, b, e);
+                          },
+                          [&](int64_t b, int64_t e) {
+                            grad_masks_rows_kernel(go_ph_data, xp_data, gm_data, g, b, e);
+                          });
+                    });
   });
   return {grad_features, grad_masks};
 }
