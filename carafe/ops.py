@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from carafe.reference import (
+    carafe_for_export,
     carafe_reference,
     carafe_reference_backward,
     check_carafe_args,
@@ -268,7 +269,14 @@ def carafe(
         ValueError / TypeError naming the argument when shapes, dtypes or devices do not fit.
     """
     check_carafe_args(features, masks, kernel_size, group_size, scale_factor)
+    if _in_onnx_export():  # standard ONNX operators, no custom op (see carafe_for_export)
+        return carafe_for_export(features, masks, kernel_size, group_size, scale_factor)
     return torch.ops.carafe.carafe(features, masks, kernel_size, group_size, scale_factor)
+
+
+def _in_onnx_export() -> bool:
+    onnx = sys.modules.get("torch.onnx")  # never imported here just to ask
+    return onnx is not None and onnx.is_in_onnx_export()
 
 
 def backend() -> str:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "carafe_for_export",
     "carafe_reference",
     "carafe_reference_backward",
     "check_carafe_args",
@@ -194,3 +195,32 @@ def carafe_reference_backward(
     per_tap = per_tap.view(n, c * k * k, h, s, w, s).sum(dim=(3, 5))
     grad_features = F.fold(per_tap.view(n, c * k * k, h * w), (h, w), kernel_size=k, padding=r)
     return grad_features, grad_masks
+
+
+def carafe_for_export(
+    features: torch.Tensor,
+    masks: torch.Tensor,
+    kernel_size: int,
+    group_size: int,
+    scale_factor: int,
+) -> torch.Tensor:
+    """The same sum as :func:`carafe_reference` in operators every exporter knows: the decomposition
+    that ONNX export traces (``carafe.ops.carafe`` switches to it while exporting), so the graph
+    holds standard ONNX operators (Conv, Reshape, Expand, Mul, ReduceSum) and no custom op.
+
+    The k*k windows come from a depthwise convolution whose filters are one-hot (tap t of
+    channel c has a single 1 at (dy, dx)), which copies values exactly; F.unfold would be the
+    obvious choice, but exporters have long lacked it. Memory: k*k times the output, as the
+    reference.
+    """
+    check_carafe_args(features, masks, kernel_size, group_size, scale_factor)
+    n, c, h, w = features.shape
+    k, g, s = kernel_size, group_size, scale_factor
+    one_hot = torch.eye(k * k, dtype=features.dtype, device=features.device)
+    one_hot = one_hot.reshape(k * k, 1, k, k).repeat(c, 1, 1, 1)
+    windows = F.conv2d(features, one_hot, padding=(k - 1) // 2, groups=c)  # (n, c*k*k, h, w)
+    windows = windows.reshape(n, g, c // g, k * k, h, 1, w, 1)
+    windows = windows.expand(n, g, c // g, k * k, h, s, w, s)  # nearest upsampling
+    windows = windows.reshape(n, g, c // g, k * k, h * s, w * s)
+    weights = masks.reshape(n, g, 1, k * k, h * s, w * s)
+    return (windows * weights).sum(dim=3).reshape(n, c, h * s, w * s)

@@ -45,3 +45,12 @@ def test_reference_of_uniform_kernel_is_box_filter_of_nearest_upsample():
     masks = torch.full((1, 9, 6, 5), 1 / 9, dtype=torch.float64)
     box = torch.nn.functional.avg_pool2d(features, 3, stride=1, padding=1, count_include_pad=True)
     torch.testing.assert_close(carafe_reference(features, masks, 3, 1, 1), box)
+
+
+@pytest.mark.parametrize("k,g,s", [(1, 1, 1), (3, 2, 2), (5, 1, 3), (7, 4, 2)])
+def test_export_decomposition_matches_the_reference(k, g, s):
+    from carafe.reference import carafe_for_export
+
+    features, masks = random_inputs(2, 4 * g, 5, 3, k, g, s, normalised=False)
+    expected = carafe_reference(features, masks, k, g, s)
+    torch.testing.assert_close(carafe_for_export(features, masks, k, g, s), expected)
