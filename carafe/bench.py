@@ -1,17 +1,23 @@
-"""Benchmark of the CARAFE op: ``python -m carafe.bench [--quick] [--markdown]``.
+"""Benchmark of the CARAFE op: ``python -m carafe.bench [--quick] [--markdown] [--busy]``.
 
 For each shape and direction it prints the median time of the compiled op, the unfold-style
 reference and bilinear interpolation (the cheapest upsampler, as a floor), the speed-ups, the
 achieved memory bandwidth and FLOP rate as fractions of this machine's measured copy bandwidth
 and matrix-multiply FLOP rate, and the peak memory each allocates relative to the output.
+``--busy`` times the op on shape A with and without one CPU-bound process running beside it.
+
+Honest numbers whatever state the caller left: every measurement runs with a fixed torch
+thread count (by default one per CPU this process may use; restored afterwards), after
+warm-up calls, and the implementations and directions of a shape are timed round-robin, so a
+change of machine load during the run hits all of them alike.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,12 +25,27 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.profiler import ProfilerActivity, profile
 
 from carafe import ops
+from carafe.bench_timing import (
+    default_threads,
+    interleaved_ms,
+    machine_limits,
+    median_ms,
+    peak_bytes,
+    torch_threads,
+)
 from carafe.reference import carafe_reference
 
-__all__ = ["Case", "benchmark_rows", "machine_limits", "main"]
+__all__ = [
+    "Case",
+    "benchmark_rows",
+    "busy_rows",
+    "default_threads",
+    "machine_limits",
+    "main",
+    "median_ms",
+]
 
 
 @dataclass(frozen=True)
@@ -77,61 +98,6 @@ FULL_CASES = (
 QUICK_CASES = (Case(1, 128, 32, 32),)
 
 
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of fn() in milliseconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
-@contextlib.contextmanager
-def _silenced_stderr():
-    """The profiler's C++ side logs start/stop lines straight to fd 2; keep the table clean."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def peak_bytes(fn: Callable[[], object]) -> int:
-    """Peak bytes allocated by torch while fn() runs (from the profiler's allocation events)."""
-    with (
-        _silenced_stderr(),
-        profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
-    ):
-        fn()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    current = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        current += event.nbytes()
-        peak = max(peak, current)
-    return peak
-
-
-def machine_limits(size_mb: int = 256) -> dict[str, float]:
-    """This machine's copy bandwidth (GB/s, bytes read + written) and float32 matmul GFLOP/s."""
-    src = torch.empty(size_mb * 2**20 // 4)
-    src.uniform_()
-    dst = torch.empty_like(src)
-    copy_ms = median_ms(lambda: dst.copy_(src), 5)
-    a = torch.randn(2048, 2048)
-    b = torch.randn(2048, 2048)
-    mm_ms = median_ms(lambda: a @ b, 5)
-    return {
-        "copy_gbs": 2 * src.numel() * 4 / copy_ms / 1e6,
-        "matmul_gflops": 2 * 2048**3 / mm_ms / 1e6,
-    }
-
-
 def _forward_backward(fn, features, masks, case: Case, grad_output):
     def run():
         fn(features, masks, case.k, case.g, case.s).backward(grad_output)
@@ -144,22 +110,35 @@ def _bilinear(features, masks, k, g, s):
     return F.interpolate(features, scale_factor=s, mode="bilinear", align_corners=False)
 
 
-def measure(case: Case, direction: str, repeats: int, limits: dict[str, float] | None) -> dict:
-    """Times op / reference / bilinear for one case and direction; returns one table row."""
-    backward = direction == "forward+backward"
-    features, masks = case.inputs(requires_grad=backward)
+DIRECTIONS = ("forward", "forward+backward")
+
+
+def _runners(case: Case) -> dict[tuple[str, str], Callable[[], object]]:
+    """(direction, implementation) -> a call that runs it once on the case's inputs."""
+    features, masks = case.inputs(requires_grad=False)
+    f_grad, m_grad = case.inputs(requires_grad=True)
     grad_output = torch.randn(case.n, case.c, case.h * case.s, case.w * case.s, dtype=case.dtype)
     impls = {"op": ops.carafe, "reference": carafe_reference, "bilinear": _bilinear}
     runners = {}
     for name, fn in impls.items():
-        if backward:
-            runners[name] = _forward_backward(fn, features, masks, case, grad_output)
-        else:
-            runners[name] = lambda fn=fn: fn(features, masks, case.k, case.g, case.s)
-    times = {
-        name: median_ms(run, repeats if name != "reference" else max(3, repeats // 4))
-        for name, run in runners.items()
-    }
+        runners["forward", name] = lambda fn=fn: fn(features, masks, case.k, case.g, case.s)
+        runners["forward+backward", name] = _forward_backward(fn, f_grad, m_grad, case, grad_output)
+    return runners
+
+
+def measure_case(case: Case, repeats: int, limits: dict[str, float] | None) -> list[dict]:
+    """Times op / reference / bilinear in both directions (round-robin); one row per direction."""
+    runners = _runners(case)
+    counts = {key: repeats if key[1] != "reference" else max(3, repeats // 4) for key in runners}
+    times = interleaved_ms(runners, counts)
+    return [
+        _row(case, d, {i: times[d, i] for _, i in runners if _ == d}, runners, limits)
+        for d in DIRECTIONS
+    ]
+
+
+def _row(case: Case, direction: str, times: dict[str, float], runners, limits) -> dict:
+    backward = direction == "forward+backward"
     item = torch.finfo(case.dtype).bits // 8
     out_bytes = case.output_numel * item
     # Compulsory traffic: read features and masks, write the output (and the same again,
@@ -171,11 +150,12 @@ def measure(case: Case, direction: str, repeats: int, limits: dict[str, float] |
     if backward:
         traffic *= 2
         flops *= 3
-    op_peak = peak_bytes(runners["op"])
-    ref_peak = peak_bytes(runners["reference"])
+    op_peak = peak_bytes(runners[direction, "op"])
+    ref_peak = peak_bytes(runners[direction, "reference"])
     row = {
         "shape": case.label,
         "direction": direction,
+        "threads": torch.get_num_threads(),
         "op_ms": times["op"],
         "reference_ms": times["reference"],
         "bilinear_ms": times["bilinear"],
@@ -197,24 +177,69 @@ def benchmark_rows(
     progress: Callable[[int, int, str], None] | None = None,
     repeats: int | None = None,
     limits: dict[str, float] | None = None,
+    threads: int | None = None,
 ) -> list[dict]:
     """Runs the benchmark and returns one dict per (shape, direction).
 
-    Keys: shape, direction, op_ms, reference_ms, bilinear_ms, speedup_vs_reference,
+    Keys: shape, direction, threads, op_ms, reference_ms, bilinear_ms, speedup_vs_reference,
     op_vs_bilinear, op_gbs, op_gflops, op_peak_vs_output, reference_peak_vs_output, plus
     op_bw_fraction and op_flop_fraction when ``limits`` (from :func:`machine_limits`) are
-    given. ``progress(done, total, label)`` is called before each measurement and at the end.
+    given. ``threads``: torch threads for the run (default :func:`default_threads`, whatever
+    the caller had set; restored afterwards). ``progress(done, total, label)`` is called
+    before each shape and at the end.
     """
     cases = QUICK_CASES if quick else FULL_CASES
-    repeats = repeats or (5 if quick else 20)
-    jobs = [(case, direction) for case in cases for direction in ("forward", "forward+backward")]
+    repeats = repeats or (9 if quick else 20)
     rows = []
-    for i, (case, direction) in enumerate(jobs):
-        if progress:
-            progress(i, len(jobs), f"{case.label} {direction}")
-        rows.append(measure(case, direction, repeats, limits))
+    with torch_threads(threads or default_threads()):
+        for i, case in enumerate(cases):
+            if progress:
+                progress(i, len(cases), case.label)
+            rows += measure_case(case, repeats, limits)
     if progress:
-        progress(len(jobs), len(jobs), "done")
+        progress(len(cases), len(cases), "done")
+    return rows
+
+
+BUSY_LOOP = "while True: pass"
+
+
+def busy_rows(
+    case: Case | None = None, repeats: int = 30, threads: int | None = None
+) -> list[dict]:
+    """Times the op on ``case`` (default shape A) in both directions as the machine is, then
+    with one CPU-bound process (``python -c "while True: pass"``) running beside it, then as
+    it is again. Rows: shape, direction, threads, quiet_ms (median of both quiet rounds),
+    busy_ms, busy_vs_quiet, load_before (1-minute load average when the run began)."""
+    case = case or FULL_CASES[0]
+    runners = _runners(case)
+    op = {d: runners[d, "op"] for d in DIRECTIONS}
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    with torch_threads(threads or default_threads()):
+        quiet = [interleaved_ms(op, dict.fromkeys(op, repeats))]
+        neighbour = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+        try:
+            time.sleep(0.5)  # let it start and take its core
+            busy = interleaved_ms(op, dict.fromkeys(op, repeats))
+        finally:
+            neighbour.kill()
+            neighbour.wait()
+        quiet.append(interleaved_ms(op, dict.fromkeys(op, repeats)))
+        n_threads = torch.get_num_threads()
+    rows = []
+    for d in DIRECTIONS:
+        quiet_ms = statistics.median([q[d] for q in quiet])
+        rows.append(
+            {
+                "shape": case.label,
+                "direction": d,
+                "threads": n_threads,
+                "quiet_ms": quiet_ms,
+                "busy_ms": busy[d],
+                "busy_vs_quiet": busy[d] / quiet_ms,
+                "load_before": load_before,
+            }
+        )
     return rows
 
 
@@ -233,11 +258,19 @@ COLUMNS = (  # header, key, format
     ("op peak/out", "op_peak_vs_output", "{:.2f}"),
     ("ref peak/out", "reference_peak_vs_output", "{:.1f}"),
 )
+BUSY_COLUMNS = (
+    ("shape", "shape", "{}"),
+    ("direction", "direction", "{}"),
+    ("threads", "threads", "{}"),
+    ("quiet ms", "quiet_ms", "{:.2f}"),
+    ("busy ms", "busy_ms", "{:.2f}"),
+    ("busy / quiet", "busy_vs_quiet", "{:.2f}x"),
+)
 
 
-def format_table(rows: list[dict], markdown: bool = False) -> str:
+def format_table(rows: list[dict], markdown: bool = False, columns=COLUMNS) -> str:
     """Renders rows as an aligned text table or a markdown table."""
-    cols = [c for c in COLUMNS if c[1] in rows[0]]
+    cols = [c for c in columns if c[1] in rows[0]]
     cells = [[fmt.format(row[key]) for _, key, fmt in cols] for row in rows]
     headers = [h for h, _, _ in cols]
     if markdown:
@@ -251,23 +284,57 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _print_busy(args) -> None:
+    rows = busy_rows(repeats=args.repeats or 30, threads=args.threads)
+    print(
+        f"quiet vs busy: shape A, op only, {rows[0]['threads']} threads, median of "
+        f"{args.repeats or 30} per phase; quiet = the machine as it was (1-min load average "
+        f"{rows[0]['load_before']:.2f} at the start), busy = plus one `{BUSY_LOOP}` process"
+    )
+    print(format_table(rows, markdown=args.markdown, columns=BUSY_COLUMNS))
+
+
+def _print_onnx(threads: int) -> None:
+    from carafe.models import load_pretrained
+    from carafe.onnx_export import compare_latency
+
+    with torch_threads(threads):
+        r = compare_latency(load_pretrained("carafe"), size=512)
+    print(
+        f"shipped model (carafe) on a 512x512 image, CPU, {r['threads']} threads, median of 10: "
+        f"PyTorch {r['torch_ms']:.1f} ms, onnxruntime {r['onnxruntime_ms']:.1f} ms "
+        f"(max |diff| {r['max_abs_diff']:.1e})"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small shape, a few seconds")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    limits = machine_limits(64 if args.quick else 256)
-    print(
-        f"backend: {ops.backend()}; torch {torch.__version__}; {torch.get_num_threads()} "
-        f"threads; float32; median of repeats"
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: one per usable CPU)"
     )
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument(
+        "--busy", action="store_true", help="only shape A, quiet vs beside one CPU-bound process"
+    )
+    parser.add_argument(
+        "--onnx",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="onnxruntime vs PyTorch latency of the shipped model (default: on without --quick)",
+    )
+    args = parser.parse_args(argv)
+    threads = args.threads or default_threads()
+    print(f"backend: {ops.backend()}; torch {torch.__version__}; float32; median of repeats")
+    if args.busy:
+        _print_busy(args)
+        return
+    with torch_threads(threads):
+        limits = machine_limits(64 if args.quick else 256)
     print(
         f"machine: copy bandwidth {limits['copy_gbs']:.1f} GB/s (read+write), "
-        f"matmul {limits['matmul_gflops']:.0f} GFLOP/s"
+        f"matmul {limits['matmul_gflops']:.0f} GFLOP/s, {threads} threads"
     )
     try:
         from tqdm import tqdm
@@ -283,7 +350,9 @@ def main(argv: list[str] | None = None) -> None:
             bar.set_description(label)
             bar.refresh()
 
-    rows = benchmark_rows(quick=args.quick, progress=progress, repeats=args.repeats, limits=limits)
+    rows = benchmark_rows(
+        quick=args.quick, progress=progress, repeats=args.repeats, limits=limits, threads=threads
+    )
     if bar is not None:
         bar.close()
     print(format_table(rows, markdown=args.markdown))
@@ -292,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
         "pass); FLOPs are 2*k*k per output element (x3 with the backward pass). 'peak/out' is "
         "the peak memory torch allocated during the call divided by the output's size."
     )
+    if args.onnx or (args.onnx is None and not args.quick):
+        _print_onnx(threads)
 
 
 if __name__ == "__main__":
