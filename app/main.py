@@ -37,6 +37,7 @@ pages = [
         icon=":material/school:",
         url_path="how-it-works",
     ),
+    st.Page(PAGES / "sandbox.py", title="Sandbox", icon=":material/science:", url_path="sandbox"),
     st.Page(
         PAGES / "performance.py",
         title="Performance",

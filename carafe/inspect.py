@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from carafe import sandbox
 from carafe.catalog import (
     METRICS_FILE,
     PAPER_CARAFE,
@@ -81,6 +82,7 @@ __all__ = [
     "paper_check",
     "pca_rgb",
     "rms_difference",
+    "sandbox",
     "sampling_at",
     "segment",
     "start_pixel",

@@ -1,0 +1,185 @@
+"""CARAFE's s×s sub-pixel kernels in flat areas: do they differ, and how much texture follows.
+
+Each input pixel (i, j) gets s² kernels from the content encoder, one per output pixel
+(s·i + a, s·j + b) of its s×s block. In a flat area the content under every window is the same,
+so any difference between those s² kernels is a difference of *position* (sub-pixel a, b), not
+of content. Where the input features are not exactly constant, different kernels give the s²
+outputs of one block different values: a texture repeating every s output pixels.
+
+:func:`flat_region` measures this on an analysed step: which input pixels are flat (the image
+under their whole k×k window is one colour, within a tolerance), how much their s² kernels
+differ, how much the same sub-pixel's kernel differs between neighbouring flat pixels (a
+content-free control), where each sub-pixel's kernel leans, bilinear's numbers for the same
+questions, and each method's roughness there (mean |second difference| of its output along
+rows and columns: 0 for any smooth ramp, large for a texture that repeats every s pixels).
+No drawing, no Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from carafe.alignment import bilinear_kernel_1d
+
+if TYPE_CHECKING:
+    from carafe.inspect import StepAnalysis
+
+__all__ = ["FLAT_TOLERANCE", "FlatRegion", "bilinear_kernels", "block_reduce", "flat_region"]
+
+#: A window is flat when every RGB channel of the image under it spans at most this (of 255).
+FLAT_TOLERANCE = 8
+
+
+@dataclass
+class FlatRegion:
+    """Sub-pixel kernel measures over the flat input pixels of one step (see module doc).
+
+    Differences are total-variation distances ½·Σ_taps |w − w'| in [0, 1]: the share of the
+    kernel weight that sits on other taps. ``lean``: (s, s, 2) mean centre of mass (dy, dx) of
+    sub-pixel (a, b)'s kernel, in input pixels from the window centre. ``roughness``: method ->
+    mean |second difference| of its projected output along rows and columns, over the output
+    pixels of flat input pixels.
+    """
+
+    mask: np.ndarray  # (H, W) bool over the input map: flat pixels used
+    pixels: int
+    subpixel_difference: float
+    neighbour_difference: float | None  # None when no two flat pixels touch
+    bilinear_subpixel_difference: float
+    lean: np.ndarray
+    bilinear_lean: np.ndarray
+    roughness: dict[str, float]
+    input_spread: float  # mean (max − min) of the projected input under a flat window
+
+
+def block_reduce(values: np.ndarray, stride: int, hw, how=np.mean) -> np.ndarray:
+    """(h, w) image values -> (H, W) map: ``how`` over each stride × stride block.
+
+    NaN where a map pixel covers no image pixel (the model's padding past the image).
+    """
+    h, w = values.shape
+    H, W = int(hw[0]), int(hw[1])
+    nh, nw = -(-h // stride), -(-w // stride)
+    padded = np.full((nh * stride, nw * stride), np.nan)
+    padded[:h, :w] = values
+    blocks = padded.reshape(nh, stride, nw, stride)
+    name = {np.mean: np.nanmean, np.min: np.nanmin, np.max: np.nanmax}[how]
+    out = np.full((H, W), np.nan)
+    out[: min(H, nh), : min(W, nw)] = name(blocks, axis=(1, 3))[:H, :W]
+    return out
+
+
+def _window(a: np.ndarray, k: int, fn) -> np.ndarray:
+    """fn over each k×k neighbourhood of a (H, W) map; NaN where it leaves the map."""
+    r = (k - 1) // 2
+    padded = np.pad(a, r, constant_values=np.nan)
+    views = np.lib.stride_tricks.sliding_window_view(padded, (k, k))
+    return fn(views, axis=(2, 3))
+
+
+def flat_mask(step: StepAnalysis, image: np.ndarray, tol: int = FLAT_TOLERANCE) -> np.ndarray:
+    """(H, W) bool: input pixels whose k×k window lies in the image, on one colour (± tol)."""
+    geo = step.geometry
+    ok = np.ones((geo.H, geo.W), bool)
+    for c in range(image.shape[2]):
+        channel = image[..., c].astype(np.float64)
+        lo = _window(block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min)
+        hi = _window(block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max)
+        with np.errstate(invalid="ignore"):
+            ok &= (hi - lo) <= tol  # NaN (window past the image) compares False
+    return ok
+
+
+def bilinear_kernels(k: int, s: int) -> np.ndarray:
+    """(s, s, k, k): the weights bilinear interpolation puts on the k×k window of sub-pixel
+    (a, b), away from the border (:func:`carafe.alignment.bilinear_kernel_1d`)."""
+    rows = [bilinear_kernel_1d(k, s, a).numpy() for a in range(s)]
+    return np.stack([np.stack([np.outer(ra, rb) for rb in rows]) for ra in rows])
+
+
+def _lean(kernels: np.ndarray, k: int) -> np.ndarray:
+    """(..., k²) kernels -> (..., 2) centre of mass (dy, dx) from the window centre."""
+    p = kernels.reshape(*kernels.shape[:-1], k, k)
+    offsets = np.arange(k) - (k - 1) / 2
+    return np.stack([(p.sum(-1) * offsets).sum(-1), (p.sum(-2) * offsets).sum(-1)], axis=-1)
+
+
+def _tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return 0.5 * np.abs(a - b).sum(axis=-1)
+
+
+def _roughness(values: np.ndarray, where: np.ndarray) -> float:
+    """Mean |second difference| of ``values`` along rows and columns, where three pixels in a
+    row (or column) all lie in ``where``."""
+    parts = []
+    for v, m in ((values, where), (values.T, where.T)):
+        d2 = v[:, :-2] - 2 * v[:, 1:-1] + v[:, 2:]
+        parts.append(np.abs(d2[m[:, :-2] & m[:, 1:-1] & m[:, 2:]]))
+    both = np.concatenate(parts)
+    return float(both.mean()) if both.size else 0.0
+
+
+def _pair_difference(kernels: np.ndarray) -> float:
+    """Mean TV distance over the pairs of the s² kernels; kernels (..., s², k²)."""
+    pairs = list(combinations(range(kernels.shape[-2]), 2))
+    if not pairs:
+        return 0.0
+    return float(np.mean([_tv(kernels[..., p, :], kernels[..., q, :]).mean() for p, q in pairs]))
+
+
+def flat_region(
+    step: StepAnalysis,
+    image: np.ndarray,
+    projected_input: np.ndarray,
+    projected_outputs: dict[str, np.ndarray],
+    tol: int = FLAT_TOLERANCE,
+) -> FlatRegion | None:
+    """Sub-pixel kernel measures over ``step``'s flat input pixels (None when there are none).
+
+    projected_input: (H, W) and projected_outputs: method -> (sh, sw) one-number maps (the
+    Sandbox's projection), for the spread of the outputs and of the input under the windows.
+    """
+    d = step.carafe
+    geo = step.geometry
+    k, s = geo.k, geo.s
+    oh, ow = step.visible_output_hw()
+    mask = flat_mask(step, image, tol)
+    mask[oh // s :, :] = False  # every one of the s² outputs must be visible
+    mask[:, ow // s :] = False
+    iy, ix = np.nonzero(mask)
+    if iy.size == 0:
+        return None
+    a, b = np.divmod(np.arange(s * s), s)
+    oy, ox = s * iy[:, None] + a[None], s * ix[:, None] + b[None]  # (n, s²) output pixels
+    taps = d.kernels[: k * k].astype(np.float64)  # group 0
+    kernels = np.moveaxis(taps[:, oy, ox], 0, -1)  # (n, s², k²)
+    index = -np.ones(mask.shape, np.int64)
+    index[iy, ix] = np.arange(iy.size)
+    neighbour = []
+    for dy, dx in ((0, 1), (1, 0)):
+        both = mask[: mask.shape[0] - dy, : mask.shape[1] - dx] & mask[dy:, dx:]
+        first = index[: mask.shape[0] - dy, : mask.shape[1] - dx][both]
+        second = index[dy:, dx:][both]
+        neighbour.append(_tv(kernels[first], kernels[second]).ravel())
+    neighbour = np.concatenate(neighbour)
+    bil = bilinear_kernels(k, s).reshape(s * s, k * k)
+    flat_out = np.zeros((oh, ow), bool)
+    flat_out[oy, ox] = True
+    rough = {m: _roughness(v[:oh, :ow], flat_out) for m, v in projected_outputs.items()}
+    win_hi = _window(projected_input, k, np.max)[iy, ix]
+    win_lo = _window(projected_input, k, np.min)[iy, ix]
+    return FlatRegion(
+        mask=mask,
+        pixels=int(iy.size),
+        subpixel_difference=_pair_difference(kernels),
+        neighbour_difference=float(neighbour.mean()) if neighbour.size else None,
+        bilinear_subpixel_difference=_pair_difference(bil),
+        lean=_lean(kernels, k).mean(axis=0).reshape(s, s, 2),
+        bilinear_lean=_lean(bil, k).reshape(s, s, 2),
+        roughness=rough,
+        input_spread=float(np.mean(win_hi - win_lo)),
+    )
