@@ -35,7 +35,17 @@ from carafe.reference import (
 
 __all__ = ["carafe", "backend", "CSRC_DIR"]
 
-CSRC_DIR = Path(__file__).resolve().parent.parent / "csrc"
+
+def _find_sources() -> Path:
+    """The C++/CUDA sources: carafe/_csrc/ in an installed wheel, csrc/ in a checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_csrc", package.parent / "csrc"):
+        if (candidate / "carafe.cpp").is_file():
+            return candidate
+    return package / "_csrc"  # missing: the build fails and says so, the reference takes over
+
+
+CSRC_DIR = _find_sources()
 _CPU_SOURCES = ("carafe.cpp", "cpu/carafe_kernel.cpp")
 _CUDA_SOURCES = ("cuda/carafe_cuda.cpp", "cuda/carafe_kernel.cu")
 # -march=native is safe: the library is built on, and cached for, the machine that runs it.
@@ -67,6 +77,22 @@ def _cuda_wanted() -> bool:
     )
 
 
+def _cpu_features() -> tuple:
+    """What -march=native compiles for: torch's detected vector capability and, on Linux, the
+    CPU's instruction-set flags, so a shared cache never hands an AVX-512 build to a CPU
+    without it (platform.processor() is empty on Linux)."""
+    flags: tuple[str, ...] = ()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(("flags", "Features")):  # x86, ARM
+                    flags = tuple(sorted(set(line.split(":", 1)[1].split())))
+                    break
+    except OSError:  # not Linux
+        flags = (platform.processor(),)
+    return (torch.backends.cpu.get_cpu_capability(), flags)
+
+
 def _build_key(with_cuda: bool) -> str:
     """Hash of everything that changes the built library."""
     digest = hashlib.sha256()
@@ -80,7 +106,7 @@ def _build_key(with_cuda: bool) -> str:
                 torch.__version__,
                 sys.version_info[:2],
                 platform.machine(),
-                platform.processor(),
+                _cpu_features(),
                 _CFLAGS,
                 _CUDA_CFLAGS,
                 with_cuda,

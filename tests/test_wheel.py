@@ -1,0 +1,83 @@
+"""The wheel: only carafe/ (C++/CUDA sources inside it as carafe/_csrc/), installable into a
+fresh virtual environment, and the build-at-first-import path works from there in any folder."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE_SUFFIXES = {".h", ".cpp", ".cu"}
+
+CHECK = textwrap.dedent("""
+    import torch
+    import carafe.ops as ops
+    from carafe.reference import carafe_reference
+    x = torch.randn(1, 8, 5, 6, dtype=torch.float64)
+    m = torch.randn(1, 9, 10, 12, dtype=torch.float64).softmax(1)
+    assert torch.allclose(ops.carafe(x, m, 3, 1, 2), carafe_reference(x, m, 3, 1, 2))
+    print(ops.backend())
+    print(ops.CSRC_DIR)
+""")
+
+
+def _run(args, **kwargs):
+    result = subprocess.run(args, capture_output=True, text=True, timeout=900, **kwargs)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    # Build from a copy, so the shared checkout gets no build/ or egg-info folders.
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    for name in ("carafe", "csrc"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp / "dist"), "./src"],
+        cwd=tmp,
+    )  # fmt: skip
+    (path,) = (tmp / "dist").glob("carafe_explorer-*.whl")
+    return path
+
+
+def test_wheel_holds_only_carafe_with_the_sources_inside(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"carafe"}, top
+    shipped = {n.removeprefix("carafe/_csrc/") for n in names if n.startswith("carafe/_csrc/")}
+    expected = {
+        p.relative_to(REPO / "csrc").as_posix()
+        for p in (REPO / "csrc").rglob("*")
+        if p.suffix in SOURCE_SUFFIXES
+    }
+    assert shipped == expected  # every source, and nothing else, under carafe/_csrc/
+    assert "carafe/ops.py" in names and "carafe/models/__init__.py" in names
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "c++")) is None, reason="no C++ compiler")
+def test_installed_wheel_builds_the_op_at_first_import_from_any_folder(wheel, tmp_path):
+    # --system-site-packages reuses the installed torch (no download); the wheel itself goes
+    # into the venv, whose site-packages come first, and a fresh cache forces a real build.
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])
+    python = venv / "bin" / "python"
+    _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "CARAFE_BUILD_DIR": str(tmp_path / "cache")}
+    env.pop("PYTHONPATH", None)
+    backend, csrc = _run([str(python), "-c", CHECK], cwd=elsewhere, env=env).split()
+    assert backend == "cpp"
+    assert Path(csrc).parts[-2:] == ("carafe", "_csrc") and str(venv) in csrc
+    assert not (Path(csrc).parent.parent / "csrc").exists()  # no top-level csrc/ installed
