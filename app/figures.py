@@ -166,13 +166,14 @@ def image_figure(image, step, view, seg=None, alpha=0.45, title="", max_grid=64)
             text="zero padding",
             showarrow=False,
             yanchor="top" if wy1 > h else "bottom",
-            font=dict(color=PAD_TEXT, size=12),
+            font=dict(color="white", size=12),
+            bgcolor="rgba(70,70,70,0.85)",
         )
     _rect(fig, wy0, wx0, wy1, wx1, dash="dash")
     _rect(fig, *view.output_box, color="#ff1744", width=2)
     fig.update_layout(title=title)
     span_h, span_w = y1 - y0, x1 - x0
-    _square(fig, height=int(np.clip(80 + 640 * span_h / span_w, 220, 560)))
+    _square(fig, height=int(np.clip(50 + 540 * span_h / span_w, 200, 560)))
     fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], autorange=False, showticklabels=False)
     fig.update_yaxes(range=[y1 - 0.5, y0 - 0.5], autorange=False, showticklabels=False)
     return fig

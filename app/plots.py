@@ -36,12 +36,12 @@ def map_background(image: np.ndarray, out_hw, visible_hw) -> np.ndarray:
     return out
 
 
-def offset_figure(dy, dx, title, background=None, max_arrows=10, height=420) -> go.Figure:
+def offset_figure(dy, dx, title, background=None, max_arrows=8, height=420) -> go.Figure:
     """Centre-of-mass offsets: direction colours over the (grey) image, plus a few arrows.
 
     ``background``: optional (H, W) grey image in [0, 1] blended under the colours, so the
     colours can be read against the objects. Arrows sit on a coarse grid (at most
-    ``max_arrows`` per side) and only where the lean is clear (over a third of the 99th
+    ``max_arrows`` per side) and only where the lean is clear (over half the 99th
     percentile), so the map stays readable.
     """
     h, w = dy.shape
@@ -53,7 +53,7 @@ def offset_figure(dy, dx, title, background=None, max_arrows=10, height=420) -> 
     fig = go.Figure(rgb_image(rgb.round().astype(np.uint8)))
     step = max(1, -(-max(h, w) // max_arrows))
     ys, xs = np.mgrid[step // 2 : h : step, step // 2 : w : step]
-    clear = length[ys, xs] > vmax / 3
+    clear = length[ys, xs] > vmax / 2
     ys, xs = ys[clear], xs[clear]
     ady, adx = dy[ys, xs], dx[ys, xs]
     scale = 0.9 * step / vmax
