@@ -139,7 +139,11 @@ def kernels_figure(kernels, cols: int = 4, height_per_row: int = 250) -> go.Figu
     (top right of a tap) marks the taps whose input lies on the high side of the line's range."""
     n = max(len(kernels), 1)
     rows = -(-n // cols)
-    titles = [f"pixel ({kv.pixel[0]}, {kv.pixel[1]}), {kv.distance:+.1f} px" for kv in kernels]
+    titles = [
+        f"pixel ({kv.pixel[0]}, {kv.pixel[1]}), {kv.distance:+.1f} px<br>"
+        f"weight on dotted taps {kv.high_weight:.2f}"
+        for kv in kernels
+    ]
     fig = make_subplots(
         rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.1
     )
@@ -185,7 +189,7 @@ def kernels_figure(kernels, cols: int = 4, height_per_row: int = 250) -> go.Figu
     fig.update_layout(
         title="CARAFE's kernels along the line",
         height=rows * height_per_row + 60,
-        margin=dict(l=5, r=5, t=70, b=5),
+        margin=dict(l=5, r=5, t=80, b=5),
     )
     fig.update_annotations(font_size=12)
     return fig

@@ -122,6 +122,7 @@ class KernelOnLine:
     kernel: np.ndarray  # (k, k), group 0
     window: np.ndarray  # (k, k) projected input under the taps (NaN outside the map)
     high_side: np.ndarray  # (k, k) bool: the input there is above the middle of the line's range
+    high_weight: float  # the kernel's weight on those taps
 
 
 def project(features: np.ndarray, origin: np.ndarray, axis: np.ndarray) -> np.ndarray:
@@ -173,12 +174,19 @@ def _projection(step: StepAnalysis, image: np.ndarray, mask: np.ndarray | None):
     u, _, _ = np.linalg.svd(flat - mean[:, None], full_matrices=False)
     axis = u[:, 0] * (1 if u[np.argmax(np.abs(u[:, 0])), 0] >= 0 else -1)
     proj = axis @ (flat - mean[:, None])
+    if mask is not None:  # the sign is arbitrary: make colour B's side the high one
+        frac = block_reduce(mask.astype(np.float64), step.stride_in, feat.shape[1:], np.mean)
+        frac = frac[:vh, :vw].ravel()
+        high, low = proj[frac > 0], proj[frac == 0]  # blocks holding some B, and none
+        if high.size and low.size and high.mean() < low.mean():
+            axis, proj = -axis, -proj
     lo, hi = np.percentile(proj, [1, 99])
     span = hi - lo if hi - lo > 1e-9 else 1.0
     why = {
         "none": "this image has no pattern colours to compare",
         "one": "the image has one colour only",
-        "mixed": "at this step no input-map pixel lies wholly inside one of the two colours",
+        "mixed": "at this step no input-map pixel lies wholly inside one of the two colours; "
+        "its sign makes colour B's side high",
     }[reason]
     note = (
         f"Each feature vector ({feat.shape[0]} channels) is projected onto the input map's first "
@@ -298,14 +306,17 @@ def kernels_along(view: SandboxView, profile: Profile, count: int = 8) -> list[K
         win = geo.window(y, x)
         rows, cols = np.clip(win.rows, 0, geo.H - 1), np.clip(win.cols, 0, geo.W - 1)
         window = np.where(win.in_image, full[np.ix_(rows, cols)], np.nan)
+        kernel = geo.kernel_at(d.kernels, y, x, 0).astype(np.float64)
+        high = np.nan_to_num(window, nan=-np.inf) > middle
         out.append(
             KernelOnLine(
                 pixel=(y, x),
                 sub_pixel=geo.sub_pixel(y, x),
                 distance=float(profile.distance[i]),
-                kernel=geo.kernel_at(d.kernels, y, x, 0).astype(np.float64),
+                kernel=kernel,
                 window=window,
-                high_side=np.nan_to_num(window, nan=-np.inf) > middle,
+                high_side=high,
+                high_weight=float(kernel[high].sum()),
             )
         )
     return out

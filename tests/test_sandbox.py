@@ -205,3 +205,15 @@ def test_flat_region_with_the_shipped_model():
     assert flat.lean[0, 0, 0] == pytest.approx(dy, abs=1e-5)
     assert flat.bilinear_lean[0, 0] == pytest.approx([-0.25, -0.25])
     assert set(flat.roughness) == set(view.methods) and flat.roughness["nearest"] >= 0
+
+
+def test_without_pure_pixels_the_principal_component_puts_colour_b_high(tiny_model):
+    p = sb.make_pattern("line", 96, angle=90, width=6)  # thinner than one input pixel (8 px)
+    step = analyze(tiny_model, p.image).steps[-1]
+    view = sb.sandbox_view(step, p.image, p.mask)
+    assert view.projection == "pca" and "colour B's side high" in view.projection_note
+    on_line = view.input_map[:, 44 // step.stride_in]  # the input column holding the line
+    assert np.median(on_line) > np.median(view.input_map[:, 1])
+    flat = sb.make_pattern("edge", 96, colour_a=A, colour_b=A)
+    one = sb.sandbox_view(step, flat.image, flat.mask)
+    assert one.mask is None and "one colour only" in one.projection_note

@@ -259,8 +259,10 @@ else:
     st.caption(
         f"CARAFE's {step.geometry.k}×{step.geometry.k} kernels at {len(ks)} consecutive "
         "output pixels of the line, around the input's largest jump. A white dot marks a tap "
-        "whose input lies on the high side of the line's range: on an edge the weight "
-        "gathers on the taps of the pixel's own side."
+        "whose input lies on the high side of the line's range; each title gives the "
+        "kernel's weight on the dotted taps. A kernel that follows the edge puts little "
+        "weight there on the low side and much on the high side; bilinear's weight on them "
+        "would depend only on the pixel's position."
     )
 
 st.subheader("Why CARAFE's flat areas show a grid texture")
