@@ -6,11 +6,12 @@ import figures as fg
 import numpy as np
 import pandas as pd
 import plots as pl
+import shuffle_figures as sf
 import state
 import streamlit as st
 import texts
 
-from carafe.explain import explain_pixel
+from carafe.explain import explain_pixel, shuffle_view
 from carafe.inspect import kernel_view, max_abs_difference, toy_step
 
 STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")
@@ -139,6 +140,13 @@ def _close(a, b) -> str:
     return f"largest difference model vs by hand: {max_abs_difference(a, b):.2e}"
 
 
+def _by_hand(model, by_hand, what: str, figure, key: str, png_name: str) -> None:
+    """The hand recomputation as one number, its figure in an expander."""
+    st.markdown(f"**By hand** ({what}): {_close(model, by_hand)}.")
+    with st.expander("Show the by-hand figure"):
+        st.plotly_chart(figure, key=key, config=fg.png_config(png_name))
+
+
 if stage == 0:
     st.latex(r"c_{m}(i,j) = \sum_{c=1}^{C} W^{\mathrm{comp}}_{m,c}\, x_c(i,j) + b_m")
     st.markdown(
@@ -181,77 +189,87 @@ if stage == 0:
     )
 elif stage == 1:
     ke = d.encoder_kernel
+    n_enc = d.encoder_logits.shape[0]
     st.latex(
         r"z_{o}(i,j) = \sum_{m}\sum_{u,v=-r_e}^{r_e} W^{\mathrm{enc}}_{o,m,u,v}\, "
         r"c_m(i+u,\,j+v) + b_o"
     )
     st.markdown(
         f"A {ke}×{ke} convolution reads the compressed maps around ({sy}, {sx}) and "
-        f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {d.encoder_logits.shape[0]}** "
-        f"numbers per input pixel: one k×k kernel for each of the s² output pixels it "
-        f"will produce. Shape {_shape(cm, h, w)} → "
-        f"{_shape(d.encoder_logits.shape[0], h, w)}."
+        f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {n_enc}** numbers per input pixel: "
+        f"the logits of all {s * s} kernels of the {s}×{s} output pixels this input pixel "
+        f"will produce, one after another in channel order. Shape {_shape(cm, h, w)} → "
+        f"{_shape(n_enc, h, w)}. The {k * k} solid bars feed output pixel ({oy}, {ox}); "
+        "step 3 shows how the pixel shuffle deals all of them out."
     )
-    _side_by_side(
-        (
-            fg.kernel_figure(
-                e.encoder_logits,
-                "Encoder output for this sub-pixel",
-                fmt="auto",
-                colorscale=fg.DIV,
-                colorbar_title="logit",
-            ),
-            "hiw_enc",
-            "encoder_logits",
+    st.plotly_chart(
+        sf.encoder_vector_figure(
+            e.encoder_vector, e.encoder_channels, f"Encoder output at input pixel ({sy}, {sx})"
         ),
-        (
-            fg.kernel_figure(
-                e.encoder_logits_by_hand,
-                "By hand (numpy conv)",
-                fmt="auto",
-                colorscale=fg.DIV,
-                colorbar_title="logit",
-            ),
-            "hiw_enc_hand",
-            "encoder_by_hand",
-        ),
+        key="hiw_enc",
+        config=fg.png_config("encoder_output"),
     )
-    st.caption(_close(e.encoder_logits, e.encoder_logits_by_hand))
+    _by_hand(
+        e.encoder_vector,
+        e.encoder_vector_by_hand,
+        f"a numpy {ke}×{ke} convolution of the compressed window, all {n_enc} channels",
+        sf.encoder_vector_figure(
+            e.encoder_vector_by_hand, e.encoder_channels, "By hand (numpy conv)"
+        ),
+        "hiw_enc_hand",
+        "encoder_by_hand",
+    )
 elif stage == 2:
+    shuffle = shuffle_view(step, int(oy), int(ox), g)
+    a, b = shuffle.sub_pixel
     st.latex(r"\ell_{g k^2 + t}(s i + a,\; s j + b) = z_{(g k^2 + t)\, s^2 + a s + b}(i, j)")
     st.markdown(
-        f"**Pixel shuffle** moves channels to space: the {s}² groups of k² channels "
-        f"at input pixel ({sy}, {sx}) become the kernels of the {s}×{s} output pixels "
-        f"it covers. Output pixel ({oy}, {ox}) is sub-pixel (a, b) = {e.sub_pixel}. "
-        f"Shape {_shape(d.encoder_logits.shape[0], h, w)} → "
+        f"**Pixel shuffle** moves channels to space: the {d.encoder_logits.shape[0]} encoder "
+        f"outputs at input pixel ({sy}, {sx}) are dealt out as the {s * s} kernels of the "
+        f"{s}×{s} output pixels it covers, {k * k} logits each. Output pixel ({oy}, {ox}) is "
+        f"sub-pixel (a, b) = ({a}, {b}) (framed). Shape "
+        f"{_shape(d.encoder_logits.shape[0], h, w)} → "
         f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}."
     )
-    _side_by_side(
-        (
-            fg.kernel_figure(
-                e.encoder_channels,
-                "Encoder channel feeding each tap",
-                fmt="d",
-                colorscale="Greys",
-                zmin=None,
-                colorbar_title="channel",
-            ),
-            "hiw_ps_idx",
-            "shuffle_channels",
-        ),
-        (
-            fg.kernel_figure(
-                e.kernel_logits,
-                "Kernel logits after the shuffle",
-                fmt="auto",
-                colorscale=fg.DIV,
-                colorbar_title="logit",
-            ),
-            "hiw_ps",
-            "kernel_logits",
-        ),
+    offsets = range(-((k - 1) // 2), (k - 1) // 2 + 1)
+    taps = [(dy, dx) for dy in range(k) for dx in range(k)]
+    t = st.selectbox(
+        "Tap",
+        range(k * k),
+        index=min(int(st.session_state.get("hiw_tap", (k * k) // 2)), k * k - 1),
+        key="hiw_tap",
+        format_func=lambda i: f"t = {i}: dy {offsets[taps[i][0]]:+d}, dx {offsets[taps[i][1]]:+d}",
+        help="Pick a tap (dy, dx) of the k×k kernel: it is outlined in every kernel below.",
     )
-    st.caption("Same numbers as step 2, only moved: " + _close(e.kernel_logits, e.encoder_logits))
+    dy, dx = taps[t]
+    st.plotly_chart(
+        sf.block_kernels_figure(
+            shuffle,
+            (dy, dx),
+            title=f"Kernel logits of the {s}×{s} block of input pixel ({sy}, {sx})",
+        ),
+        key="hiw_ps",
+        config=fg.png_config("pixel_shuffle"),
+    )
+    channel = int(shuffle.channels[a, b, dy, dx])
+    others = ", ".join(str(int(shuffle.channels[i, j, dy, dx])) for i in range(s) for j in range(s))
+    st.markdown(
+        f"Tap t = {t} (dy {offsets[dy]:+d}, dx {offsets[dx]:+d}) of output pixel ({oy}, {ox}) "
+        f"comes from **encoder channel (g·k² + t)·s² + a·s + b = ({g}·{k * k} + {t})·{s * s} + "
+        f"{a}·{s} + {b} = {channel}** at input pixel ({sy}, {sx}). The same tap of the "
+        f"{s * s} sub-pixels comes from channels {others}: {s * s} neighbours in channel "
+        "order, a whole output block apart in space."
+    )
+    shown = ~np.isnan(shuffle.kernel_logits)
+    st.caption(
+        "The shuffle only moves numbers: the model's kernel-logit tensor at these output "
+        f"pixels equals the encoder outputs above ({_close(shuffle.kernel_logits[shown], shuffle.logits[shown])})"
+        + (
+            "; sub-pixels past the cropped output map are shown from the encoder alone."
+            if not shown.all()
+            else "."
+        )
+    )
 elif stage == 3:
     st.latex(r"w_t = \frac{\exp \ell_t}{\sum_{t'=1}^{k^2} \exp \ell_{t'}}")
     st.markdown(
@@ -259,19 +277,20 @@ elif stage == 3:
         "the output is a weighted average of the window (no change of overall "
         "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + "."
     )
-    _side_by_side(
-        (
-            fg.kernel_figure(e.kernel, "Kernel (model)", zmax=1.0, outside=pad),
-            "hiw_k",
-            "kernel_model",
-        ),
-        (
-            fg.kernel_figure(e.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad),
-            "hiw_k_hand",
-            "kernel_by_hand",
-        ),
+    st.plotly_chart(
+        fg.kernel_figure(e.kernel, "Kernel (model)", zmax=1.0, outside=pad),
+        key="hiw_k",
+        config=fg.png_config("kernel_model"),
     )
-    st.caption(f"Sum of the weights: {e.kernel.sum():.6f}; " + _close(e.kernel, e.kernel_by_hand))
+    st.caption(f"Sum of the weights: {e.kernel.sum():.6f}.")
+    _by_hand(
+        e.kernel,
+        e.kernel_by_hand,
+        "softmax of the logits in numpy",
+        fg.kernel_figure(e.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad),
+        "hiw_k_hand",
+        "kernel_by_hand",
+    )
 else:
     st.latex(
         r"y_c(i', j') = \sum_{dy,dx=0}^{k-1} w_{dy,dx}(i', j')\; "
@@ -331,4 +350,30 @@ else:
         )
     else:
         st.error("The hand computation does not match the operator's output.")
+    if e.bilinear_value is not None:
+        st.markdown(f"**The same pixel by bilinear interpolation** (channel {ch}):")
+        b1, b2, b3 = st.columns(3)
+        b1.metric("CARAFE", f"{e.value_op:.6g}")
+        b2.metric("Bilinear", f"{e.bilinear_value:.6g}")
+        b3.metric("CARAFE − bilinear", f"{e.value_op - e.bilinear_value:+.3g}")
+        if e.bilinear_kernel is not None:
+            st.caption(
+                f"Bilinear uses the same fixed weights for every sub-pixel ({e.sub_pixel[0]}, "
+                f"{e.sub_pixel[1]}) whatever the content: up to four taps, in the expander. "
+                + (
+                    f"Applied to this window they give {e.bilinear_by_kernel:.6g}, bilinear's "
+                    "output."
+                    if abs(e.bilinear_by_kernel - e.bilinear_value)
+                    <= 1e-4 * max(1.0, abs(e.bilinear_value))
+                    else f"Applied to this zero-padded window they give "
+                    f"{e.bilinear_by_kernel:.6g}; bilinear itself repeats the border "
+                    "pixels instead of reading zeros, hence its different value here."
+                )
+            )
+            with st.expander("Bilinear's weights for this pixel, on the same window"):
+                st.plotly_chart(
+                    fg.kernel_figure(e.bilinear_kernel, "Bilinear's kernel", zmax=1.0, outside=pad),
+                    key="hiw_bil",
+                    config=fg.png_config("bilinear_kernel"),
+                )
 texts.cite()
