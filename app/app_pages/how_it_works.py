@@ -198,9 +198,10 @@ elif stage == 1:
         f"A {ke}×{ke} convolution reads the compressed maps around ({sy}, {sx}) and "
         f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {n_enc}** numbers per input pixel: "
         f"the logits of all {s * s} kernels of the {s}×{s} output pixels this input pixel "
-        f"will produce, one after another in channel order. Shape {_shape(cm, h, w)} → "
-        f"{_shape(n_enc, h, w)}. The {k * k} solid bars feed output pixel ({oy}, {ox}); "
-        "step 3 shows how the pixel shuffle deals all of them out."
+        f"will produce, interleaved: {s * s} consecutive channels hold one tap for the "
+        f"{s * s} sub-pixels. Shape {_shape(cm, h, w)} → {_shape(n_enc, h, w)}. The "
+        f"{k * k} solid bars (every {s * s}th) feed output pixel ({oy}, {ox}); step 3 shows "
+        "how the pixel shuffle deals all of them out."
     )
     st.plotly_chart(
         sf.encoder_vector_figure(
@@ -257,13 +258,14 @@ elif stage == 2:
         f"Tap t = {t} (dy {offsets[dy]:+d}, dx {offsets[dx]:+d}) of output pixel ({oy}, {ox}) "
         f"comes from **encoder channel (g·k² + t)·s² + a·s + b = ({g}·{k * k} + {t})·{s * s} + "
         f"{a}·{s} + {b} = {channel}** at input pixel ({sy}, {sx}). The same tap of the "
-        f"{s * s} sub-pixels comes from channels {others}: {s * s} neighbours in channel "
-        "order, a whole output block apart in space."
+        f"{s * s} sub-pixels comes from channels {others}: neighbours in channel order "
+        f"become the {s}×{s} neighbouring output pixels."
     )
     shown = ~np.isnan(shuffle.kernel_logits)
     st.caption(
         "The shuffle only moves numbers: the model's kernel-logit tensor at these output "
-        f"pixels equals the encoder outputs above ({_close(shuffle.kernel_logits[shown], shuffle.logits[shown])})"
+        "pixels equals the encoder outputs above (largest difference "
+        f"{max_abs_difference(shuffle.kernel_logits[shown], shuffle.logits[shown]):.2e})"
         + (
             "; sub-pixels past the cropped output map are shown from the encoder alone."
             if not shown.all()
@@ -358,8 +360,9 @@ else:
         b3.metric("CARAFE − bilinear", f"{e.value_op - e.bilinear_value:+.3g}")
         if e.bilinear_kernel is not None:
             st.caption(
-                f"Bilinear uses the same fixed weights for every sub-pixel ({e.sub_pixel[0]}, "
-                f"{e.sub_pixel[1]}) whatever the content: up to four taps, in the expander. "
+                "Bilinear gives every output pixel at sub-pixel "
+                f"({e.sub_pixel[0]}, {e.sub_pixel[1]}) the same fixed weights, whatever the "
+                "content: up to four taps, in the expander. "
                 + (
                     f"Applied to this window they give {e.bilinear_by_kernel:.6g}, bilinear's "
                     "output."
