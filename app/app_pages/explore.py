@@ -5,6 +5,7 @@ from __future__ import annotations
 import downloads
 import figures as fg
 import numpy as np
+import pixel_compare
 import plots as pl
 import state
 import streamlit as st
@@ -262,6 +263,7 @@ def pixel_view() -> None:
         config=fg.png_config("carafe_output"),
         key="explore_out",
     )
+    pixel_compare.show_comparison(step, oy, ox, ch, a.segmentation, a.class_names)
 
 
 pixel_view()

@@ -1,0 +1,59 @@
+"""Explore's "same pixel, three ways" panel: CARAFE's kernel beside bilinear's and nearest's."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+
+@pytest.fixture(scope="module")
+def reference():
+    import state  # app/state.py
+
+    from carafe.imageio import load_image_file
+    from carafe.inspect import analyze, load_model
+
+    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    return analyze(load_model(state.checkpoint_names()[0]), image)
+
+
+def test_three_kernels_and_their_numbers(reference):
+    from carafe.inspect import compare_pixel
+
+    step = reference.steps[-1]
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    oy, ox = 21, 30
+    at.number_input(key="explore_px_y").set_value(oy).run()
+    at.number_input(key="explore_px_x").set_value(ox).run()
+    assert not at.exception, [e.value for e in at.exception]
+    channel = int(at.selectbox(key="explore_channel").value)
+    frames = [d.value for d in at.dataframe if "weight on own object" in d.value.columns]
+    assert len(frames) == 1
+    table = frames[0].set_index("method")
+    assert list(table.index) == ["CARAFE", "Bilinear", "Nearest"]
+    expected = compare_pixel(step, oy, ox, channel, reference.segmentation)
+    for m in expected.methods:
+        row = table.loc[m.display_name]
+        assert row["weight on own object"] == pytest.approx(m.own_share, abs=1e-3)
+        assert row["weight on zero padding"] == pytest.approx(m.padding_weight, abs=1e-3)
+        assert row[f"output value (channel {channel})"] == pytest.approx(m.value, abs=1e-4)
+    # The values are the model's CARAFE output and the interpolations of the same input map.
+    assert table.loc["CARAFE", f"output value (channel {channel})"] == pytest.approx(
+        float(step.output[channel, oy, ox]), abs=1e-4
+    )
+    assert table.loc["Bilinear", f"output value (channel {channel})"] == pytest.approx(
+        float(step.outputs["bilinear"][channel, oy, ox]), abs=1e-4
+    )
+    assert any("three ways" in h.value for h in at.subheader)
+    assert not np.isnan(table["weight on own object"]).any()
