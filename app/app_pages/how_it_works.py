@@ -232,7 +232,7 @@ elif stage == 2:
         f"{_shape(d.encoder_logits.shape[0], h, w)} → "
         f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}."
     )
-    offsets = range(-((k - 1) // 2), (k - 1) // 2 + 1)
+    offsets = range(-step.geometry.radius, step.geometry.radius + 1)
     taps = [(dy, dx) for dy in range(k) for dx in range(k)]
     t = st.selectbox(
         "Tap",
