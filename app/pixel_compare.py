@@ -82,8 +82,8 @@ def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_na
         shares = {m.method: m.own_share for m in cmp.methods}
         st.caption(
             f"The output pixel's predicted class is **{own}**. CARAFE puts "
-            f"{shares['carafe']:.2f} of its weight on taps of that class, bilinear "
-            f"{shares['bilinear']:.2f}, nearest {shares['nearest']:.2f}. Where the whole window "
+            f"{shares['carafe']:.3f} of its weight on taps of that class, bilinear "
+            f"{shares['bilinear']:.3f}, nearest {shares['nearest']:.3f}. Where the whole window "
             "is one object all three are 1 and the kernels differ only in how they average "
             "the texture."
         )
