@@ -1,8 +1,9 @@
 """The CARAFE operator: ``carafe.ops.carafe`` and the registered ``torch.ops.carafe.carafe``.
 
 On import, the C++ (and, with a CUDA build of torch and a GPU, the CUDA) kernels in ``csrc/``
-are compiled with ninja into a cache folder keyed by a hash of the sources, the compiler
-flags and the torch/Python versions; later imports load the cached library in milliseconds.
+(``carafe/_csrc/`` in an installed wheel) are compiled with ninja into a cache folder keyed by
+a hash of the sources, the compiler flags, the torch/Python versions and the CPU's
+instruction-set features; later imports load the cached library in milliseconds.
 If no compiler is available or the build fails, the same op is registered on top of the
 plain-PyTorch reference and one warning says why and how to fix it; ``backend()`` tells
 which path is live.

@@ -89,4 +89,20 @@ inline void parallel_chunks(int64_t total, int64_t grain,
   if (job->error) std::rethrow_exception(job->error);
 }
 
+// Rows per chunk so that a chunk does at least ~32k multiply-adds or copies: below that, waking
+// a helper thread costs more than it saves.
+inline int64_t grain_for(int64_t work_per_row) {
+  return std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, work_per_row));
+}
+
+// Rows [begin, end) of two row ranges laid end to end: first(b, e) for the rows below
+// `first_rows`, second(b - first_rows, e - first_rows) for the rest. Lets one parallel_chunks
+// call (one fork and join) cover several independent loops.
+template <typename First, typename Second>
+void split_rows(int64_t begin, int64_t end, int64_t first_rows, const First& first,
+                const Second& second) {
+  if (begin < first_rows) first(begin, std::min(end, first_rows));
+  if (end > first_rows) second(std::max(begin, first_rows) - first_rows, end - first_rows);
+}
+
 }  // namespace carafe_cpu
