@@ -1,0 +1,305 @@
+"""What the pages say, driven by AppTest: zero padding marked, fixed colour scales, numbers that
+agree (metrics, costs, compressor), the toy's edge, small figure details, the DySample twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.test_app import (
+    _app,
+    _figures,
+    _footer,
+    _frames,
+    _no_exception,
+    _z,
+    reference_analysis,
+)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return reference_analysis()
+
+
+def _metrics_fixture() -> dict:
+    """A small metrics.json in the schema `python -m carafe.evaluate` writes."""
+
+    def run(kind, name, seed, miou, alignment):
+        return {
+            "upsampler": kind,
+            "display_name": name,
+            "seed": seed,
+            "miou": miou,
+            "boundary_f": miou - 5,
+            "class_boundary_f": miou - 10,
+            "per_class_iou": {"background": 95.0, "star": miou - 20},
+            "upsampler_params": 100,
+            "upsampler_params_all": 300,
+            "upsampler_flops_per_input_pixel": 1000,
+            "upsampler_mflops_per_image": 2.5,
+            "model_params": 5000,
+            "upsampler_latency_ms": 0.5,
+            "kernel_alignment": alignment,
+        }
+
+    ka = {
+        "boundary_pixels": 1234,
+        "own_object_share": {
+            "carafe": 0.797,
+            "carafe_moved": 0.629,
+            "bilinear": 0.854,
+            "nearest": 0.916,
+            "uniform": 0.581,
+        },
+        "off_centre_own_share": {
+            "carafe": 0.61,
+            "carafe_moved": 0.40,
+            "bilinear": 0.55,
+            "nearest": None,
+            "uniform": 0.52,
+        },
+    }
+    runs = [run("carafe", "CARAFE", 0, 81.5, ka), run("bilinear", "Bilinear", 0, 79.0, None)]
+    means = [dict(r, seed="mean", num_seeds=1) for r in runs]
+    return {
+        "split": "heldout",
+        "heldout_images": 500,
+        "image_size": 128,
+        "boundary_tolerance_px": 1,
+        "class_boundary_tolerance": "0.75% of the image diagonal",
+        "runs": runs,
+        "means": means,
+    }
+
+
+def test_metrics_view_for_the_evaluate_schema():
+    from carafe.inspect import metrics_view
+
+    view = metrics_view(_metrics_fixture())
+    assert [r["upsampler"] for r in view.means.rows] == ["CARAFE", "Bilinear"]
+    assert view.means.rows[0]["mIoU (%)"] == 81.5 and "seed" not in view.means.columns
+    assert view.means.rows[0]["params, one upsampler"] == 100
+    assert view.means.rows[0]["params, all FPN upsamplers"] == 300
+    assert "500 scenes of 128×128" in view.caption and "0.75% of the image diagonal" in view.caption
+    kernels = [r["kernel"] for r in view.alignment.rows]
+    assert len(kernels) == 5 and any("content-blind" in k for k in kernels)
+    uniform = next(r for r in view.alignment.rows if r["kernel"].startswith("uniform"))
+    assert uniform["own-object share"] == 0.581
+    text = " ".join(view.notes)
+    assert "0.797" in text and "0.629" in text and "bilinear 0.854" in text
+    assert "bilinear-like" not in text + " ".join(kernels)
+    assert view.per_class.rows[1]["star"] == 59.0
+    with pytest.raises(KeyError, match="heldout_images"):
+        metrics_view({k: v for k, v in _metrics_fixture().items() if k != "heldout_images"})
+
+
+def test_compare_page_shows_the_stored_metrics(tmp_path, monkeypatch):
+    import json
+
+    import carafe.catalog
+
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(_metrics_fixture()))
+    monkeypatch.setattr(carafe.catalog, "METRICS_FILE", path)
+    at = _app("compare")
+    _no_exception(at)
+    assert _frames(at, "seeds")[0]["mIoU (%)"].tolist() == [81.5, 79.0]
+    assert any("0.629" in m.value and "content-blind" in m.value for m in at.markdown)
+    assert not any("bilinear-like" in m.value for m in at.markdown)
+    footer = _footer(at)
+    assert "Stored, not computed here" in footer and "metrics.json" in footer
+
+
+def test_compare_page_renders_the_shipped_metrics_file():
+    """Whatever assets/metrics.json holds: its means as a table, or a clear warning."""
+    from carafe.inspect import load_metrics, metrics_view
+
+    metrics = load_metrics()
+    if metrics is None:
+        pytest.skip("no assets/metrics.json")
+    at = _app("compare")
+    _no_exception(at)
+    try:
+        view = metrics_view(metrics)
+    except KeyError:
+        assert any("metrics.json does not have the layout" in w.value for w in at.warning)
+        return
+    shown = _frames(at, "seeds")[0]
+    assert shown["mIoU (%)"].tolist() == [r["mIoU (%)"] for r in view.means.rows]
+
+
+def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
+    from carafe.inspect import kernel_view
+
+    _, step = reference
+    at = _app()
+    at.run()
+    at.number_input(key="explore_px_y").set_value(0).run()
+    at.number_input(key="explore_px_x").set_value(0).run()
+    _no_exception(at)
+    v = kernel_view(step, 0, 0)
+    assert v.padding_weight > 0.01  # the corner pixel reads zero padding
+    fig = _figures(at)["Reassembly kernel of output pixel (0, 0)"]
+    assert fig["data"][0]["zmax"] == 1.0  # fixed 0–1 scale by default
+    pads = [sh for sh in fig["layout"]["shapes"] if sh.get("name") == "zero padding"]
+    assert len(pads) == int(v.outside.sum()) > 0
+    text = np.asarray(fig["data"][0]["text"]).reshape(v.kernel.shape)
+    assert all("pad" in t for t in text[v.outside]) and not any(
+        "pad" in t for t in text[~v.outside]
+    )
+    assert any(f"{v.padding_weight:.1%}" in w.value and "zero" in w.value for w in at.warning)
+    image = _figures(at)["Image: click an output pixel"]
+    assert any("zero padding" in a_["text"] for a_ in image["layout"]["annotations"])
+    assert image["layout"]["xaxis"]["range"][0] < -0.5  # the window is shown, not cut off
+    at.toggle(key="explore_kernel_scale").set_value(True).run()
+    fig = _figures(at)["Reassembly kernel of output pixel (0, 0)"]
+    assert fig["data"][0]["zmax"] == pytest.approx(v.kernel.max(), rel=1e-6)
+
+
+def test_explore_starts_inside_the_image_and_clamps_typed_pixels(reference):
+    from carafe.inspect import kernel_view, start_pixel
+
+    a, step = reference
+    at = _app()
+    at.run()
+    start = (at.number_input(key="explore_px_y").value, at.number_input(key="explore_px_x").value)
+    assert start == start_pixel(step, 0, a.segmentation)
+    assert kernel_view(step, *start).padding_weight <= 0.05
+    oh, ow = step.visible_output_hw()
+    at.number_input(key="explore_px_x").set_value(999).run()
+    _no_exception(at)
+    assert at.number_input(key="explore_px_x").value == ow - 1
+    assert any("999" in c.value and "outside" in c.value for c in at.caption)
+
+
+def test_photos_say_what_the_model_was_trained_for():
+    import texts
+
+    at = _app()
+    at.session_state["sample"] = "cat.jpg"
+    at.run()
+    assert any(texts.TRAINED_FOR == c.value for c in at.caption)
+    at = _app()
+    at.session_state["sample"] = "shapes_1.png"
+    at.run()
+    assert not any(texts.TRAINED_FOR == c.value for c in at.caption)
+
+
+def test_compressed_page_describes_the_model_shown(reference):
+    _, step = reference
+    at = _app("compressed")
+    _no_exception(at)
+    c, cm = step.input.shape[0], step.carafe.compressed.shape[0]
+    intro = next(m.value for m in at.markdown if "channel compressor" in m.value)
+    assert f"C = **{c}**" in intro and f"C_m = **{cm}**" in intro
+    assert ("does not compress" in intro) == (cm >= c)
+
+
+def test_performance_labels_one_and_all_upsamplers():
+    import state
+
+    from carafe.inspect import model_cost
+
+    mc = model_cost(state.get_model(state.checkpoint_names()[0]))
+    at = _app("performance")
+    _no_exception(at)
+    text = next(m.value for m in at.markdown if "This checkpoint upsamples" in m.value)
+    assert f"**{mc.params_one:,}** parameters" in text and "**one** upsampler" in text
+    assert f"**{mc.params_all:,}** parameters for **all {mc.steps}**" in text
+    rows = _frames(at, "parameters (one upsampler)")[1]  # [0]: the paper's C = 256
+    assert mc.params_one in rows["parameters (one upsampler)"].tolist()
+    assert "Stored, not computed here" in _footer(at)
+
+
+def test_default_toy_keeps_the_edge_sharp_and_untrained_is_an_option():
+    at = _app("how_it_works")
+    at.radio(key="hiw_mode").set_value("Toy 6×6").run()
+    assert at.radio(key="toy_weights").value.startswith("Edge-aware")
+    out = _z(_figures(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
+    assert np.abs(out[2:-2, 2:6]).max() <= 0.1 and np.abs(out[2:-2, 6:-2] - 1).max() <= 0.1
+    assert any("hand-set" in c.value for c in at.caption)
+    at.radio(key="toy_weights").set_value("Untrained (random)").run()
+    out = _z(_figures(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
+    assert np.abs(out[2:-2, 2:6]).max() > 0.1
+    assert any("untrained" in c.value for c in at.caption)
+
+
+def test_figure_helpers_small_rough_edges():
+    import figures as fg
+    import plots as pl
+
+    assert fg.number_text([-0.0001, -0.004, -0.006, 0.0], ".2f").tolist() == [
+        "0.00",
+        "0.00",
+        "-0.01",
+        "0.00",
+    ]
+    wheel = pl.wheel_legend(32)
+    assert wheel.shape == (32, 32, 4) and wheel[0, 0, 3] == 0 and wheel[16, 16, 3] == 255
+    rng = np.random.default_rng(0)
+    dy, dx = rng.normal(0, 0.05, (2, 96, 96))
+    dy[40:50, 40:50] = 1.5  # one region with a clear lean
+    fig = pl.offset_figure(dy, dx, "lean")
+    heads = fig.data[-1]
+    assert 0 < len(heads.x) <= 4  # arrows only where the lean is clear
+    assert heads.marker.size >= 8
+
+
+def test_image_figure_follows_the_aspect_ratio(tiny_model):
+    """A wide image gets a low figure (no large blank bands above and below it)."""
+    import figures as fg
+
+    from carafe.inspect import analyze, kernel_view
+
+    heights = {}
+    for shape in [(64, 64), (24, 512)]:
+        image = np.full((*shape, 3), 128, np.uint8)
+        step = analyze(tiny_model, image, baselines=False).steps[0]
+        fig = fg.image_figure(image, step, kernel_view(step, 1, 1))
+        heights[shape] = fig.layout.height
+    assert heights[(24, 512)] < 0.5 * heights[(64, 64)]
+
+
+def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference):
+    """With a DySample twin (here an untrained one), Explore shows where the clicked pixel
+    samples, Compare its segmentation, Performance its cost."""
+    import state
+    import torch
+
+    import carafe.models as models
+    from carafe.data import CLASS_NAMES
+    from carafe.inspect import display_name, dysample_points, sampling_at
+
+    torch.manual_seed(0)
+    twin = models.build_model(models.default_config("dysample", class_names=list(CLASS_NAMES)))
+    twin = twin.eval()
+    real_list, real_load = models.list_pretrained, models.load_pretrained
+    monkeypatch.setattr(models, "list_pretrained", lambda: sorted({*real_list(), "dysample"}))
+    monkeypatch.setattr(
+        models,
+        "load_pretrained",
+        lambda n="carafe", device="cpu": twin if n == "dysample" else real_load(n),
+    )
+    state.get_model.clear()
+    state.dysample_points_for.clear()
+    a, step = reference
+    try:
+        at = _app()
+        at.run()
+        at.number_input(key="explore_px_y").set_value(9).run()
+        at.number_input(key="explore_px_x").set_value(14).run()
+        _no_exception(at)
+        fig = _figures(at)["DySample: where output pixel (9, 14) samples"]
+        expected = sampling_at(dysample_points(twin, a.image)[-1], step, 9, 14)
+        np.testing.assert_allclose(_z(fig["data"][0]), expected.kernel, atol=1e-6)
+        assert any("moved by (dx, dy)" in c.value for c in at.caption)
+        at.switch_page("app_pages/compare.py").run()
+        _no_exception(at)
+        assert any("DySample twin" in m.value for m in at.markdown)
+        at.switch_page("app_pages/performance.py").run()
+        names = _frames(at, "parameters (one upsampler)")[0]["upsampler"].tolist()
+        assert display_name("dysample") in names
+    finally:
+        state.get_model.clear()
+        state.dysample_points_for.clear()
