@@ -153,12 +153,17 @@ else:
             f"(missing {err}); regenerate it to see the table."
         )
 if view is not None:
-    fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in view.means.columns}
+    columns = set(view.means.columns) | set(view.runs.columns)
+    fmt = {
+        c: st.column_config.NumberColumn(format="%.2f")
+        for c in columns
+        if c.endswith(("(%)", "(ms)")) or c.startswith("MFLOPs")
+    }
     fmt.update(
         {
             c: st.column_config.NumberColumn(format="localized")
-            for c in view.means.columns
-            if c.startswith(("params", "FLOPs"))
+            for c in columns
+            if c.startswith(("params", "FLOPs", "seeds"))
         }
     )
     st.dataframe(
@@ -181,7 +186,11 @@ if view is not None:
             hide_index=True,
             width="stretch",
             column_config={
-                c: st.column_config.NumberColumn(format="%.3f") for c in view.alignment.columns[2:4]
+                **{
+                    c: st.column_config.NumberColumn(format="%.3f")
+                    for c in view.alignment.columns[2:4]
+                },
+                "boundary pixels": st.column_config.NumberColumn(format="localized"),
             },
             key="metrics_alignment",
         )
