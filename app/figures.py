@@ -244,7 +244,9 @@ def number_text(values, fmt: str) -> np.ndarray:
 
     def one(v):
         text = format(v, fmt)
-        return text[1:] if text.startswith("-") and float(text) == 0 else text
+        if text.startswith("-") and float(text) == 0:  # a tiny negative rounded to zero
+            return ("+" if "+" in fmt else "") + text[1:]
+        return text
 
     values = np.asarray(values)
     if fmt.endswith("d"):  # integers (e.g. channel numbers): never a negative zero

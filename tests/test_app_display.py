@@ -235,6 +235,7 @@ def test_figure_helpers_small_rough_edges():
         "-0.01",
         "0.00",
     ]
+    assert fg.number_text([-0.001, 0.3, -0.2], "+.2f").tolist() == ["+0.00", "+0.30", "-0.20"]
     wheel = pl.wheel_legend(32)
     assert wheel.shape == (32, 32, 4) and wheel[0, 0, 3] == 0 and wheel[16, 16, 3] == 255
     rng = np.random.default_rng(0)

@@ -99,7 +99,7 @@ def _dysample(oy: int, ox: int, per_pixel: bool) -> None:
         config=fg.png_config(f"dysample_{oy}_{ox}"),
         key="explore_dysample",
     )
-    moves = ", ".join(f"({dx:+.2f}, {dy:+.2f})" for dx, dy in sv.offsets)
+    moves = ", ".join("({}, {})".format(*fg.number_text([dx, dy], "+.2f")) for dx, dy in sv.offsets)
     taps = "; ".join(
         f"group {g}: " + ", ".join(f"({t.row}, {t.col}) {t.weight:.2f}" for t in group)
         for g, group in enumerate(sv.taps)
@@ -154,12 +154,12 @@ def pixel_view() -> None:
         m2.metric("Peak weight", f"{v.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
         m3.metric(
             "Lean dy",
-            f"{v.lean[0]:+.2f}",
+            fg.number_text([v.lean[0]], "+.2f")[0],
             help="Centre of mass of the kernel, rows from the window centre (+ = down).",
         )
         m4.metric(
             "Lean dx",
-            f"{v.lean[1]:+.2f}",
+            fg.number_text([v.lean[1]], "+.2f")[0],
             help="Centre of mass of the kernel, columns from the window centre (+ = right).",
         )
         sy, sx = v.source
