@@ -1,0 +1,161 @@
+"""How fast does Explore answer a click? Server-side and in a real browser, as medians.
+
+    python app/bench_clicks.py                 # both; needs Debian's chromium for the browser
+    python app/bench_clicks.py --server-only   # just the server-side work per click
+
+Server side: the work the pixel fragment does for one clicked pixel (kernel view, the three-way
+comparison, DySample's sampling point when shipped, building and serialising the figures),
+timed for many pixels of the first sample image. Browser side: ``streamlit run`` on a local
+port, headless Chromium clicks pixels of the image and waits until the kernel title names the
+new pixel ("kernel"), then until the app stops running ("page done"). A benchmark, not a test:
+it prints a table and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+APP = Path(__file__).resolve().parent
+sys.path.insert(0, str(APP))
+
+import figures as fg  # noqa: E402
+import pixel_compare  # noqa: E402
+import state  # noqa: E402
+
+from carafe.imageio import load_image_file  # noqa: E402
+from carafe.inspect import analyze, compare_pixel, kernel_view, load_model  # noqa: E402
+
+
+def _ms(samples: list[float]) -> str:
+    return f"{1000 * statistics.median(samples):7.1f} ms median, {1000 * max(samples):7.1f} ms max"
+
+
+def server_side(clicks: int = 40) -> list[float]:
+    """Seconds of per-click server work for ``clicks`` random output pixels."""
+    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    a = analyze(load_model(state.checkpoint_names()[0]), image)
+    step = a.steps[-1]
+    channel = int(step.channel_order[0])
+    rng = np.random.default_rng(0)
+    oh, ow = step.output_shape
+    times = []
+    for _ in range(clicks):
+        y, x = int(rng.integers(oh)), int(rng.integers(ow))
+        t0 = time.perf_counter()
+        v = kernel_view(step, y, x)
+        cmp = compare_pixel(step, y, x, channel, a.segmentation)
+        figs = [
+            fg.kernel_figure(v.kernel, f"Reassembly kernel of output pixel ({y}, {x})", zmax=1.0),
+            pixel_compare._comparison_figure(cmp, a.class_names),
+        ]
+        for fig in figs:
+            fig.to_json()  # what Streamlit sends
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_idle(page, quiet: float = 1.0, limit: float = 120.0) -> None:
+    t0, gone = time.time(), None
+    while time.time() - t0 < limit:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            gone = gone or time.time()
+            if time.time() - gone > quiet:
+                return
+        else:
+            gone = None
+        time.sleep(0.02)
+
+
+def browser_side(clicks: int = 12) -> tuple[list[float], list[float]]:
+    """(click -> kernel title updated, click -> app idle) in seconds, headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(APP / "main.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kernel, done = [], []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = browser.new_page(viewport={"width": 1500, "height": 2200})
+            page.goto(f"http://127.0.0.1:{port}", timeout=120_000)
+            page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
+            _wait_idle(page, quiet=2.0)
+            title = page.locator("text=/Reassembly kernel of output pixel/").first
+            plot = page.locator(".js-plotly-plot").first
+            box = plot.bounding_box()
+            rng = np.random.default_rng(1)
+            for _ in range(clicks):
+                before = title.text_content()
+                fx, fy = rng.uniform(0.15, 0.85, 2)
+                x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+                page.mouse.move(x - 3, y)
+                time.sleep(0.3)
+                page.mouse.move(x, y)
+                time.sleep(0.3)
+                page.mouse.down()
+                page.mouse.up()
+                t0 = time.time()
+                while title.text_content() == before and time.time() - t0 < 20:
+                    time.sleep(0.01)
+                if title.text_content() == before:
+                    continue  # the click landed on the pixel already shown
+                kernel.append(time.time() - t0)
+                _wait_idle(page, quiet=0.3)
+                done.append(time.time() - t0 - 0.3)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait()
+    return kernel, done
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--server-only", action="store_true")
+    p.add_argument("--clicks", type=int, default=12, help="clicks in the browser")
+    args = p.parse_args()
+    print(f"server side, work per click (40 pixels): {_ms(server_side())}")
+    if not args.server_only:
+        kernel, done = browser_side(args.clicks)
+        if kernel:
+            print(f"browser, click -> kernel view ({len(kernel)} clicks): {_ms(kernel)}")
+            print(f"browser, click -> page done  ({len(done)} clicks): {_ms(done)}")
+        else:
+            print("browser: no click changed the pixel")
+
+
+if __name__ == "__main__":
+    main()
