@@ -9,8 +9,9 @@ from carafe.models.checkpoint import (
     load_pretrained,
     save_checkpoint,
 )
-from carafe.models.fpn import FPN
+from carafe.models.fpn import FPN, UpsampleStep
 from carafe.models.segmentation import (
+    ModelIntermediates,
     SegmentationHead,
     SegmentationModel,
     build_model,
@@ -20,10 +21,12 @@ from carafe.models.segmentation import (
 __all__ = [
     "ASSETS_DIR",
     "FPN",
+    "ModelIntermediates",
     "MobileNetV2",
     "ResNet50",
     "SegmentationHead",
     "SegmentationModel",
+    "UpsampleStep",
     "build_backbone",
     "build_model",
     "default_config",
