@@ -206,6 +206,7 @@ def test_click_pixel_shows_its_kernel(server):
             ("compressed", "Compressed channels"),
             ("compare", "Compare upsamplers"),
             ("how-it-works", "How it works"),
+            ("sandbox", "Sandbox"),
             ("performance", "Performance"),
         ]:
             # the sidebar navigation keeps the session (and the clicked pixel)
