@@ -42,16 +42,13 @@ from carafe.catalog import (
     twin_names,
 )
 from carafe.geometry import Geometry
-from carafe.kernel_compare import MethodKernel, PixelComparison, compare_pixel
+from carafe.kernel_compare import compare_pixel
 from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS, CARAFEPack, build_baseline
 from carafe.pixel import KernelView, kernel_view, padding_weight_map, start_pixel
 from carafe.sampling import SamplingView, dysample_positions, sampling_view
 from carafe.summaries import agreement, max_abs_difference, pca_rgb, rms_difference
 
 __all__ = [
-    "MethodKernel",
-    "PixelComparison",
-    "compare_pixel",
     "METRICS_FILE",
     "PAPER_CARAFE",
     "RANDOM_INIT",
@@ -70,6 +67,7 @@ __all__ = [
     "baseline_outputs",
     "benchmark_table",
     "channel_energy",
+    "compare_pixel",
     "cost_table",
     "dysample_points",
     "display_name",
