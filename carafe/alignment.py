@@ -23,12 +23,25 @@ Kernels compared on the same pixels:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ALIGNMENT_WINDOW", "bilinear_kernel_1d", "kernel_alignment"]
+__all__ = ["ALIGNMENT_WINDOW", "bilinear_kernel_1d", "bilinear_taps_1d", "kernel_alignment"]
 
 ALIGNMENT_WINDOW = 5  # the shipped CARAFE's k_up; DySample models are measured on the same pixels
+
+
+def bilinear_taps_1d(out_index: int, scale: int, size: int) -> list[tuple[int, float]]:
+    """Input indices and weights F.interpolate(bilinear, align_corners=False) uses along one
+    axis of a map of ``size`` pixels for output index ``out_index``, with PyTorch's clamping at
+    the border (two entries; they may name the same index)."""
+    src = max((out_index + 0.5) / scale - 0.5, 0.0)
+    low = min(math.floor(src), size - 1)
+    high = min(low + 1, size - 1)
+    frac = src - low if low < size - 1 else 0.0
+    return [(low, 1.0 - frac), (high, frac)]
 
 
 def bilinear_kernel_1d(k: int, scale: int, phase: int) -> torch.Tensor:
@@ -37,16 +50,13 @@ def bilinear_kernel_1d(k: int, scale: int, phase: int) -> torch.Tensor:
     Output index ``scale * i + phase`` samples input coordinate i + (phase + 0.5) / scale - 0.5
     (align_corners=False), away from the map border.
     """
-    shift = (phase + 0.5) / scale - 0.5
-    low = int(torch.floor(torch.tensor(shift)))
-    frac = shift - low
-    weights = torch.zeros(k, dtype=torch.float64)
     r = (k - 1) // 2
-    for tap, weight in ((low, 1.0 - frac), (low + 1, frac)):
-        if weight > 0:
-            if not -r <= tap <= r:
-                raise ValueError(f"a {k}x{k} window cannot hold bilinear's taps at scale {scale}")
-            weights[tap + r] += weight
+    if r < 1:
+        raise ValueError(f"a {k}x{k} window cannot hold bilinear's taps at scale {scale}")
+    weights = torch.zeros(k, dtype=torch.float64)
+    # On a map of k pixels with the source pixel at its centre no tap reaches the border.
+    for tap, weight in bilinear_taps_1d(scale * r + phase, scale, k):
+        weights[tap] += weight
     return weights
 
 

@@ -9,12 +9,12 @@ value each gives. Plain arrays for the app; no drawing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from carafe.alignment import bilinear_taps_1d
 from carafe.geometry import Geometry
 
 if TYPE_CHECKING:
@@ -23,16 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["MethodKernel", "PixelComparison", "bilinear_kernel", "compare_pixel", "nearest_kernel"]
 
 METHOD_NAMES = {"carafe": "CARAFE", "bilinear": "Bilinear", "nearest": "Nearest"}
-
-
-def _bilinear_taps_1d(out_index: int, scale: int, size: int) -> list[tuple[int, float]]:
-    """Input indices and weights F.interpolate(bilinear, align_corners=False) uses along one
-    axis for output index ``out_index``, with PyTorch's clamping at the map border."""
-    src = max((out_index + 0.5) / scale - 0.5, 0.0)
-    low = min(math.floor(src), size - 1)
-    high = min(low + 1, size - 1)
-    frac = src - low if low < size - 1 else 0.0
-    return [(low, 1.0 - frac), (high, frac)]
 
 
 def bilinear_kernel(geo: Geometry, y: int, x: int) -> np.ndarray:
@@ -46,8 +36,8 @@ def bilinear_kernel(geo: Geometry, y: int, x: int) -> np.ndarray:
     sy, sx = geo.source_pixel(y, x)
     r = geo.radius
     kernel = np.zeros((geo.k, geo.k))
-    for row, wy in _bilinear_taps_1d(y, geo.s, geo.H):
-        for col, wx in _bilinear_taps_1d(x, geo.s, geo.W):
+    for row, wy in bilinear_taps_1d(y, geo.s, geo.H):
+        for col, wx in bilinear_taps_1d(x, geo.s, geo.W):
             kernel[row - sy + r, col - sx + r] += wy * wx
     return kernel
 
