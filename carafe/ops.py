@@ -50,7 +50,7 @@ CSRC_DIR = _find_sources()
 _CPU_SOURCES = ("carafe.cpp", "cpu/carafe_kernel.cpp")
 _CUDA_SOURCES = ("cuda/carafe_cuda.cpp", "cuda/carafe_kernel.cu")
 # -march=native is safe: the library is built on, and cached for, the machine that runs it.
-_CFLAGS = ("-O3", "-march=native", "-fopenmp-simd")
+_CFLAGS = ("-O3", "-march=native", "-fopenmp")
 _CUDA_CFLAGS = ("-O3",)
 _FIX_HINT = (
     "Install a C++ compiler (e.g. `apt-get install g++` or Xcode's command line tools) and "
@@ -141,6 +141,7 @@ def _build_and_load(with_cuda: bool) -> None:
         extra_cflags=list(_CFLAGS),
         extra_cuda_cflags=list(_CUDA_CFLAGS),
         build_directory=str(build_dir),
+        extra_ldflags=["-fopenmp"],  # libgomp: the process already has torch's, which is reused
         is_python_module=False,
         verbose=os.environ.get("CARAFE_VERBOSE_BUILD") == "1",
     )

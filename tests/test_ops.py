@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -187,3 +188,37 @@ def test_backend_reports_cpp_where_a_compiler_exists():
     # With a compiler the C++ kernels must be live; without one the fallback is covered by
     # test_ops_build.py (it warns once and says why).
     assert ops.backend() in {"cpp", "cuda+cpp"}, ops.backend()
+
+
+@needs_cpp
+def test_results_do_not_depend_on_threads_or_concurrent_callers():
+    # Every output row is written by exactly one chunk, so any thread count (more threads than
+    # cores included) and two Python threads calling at once must give bit-identical results.
+    features, masks = random_inputs(2, 64, 19, 23, 5, 2, 2, seed=7)
+    grad_output = torch.randn(
+        2, 64, 38, 46, generator=torch.Generator().manual_seed(8), dtype=torch.float64
+    )
+
+    def run():
+        f = features.clone().requires_grad_()
+        m = masks.clone().requires_grad_()
+        out = ops.carafe(f, m, 5, 2, 2)
+        out.backward(grad_output)
+        return out.detach(), f.grad, m.grad
+
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        expected = run()
+        for threads in (2, 3, 8):
+            torch.set_num_threads(threads)
+            assert all(torch.equal(a, b) for a, b in zip(run(), expected, strict=True)), threads
+        torch.set_num_threads(2)
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda _: run(), range(6)))
+    finally:
+        torch.set_num_threads(previous)
+    for result in results:
+        assert all(torch.equal(a, b) for a, b in zip(result, expected, strict=True))
+    reference = carafe_reference(features, masks, 5, 2, 2)
+    torch.testing.assert_close(expected[0], reference, rtol=1e-5, atol=1e-5)

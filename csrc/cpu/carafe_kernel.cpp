@@ -15,9 +15,10 @@
 //   sums in a small L1 buffer.
 // No intermediate of size k*k*output exists.
 //
-// Threads: every row loop runs through parallel_chunks (carafe_parallel.h), which shares
-// torch's thread count and stays steady when other processes keep the cores busy. The only
-// OpenMP left is `#pragma omp simd` (compiled with -fopenmp-simd: no OpenMP runtime).
+// Threads: every row loop runs through parallel_chunks (carafe_parallel.h), on torch's own
+// thread team, in chunks claimed dynamically so a thread that loses its core to another process
+// delays only its current chunk. No `#pragma omp parallel` here: it does not compile inside the
+// AT_DISPATCH lambdas.
 #include "carafe_cpu.h"
 
 #include <ATen/Dispatch.h>
