@@ -119,8 +119,55 @@ def _rect(fig, y0, x0, y1, x1, color=SELECT, dash=None, width=2, row=None, col=N
     )
 
 
-def image_figure(image, step, view, seg=None, alpha=0.45, title="", max_grid=64) -> go.Figure:
-    """The image (with segmentation) plus an invisible click target per output pixel.
+CLICK_GRID = 16  # coarse click markers per axis
+CLICK_RADIUS = 6  # every output pixel this close to the selected one gets a marker
+
+
+def click_grid_step(out_hw, coarse: int = CLICK_GRID) -> int:
+    """Output pixels between two coarse click markers."""
+    return max(1, -(-max(out_hw) // coarse))
+
+
+def click_targets(out_hw, selected, coarse: int = CLICK_GRID, radius: int = CLICK_RADIUS):
+    """Output pixels that get an invisible click marker, as (coarse, fine) (rows, cols) pairs.
+
+    Every output pixel within ``radius`` of the selected one (exact clicks near it), and a
+    grid of at most ``coarse`` × ``coarse`` pixels elsewhere (a far click lands within half a
+    grid step). Plotly draws each marker as an SVG node and redraws them all on every click:
+    a marker per pixel of a 64×64 map took over a second per click in the browser, this grid
+    a few hundred markers.
+    """
+    oh, ow = out_hw
+    sub = click_grid_step(out_hw, coarse)
+    gy, gx = np.mgrid[sub // 2 : oh : sub, sub // 2 : ow : sub]
+    oy, ox = selected
+    fy, fx = np.mgrid[
+        max(0, oy - radius) : min(oh, oy + radius + 1),
+        max(0, ox - radius) : min(ow, ox + radius + 1),
+    ]
+    # coarse squares (sub pixels wide) must not reach into the fine area, or both would claim
+    # a click there
+    reach = radius + sub // 2
+    far = (np.abs(gy - oy) > reach) | (np.abs(gx - ox) > reach)
+    return (gy[far], gx[far], sub), (fy.ravel(), fx.ravel())
+
+
+def _click_trace(step, rows, cols, size: int, name: str) -> go.Scatter:
+    cy, cx = step.geometry.image_centre(rows, cols)
+    return go.Scatter(
+        x=np.asarray(cx, np.float32),
+        y=np.asarray(cy, np.float32),
+        mode="markers",
+        marker=dict(size=size, color="rgba(255,255,255,0.01)", symbol="square"),
+        customdata=np.stack([rows, cols], axis=1).astype(np.int16),
+        hovertemplate="output pixel (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+        showlegend=False,
+        name=name,
+    )
+
+
+def image_figure(image, step, view, seg=None, alpha=0.45, title="") -> go.Figure:
+    """The image (with segmentation) plus invisible click targets (see :func:`click_targets`).
 
     ``view`` is the selected pixel's :class:`carafe.inspect.KernelView`: its output pixel is
     outlined in red and its k×k source window dashed, both in image pixels. Where the window
@@ -135,25 +182,10 @@ def image_figure(image, step, view, seg=None, alpha=0.45, title="", max_grid=64)
         )
     )
     oh, ow = step.visible_output_hw()
-    sub = max(1, -(-max(oh, ow) // max_grid))
-    gy, gx = np.mgrid[0:oh:sub, 0:ow:sub]
-    cy, cx = step.geometry.image_centre(gy.ravel(), gx.ravel())
-    fig.add_trace(
-        go.Scatter(
-            x=np.asarray(cx, np.float32),
-            y=np.asarray(cy, np.float32),
-            mode="markers",
-            marker=dict(
-                size=max(4, 600 // max(oh, ow) * sub),
-                color="rgba(255,255,255,0.01)",
-                symbol="square",
-            ),
-            customdata=np.stack([gy.ravel(), gx.ravel()], axis=1).astype(np.int16),
-            hovertemplate="output pixel (%{customdata[0]}, %{customdata[1]})<extra></extra>",
-            showlegend=False,
-            name="pixels",
-        )
-    )
+    (gy, gx, sub), (fy, fx) = click_targets((oh, ow), (view.y, view.x))
+    cell = max(2, 600 // max(oh, ow))  # one output pixel, in screen pixels (about)
+    fig.add_trace(_click_trace(step, gy, gx, max(4, cell * sub), "grid"))
+    fig.add_trace(_click_trace(step, fy, fx, max(4, cell), "pixels"))  # on top: wins near it
     wy0, wx0, wy1, wx1 = view.window_box
     y0, x0, y1, x1 = min(0, wy0), min(0, wx0), max(h, wy1), max(w, wx1)
     if (y0, x0, y1, x1) != (0, 0, h, w):  # the window reaches past the image

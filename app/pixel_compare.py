@@ -10,44 +10,85 @@ import figures as fg
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from carafe.inspect import compare_pixel
 
+GAP = 1  # empty columns between two kernels
+
 
 def _comparison_figure(cmp, class_names) -> go.Figure:
+    """The three kernels side by side as ONE heatmap with empty columns between them.
+
+    One trace and one pair of axes instead of three subplots: Streamlit redraws this figure
+    from scratch on every click, and in the browser each subplot's axes and canvas cost time.
+    """
     k = cmp.methods[0].kernel.shape[0]
     r = (k - 1) // 2
-    ticks = [f"{d:+d}" if d else "0" for d in range(-r, r + 1)]
-    fig = make_subplots(1, len(cmp.methods), subplot_titles=[m.display_name for m in cmp.methods])
-    for i, m in enumerate(cmp.methods, start=1):
-        text = fg.number_text(m.kernel, ".2f")
+    n = len(cmp.methods)
+    width = n * k + (n - 1) * GAP
+    z = np.full((k, width), np.nan)
+    text = np.full((k, width), "", dtype=object)
+    hover = np.full((k, width), "", dtype=object)
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    tickvals, ticktext = [], []
+    for i, m in enumerate(cmp.methods):
+        c0 = i * (k + GAP)
+        cells = np.s_[:, c0 : c0 + k]
+        z[cells] = m.kernel
+        labels = fg.number_text(m.kernel, ".2f")
         if cmp.window_labels is not None:
             mark = np.where(cmp.window_labels == cmp.own_label, "", "<br>other")
-            mark = np.where(cmp.window_labels < 0, "<br>pad", mark)
-            text = np.char.add(text, mark)
-        fig.add_trace(
-            go.Heatmap(
-                z=m.kernel,
-                x=ticks,
-                y=ticks,
-                zmin=0.0,
-                zmax=1.0,
-                colorscale=fg.KERNEL,
-                text=text,
-                texttemplate="%{text}",
-                textfont=dict(size=10),
-                showscale=i == len(cmp.methods),
-                colorbar=dict(title="weight", thickness=12),
-                hovertemplate="dy %{y}, dx %{x}: %{z:.4f}<extra></extra>",
-            ),
-            1,
-            i,
+            labels = np.char.add(labels, np.where(cmp.window_labels < 0, "<br>pad", mark))
+        text[cells] = labels
+        hover[cells] = np.char.add(
+            np.char.add(f"{m.display_name}: dy ", dy.astype(str)),
+            np.char.add(", dx ", dx.astype(str)),
         )
-        fig.update_xaxes(type="category", title_text="dx", row=1, col=i)
-        fig.update_yaxes(type="category", autorange="reversed", row=1, col=i)
-    fig.update_layout(height=330, margin=dict(l=10, r=10, t=50, b=10))
+        tickvals += list(range(c0, c0 + k))
+        ticktext += [f"{d:+d}" if d else "0" for d in range(-r, r + 1)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=fg.KERNEL,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=10),
+            customdata=hover,
+            colorbar=dict(title="weight", thickness=12),
+            hovertemplate="%{customdata}: %{z:.4f}<extra></extra>",
+            hoverongaps=False,
+        )
+    )
+    for i, m in enumerate(cmp.methods):
+        fig.add_annotation(
+            x=i * (k + GAP) + r, y=-0.5, yanchor="bottom", text=m.display_name, showarrow=False
+        )
+    fig.update_xaxes(
+        tickvals=tickvals, ticktext=ticktext, title_text="dx", showgrid=False, zeroline=False
+    )
+    fig.update_yaxes(
+        tickvals=list(range(k)),
+        ticktext=[f"{d:+d}" if d else "0" for d in range(-r, r + 1)],
+        title_text="dy",
+        autorange="reversed",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor="x",
+    )
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="rgba(0,0,0,0)")
     return fig
+
+
+def numbers_table(rows: list[dict]) -> str:
+    """A markdown table of ``rows`` (a dash for None). Lighter in the browser than a
+    st.dataframe, which Streamlit rebuilds on every click."""
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        lines.append("| " + " | ".join("–" if row[h] is None else str(row[h]) for h in head) + " |")
+    return "\n".join(lines)
 
 
 def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_names) -> None:
@@ -71,12 +112,12 @@ def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_na
         rows.append(
             {
                 "method": m.display_name,
-                "weight on own object": None if m.own_share is None else round(m.own_share, 3),
-                "weight on zero padding": round(m.padding_weight, 3),
-                f"output value (channel {channel})": round(m.value, 4),
+                "weight on own object": None if m.own_share is None else f"{m.own_share:.3f}",
+                "weight on zero padding": f"{m.padding_weight:.3f}",
+                f"output value (channel {channel})": f"{m.value:.4f}",
             }
         )
-    st.dataframe(rows, hide_index=True)
+    st.markdown(numbers_table(rows))
     if cmp.own_label is not None and class_names:
         own = class_names[cmp.own_label] if cmp.own_label < len(class_names) else cmp.own_label
         shares = {m.method: m.own_share for m in cmp.methods}

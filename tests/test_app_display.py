@@ -262,6 +262,31 @@ def test_image_figure_follows_the_aspect_ratio(tiny_model):
     assert heights[(24, 512)] < 0.5 * heights[(64, 64)]
 
 
+@pytest.mark.parametrize(
+    "out_hw, selected", [((64, 64), (21, 53)), ((128, 96), (0, 95)), ((16, 16), (8, 8))]
+)
+def test_click_targets_reach_every_pixel_and_are_exact_near_the_selection(out_hw, selected):
+    """Every output pixel has a marker within half a grid step; within the radius every pixel
+    has its own; no coarse marker reaches into that area; a few hundred markers at most."""
+    import figures as fg
+
+    (gy, gx, sub), (fy, fx) = fg.click_targets(out_hw, selected)
+    rows = np.concatenate([gy, fy])
+    cols = np.concatenate([gx, fx])
+    assert len(rows) <= fg.CLICK_GRID**2 + (2 * fg.CLICK_RADIUS + 1) ** 2
+    oh, ow = out_hw
+    yy, xx = np.mgrid[0:oh, 0:ow]
+    gap = np.min(np.maximum(np.abs(yy[..., None] - rows), np.abs(xx[..., None] - cols)), axis=-1)
+    assert gap.max() <= sub // 2
+    near = (np.abs(yy - selected[0]) <= fg.CLICK_RADIUS) & (
+        np.abs(xx - selected[1]) <= fg.CLICK_RADIUS
+    )
+    assert set(zip(yy[near], xx[near], strict=True)) == set(zip(fy, fx, strict=True))
+    reach = fg.CLICK_RADIUS + sub // 2
+    assert not np.any((np.abs(gy - selected[0]) <= reach) & (np.abs(gx - selected[1]) <= reach))
+    assert sub == fg.click_grid_step(out_hw)
+
+
 def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference):
     """With a DySample twin (here an untrained one), Explore shows where the clicked pixel
     samples, Compare its segmentation, Performance its cost."""

@@ -111,6 +111,20 @@ def _check_clean(page, name: str) -> None:
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"error on {name}"
 
 
+# Screen position and output pixel of one click marker of the Explore image (the first plot):
+# the fine trace's marker two columns right of the selected pixel, or a far coarse one.
+_MARKER_ON_SCREEN = """name => {
+    const gd = document.querySelectorAll('.js-plotly-plot')[0];
+    const trace = gd._fullData.find(t => t.name === name);
+    const i = name === 'pixels' ? Math.floor(trace.x.length / 2) + 2 : 3;
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    return {x: box.left + xa._offset + xa.l2p(trace.x[i]),
+            y: box.top + ya._offset + ya.l2p(trace.y[i]),
+            row: trace.customdata[i][0], col: trace.customdata[i][1]};
+}"""
+
+
 def _kernel_title(page) -> str:
     return page.locator("text=/Reassembly kernel of output pixel/").first.text_content()
 
@@ -192,8 +206,15 @@ def test_click_pixel_shows_its_kernel(server):
         page.mouse.down()
         page.mouse.up()
         t0 = time.time()
-        while _kernel_title(page) == before and time.time() - t0 < 30:
-            time.sleep(0.02)
+        # polled in the page: a Python-side text= locator scans the whole DOM each time and
+        # slows the page it times
+        page.wait_for_function(
+            "prev => [...document.querySelectorAll('.gtitle')].some(t => "
+            "t.textContent.startsWith('Reassembly kernel of output pixel') && "
+            "t.textContent !== prev)",
+            arg=before,
+            timeout=30_000,
+        )
         click_s = time.time() - t0
         _settle(page)
         after = _kernel_title(page)
@@ -201,6 +222,28 @@ def test_click_pixel_shows_its_kernel(server):
         _check_clean(page, "explore after click")
         page.screenshot(path=str(ARTIFACTS / "explore_clicked.png"))
         print(f"click -> kernel view: {click_s:.2f} s ({before!r} -> {after!r})")
+
+        # A click selects the output pixel under the mouse: one of the fine markers next to
+        # the red square, then a coarse one far from it.
+        for trace in ("pixels", "grid"):
+            target = page.evaluate(_MARKER_ON_SCREEN, trace)
+            page.mouse.move(target["x"] - 3, target["y"])
+            time.sleep(0.4)
+            page.mouse.move(target["x"], target["y"])
+            time.sleep(0.4)
+            page.mouse.down()
+            page.mouse.up()
+            want = f"({target['row']}, {target['col']})"
+            t0 = time.time()
+            page.wait_for_function(
+                "want => [...document.querySelectorAll('.gtitle')].some(t => "
+                "t.textContent === 'Reassembly kernel of output pixel ' + want)",
+                arg=want,
+                timeout=30_000,
+            )
+            print(f"{trace} marker {want}: kernel view after {time.time() - t0:.2f} s")
+            _settle(page)
+            _check_clean(page, f"explore after a click on a {trace} marker")
 
         for path, title in [
             ("compressed", "Compressed channels"),

@@ -75,6 +75,18 @@ if groups > 1:
     )
 
 
+def _click_note(step) -> str:
+    """How precise a click is (the click grid is coarse away from the selected pixel)."""
+    sub = fg.click_grid_step(step.visible_output_hw())
+    if sub == 1:
+        return ""
+    return (
+        f" Within {fg.CLICK_RADIUS} output pixels of the red square every pixel is clickable; "
+        f"further away a click lands on the nearest of every {sub}th row and column, so click "
+        "again near it, or step with the − / + of the row and column inputs."
+    )
+
+
 def _jump_to_edge() -> None:
     state.select_output_pixel(step, *start_pixel(step, g, a.segmentation))
 
@@ -211,7 +223,7 @@ def pixel_view() -> None:
         st.caption(
             "Red square: the output pixel. Dashed cyan: its k×k source window in the "
             f"coarser input map (each input pixel covers {step.stride_in}×{step.stride_in} "
-            "image pixels). Grey: outside the image (zero padding)."
+            "image pixels). Grey: outside the image (zero padding)." + _click_note(step)
         )
         oy, ox = state.pixel_inputs(step, key="explore_px")
         oy, ox = int(oy), int(ox)
