@@ -97,8 +97,9 @@ def _wait_for_port(port: int, limit: float = 60.0) -> None:
             time.sleep(0.1)
 
 
-def browser_side(clicks: int = 12) -> tuple[list[float], list[float]]:
-    """(click -> kernel title updated, click -> app idle) in seconds, headless Chromium."""
+def browser_side(clicks: int = 12) -> tuple[list[float], list[float], list[float]]:
+    """(click -> kernel title updated, click -> app idle, typed row -> kernel title updated)
+    in seconds, headless Chromium."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
@@ -118,7 +119,7 @@ def browser_side(clicks: int = 12) -> tuple[list[float], list[float]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    kernel, done = [], []
+    kernel, done, typed = [], [], []
     _wait_for_port(port)
     try:
         with sync_playwright() as p:
@@ -152,11 +153,23 @@ def browser_side(clicks: int = 12) -> tuple[list[float], list[float]]:
                 kernel.append(time.time() - t0)
                 _wait_idle(page, quiet=0.3)
                 done.append(time.time() - t0 - 0.3)
+            row = page.get_by_role("spinbutton", name="Output row y")
+            for value in rng.integers(0, 16, clicks // 2):
+                before = title.text_content()
+                row.fill(str(value))
+                row.press("Enter")
+                t0 = time.time()
+                try:
+                    page.wait_for_function(NEW_KERNEL_TITLE, arg=before, polling=10, timeout=20_000)
+                except PlaywrightTimeout:
+                    continue  # the same row as before
+                typed.append(time.time() - t0)
+                _wait_idle(page, quiet=0.3)
             browser.close()
     finally:
         server.terminate()
         server.wait()
-    return kernel, done
+    return kernel, done, typed
 
 
 def main() -> None:
@@ -168,10 +181,12 @@ def main() -> None:
     args = p.parse_args()
     print(f"server side, work per click (40 pixels): {_ms(server_side())}")
     if not args.server_only:
-        kernel, done = browser_side(args.clicks)
+        kernel, done, typed = browser_side(args.clicks)
         if kernel:
             print(f"browser, click -> kernel view ({len(kernel)} clicks): {_ms(kernel)}")
             print(f"browser, click -> page done  ({len(done)} clicks): {_ms(done)}")
+        if typed:
+            print(f"browser, typed row -> kernel view ({len(typed)} rows): {_ms(typed)}")
         else:
             print("browser: no click changed the pixel")
 
