@@ -82,8 +82,9 @@ def _click_note(step) -> str:
         return ""
     return (
         f" Within {fg.CLICK_RADIUS} output pixels of the red square every pixel is clickable; "
-        f"further away a click lands on the nearest of every {sub}th row and column, so click "
-        "again near it, or step with the − / + of the row and column inputs."
+        f"further away a click lands on the nearest of every {sub}th row and column: click "
+        "again next to the red square for an exact pixel, or step with the − / + of the row "
+        "and column inputs."
     )
 
 
