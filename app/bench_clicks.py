@@ -14,9 +14,7 @@ it prints a table and asserts nothing.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ sys.path.insert(0, str(APP))
 import figures as fg  # noqa: E402
 import pixel_compare  # noqa: E402
 import state  # noqa: E402
+from live_app import NEW_KERNEL_TITLE, running_app, wait_idle  # noqa: E402
 
 from carafe.imageio import load_image_file  # noqa: E402
 from carafe.inspect import analyze, compare_pixel, kernel_view, load_model  # noqa: E402
@@ -62,113 +61,57 @@ def server_side(clicks: int = 40) -> list[float]:
     return times
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_idle(page, quiet: float = 1.0, limit: float = 120.0) -> None:
-    t0, gone = time.time(), None
-    while time.time() - t0 < limit:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            gone = gone or time.time()
-            if time.time() - gone > quiet:
-                return
-        else:
-            gone = None
-        time.sleep(0.02)
-
-
-# Polled in the page every 10 ms: a CSS query over the few plot titles. (Polling a text=
-# locator from Python scans the whole DOM's text each time, and on 2 cores that scan slowed
-# the very page it timed by about 100 ms per click.)
-NEW_KERNEL_TITLE = """prev => [...document.querySelectorAll('.gtitle')].some(t =>
-    t.textContent.startsWith('Reassembly kernel of output pixel') && t.textContent !== prev)"""
-
-
-def _wait_for_port(port: int, limit: float = 60.0) -> None:
-    t0 = time.time()
-    while time.time() - t0 < limit:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-
-
 def browser_side(clicks: int = 12) -> tuple[list[float], list[float], list[float]]:
     """(click -> kernel title updated, click -> app idle, typed row -> kernel title updated)
     in seconds, headless Chromium."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP / "main.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     kernel, done, typed = [], [], []
-    _wait_for_port(port)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1500, "height": 2200})
-            page.goto(f"http://127.0.0.1:{port}", timeout=120_000)
-            page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
-            _wait_idle(page, quiet=2.0)
-            title = page.locator("text=/Reassembly kernel of output pixel/").first
-            plot = page.locator(".js-plotly-plot").first
-            box = plot.bounding_box()
-            rng = np.random.default_rng(1)
-            for _ in range(clicks):
-                before = title.text_content()
-                fx, fy = rng.uniform(0.15, 0.85, 2)
-                x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
-                page.mouse.move(x - 3, y)
-                time.sleep(0.3)
-                page.mouse.move(x, y)
-                time.sleep(0.3)
-                page.mouse.down()
-                page.mouse.up()
-                t0 = time.time()
-                try:
-                    page.wait_for_function(NEW_KERNEL_TITLE, arg=before, polling=10, timeout=20_000)
-                except PlaywrightTimeout:
-                    continue  # the click landed on the pixel already shown
-                kernel.append(time.time() - t0)
-                _wait_idle(page, quiet=0.3)
-                done.append(time.time() - t0 - 0.3)
-            row = page.get_by_role("spinbutton", name="Output row y")
-            for value in rng.integers(0, 16, clicks // 2):
-                before = title.text_content()
-                row.fill(str(value))
-                row.press("Enter")
-                t0 = time.time()
-                try:
-                    page.wait_for_function(NEW_KERNEL_TITLE, arg=before, polling=10, timeout=20_000)
-                except PlaywrightTimeout:
-                    continue  # the same row as before
-                typed.append(time.time() - t0)
-                _wait_idle(page, quiet=0.3)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait()
+    with running_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1500, "height": 2200})
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
+        wait_idle(page, quiet=2.0, timeout=120, poll=0.02)
+        title = page.locator("text=/Reassembly kernel of output pixel/").first
+        plot = page.locator(".js-plotly-plot").first
+        box = plot.bounding_box()
+        rng = np.random.default_rng(1)
+        for _ in range(clicks):
+            before = title.text_content()
+            fx, fy = rng.uniform(0.15, 0.85, 2)
+            x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+            page.mouse.move(x - 3, y)
+            time.sleep(0.3)
+            page.mouse.move(x, y)
+            time.sleep(0.3)
+            page.mouse.down()
+            page.mouse.up()
+            t0 = time.time()
+            try:
+                page.wait_for_function(NEW_KERNEL_TITLE, arg=before, polling=10, timeout=20_000)
+            except PlaywrightTimeout:
+                continue  # the click landed on the pixel already shown
+            kernel.append(time.time() - t0)
+            wait_idle(page, quiet=0.3, timeout=120, poll=0.02)
+            done.append(time.time() - t0 - 0.3)
+        row = page.get_by_role("spinbutton", name="Output row y")
+        for value in rng.integers(0, 16, clicks // 2):
+            before = title.text_content()
+            row.fill(str(value))
+            row.press("Enter")
+            t0 = time.time()
+            try:
+                page.wait_for_function(NEW_KERNEL_TITLE, arg=before, polling=10, timeout=20_000)
+            except PlaywrightTimeout:
+                continue  # the same row as before
+            typed.append(time.time() - t0)
+            wait_idle(page, quiet=0.3, timeout=120, poll=0.02)
+        browser.close()
     return kernel, done, typed
 
 
@@ -185,10 +128,10 @@ def main() -> None:
         if kernel:
             print(f"browser, click -> kernel view ({len(kernel)} clicks): {_ms(kernel)}")
             print(f"browser, click -> page done  ({len(done)} clicks): {_ms(done)}")
-        if typed:
-            print(f"browser, typed row -> kernel view ({len(typed)} rows): {_ms(typed)}")
         else:
             print("browser: no click changed the pixel")
+        if typed:
+            print(f"browser, typed row -> kernel view ({len(typed)} rows): {_ms(typed)}")
 
 
 if __name__ == "__main__":

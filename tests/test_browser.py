@@ -11,17 +11,16 @@ from a font host or a CDN) and on any console error. Skips cleanly without
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+from live_app import NEW_KERNEL_TITLE, running_app, wait_idle  # noqa: E402
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -38,72 +37,16 @@ def _png(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app" / "main.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-        else:
-            pytest.fail("streamlit did not become healthy in 30 s")
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _settle(page, timeout: float = 90.0, quiet: float = 1.5) -> None:
-    """Wait until the 'running' indicator has been gone for ``quiet`` seconds."""
-    end, gone = time.time() + timeout, None
-    while time.time() < end:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            gone = gone or time.time()
-            if time.time() - gone > quiet:
-                return
-        else:
-            gone = None
-        time.sleep(0.1)
-    raise AssertionError("the app kept running for too long")
+        with running_app() as url:
+            yield url
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 def _check_clean(page, name: str) -> None:
@@ -191,7 +134,7 @@ def test_click_pixel_shows_its_kernel(server):
         assert message_s is not None, "the main area stayed blank while the app started"
         page.wait_for_selector("text=Explore: what does CARAFE predict?", timeout=240_000)
         page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
-        _settle(page)
+        wait_idle(page)
         _check_clean(page, "explore")
         before = _kernel_title(page)
 
@@ -206,17 +149,9 @@ def test_click_pixel_shows_its_kernel(server):
         page.mouse.down()
         page.mouse.up()
         t0 = time.time()
-        # polled in the page: a Python-side text= locator scans the whole DOM each time and
-        # slows the page it times
-        page.wait_for_function(
-            "prev => [...document.querySelectorAll('.gtitle')].some(t => "
-            "t.textContent.startsWith('Reassembly kernel of output pixel') && "
-            "t.textContent !== prev)",
-            arg=before,
-            timeout=30_000,
-        )
+        page.wait_for_function(NEW_KERNEL_TITLE, arg=before, timeout=30_000)
         click_s = time.time() - t0
-        _settle(page)
+        wait_idle(page)
         after = _kernel_title(page)
         assert after != before, "the kernel view did not follow the click"
         _check_clean(page, "explore after click")
@@ -242,7 +177,7 @@ def test_click_pixel_shows_its_kernel(server):
                 timeout=30_000,
             )
             print(f"{trace} marker {want}: kernel view after {time.time() - t0:.2f} s")
-            _settle(page)
+            wait_idle(page)
             _check_clean(page, f"explore after a click on a {trace} marker")
 
         for path, title in [
@@ -255,20 +190,20 @@ def test_click_pixel_shows_its_kernel(server):
             # the sidebar navigation keeps the session (and the clicked pixel)
             page.locator('[data-testid="stSidebarNav"]').get_by_text(title).click()
             page.wait_for_selector(f"h1:has-text('{title}')", timeout=240_000)
-            _settle(page)
+            wait_idle(page)
             _check_clean(page, path)
             _full_screenshot(page, ARTIFACTS / f"{path}.png")
 
         # uploads: a corrupt file gives st.error, a real one is analysed, and a second
         # browser session (own cookies and websocket) still sees the sample image
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Explore").click()
-        _settle(page)
+        wait_idle(page)
         page.set_viewport_size({"width": 1440, "height": 900})
         page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload").check(
             force=True, timeout=240_000
         )
         page.wait_for_selector('input[type="file"]', state="attached", timeout=240_000)
-        _settle(page)
+        wait_idle(page)
         page.locator('input[type="file"]').set_input_files(
             files=[
                 {
@@ -279,14 +214,14 @@ def test_click_pixel_shows_its_kernel(server):
             ]
         )
         page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=240_000)
-        _settle(page)
+        wait_idle(page)
         assert "broken.png" in page.locator('[data-testid="stAlertContentError"]').inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
         page.locator('input[type="file"]').set_input_files(
             files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(72, 40)}]
         )
         page.wait_for_selector("text=/image 72×40/", timeout=240_000)
-        _settle(page)
+        wait_idle(page)
         _check_clean(page, "upload")
         # a second upload replaces the first without flashing back to a sample image
         page.locator('input[type="file"]').set_input_files(
@@ -298,12 +233,12 @@ def test_click_pixel_shows_its_kernel(server):
             time.sleep(0.02)
         assert page.locator("text=/image 40×72/").count() > 0
         assert not flashed, "the sample image flashed while the second upload was loading"
-        _settle(page)
+        wait_idle(page)
         other = browser.new_context().new_page()
         _watch(other, outside, errors)
         other.goto(server)
         other.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
-        _settle(other)
+        wait_idle(other)
         assert other.locator("text=/image 72×40/").count() == 0
         page.screenshot(path=str(ARTIFACTS / "explore_upload.png"))
         icon = page.evaluate("document.querySelector('link[rel*=icon]')?.href || ''")
