@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import zipfile
 from pathlib import Path
@@ -24,6 +25,9 @@ CHECK = textwrap.dedent("""
     print(ops.backend())
     print(ops.CSRC_DIR)
 """)
+
+
+SITE_PACKAGES = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
 
 
 def _run(args, **kwargs):
@@ -67,11 +71,17 @@ def test_wheel_holds_only_carafe_with_the_sources_inside(wheel):
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CXX", "c++")) is None, reason="no C++ compiler")
 def test_installed_wheel_builds_the_op_at_first_import_from_any_folder(wheel, tmp_path):
-    # --system-site-packages reuses the installed torch (no download); the wheel itself goes
-    # into the venv, whose site-packages come first, and a fresh cache forces a real build.
+    # The new venv sees the running interpreter's packages (torch, numpy: no download) through a
+    # .pth file, not --system-site-packages: from inside CI's venv that flag would inherit the
+    # *base* Python's site-packages, which on a fresh machine hold no torch. A plain path line
+    # is not scanned for .pth files, so the editable install of this checkout stays out of it;
+    # the wheel goes into the venv's own site-packages, which come first.
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])
+    _run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
+    venv_site = _run([str(python), "-c", SITE_PACKAGES]).strip()
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(venv_site) / "_running_interpreter.pth").write_text("\n".join(sorted(ours)) + "\n")
     _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)])
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
