@@ -68,6 +68,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-images", type=int, default=4000)
     p.add_argument("--fpn-channels", type=int, default=64)
     p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument(
+        "--snapshots",
+        type=lambda text: sorted({int(v) for v in text.split(",") if v.strip()}),
+        default=[],
+        help="comma-separated step counts (e.g. 0,25,50,100,200,400,800) at which to save the "
+        "model as float16 OUT/snapshots/step_NNNN.safetensors (+ JSON)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument(
         "--no-pretrained",
@@ -133,6 +140,18 @@ def _save_state(path: Path, model, optimizer, step: int, args: argparse.Namespac
     tmp.replace(path)
 
 
+def _save_snapshot(model, args: argparse.Namespace, steps_done: int) -> None:
+    """The model after ``steps_done`` optimizer steps, as a small float16 checkpoint."""
+    model.config["training"] = {
+        "upsampler": args.upsampler,
+        "seed": args.seed,
+        "steps_done": steps_done,
+        "schedule_steps": args.steps,
+    }
+    save_checkpoint(model, args.out / "snapshots" / f"step_{steps_done:04d}.safetensors", half=True)
+    del model.config["training"]
+
+
 def train(args: argparse.Namespace) -> Path | None:
     """Run training; returns the final checkpoint path (on rank 0, else None)."""
     if args.threads:
@@ -187,6 +206,9 @@ def train(args: argparse.Namespace) -> Path | None:
         mininterval=5.0,
     )
     t0 = time.time()
+    snapshots = set(getattr(args, "snapshots", []))
+    if rank == 0 and start in snapshots:
+        _save_snapshot(model, args, start)
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = args.lr * _lr_factor(step, args.steps, args.warmup)
@@ -206,6 +228,8 @@ def train(args: argparse.Namespace) -> Path | None:
                     + "\n"
                 )
                 log.flush()
+            if step + 1 in snapshots:
+                _save_snapshot(model, args, step + 1)
             if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
                 _save_state(state_path, model, optimizer, step + 1, args)
     if rank != 0:
