@@ -29,8 +29,11 @@ import pixel_compare  # noqa: E402
 import state  # noqa: E402
 from live_app import NEW_KERNEL_TITLE, running_app, wait_idle  # noqa: E402
 
-from carafe.imageio import load_image_file  # noqa: E402
-from carafe.inspect import analyze, compare_pixel, kernel_view, load_model  # noqa: E402
+from carafe.inspect.analysis import analyze  # noqa: E402
+from carafe.inspect.catalog import load_model  # noqa: E402
+from carafe.inspect.imageio import load_image_file, sample_images  # noqa: E402
+from carafe.inspect.kernel_compare import compare_pixel  # noqa: E402
+from carafe.inspect.pixel import kernel_view  # noqa: E402
 
 
 def _ms(samples: list[float]) -> str:
@@ -39,7 +42,7 @@ def _ms(samples: list[float]) -> str:
 
 def server_side(clicks: int = 40) -> list[float]:
     """Seconds of per-click server work for ``clicks`` random output pixels."""
-    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    image = load_image_file(next(iter(sample_images().values()))).array
     a = analyze(load_model(state.checkpoint_names()[0]), image)
     step = a.steps[-1]
     channel = int(step.channel_order[0])

@@ -108,7 +108,7 @@ def _sidebar() -> None:
             names,
             key="checkpoint",
             help="'carafe' is the shipped segmentation model. Converted mmdetection "
-            "checkpoints (python -m carafe.convert_mmdet IN.pth "
+            "checkpoints (python -m carafe.tools.convert_mmdet IN.pth "
             "assets/converted/NAME.safetensors) appear here too.",
         )
         if labels:

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from carafe.inspect import compare_pixel
+from carafe.inspect.kernel_compare import compare_pixel
 
 GAP = 1  # empty columns between two kernels
 

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from carafe.imageio import DEFAULT_MAX_SIDE, ImageLoadError, load_image
+from carafe.inspect.imageio import DEFAULT_MAX_SIDE, ImageLoadError, load_image, sample_images
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES_DIR = ROOT / "assets" / "samples"
-SAMPLE_EXTS = (".png", ".jpg", ".jpeg")
 MAX_SIDE = DEFAULT_MAX_SIDE
 
 
 def sample_names() -> list[str]:
     """Bundled sample images (file names in assets/samples), training-like scenes first."""
-    names = [p.name for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_EXTS]
-    return sorted(names, key=lambda n: (not n.startswith("shapes"), n))
+    return list(sample_images())
 
 
 def is_training_like(name: str) -> bool:
@@ -36,7 +31,7 @@ def is_training_like(name: str) -> bool:
 
 def checkpoint_names() -> list[str]:
     """Checkpoints for the sidebar (see carafe.inspect.model_names)."""
-    from carafe.inspect import model_names
+    from carafe.inspect.catalog import model_names
 
     return model_names()
 
@@ -44,7 +39,7 @@ def checkpoint_names() -> list[str]:
 @st.cache_resource(show_spinner="Loading the model…")
 def get_model(name: str):
     """Load a checkpoint once per process (shared by all sessions; read-only, eval mode)."""
-    from carafe.inspect import load_model
+    from carafe.inspect.catalog import load_model
 
     return load_model(name)
 
@@ -62,7 +57,7 @@ def decode(data: bytes, max_side: int = MAX_SIDE):
 @st.cache_data(show_spinner="Running the model on your image…", max_entries=6)
 def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached :func:`carafe.inspect.analyze` (key: model name + image content hash)."""
-    from carafe.inspect import analyze
+    from carafe.inspect.analysis import analyze
 
     return analyze(get_model(model_name), _image)
 
@@ -70,7 +65,7 @@ def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
 @st.cache_data(show_spinner=False, max_entries=6)
 def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached segmentation of another checkpoint (the twins on the Compare page)."""
-    from carafe.inspect import segment
+    from carafe.inspect.analysis import segment
 
     return segment(get_model(model_name), _image)
 
@@ -78,7 +73,8 @@ def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
 @st.cache_data(show_spinner="Running the DySample twin on your image…", max_entries=6)
 def dysample_points_for(image_key: str, _image: np.ndarray):
     """Cached sampling points of the DySample twin (None when it is not shipped)."""
-    from carafe.inspect import dysample_points, twin_names
+    from carafe.inspect.catalog import twin_names
+    from carafe.inspect.sampling import dysample_points
 
     if "dysample" not in twin_names():
         return None
@@ -128,7 +124,7 @@ def image_from_sidebar() -> tuple[np.ndarray | None, str, str]:
         label = st.session_state.get("sample") or names[0]
         if label not in names:
             label = names[0]
-        data = (SAMPLES_DIR / label).read_bytes()
+        data = sample_images()[label].read_bytes()
     array, info = decode(data)
     if array is None:
         st.error(f"**{label}** cannot be used: {info}")
@@ -148,7 +144,8 @@ def require_current() -> Current:
 
 def current() -> Current | None:
     """The analysis of the current image, or None (an error message is already shown)."""
-    from carafe.inspect import RANDOM_INIT, start_pixel
+    from carafe.inspect.catalog import RANDOM_INIT
+    from carafe.inspect.pixel import start_pixel
 
     image, key, label = image_from_sidebar()
     if image is None:

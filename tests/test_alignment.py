@@ -4,9 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from carafe.alignment import ALIGNMENT_WINDOW, bilinear_kernel_1d, kernel_alignment
-from carafe.data import load_split
 from carafe.models import build_model, default_config
+from carafe.nn.interpolation import bilinear_kernel_1d
+from carafe.training.alignment import ALIGNMENT_WINDOW, kernel_alignment
+from carafe.training.data import load_split
 
 
 @pytest.fixture(scope="module")

@@ -47,10 +47,11 @@ def reference_analysis():
     """(analysis, finest step) of the default sample and checkpoint, computed outside the app."""
     import state  # app/state.py
 
-    from carafe.imageio import load_image_file
-    from carafe.inspect import analyze, load_model
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.imageio import load_image_file, sample_images
 
-    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    image = load_image_file(next(iter(sample_images().values()))).array
     a = analyze(load_model(state.checkpoint_names()[0]), image)
     return a, a.steps[-1]
 
@@ -148,7 +149,7 @@ def test_explore_kernel_matches_inspect(reference):
         win = [sh for sh in in_map["layout"]["shapes"] if sh["line"].get("dash") == "dash"][0]
         assert (win["x0"], win["y0"], win["x1"]) == (sx - r - 0.5, sy - r - 0.5, sx + r + 0.5)
     at.button(key="explore_edge").click().run()
-    from carafe.inspect import start_pixel
+    from carafe.inspect.pixel import start_pixel
 
     edge = start_pixel(step, 0, a.segmentation)
     assert (
@@ -168,7 +169,7 @@ def _hand_metrics(at: AppTest) -> tuple[float, float]:
 
 
 def test_how_it_works_recomputes_the_op(reference):
-    from carafe.explain import explain_pixel
+    from carafe.inspect.explain import explain_pixel
 
     _, step = reference
     at = _app("how_it_works")
@@ -304,7 +305,7 @@ def test_npz_download_contents(reference):
 def test_performance_benchmark_button():
     at = _app("performance")
     _no_exception(at)
-    from carafe.inspect import paper_check
+    from carafe.inspect.catalog import paper_check
 
     ours, paper = paper_check()
     assert any(
@@ -321,7 +322,7 @@ def test_performance_benchmark_button():
 
 def test_headless_grouped_checkpoint(monkeypatch):
     """A converted detection checkpoint (no head) with G=2 kernel groups: every page copes."""
-    import carafe.models as models
+    import carafe.inspect.catalog as catalog
     from carafe.models import build_model, default_config
 
     cfg = default_config()
@@ -329,10 +330,10 @@ def test_headless_grouped_checkpoint(monkeypatch):
     cfg["num_classes"], cfg["class_names"] = 0, []
     model = build_model(cfg).eval()
     name = "converted_test_g2"
-    real_list, real_load = models.list_pretrained, models.load_pretrained
-    monkeypatch.setattr(models, "list_pretrained", lambda: [*real_list(), name])
+    real_list, real_load = catalog.list_pretrained, catalog.load_pretrained
+    monkeypatch.setattr(catalog, "list_pretrained", lambda: [*real_list(), name])
     monkeypatch.setattr(
-        models,
+        catalog,
         "load_pretrained",
         lambda n="carafe", device="cpu": model if n == name else real_load(n),
     )

@@ -23,7 +23,7 @@ def reference():
 
 
 def _metrics_fixture() -> dict:
-    """A small metrics.json in the schema `python -m carafe.evaluate` writes."""
+    """A small metrics.json in the schema `python -m carafe.training.evaluate` writes."""
 
     def run(kind, name, seed, miou, alignment):
         return {
@@ -74,7 +74,7 @@ def _metrics_fixture() -> dict:
 
 
 def test_metrics_view_for_the_evaluate_schema():
-    from carafe.inspect import metrics_view
+    from carafe.inspect.catalog import metrics_view
 
     view = metrics_view(_metrics_fixture())
     assert [r["upsampler"] for r in view.means.rows] == ["CARAFE", "Bilinear"]
@@ -97,11 +97,11 @@ def test_metrics_view_for_the_evaluate_schema():
 def test_compare_page_shows_the_stored_metrics(tmp_path, monkeypatch):
     import json
 
-    import carafe.catalog
+    import carafe.inspect.catalog
 
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(_metrics_fixture()))
-    monkeypatch.setattr(carafe.catalog, "METRICS_FILE", path)
+    monkeypatch.setattr(carafe.inspect.catalog, "METRICS_FILE", path)
     at = _app("compare")
     _no_exception(at)
     assert _frames(at, "seeds")[0]["mIoU (%)"].tolist() == [81.5, 79.0]
@@ -113,7 +113,7 @@ def test_compare_page_shows_the_stored_metrics(tmp_path, monkeypatch):
 
 def test_compare_page_renders_the_shipped_metrics_file():
     """Whatever assets/metrics.json holds: its means as a table, or a clear warning."""
-    from carafe.inspect import load_metrics, metrics_view
+    from carafe.inspect.catalog import load_metrics, metrics_view
 
     metrics = load_metrics()
     if metrics is None:
@@ -130,7 +130,7 @@ def test_compare_page_renders_the_shipped_metrics_file():
 
 
 def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
-    from carafe.inspect import kernel_view
+    from carafe.inspect.pixel import kernel_view
 
     _, step = reference
     at = _app()
@@ -158,7 +158,7 @@ def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
 
 
 def test_explore_starts_inside_the_image_and_clamps_typed_pixels(reference):
-    from carafe.inspect import kernel_view, start_pixel
+    from carafe.inspect.pixel import kernel_view, start_pixel
 
     a, step = reference
     at = _app()
@@ -199,7 +199,7 @@ def test_compressed_page_describes_the_model_shown(reference):
 def test_performance_labels_one_and_all_upsamplers():
     import state
 
-    from carafe.inspect import model_cost
+    from carafe.inspect.catalog import model_cost
 
     mc = model_cost(state.get_model(state.checkpoint_names()[0]))
     at = _app("performance")
@@ -251,7 +251,8 @@ def test_image_figure_follows_the_aspect_ratio(tiny_model):
     """A wide image gets a low figure (no large blank bands above and below it)."""
     import figures as fg
 
-    from carafe.inspect import analyze, kernel_view
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.pixel import kernel_view
 
     heights = {}
     for shape in [(64, 64), (24, 512)]:
@@ -293,17 +294,19 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
     import state
     import torch
 
+    import carafe.inspect.catalog as catalog
     import carafe.models as models
-    from carafe.data import CLASS_NAMES
-    from carafe.inspect import display_name, dysample_points, sampling_at
+    from carafe.inspect.catalog import display_name
+    from carafe.inspect.sampling import dysample_points, sampling_at
+    from carafe.training.data import CLASS_NAMES
 
     torch.manual_seed(0)
     twin = models.build_model(models.default_config("dysample", class_names=list(CLASS_NAMES)))
     twin = twin.eval()
-    real_list, real_load = models.list_pretrained, models.load_pretrained
-    monkeypatch.setattr(models, "list_pretrained", lambda: sorted({*real_list(), "dysample"}))
+    real_list, real_load = catalog.list_pretrained, catalog.load_pretrained
+    monkeypatch.setattr(catalog, "list_pretrained", lambda: sorted({*real_list(), "dysample"}))
     monkeypatch.setattr(
-        models,
+        catalog,
         "load_pretrained",
         lambda n="carafe", device="cpu": twin if n == "dysample" else real_load(n),
     )

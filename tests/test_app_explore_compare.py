@@ -19,10 +19,11 @@ sys.path.insert(0, str(ROOT / "app"))
 def reference():
     import state  # app/state.py
 
-    from carafe.imageio import load_image_file
-    from carafe.inspect import analyze, load_model
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.imageio import load_image_file, sample_images
 
-    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    image = load_image_file(next(iter(sample_images().values()))).array
     return analyze(load_model(state.checkpoint_names()[0]), image)
 
 
@@ -40,7 +41,7 @@ def _parse_table(markdown: str):
 
 
 def test_three_kernels_and_their_numbers(reference):
-    from carafe.inspect import compare_pixel
+    from carafe.inspect.kernel_compare import compare_pixel
 
     step = reference.steps[-1]
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)

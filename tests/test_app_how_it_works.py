@@ -25,10 +25,11 @@ Y, X = 9, 14
 def step():
     import state  # app/state.py
 
-    from carafe.imageio import load_image_file
-    from carafe.inspect import analyze, load_model
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.imageio import load_image_file, sample_images
 
-    image = load_image_file(state.SAMPLES_DIR / state.sample_names()[0]).array
+    image = load_image_file(next(iter(sample_images().values()))).array
     return analyze(load_model(state.checkpoint_names()[0]), image).steps[-1]
 
 

@@ -63,8 +63,9 @@ def _markdown(at: AppTest, start: str) -> str:
 @pytest.fixture(scope="module")
 def expected():
     """The default pattern's view and profile, computed outside the app."""
-    from carafe.inspect import analyze, load_model
-    from carafe.inspect import sandbox as sb
+    import carafe.inspect.sandbox as sb
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.catalog import load_model
 
     p = sb.make_pattern(
         "edge", 256, angle=75, centre=(128.0, 128.0), colour_a=(40, 40, 40), colour_b=(235, 200, 40)

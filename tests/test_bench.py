@@ -1,5 +1,5 @@
 """The benchmark's plumbing and honesty (not its numbers: speed is measured by
-`python -m carafe.bench`), plus the in-app case of issue 9: numbers taken right after the app's
+`python -m carafe.tools.bench`), plus the in-app case of issue 9: numbers taken right after the app's
 analysis code ran must still be sane."""
 
 import subprocess
@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import torch
 
-import carafe.bench as bench
-import carafe.bench_timing as timing
+import carafe.tools.bench as bench
+import carafe.tools.timing as timing
 
 TINY = bench.Case(1, 8, 6, 5, k=3, g=2, s=2)
 FAKE_MS = {  # (direction, implementation) -> ms, all different so any mix-up shows
@@ -123,12 +123,12 @@ def test_numbers_after_the_apps_analysis_are_sane():
     # slower than forward+backward and only 5-7x over the reference.
     from pathlib import Path
 
-    import carafe.inspect
-    from carafe.imageio import load_image_file
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.imageio import load_image_file
     from carafe.models import load_pretrained
 
     sample = Path(__file__).resolve().parent.parent / "assets" / "samples" / "cat.jpg"
-    carafe.inspect.analyze(load_pretrained("carafe"), load_image_file(sample).array)
+    analyze(load_pretrained("carafe"), load_image_file(sample).array)
     rows = bench.benchmark_rows(quick=True)
     for shape in {r["shape"] for r in rows}:
         by_direction = {r["direction"]: r for r in rows if r["shape"] == shape}

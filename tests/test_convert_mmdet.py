@@ -6,8 +6,8 @@ from pathlib import PurePosixPath
 import pytest
 import torch
 
-from carafe.convert_mmdet import ConversionError, convert, main
 from carafe.models import load_checkpoint
+from carafe.tools.convert_mmdet import ConversionError, convert, main
 
 
 def _bn(prefix, c):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-import carafe.data as data_module
-from carafe.data import CLASS_NAMES, SOURCE_PHOTOS, load_split, make_scene
+import carafe.training.data as data_module
+from carafe.training.data import CLASS_NAMES, SOURCE_PHOTOS, load_split, make_scene
 
 
 def test_scene_is_deterministic_and_labelled():

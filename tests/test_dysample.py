@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from carafe.dysample import sampling_taps
 from carafe.nn import DySample, build_upsampler, upsampler_cost
+from carafe.nn.interpolation import sampling_taps
 
 
 def _bilinear_border(plane: torch.Tensor, y: float, x: float) -> float:

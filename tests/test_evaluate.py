@@ -5,8 +5,11 @@ import json
 import pytest
 import torch
 
-from carafe.data import load_split
-from carafe.evaluate import (
+from carafe.assets import ASSETS_DIR
+from carafe.models import build_model, default_config, list_pretrained, load_pretrained
+from carafe.nn import build_upsampler
+from carafe.training.data import load_split
+from carafe.training.evaluate import (
     SHIPPED_CHECK_IMAGES,
     evaluate_model,
     markdown_tables,
@@ -14,8 +17,6 @@ from carafe.evaluate import (
     model_costs,
     upsampler_latency_ms,
 )
-from carafe.models import ASSETS_DIR, build_model, default_config, list_pretrained, load_pretrained
-from carafe.nn import build_upsampler
 
 METRICS = ASSETS_DIR / "metrics.json"
 

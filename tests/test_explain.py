@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from carafe.explain import explain_pixel
-from carafe.inspect import analyze
+from carafe.inspect.analysis import analyze
+from carafe.inspect.explain import explain_pixel
 
 
 @pytest.mark.parametrize("yx", [(0, 0), (5, 7), (12, 18), (3, 0)])
@@ -58,7 +58,7 @@ def test_encoder_vector_by_hand_and_bilinear_beside_carafe(tiny_model, small_ima
 
 
 def test_pixel_shuffle_channel_formula_against_the_model(tiny_model, small_image):
-    from carafe.explain import shuffle_view
+    from carafe.inspect.explain import shuffle_view
     from tests.conftest import TinySegModel
 
     for model in (tiny_model, TinySegModel(up_group=2).eval()):
@@ -88,8 +88,8 @@ def test_pixel_shuffle_of_the_shipped_model():
     """The shuffle's channel formula on the trained model's tensors (finest FPN step)."""
     import torch
 
-    from carafe.explain import shuffle_view
-    from carafe.inspect import load_model
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.explain import shuffle_view
 
     model = load_model("carafe")
     image = np.zeros((64, 96, 3), np.uint8)

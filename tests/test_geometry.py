@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 import carafe.ops as ops
-from carafe.geometry import Geometry, visible_extent
-from carafe.reference import carafe_reference
+from carafe.ops.geometry import Geometry, visible_extent
+from carafe.ops.reference import carafe_reference
 from tests.helpers_carafe import random_inputs
 
 SHAPES = [  # c, h, w, k, g, s

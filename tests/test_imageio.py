@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from carafe.imageio import MIN_SIDE, ImageLoadError, load_image
+from carafe.inspect.imageio import MIN_SIDE, ImageLoadError, load_image
 
 
 def _encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -5,8 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from carafe.explain import explain_pixel
-from carafe.inspect import analyze, kernel_statistics, pca_rgb, toy_step
+from carafe.inspect.analysis import analyze, kernel_statistics
+from carafe.inspect.catalog import model_names
+from carafe.inspect.explain import explain_pixel
+from carafe.inspect.summaries import pca_rgb
+from carafe.inspect.toy import make_toy_step
 from carafe.nn import UPSAMPLER_KINDS
 
 
@@ -48,7 +51,7 @@ def test_kernel_statistics_known_values():
 
 
 def test_toy_step_and_pca():
-    st = toy_step(trained_like=False)  # the "untrained" option: random weights
+    st = make_toy_step(trained_like=False)  # the "untrained" option: random weights
     assert st.input.shape == (2, 6, 6) and st.output.shape == (2, 12, 12)
     e = explain_pixel(st, 5, 6, channel=0)
     assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-5)
@@ -67,18 +70,18 @@ def test_analyze_restores_torch_threads(tiny_model, small_image):
 
 def test_default_toy_keeps_the_edge_sharp():
     """The default toy's kernels behave as trained ones: the 0 | 1 edge stays sharp."""
-    st = toy_step()
+    st = make_toy_step()
     out, edge = st.output[0], 6  # output columns < 6 come from input columns < 3 (value 0)
     inner = out[2:-2, 2:-2]  # away from the border
     assert np.abs(inner[:, : edge - 2]).max() <= 0.1
     assert np.abs(inner[:, edge - 2 :] - 1).max() <= 0.1
     e = explain_pixel(st, 5, 5, channel=0)  # last pixel left of the edge
     assert e.value_by_hand == pytest.approx(e.value_op, abs=1e-6) and e.value_op <= 0.1
-    assert np.abs(toy_step(trained_like=False).output[0, 2:-2, 2:-2][:, 2:4]).max() > 0.1
+    assert np.abs(make_toy_step(trained_like=False).output[0, 2:-2, 2:-2][:, 2:4]).max() > 0.1
 
 
 def test_start_pixel_window_lies_in_the_image(tiny_model, small_image):
-    from carafe.inspect import kernel_view, start_pixel
+    from carafe.inspect.pixel import kernel_view, start_pixel
 
     a = analyze(tiny_model, small_image, baselines=False)
     st = a.steps[0]
@@ -93,7 +96,7 @@ def test_start_pixel_window_lies_in_the_image(tiny_model, small_image):
 
 
 def test_kernel_view_marks_zero_padding(tiny_model, small_image):
-    from carafe.inspect import kernel_view
+    from carafe.inspect.pixel import kernel_view
 
     st = analyze(tiny_model, small_image, baselines=False).steps[0]
     v = kernel_view(st, 0, 0)  # source (0, 0): the top two rows and left two columns are padding
@@ -105,7 +108,8 @@ def test_kernel_view_marks_zero_padding(tiny_model, small_image):
 
 
 def test_summary_helpers():
-    from carafe.inspect import agreement, channel_energy, max_abs_difference, rms_difference
+    from carafe.inspect.analysis import channel_energy
+    from carafe.inspect.summaries import agreement, max_abs_difference, rms_difference
 
     a = np.zeros((2, 2, 2), np.float32)
     b = a.copy()
@@ -120,13 +124,14 @@ _SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 
 
 @pytest.mark.skipif(
-    "carafe" not in __import__("carafe.inspect").inspect.model_names(), reason="no checkpoint"
+    "carafe" not in model_names(), reason="no checkpoint"
 )
 def test_shipped_model_starts_away_from_zero_padding():
     """Every bundled sample and a wide and a tall upload start at a kernel that (almost) never
     reads zero padding: the start pixel is chosen among windows inside the real image."""
-    from carafe.imageio import load_image_file
-    from carafe.inspect import kernel_view, load_model, start_pixel
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.imageio import load_image_file
+    from carafe.inspect.pixel import kernel_view, start_pixel
 
     model = load_model("carafe")
     rng = np.random.default_rng(0)

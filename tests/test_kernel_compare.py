@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from carafe.geometry import Geometry
-from carafe.inspect import analyze
-from carafe.kernel_compare import bilinear_kernel, compare_pixel, nearest_kernel
+from carafe.inspect.analysis import analyze
+from carafe.inspect.kernel_compare import bilinear_kernel, compare_pixel, nearest_kernel
 from carafe.models import load_pretrained
+from carafe.ops.geometry import Geometry
 
 
 def _window(plane: np.ndarray, geo: Geometry, y: int, x: int) -> np.ndarray:

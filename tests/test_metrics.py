@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from carafe.metrics import boundary_f_scores, boundary_map, class_boundary_f, mean_iou
+from carafe.training.metrics import boundary_f_scores, boundary_map, class_boundary_f, mean_iou
 
 
 def _square(size=128, lo=40, hi=88, value=1):

@@ -5,7 +5,6 @@ import json
 import pytest
 import torch
 
-from carafe.alignment import bilinear_kernel_1d
 from carafe.models import (
     FPN,
     MobileNetV2,
@@ -18,7 +17,8 @@ from carafe.models import (
     save_checkpoint,
 )
 from carafe.nn import UPSAMPLER_KINDS, CARAFEIntermediates, CARAFEPack
-from carafe.train import find_mobilenet_weights
+from carafe.nn.interpolation import bilinear_kernel_1d
+from carafe.training.train import find_mobilenet_weights
 
 
 def test_mobilenet_v2_has_torchvision_layout():

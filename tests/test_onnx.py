@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from carafe.nn import CARAFEPack
-from carafe.onnx_export import export_onnx, graph_operators, onnxruntime_session, run_onnxruntime
+from carafe.tools.onnx_export import (
+    export_onnx,
+    graph_operators,
+    onnxruntime_session,
+    run_onnxruntime,
+)
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -45,7 +50,7 @@ def test_shipped_segmentation_model_exports_to_standard_onnx(tmp_path):
 
 def test_eager_calls_still_use_the_registered_op(monkeypatch):
     # The decomposition is for export only: outside it, carafe.ops.carafe runs the op itself.
-    import carafe.ops as ops
+    import carafe.ops.op as ops
 
     calls = []
     monkeypatch.setattr(ops, "carafe_for_export", lambda *a: calls.append(a))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import carafe.ops as ops
-from carafe.reference import carafe_reference
+from carafe.ops.reference import carafe_reference
 from tests.helpers_carafe import random_inputs
 
 needs_cpp = pytest.mark.skipif(

@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-import carafe.ops as ops
+import carafe.ops.op as ops
 
 SCRIPT = textwrap.dedent("""
     import warnings, torch
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         import carafe.ops as ops
-        from carafe.reference import carafe_reference
+        from carafe.ops.reference import carafe_reference
         x = torch.randn(1, 4, 3, 5, dtype=torch.float64, requires_grad=True)
         m = torch.randn(1, 9, 6, 10, dtype=torch.float64).softmax(1).requires_grad_()
         out = ops.carafe(x, m, 3, 1, 2)

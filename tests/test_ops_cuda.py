@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import carafe.ops as ops
-from carafe.reference import carafe_reference
+from carafe.ops.reference import carafe_reference
 from tests.helpers_carafe import random_inputs
 
 pytestmark = [

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import carafe.ops as ops
-from carafe.reference import carafe_reference, carafe_reference_backward
+from carafe.ops.reference import carafe_reference, carafe_reference_backward
 from tests.helpers_carafe import random_inputs
 
 GEOMETRIES = list(itertools.product((1, 3, 5), (1, 2), (1, 2, 3)))  # k, G, s

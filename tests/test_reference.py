@@ -4,7 +4,7 @@ as plain loops over every output element."""
 import pytest
 import torch
 
-from carafe.reference import carafe_reference
+from carafe.ops.reference import carafe_reference
 from tests.helpers_carafe import random_inputs
 
 
@@ -49,7 +49,7 @@ def test_reference_of_uniform_kernel_is_box_filter_of_nearest_upsample():
 
 @pytest.mark.parametrize("k,g,s", [(1, 1, 1), (3, 2, 2), (5, 1, 3), (7, 4, 2)])
 def test_export_decomposition_matches_the_reference(k, g, s):
-    from carafe.reference import carafe_for_export
+    from carafe.ops.reference import carafe_for_export
 
     features, masks = random_inputs(2, 4 * g, 5, 3, k, g, s, normalised=False)
     expected = carafe_reference(features, masks, k, g, s)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from carafe.inspect.sampling import dysample_points, sampling_view
 from carafe.models import build_model, default_config
-from carafe.sampling import dysample_positions, sampling_view
 
 
 def test_sparse_kernel_reproduces_the_model_output():
@@ -15,7 +15,7 @@ def test_sparse_kernel_reproduces_the_model_output():
         with torch.no_grad():
             m.offset.weight.normal_(std=0.5)  # learned-looking offsets of about a pixel
     image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
-    positions = dysample_positions(model, image)
+    positions = dysample_points(model, image)
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
     with torch.no_grad():
         step = model.forward_with_intermediates(x).steps[-1]

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from carafe.inspect import analyze
-from carafe.inspect import sandbox as sb
-from carafe.subpixel import _roughness, bilinear_kernels, flat_mask
+import carafe.inspect.sandbox as sb
+from carafe.inspect.analysis import analyze
+from carafe.inspect.subpixel import _roughness, bilinear_kernels, flat_mask
 
 A, B = (10, 20, 30), (200, 180, 40)
 
@@ -169,7 +169,7 @@ def test_bilinear_sub_pixel_kernels():
     np.testing.assert_allclose(kernels.sum(axis=(2, 3)), 1.0)
     # by hand: 1-D phases [¼, ¾, 0] and [0, ¾, ¼] around the centre; neighbouring sub-pixels
     # differ by ¼ of the weight, diagonal ones by 7/16; mean over the 6 pairs = 5/16
-    from carafe.subpixel import _pair_difference
+    from carafe.inspect.subpixel import _pair_difference
 
     assert _pair_difference(kernels.reshape(4, 25)) == pytest.approx(5 / 16)
 
@@ -183,7 +183,7 @@ def test_roughness_is_zero_on_a_ramp_and_sees_a_texture():
 
 
 def test_flat_region_with_the_shipped_model():
-    from carafe.inspect import load_model
+    from carafe.inspect.catalog import load_model
 
     p = sb.make_pattern("disc", 192, radius=40)
     step = analyze(load_model("carafe"), p.image).steps[-1]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from carafe.models import load_checkpoint
-from carafe.train import _augment, _batch_plan, main
+from carafe.training.train import _augment, _batch_plan, main
 
 
 def _train(tmp_path, *extra):
@@ -85,7 +85,7 @@ def test_torchrun_ddp_two_processes(tmp_path):
             "--nproc_per_node",
             "2",
             "-m",
-            "carafe.train",
+            "carafe.training.train",
             "--upsampler",
             "carafe",
             "--out",

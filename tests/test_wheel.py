@@ -18,12 +18,13 @@ SOURCE_SUFFIXES = {".h", ".cpp", ".cu"}
 CHECK = textwrap.dedent("""
     import torch
     import carafe.ops as ops
-    from carafe.reference import carafe_reference
+    from carafe.ops.op import CSRC_DIR
+    from carafe.ops.reference import carafe_reference
     x = torch.randn(1, 8, 5, 6, dtype=torch.float64)
     m = torch.randn(1, 9, 10, 12, dtype=torch.float64).softmax(1)
     assert torch.allclose(ops.carafe(x, m, 3, 1, 2), carafe_reference(x, m, 3, 1, 2))
     print(ops.backend())
-    print(ops.CSRC_DIR)
+    print(CSRC_DIR)
 """)
 
 
@@ -66,7 +67,9 @@ def test_wheel_holds_only_carafe_with_the_sources_inside(wheel):
         if p.suffix in SOURCE_SUFFIXES
     }
     assert shipped == expected  # every source, and nothing else, under carafe/_csrc/
-    assert "carafe/ops.py" in names and "carafe/models/__init__.py" in names
+    packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "carafe").rglob("__init__.py")}
+    assert packages and all(f"{pkg}/__init__.py" in names for pkg in packages), packages
+    assert "carafe/ops/op.py" in names
 
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CXX", "c++")) is None, reason="no C++ compiler")

@@ -9,22 +9,20 @@ import state
 import streamlit as st
 import texts
 
-from carafe.inspect import (
-    UPSAMPLER_KINDS,
-    agreement,
+from carafe.inspect.catalog import (
     baseline_note,
     display_name,
     load_metrics,
     metrics_view,
-    pca_rgb,
-    rms_difference,
     twin_names,
+    upsampler_kinds,
 )
+from carafe.inspect.summaries import agreement, pca_rgb, rms_difference
 
 st.title("Compare upsamplers")
 cur = state.require_current()
 step = cur.step
-kinds = [k for k in UPSAMPLER_KINDS if k in step.outputs]
+kinds = [k for k in upsampler_kinds() if k in step.outputs]
 NAMES = {k: display_name(k) for k in kinds}
 st.markdown(
     f"The **same input map** (one FPN level of your image) upsampled ×2 by {len(kinds)} "
@@ -149,7 +147,7 @@ else:
         view = metrics_view(metrics)
     except (KeyError, TypeError) as err:
         st.warning(
-            f"assets/metrics.json does not have the layout `python -m carafe.evaluate` writes "
+            f"assets/metrics.json does not have the layout `python -m carafe.training.evaluate` writes "
             f"(missing {err}); regenerate it to see the table."
         )
 if view is not None:
@@ -212,7 +210,7 @@ if view is not None:
             key="metrics_per_class",
         )
     st.caption(
-        "Written by `python -m carafe.evaluate`; see assets/MODEL_CARD.md for the data and "
+        "Written by `python -m carafe.training.evaluate`; see assets/MODEL_CARD.md for the data and "
         "the protocol."
     )
 st.markdown(

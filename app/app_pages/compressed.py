@@ -9,8 +9,8 @@ import state
 import streamlit as st
 import texts
 
-from carafe.explain import explain_pixel
-from carafe.inspect import channel_energy
+from carafe.inspect.analysis import channel_energy
+from carafe.inspect.explain import explain_pixel
 
 st.title("Compressed channels")
 cur = state.require_current()

@@ -11,7 +11,8 @@ import state
 import streamlit as st
 import texts
 
-from carafe.inspect import kernel_view, sampling_at, start_pixel
+from carafe.inspect.pixel import kernel_view, start_pixel
+from carafe.inspect.sampling import sampling_at
 
 st.title("Explore: what does CARAFE predict?")
 st.markdown(

@@ -11,8 +11,10 @@ import state
 import streamlit as st
 import texts
 
-from carafe.explain import explain_pixel, shuffle_view
-from carafe.inspect import kernel_view, max_abs_difference, toy_step
+from carafe.inspect.explain import explain_pixel, shuffle_view
+from carafe.inspect.pixel import kernel_view
+from carafe.inspect.summaries import max_abs_difference
+from carafe.inspect.toy import make_toy_step
 
 STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")
 
@@ -28,7 +30,7 @@ mode = st.radio("Data", ["Your image", "Toy 6×6"], horizontal=True, key="hiw_mo
 
 @st.cache_data(show_spinner=False)
 def _toy(trained_like: bool):
-    return toy_step(trained_like=trained_like)
+    return make_toy_step(trained_like=trained_like)
 
 
 if mode == "Toy 6×6":

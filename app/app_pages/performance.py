@@ -9,7 +9,7 @@ import state
 import streamlit as st
 import texts
 
-from carafe.inspect import (
+from carafe.inspect.catalog import (
     PAPER_CARAFE,
     benchmark_table,
     cost_table,
@@ -85,7 +85,7 @@ st.caption(
 st.subheader("Live benchmark on this machine")
 st.markdown(
     f"Operator backend: **{operator_backend()}**. The button runs `carafe.bench` in quick mode "
-    "(the same code as `python -m carafe.bench --quick`): the CARAFE op, the plain-PyTorch "
+    "(the same code as `python -m carafe.tools.bench --quick`): the CARAFE op, the plain-PyTorch "
     "reference and bilinear interpolation, forward and forward+backward, on the quick shape "
     "list (a few seconds on a 2-core CPU). Timings on a shared machine move by ±10 % and more "
     "when other work runs."

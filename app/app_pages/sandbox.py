@@ -13,8 +13,9 @@ import streamlit as st
 import texts
 from figures import png_config
 
-from carafe.inspect import analyze, display_name
-from carafe.inspect import sandbox as sb
+import carafe.inspect.sandbox as sb
+from carafe.inspect.analysis import analyze
+from carafe.inspect.catalog import display_name
 
 KINDS = {
     "Edge": "edge",

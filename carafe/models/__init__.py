@@ -3,7 +3,6 @@ checkpoint I/O (safetensors + JSON, no pickle)."""
 
 from carafe.models.backbones import MobileNetV2, ResNet50, build_backbone
 from carafe.models.checkpoint import (
-    ASSETS_DIR,
     list_pretrained,
     load_checkpoint,
     load_pretrained,
@@ -19,7 +18,6 @@ from carafe.models.segmentation import (
 )
 
 __all__ = [
-    "ASSETS_DIR",
     "FPN",
     "ModelIntermediates",
     "MobileNetV2",

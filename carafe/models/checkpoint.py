@@ -12,11 +12,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from carafe.assets import ASSETS_DIR
 from carafe.models.segmentation import SegmentationModel, build_model
 
-__all__ = ["ASSETS_DIR", "list_pretrained", "load_checkpoint", "load_pretrained", "save_checkpoint"]
-
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+__all__ = ["list_pretrained", "load_checkpoint", "load_pretrained", "save_checkpoint"]
 
 
 def _config_path(path: Path) -> Path:

@@ -13,28 +13,33 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from carafe.dysample import DySample, SampleTap, sampling_taps
+from carafe.inspect.analysis import image_tensor, threads_for_call
+from carafe.inspect.records import StepAnalysis
+from carafe.nn import DySample
+from carafe.nn.interpolation import SampleTap, sampling_taps
 
-__all__ = ["SamplingView", "dysample_positions", "sampling_view"]
+__all__ = ["SamplingView", "dysample_points", "sampling_at", "sampling_view"]
 
 
 @torch.no_grad()
-def dysample_positions(model, image: np.ndarray) -> list[np.ndarray]:
+def dysample_points(model, image: np.ndarray, threads: int | None = 1) -> list[np.ndarray | None]:
     """Sampling points of every DySample step of ``model`` on an H×W×3 uint8 image.
 
     Returns one (G, h', w', 2) float32 array per top-down step (coarsest first, as the FPN
     applies them): each output pixel's point per group as (x, y) in input-map pixels, cropped
-    to the output map the FPN keeps. Steps of other kinds give None.
+    to the output map the FPN keeps. Steps of other kinds give None. ``threads``: as in
+    :func:`carafe.inspect.analysis.analyze`.
     """
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+    x = image_tensor(image)  # same checks as analyze
     out = []
-    for step in model.forward_with_intermediates(x).steps:
-        if not isinstance(step.module, DySample):
-            out.append(None)
-            continue
-        positions = step.module.forward_with_intermediates(step.input).positions[0]
-        oh, ow = step.output.shape[-2:]
-        out.append(positions[:, :oh, :ow].numpy().astype(np.float32))
+    with threads_for_call(threads):
+        for step in model.forward_with_intermediates(x).steps:
+            if not isinstance(step.module, DySample):
+                out.append(None)
+                continue
+            positions = step.module.forward_with_intermediates(step.input).positions[0]
+            oh, ow = step.output.shape[-2:]
+            out.append(positions[:, :oh, :ow].numpy().astype(np.float32))
     return out
 
 
@@ -107,4 +112,22 @@ def sampling_view(
     in_image = ((rows >= 0) & (rows < vh))[:, None] & ((cols >= 0) & (cols < vw))[None, :]
     return SamplingView(
         (sy, sx), start, positions[:, y, x].astype(np.float64), taps, kernel, outside, in_image
+    )
+
+
+def sampling_at(positions: np.ndarray, step: StepAnalysis, y: int, x: int) -> SamplingView:
+    """DySample's sampling of output pixel (y, x), written on the k×k window that ``step``'s
+    CARAFE kernel covers (same source pixel, same k), so the two can be drawn side by side.
+
+    ``positions``: one entry of :func:`dysample_points` for a model with ``step``'s geometry.
+    """
+    geo = step.geometry
+    return sampling_view(
+        positions,
+        (geo.H, geo.W),
+        int(y),
+        int(x),
+        scale=geo.s,
+        k=geo.k,
+        visible_input_hw=geo.visible_input_hw(),
     )

@@ -1,7 +1,7 @@
 """Train a MobileNetV2-FPN segmentation model with a chosen upsampler on the textured shapes.
 
-    python -m carafe.train --upsampler carafe --seed 0 --out runs/carafe_s0
-    python -m carafe.train --out runs/carafe_s0 --resume          # continue after a stop
+    python -m carafe.training.train --upsampler carafe --seed 0 --out runs/carafe_s0
+    python -m carafe.training.train --out runs/carafe_s0 --resume          # continue after a stop
     torchrun --nproc_per_node 4 -m carafe.train --upsampler carafe --out runs/ddp   # DDP
 
 Every step draws its batch and its flips from ``seed`` and the step number alone, so a run is
@@ -24,9 +24,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from carafe.data import CLASS_NAMES, load_split
 from carafe.models import build_model, default_config, save_checkpoint
 from carafe.nn import UPSAMPLER_KINDS
+from carafe.training.data import CLASS_NAMES, load_split
 
 __all__ = ["find_mobilenet_weights", "main", "parse_args", "train"]
 
@@ -50,9 +50,9 @@ def find_mobilenet_weights() -> Path | None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (see ``python -m carafe.train --help``)."""
+    """Command-line options (see ``python -m carafe.training.train --help``)."""
     p = argparse.ArgumentParser(
-        prog="python -m carafe.train",
+        prog="python -m carafe.training.train",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,4 +1,4 @@
-"""ONNX export of models that contain CARAFE: ``python -m carafe.onnx_export OUT.onnx``.
+"""ONNX export of models that contain CARAFE: ``python -m carafe.tools.onnx_export OUT.onnx``.
 
 Plain ``torch.onnx.export(model, (x,), "model.onnx")`` works for any model that calls
 ``carafe.ops.carafe`` (CARAFEPack, the shipped segmentation model): while exporting, the op

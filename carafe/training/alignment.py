@@ -23,41 +23,14 @@ Kernels compared on the same pixels:
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ALIGNMENT_WINDOW", "bilinear_kernel_1d", "bilinear_taps_1d", "kernel_alignment"]
+from carafe.nn.interpolation import bilinear_kernel_1d, bilinear_point_taps
+
+__all__ = ["ALIGNMENT_WINDOW", "kernel_alignment"]
 
 ALIGNMENT_WINDOW = 5  # the shipped CARAFE's k_up; DySample models are measured on the same pixels
-
-
-def bilinear_taps_1d(out_index: int, scale: int, size: int) -> list[tuple[int, float]]:
-    """Input indices and weights F.interpolate(bilinear, align_corners=False) uses along one
-    axis of a map of ``size`` pixels for output index ``out_index``, with PyTorch's clamping at
-    the border (two entries; they may name the same index)."""
-    src = max((out_index + 0.5) / scale - 0.5, 0.0)
-    low = min(math.floor(src), size - 1)
-    high = min(low + 1, size - 1)
-    frac = src - low if low < size - 1 else 0.0
-    return [(low, 1.0 - frac), (high, frac)]
-
-
-def bilinear_kernel_1d(k: int, scale: int, phase: int) -> torch.Tensor:
-    """(k,) weights bilinear interpolation puts on the taps -r..r around the source pixel.
-
-    Output index ``scale * i + phase`` samples input coordinate i + (phase + 0.5) / scale - 0.5
-    (align_corners=False), away from the map border.
-    """
-    r = (k - 1) // 2
-    if r < 1:
-        raise ValueError(f"a {k}x{k} window cannot hold bilinear's taps at scale {scale}")
-    weights = torch.zeros(k, dtype=torch.float64)
-    # On a map of k pixels with the source pixel at its centre no tap reaches the border.
-    for tap, weight in bilinear_taps_1d(scale * r + phase, scale, k):
-        weights[tap] += weight
-    return weights
 
 
 def _sample_labels(labels: torch.Tensor, stride: int, h: int, w: int) -> torch.Tensor:
@@ -78,19 +51,15 @@ def _dysample_kernels(step, src, own, batch_idx, oy, ox) -> tuple[torch.Tensor, 
     off_own = torch.zeros_like(own_w)
     groups = positions.shape[1]
     for g in range(groups):
-        px = positions[batch_idx, g, oy, ox, 0].double().clamp(0, w - 1)
-        py = positions[batch_idx, g, oy, ox, 1].double().clamp(0, h - 1)
-        x0, y0 = px.floor().long(), py.floor().long()
-        fx, fy = px - x0, py - y0
-        for dy, wy in ((0, 1 - fy), (1, fy)):
-            for dx, wx in ((0, 1 - fx), (1, fx)):
-                ty, tx = (y0 + dy).clamp(max=h - 1), (x0 + dx).clamp(max=w - 1)
-                weight = wy * wx / groups
-                same = (src[batch_idx, ty, tx] == own).double()
-                centre = (ty == oy // s) & (tx == ox // s)
-                own_w += weight * same
-                off_w += torch.where(centre, 0.0, weight)
-                off_own += torch.where(centre, 0.0, weight * same)
+        px = positions[batch_idx, g, oy, ox, 0]
+        py = positions[batch_idx, g, oy, ox, 1]
+        for ty, tx, tap_weight in bilinear_point_taps(px, py, h, w):
+            weight = tap_weight / groups
+            same = (src[batch_idx, ty, tx] == own).double()
+            centre = (ty == oy // s) & (tx == ox // s)
+            own_w += weight * same
+            off_w += torch.where(centre, 0.0, weight)
+            off_own += torch.where(centre, 0.0, weight * same)
     return own_w, torch.stack([off_w, off_own])
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carafe.patterns import (
+from carafe.inspect.patterns import (
     PATTERNS,
     Line,
     Pattern,
@@ -38,10 +38,10 @@ from carafe.patterns import (
     line_through,
     make_pattern,
 )
-from carafe.subpixel import FLAT_TOLERANCE, FlatRegion, block_reduce, flat_region
+from carafe.inspect.subpixel import FLAT_TOLERANCE, FlatRegion, block_reduce, flat_region
 
 if TYPE_CHECKING:  # carafe.inspect re-exports this module: no import cycle at run time
-    from carafe.inspect import StepAnalysis
+    from carafe.inspect.records import StepAnalysis
 
 __all__ = [
     "FLAT_TOLERANCE",

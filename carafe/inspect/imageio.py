@@ -19,9 +19,12 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from carafe.assets import SAMPLES_DIR
 
 __all__ = [
     "DEFAULT_MAX_SIDE",
@@ -177,3 +180,14 @@ def load_image_file(path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
     """``load_image`` for a file on disk (used for the bundled samples)."""
     with open(path, "rb") as fh:
         return load_image(fh.read(), max_side=max_side)
+
+
+SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def sample_images() -> dict[str, Path]:
+    """The bundled sample images (assets/samples) by file name, training-like scenes first."""
+    paths = [p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SAMPLE_SUFFIXES]
+    return {
+        p.name: p for p in sorted(paths, key=lambda p: (not p.name.startswith("shapes"), p.name))
+    }

@@ -1,8 +1,8 @@
 """What the app lists and tabulates: checkpoints, upsampler kinds and costs, the benchmark and
 the held-out metrics of ``assets/metrics.json``. Plain records and rows, no Streamlit.
 
-The app reaches these through :mod:`carafe.inspect` (which re-exports them), so ``app/``
-imports only the display-facing modules of ``carafe``.
+The app imports these from here: ``app/`` reaches ``carafe`` only through
+:mod:`carafe.inspect`'s modules.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from pathlib import Path
 
 import torch
 
+from carafe.assets import METRICS_FILE
+from carafe.models import build_model, default_config, list_pretrained, load_pretrained
 from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS, upsampler_cost
+from carafe.ops import backend
+from carafe.tools.bench import benchmark_rows
+from carafe.training.data import CLASS_NAMES
 
 __all__ = [
-    "METRICS_FILE",
+    "baseline_note",
+    "operator_backend",
     "PAPER_CARAFE",
     "RANDOM_INIT",
     "MetricsView",
@@ -31,10 +37,9 @@ __all__ = [
     "model_cost",
     "model_names",
     "twin_names",
+    "upsampler_kinds",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
-METRICS_FILE = ROOT / "assets" / "metrics.json"
 RANDOM_INIT = "random init (no checkpoint)"
 #: The paper's Table 1 (C = 256, s = 2, k_up = 5, k_enc = 3, C_m = 64): stored, not measured.
 PAPER_CARAFE = {
@@ -54,6 +59,21 @@ class Table:
     caption: str = ""
 
 
+def operator_backend() -> str:
+    """The CARAFE op's backend ("cpp", "cuda+cpp" or "reference (why)")."""
+    return backend()
+
+
+def baseline_note(kind: str) -> str:
+    """What the Compare page's ``kind`` panel shows (trained, or a fixed initialisation)."""
+    return UPSAMPLERS[kind].baseline_note
+
+
+def upsampler_kinds() -> tuple[str, ...]:
+    """Every registered upsampler kind, in the registry's order."""
+    return UPSAMPLER_KINDS
+
+
 def display_name(kind: str) -> str:
     """The display name of an upsampler kind ('pixel_shuffle' -> 'Pixel shuffle')."""
     return UPSAMPLERS[kind].display_name if kind in UPSAMPLERS else kind
@@ -62,8 +82,6 @@ def display_name(kind: str) -> str:
 # --- checkpoints ------------------------------------------------------------------------------
 def _pretrained() -> list[str]:
     try:
-        from carafe.models import list_pretrained
-
         return list_pretrained()
     except Exception:  # noqa: BLE001 - the app must start even if the models are broken
         return []
@@ -89,13 +107,8 @@ def twin_names(exclude: str = "") -> list[str]:
 def load_model(name: str):
     """A shipped/converted checkpoint in eval mode, or a seeded random model (RANDOM_INIT)."""
     if name == RANDOM_INIT:
-        from carafe.data import CLASS_NAMES
-        from carafe.models import build_model, default_config
-
         torch.manual_seed(0)
         return build_model(default_config(class_names=list(CLASS_NAMES))).eval()
-    from carafe.models import load_pretrained
-
     return load_pretrained(name).eval()
 
 
@@ -157,8 +170,6 @@ def paper_check() -> tuple[dict, dict]:
 # --- benchmark --------------------------------------------------------------------------------
 def benchmark_table(progress=None) -> Table:
     """``carafe.bench.benchmark_rows(quick=True)`` as a table (op, reference and bilinear ms)."""
-    from carafe.bench import benchmark_rows
-
     keys = {
         "shape": "shape",
         "direction": "direction",
@@ -199,7 +210,7 @@ class MetricsView:
 
 
 def load_metrics(path: Path | None = None) -> dict | None:
-    """The JSON written by ``python -m carafe.evaluate`` (default :data:`METRICS_FILE`), or None
+    """The JSON written by ``python -m carafe.training.evaluate`` (default :data:`METRICS_FILE`), or None
     when it is missing or unreadable."""
     try:
         return json.loads(Path(path or METRICS_FILE).read_text())

@@ -13,14 +13,13 @@ the buffer ``init_pos`` (the sub-pixel centres, -0.25 / +0.25 input pixels for s
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DySample", "DySampleIntermediates", "SampleTap", "sampling_taps"]
+__all__ = ["DySample", "DySampleIntermediates"]
 
 _STATIC_SCOPE = 0.25  # offsets stay within a quarter pixel unless the dynamic scope learns more
 _DYNAMIC_SCOPE = 0.5
@@ -152,31 +151,3 @@ class DySample(nn.Module):
             f"channels={self.channels}, scale_factor={self.scale_factor}, style={self.style!r}, "
             f"groups={self.groups}, dyscope={self.dyscope}"
         )
-
-
-@dataclass(frozen=True)
-class SampleTap:
-    """One of the (at most four) input pixels a DySample point reads, and its bilinear weight."""
-
-    row: int
-    col: int
-    weight: float
-
-
-def sampling_taps(x: float, y: float, height: int, width: int) -> list[SampleTap]:
-    """The input pixels and weights of a bilinear sample at (x, y) in input pixel coordinates.
-
-    Points outside the map are clamped to its border first (``padding_mode="border"``), so
-    the weights always sum to 1; taps with zero weight are left out. Reading a DySample
-    point this way turns it into a sparse kernel comparable with CARAFE's k x k kernels.
-    """
-    x = min(max(float(x), 0.0), width - 1.0)
-    y = min(max(float(y), 0.0), height - 1.0)
-    col, row = math.floor(x), math.floor(y)
-    fx, fy = x - col, y - row
-    weights: dict[tuple[int, int], float] = {}
-    for dr, wy in ((0, 1.0 - fy), (1, fy)):
-        for dc, wx in ((0, 1.0 - fx), (1, fx)):
-            key = (min(row + dr, height - 1), min(col + dc, width - 1))
-            weights[key] = weights.get(key, 0.0) + wy * wx
-    return [SampleTap(r, c, w) for (r, c), w in weights.items() if w > 0]

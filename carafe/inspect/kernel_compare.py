@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carafe.alignment import bilinear_taps_1d
-from carafe.geometry import Geometry
+from carafe.nn.interpolation import bilinear_taps_1d
+from carafe.ops.geometry import Geometry
 
 if TYPE_CHECKING:
-    from carafe.inspect import StepAnalysis
+    from carafe.inspect.records import StepAnalysis
 
 __all__ = ["MethodKernel", "PixelComparison", "bilinear_kernel", "compare_pixel", "nearest_kernel"]
 

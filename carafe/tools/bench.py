@@ -1,4 +1,4 @@
-"""Benchmark of the CARAFE op: ``python -m carafe.bench [--quick] [--markdown] [--busy]``.
+"""Benchmark of the CARAFE op: ``python -m carafe.tools.bench [--quick] [--markdown] [--busy]``.
 
 For each shape and direction it prints the median time of the compiled op, the unfold-style
 reference and bilinear interpolation (the cheapest upsampler, as a floor), the speed-ups, the
@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from carafe import ops
-from carafe.bench_timing import (
+from carafe.ops.reference import carafe_reference
+from carafe.tools.timing import (
     default_threads,
     interleaved_ms,
     machine_limits,
@@ -35,7 +36,6 @@ from carafe.bench_timing import (
     peak_bytes,
     torch_threads,
 )
-from carafe.reference import carafe_reference
 
 __all__ = [
     "Case",
@@ -296,7 +296,7 @@ def _print_busy(args) -> None:
 
 def _print_onnx(threads: int) -> None:
     from carafe.models import load_pretrained
-    from carafe.onnx_export import compare_latency
+    from carafe.tools.onnx_export import compare_latency
 
     with torch_threads(threads):
         r = compare_latency(load_pretrained("carafe"), size=512)

@@ -1,7 +1,7 @@
 """Held-out evaluation: mIoU, two boundary F-scores, kernel alignment, cost and latency.
 
-    python -m carafe.evaluate                       # every run under runs/ (else assets/)
-    python -m carafe.evaluate runs/carafe_s0 runs/bilinear_s0 --json assets/metrics.json
+    python -m carafe.training.evaluate                       # every run under runs/ (else assets/)
+    python -m carafe.training.evaluate runs/carafe_s0 runs/bilinear_s0 --json assets/metrics.json
 
 The held-out scenes are built from photographs never seen in training
 (:data:`carafe.data.SOURCE_PHOTOS`). Metrics: mIoU over the classes present; boundary F
@@ -22,17 +22,17 @@ from pathlib import Path
 
 import torch
 
-from carafe.alignment import kernel_alignment
-from carafe.data import load_split
-from carafe.metrics import boundary_f_scores, class_boundary_f, mean_iou
+from carafe.assets import ASSETS_DIR
 from carafe.models import (
-    ASSETS_DIR,
     SegmentationModel,
     list_pretrained,
     load_checkpoint,
     load_pretrained,
 )
 from carafe.nn import UPSAMPLERS, build_upsampler, upsampler_cost
+from carafe.training.alignment import kernel_alignment
+from carafe.training.data import load_split
+from carafe.training.metrics import boundary_f_scores, class_boundary_f, mean_iou
 
 __all__ = [
     "LATENCY_SHAPE",
@@ -257,7 +257,7 @@ def means_over_seeds(rows: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point: evaluate checkpoints on the held-out split and print the table."""
     p = argparse.ArgumentParser(
-        prog="python -m carafe.evaluate",
+        prog="python -m carafe.training.evaluate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import torch
 
-from carafe.geometry import Geometry
+from carafe.inspect.analysis import baseline_outputs, carafe_details, energy_order, to_numpy
+from carafe.inspect.records import StepAnalysis
 from carafe.nn import CARAFEPack
+from carafe.ops.geometry import Geometry
 
 __all__ = ["BETA", "GAMMA", "make_toy_step", "toy_input", "toy_module"]
 
@@ -70,15 +72,13 @@ def toy_module(trained_like: bool = True, seed: int = 0) -> CARAFEPack:
 
 @torch.no_grad()
 def make_toy_step(trained_like: bool = True, seed: int = 0):
-    """The toy as a :class:`carafe.inspect.StepAnalysis` (every baseline included)."""
-    from carafe.inspect import StepAnalysis, _carafe_details, _energy_order, _np, baseline_outputs
-
+    """The toy as a :class:`~carafe.inspect.records.StepAnalysis` (every baseline included)."""
     module = toy_module(trained_like, seed)
     x = toy_input()
     parts = module.forward_with_intermediates(x)
-    inp = _np(x[0])
+    inp = to_numpy(x[0])
     outputs = baseline_outputs(x, 2, None, parts.output)
-    outputs["carafe"] = _np(parts.output[0])
+    outputs["carafe"] = to_numpy(parts.output[0])
     return StepAnalysis(
         index=0,
         kind="carafe",
@@ -90,7 +90,7 @@ def make_toy_step(trained_like: bool = True, seed: int = 0):
         input=inp,
         output=outputs["carafe"],
         outputs=outputs,
-        carafe=_carafe_details(module, parts, (12, 12)),
-        channel_order=_energy_order(inp),
+        carafe=carafe_details(module, parts, (12, 12)),
+        channel_order=energy_order(inp),
         image_hw=(12, 12),
     )

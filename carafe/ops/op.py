@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from carafe.reference import (
+from carafe.ops.reference import (
     carafe_for_export,
     carafe_reference,
     carafe_reference_backward,
@@ -39,7 +39,7 @@ __all__ = ["carafe", "backend", "CSRC_DIR"]
 
 def _find_sources() -> Path:
     """The C++/CUDA sources: carafe/_csrc/ in an installed wheel, csrc/ in a checkout."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # carafe/
     for candidate in (package / "_csrc", package.parent / "csrc"):
         if (candidate / "carafe.cpp").is_file():
             return candidate

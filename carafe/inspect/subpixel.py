@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carafe.alignment import bilinear_kernel_1d
+from carafe.nn.interpolation import bilinear_kernel_1d
 
 if TYPE_CHECKING:
-    from carafe.inspect import StepAnalysis
+    from carafe.inspect.records import StepAnalysis
 
 __all__ = ["FLAT_TOLERANCE", "FlatRegion", "bilinear_kernels", "block_reduce", "flat_region"]
 

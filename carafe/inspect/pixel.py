@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carafe.geometry import Geometry
+from carafe.ops.geometry import Geometry
 
 if TYPE_CHECKING:
-    from carafe.inspect import StepAnalysis
+    from carafe.inspect.records import StepAnalysis
 
 __all__ = ["KernelView", "kernel_view", "padding_weight_map", "start_pixel"]
 
