@@ -123,9 +123,7 @@ def test_summary_helpers():
 _SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 
 
-@pytest.mark.skipif(
-    "carafe" not in model_names(), reason="no checkpoint"
-)
+@pytest.mark.skipif("carafe" not in model_names(), reason="no checkpoint")
 def test_shipped_model_starts_away_from_zero_padding():
     """Every bundled sample and a wide and a tall upload start at a kernel that (almost) never
     reads zero padding: the start pixel is chosen among windows inside the real image."""

@@ -67,7 +67,9 @@ def test_wheel_holds_only_carafe_with_the_sources_inside(wheel):
         if p.suffix in SOURCE_SUFFIXES
     }
     assert shipped == expected  # every source, and nothing else, under carafe/_csrc/
-    packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "carafe").rglob("__init__.py")}
+    packages = {
+        p.parent.relative_to(REPO).as_posix() for p in (REPO / "carafe").rglob("__init__.py")
+    }
     assert packages and all(f"{pkg}/__init__.py" in names for pkg in packages), packages
     assert "carafe/ops/op.py" in names
 
