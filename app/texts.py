@@ -48,3 +48,13 @@ def step_title(step) -> str:
         f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
         f"(stride {step.stride_in}→{step.stride_out}, {step.kind})"
     )
+
+
+def numbers_table(rows: list[dict]) -> str:
+    """A markdown table of ``rows`` (a dash for None). Lighter in the browser than a
+    st.dataframe, which Streamlit rebuilds on every click."""
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        lines.append("| " + " | ".join("–" if row[h] is None else str(row[h]) for h in head) + " |")
+    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny stand-in segmentation model (fast) and small test images."""
+"""Fixtures and helpers for every test folder: random CARAFE inputs (never zeros or ones), a
+tiny stand-in segmentation model (fast) and small test images."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from torch import nn
 from carafe.models.fpn import UpsampleStep
 from carafe.models.segmentation import ModelIntermediates
 from carafe.nn import CARAFEPack
+
+
+def random_inputs(n, c, h, w, k, g, s, dtype=torch.float64, device="cpu", seed=0, normalised=True):
+    """features ~ N(0, 1); masks softmax-normalised per group over the k*k taps (as CARAFEPack
+    makes them) or raw N(0, 1) values, which exercise the maths harder."""
+    gen = torch.Generator().manual_seed(seed)
+    features = torch.randn(n, c, h, w, generator=gen, dtype=torch.float64)
+    masks = torch.randn(n, g, k * k, h * s, w * s, generator=gen, dtype=torch.float64)
+    if normalised:
+        masks = masks.softmax(dim=2)
+    masks = masks.reshape(n, g * k * k, h * s, w * s)
+    return features.to(device=device, dtype=dtype), masks.to(device=device, dtype=dtype)
 
 
 class TinySegModel(nn.Module):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[1]
 SOURCE_SUFFIXES = {".h", ".cpp", ".cu"}
 
 CHECK = textwrap.dedent("""

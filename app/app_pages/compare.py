@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import figures as fg
+import figures.images as image_figs
+import figures.maps as map_figs
 import pandas as pd
-import plots as pl
 import state
 import streamlit as st
 import texts
+from figures import style
 
 from carafe.inspect.catalog import (
     baseline_note,
@@ -53,7 +54,7 @@ ch = st.selectbox(
 maps = [step.input[ch]] + [step.outputs[k][ch] for k in kinds]
 titles = [f"input {step.input.shape[1]}×{step.input.shape[2]}"] + [NAMES[k] for k in kinds]
 st.plotly_chart(
-    pl.grid_figure(
+    map_figs.grid_figure(
         maps,
         titles,
         cols=3,
@@ -61,7 +62,7 @@ st.plotly_chart(
         colorbar_title="value",
         scales=[step.scale] + [1] * len(kinds),
     ),
-    config=fg.png_config("compare_channel"),
+    config=style.png_config("compare_channel"),
     key="compare_grid",
 )
 
@@ -74,7 +75,9 @@ st.markdown(
 )
 rgbs = pca_rgb([step.input] + [step.outputs[k] for k in kinds], fit_index=0)
 st.plotly_chart(
-    pl.images_row(rgbs, titles, height=260), config=fg.png_config("compare_pca"), key="compare_pca"
+    image_figs.images_row(rgbs, titles, height=260),
+    config=style.png_config("compare_pca"),
+    key="compare_pca",
 )
 
 st.subheader("Differences: CARAFE − baseline")
@@ -82,14 +85,14 @@ if "carafe" in step.outputs:
     others = [k for k in kinds if k != "carafe"]
     diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
     st.plotly_chart(
-        pl.grid_figure(
+        map_figs.grid_figure(
             diffs,
             [f"CARAFE − {NAMES[k]}" for k in others],
             cols=4,
             height_per_row=280,
             colorbar_title="difference",
         ),
-        config=fg.png_config("compare_diff"),
+        config=style.png_config("compare_diff"),
         key="compare_diff",
     )
     rms = {NAMES[k]: rms_difference(step.outputs["carafe"], step.outputs[k]) for k in others}
@@ -117,13 +120,13 @@ elif not twins:
 else:
     segs = [state.segmentation_for(t, cur.image_key, cur.image) for t in twins]
     st.plotly_chart(
-        pl.images_row(
-            [cur.image, fg.overlay(cur.image, a.segmentation, 0.6)]
-            + [fg.overlay(cur.image, sg, 0.6) for sg in segs],
+        image_figs.images_row(
+            [cur.image, image_figs.overlay(cur.image, a.segmentation, 0.6)]
+            + [image_figs.overlay(cur.image, sg, 0.6) for sg in segs],
             ["image", f"{cur.model_name} (CARAFE)"] + [f"{display_name(t)} twin" for t in twins],
             height=360 if len(twins) == 1 else 300,
         ),
-        config=fg.png_config("compare_segmentation"),
+        config=style.png_config("compare_segmentation"),
         key="compare_seg",
     )
     st.markdown(
@@ -133,7 +136,7 @@ else:
             for t, sg in zip(twins, segs, strict=True)
         )
         + " of the pixels. Classes: "
-        + fg.legend_html(a.class_names),
+        + image_figs.legend_html(a.class_names),
         unsafe_allow_html=True,
     )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import figures as fg
+import figures.kernels as kernel_figs
+import figures.maps as map_figs
 import numpy as np
-import plots as pl
 import state
 import streamlit as st
 import texts
+from figures import style
 
 from carafe.inspect.analysis import channel_energy
 from carafe.inspect.explain import explain_pixel
@@ -66,10 +67,10 @@ shared = st.toggle(
 )
 zmax = float(np.abs(d.compressed).max()) if shared else None
 st.plotly_chart(
-    pl.grid_figure(
+    map_figs.grid_figure(
         [d.compressed[c] for c in idx], titles, cols=4, zmax=zmax, colorbar_title="value"
     ),
-    config=fg.png_config(f"compressed_page{page}"),
+    config=style.png_config(f"compressed_page{page}"),
     key="compressed_grid",
 )
 
@@ -89,24 +90,24 @@ st.markdown(
 )
 c1, c2 = st.columns(2)
 c1.plotly_chart(
-    fg.kernel_figure(
+    kernel_figs.kernel_figure(
         e.kernel_logits,
         "Logits (before softmax)",
         fmt=".2f",
-        colorscale=fg.DIV,
+        colorscale=style.DIV,
         colorbar_title="logit",
     ),
-    config=fg.png_config("logits"),
+    config=style.png_config("logits"),
     key="compressed_logits",
 )
 c2.plotly_chart(
-    fg.kernel_figure(
+    kernel_figs.kernel_figure(
         e.kernel,
         "Kernel (after softmax)",
         zmax=1.0,
         outside=e.outside_image if e.outside_image.any() else None,
     ),
-    config=fg.png_config("kernel"),
+    config=style.png_config("kernel"),
     key="compressed_kernel",
 )
 st.caption(

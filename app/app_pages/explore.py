@@ -3,16 +3,58 @@
 from __future__ import annotations
 
 import downloads
-import figures as fg
+import figures.images as image_figs
+import figures.kernels as kernel_figs
+import figures.maps as map_figs
 import numpy as np
-import pixel_compare
-import plots as pl
 import state
 import streamlit as st
 import texts
+from figures import draw, style
 
+from carafe.inspect.kernel_compare import compare_pixel
 from carafe.inspect.pixel import kernel_view, start_pixel
 from carafe.inspect.sampling import sampling_at
+
+
+def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_names) -> None:
+    """The panel: three kernels on one window, then own-object share, padding weight, value."""
+    cmp = compare_pixel(step, oy, ox, channel, segmentation)
+    st.subheader("The same pixel, three ways")
+    st.markdown(
+        "Bilinear interpolation and nearest neighbour are weighted sums of the same window too, "
+        "with **fixed** weights: bilinear gives every output pixel up to 4 taps that depend only "
+        "on where it sits in its s×s block; nearest copies the centre tap. CARAFE predicts its "
+        "weights from the content. All three on the same 0–1 colour scale; taps marked "
+        "*other* lie on another object of the predicted segmentation, *pad* outside the image."
+    )
+    st.plotly_chart(
+        kernel_figs.comparison_figure(cmp, class_names),
+        config=style.png_config(f"three_kernels_{oy}_{ox}"),
+        key="explore_three_kernels",
+    )
+    rows = []
+    for m in cmp.methods:
+        rows.append(
+            {
+                "method": m.display_name,
+                "weight on own object": None if m.own_share is None else f"{m.own_share:.3f}",
+                "weight on zero padding": f"{m.padding_weight:.3f}",
+                f"output value (channel {channel})": f"{m.value:.4f}",
+            }
+        )
+    st.markdown(texts.numbers_table(rows))
+    if cmp.own_label is not None and class_names:
+        own = class_names[cmp.own_label] if cmp.own_label < len(class_names) else cmp.own_label
+        shares = {m.method: m.own_share for m in cmp.methods}
+        st.caption(
+            f"The output pixel's predicted class is **{own}**. CARAFE puts "
+            f"{shares['carafe']:.3f} of its weight on taps of that class, bilinear "
+            f"{shares['bilinear']:.3f}, nearest {shares['nearest']:.3f}. Where the whole window "
+            "is one object all three are 1 and the kernels differ only in how they average "
+            "the texture."
+        )
+
 
 st.title("Explore: what does CARAFE predict?")
 st.markdown(
@@ -78,11 +120,11 @@ if groups > 1:
 
 def _click_note(step) -> str:
     """How precise a click is (the click grid is coarse away from the selected pixel)."""
-    sub = fg.click_grid_step(step.visible_output_hw())
+    sub = image_figs.click_grid_step(step.visible_output_hw())
     if sub == 1:
         return ""
     return (
-        f" Within {fg.CLICK_RADIUS} output pixels of the red square every pixel is clickable; "
+        f" Within {image_figs.CLICK_RADIUS} output pixels of the red square every pixel is clickable; "
         f"further away a click lands on the nearest of every {sub}th row and column: click "
         "again next to the red square for an exact pixel, or step with the − / + of the row "
         "and column inputs."
@@ -104,16 +146,18 @@ def _dysample(oy: int, ox: int, per_pixel: bool) -> None:
     sv = sampling_at(pts, step, oy, ox)
     st.markdown(f"**DySample twin** (trained the same way, ICCV 2023) at pixel ({oy}, {ox})")
     st.plotly_chart(
-        fg.kernel_figure(
+        kernel_figs.kernel_figure(
             sv.kernel,
             f"DySample: where output pixel ({oy}, {ox}) samples",
             zmax=None if per_pixel else 1.0,
             outside=~sv.in_image if (~sv.in_image).any() else None,
         ),
-        config=fg.png_config(f"dysample_{oy}_{ox}"),
+        config=style.png_config(f"dysample_{oy}_{ox}"),
         key="explore_dysample",
     )
-    moves = ", ".join("({}, {})".format(*fg.number_text([dx, dy], "+.2f")) for dx, dy in sv.offsets)
+    moves = ", ".join(
+        "({}, {})".format(*draw.number_text([dx, dy], "+.2f")) for dx, dy in sv.offsets
+    )
     taps = "; ".join(
         f"group {g}: " + ", ".join(f"({t.row}, {t.col}) {t.weight:.2f}" for t in group)
         for g, group in enumerate(sv.taps)
@@ -149,13 +193,13 @@ def pixel_view() -> None:
             "a diffuse one looks flat. On: 0 to this kernel's largest weight.",
         )
         st.plotly_chart(
-            fg.kernel_figure(
+            kernel_figs.kernel_figure(
                 v.kernel,
                 f"Reassembly kernel of output pixel ({oy}, {ox})",
                 zmax=None if per_pixel else 1.0,
                 outside=v.outside if v.outside.any() else None,
             ),
-            config=fg.png_config(f"kernel_{oy}_{ox}"),
+            config=style.png_config(f"kernel_{oy}_{ox}"),
             key="explore_kernel",
         )
         m1, m2, m3, m4 = st.columns(4)
@@ -168,12 +212,12 @@ def pixel_view() -> None:
         m2.metric("Peak weight", f"{v.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
         m3.metric(
             "Lean dy",
-            fg.number_text([v.lean[0]], "+.2f")[0],
+            draw.number_text([v.lean[0]], "+.2f")[0],
             help="Centre of mass of the kernel, rows from the window centre (+ = down).",
         )
         m4.metric(
             "Lean dx",
-            fg.number_text([v.lean[1]], "+.2f")[0],
+            draw.number_text([v.lean[1]], "+.2f")[0],
             help="Centre of mass of the kernel, columns from the window centre (+ = right).",
         )
         sy, sx = v.source
@@ -201,7 +245,7 @@ def pixel_view() -> None:
             "Show segmentation", value=a.segmentation is not None, disabled=a.segmentation is None
         )
         alpha = c2.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, disabled=not show_seg)
-        fig = fg.image_figure(
+        fig = image_figs.image_figure(
             cur.image,
             step,
             v,
@@ -214,12 +258,12 @@ def pixel_view() -> None:
             key="explore_click",
             on_select=_on_click,
             selection_mode="points",
-            config=fg.png_config("carafe_image"),
+            config=style.png_config("carafe_image"),
             theme="streamlit",
         )
         if show_seg and a.class_names:
             st.markdown(
-                "Segmentation: " + fg.legend_html(a.class_names, np.unique(a.segmentation)),
+                "Segmentation: " + image_figs.legend_html(a.class_names, np.unique(a.segmentation)),
                 unsafe_allow_html=True,
             )
         st.caption(
@@ -255,29 +299,29 @@ def pixel_view() -> None:
         )
     f1, f2 = st.columns(2)
     f1.plotly_chart(
-        fg.map_figure(
+        map_figs.map_figure(
             step.input[ch],
             f"Input map (channel {ch}), {step.input.shape[1]}×{step.input.shape[2]}",
-            colorscale=fg.DIV,
+            colorscale=style.DIV,
             window=v.map_window,
             cell=(v.source[0], v.source[1], v.source[0] + 1, v.source[1] + 1),
             colorbar_title="value",
         ),
-        config=fg.png_config("input_map"),
+        config=style.png_config("input_map"),
         key="explore_in",
     )
     f2.plotly_chart(
-        fg.map_figure(
+        map_figs.map_figure(
             step.output[ch],
             f"CARAFE output (channel {ch}), {step.output.shape[1]}×{step.output.shape[2]}",
-            colorscale=fg.DIV,
+            colorscale=style.DIV,
             cell=(oy, ox, oy + 1, ox + 1),
             colorbar_title="value",
         ),
-        config=fg.png_config("carafe_output"),
+        config=style.png_config("carafe_output"),
         key="explore_out",
     )
-    pixel_compare.show_comparison(step, oy, ox, ch, a.segmentation, a.class_names)
+    show_comparison(step, oy, ox, ch, a.segmentation, a.class_names)
 
 
 pixel_view()
@@ -291,7 +335,7 @@ st.markdown(
 )
 s1, s2, s3 = st.columns(3)
 s1.plotly_chart(
-    fg.map_figure(
+    map_figs.map_figure(
         d.entropy[g],
         "Entropy (nats)",
         zmin=0,
@@ -299,35 +343,37 @@ s1.plotly_chart(
         colorbar_title="nats",
         height=380,
     ),
-    config=fg.png_config("entropy"),
+    config=style.png_config("entropy"),
     key="explore_entropy",
 )
 s2.plotly_chart(
-    fg.map_figure(
+    map_figs.map_figure(
         d.peak[g],
         "Peak weight",
-        colorscale=fg.KERNEL,
+        colorscale=style.KERNEL,
         zmin=0,
         zmax=1,
         colorbar_title="weight",
         height=380,
     ),
-    config=fg.png_config("peak"),
+    config=style.png_config("peak"),
     key="explore_peak",
 )
 s3.plotly_chart(
-    pl.offset_figure(
+    map_figs.offset_figure(
         d.com_dy[g],
         d.com_dx[g],
         "Centre-of-mass offset (lean)",
-        background=pl.map_background(cur.image, d.com_dy.shape[1:], step.visible_output_hw()),
+        background=image_figs.map_background(
+            cur.image, d.com_dy.shape[1:], step.visible_output_hw()
+        ),
         height=380,
     ),
-    config=fg.png_config("com_offset"),
+    config=style.png_config("com_offset"),
     key="explore_com",
 )
 w1, w2 = st.columns([1, 6])
-w1.image(pl.wheel_legend(), width=64, caption="direction")
+w1.image(map_figs.wheel_legend(), width=64, caption="direction")
 w2.caption(
     "Wheel: right = leans right (+dx), up = leans up (−dy); no colour = centred "
     "kernel. Arrows only where the lean is clear. The grey image underneath shows where the "

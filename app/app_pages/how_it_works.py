@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import figures as fg
+import figures.charts as chart_figs
+import figures.kernels as kernel_figs
+import figures.maps as map_figs
+import figures.shuffle as shuffle_figs
 import numpy as np
 import pandas as pd
-import plots as pl
-import shuffle_figures as sf
 import state
 import streamlit as st
 import texts
+from figures import style
 
 from carafe.inspect.explain import explain_pixel, shuffle_view
 from carafe.inspect.pixel import kernel_view
@@ -67,7 +69,7 @@ if mode == "Toy 6×6":
     cell = (*toy_view.source, toy_view.source[0] + 1, toy_view.source[1] + 1)
     t1, t2 = st.columns([1, 1.6])
     t1.plotly_chart(
-        fg.map_figure(
+        map_figs.map_figure(
             step.input[ch],
             f"Input, channel {ch} (6×6)",
             text_fmt=".1f",
@@ -75,10 +77,10 @@ if mode == "Toy 6×6":
             height=360,
         ),
         key="toy_in",
-        config=fg.png_config("toy_input"),
+        config=style.png_config("toy_input"),
     )
     t2.plotly_chart(
-        fg.map_figure(
+        map_figs.map_figure(
             step.output[ch],
             f"CARAFE output, channel {ch} (12×12)",
             text_fmt=".2f",
@@ -86,7 +88,7 @@ if mode == "Toy 6×6":
             height=360,
         ),
         key="toy_out",
-        config=fg.png_config("toy_output"),
+        config=style.png_config("toy_output"),
     )
 else:
     cur = state.require_current()
@@ -135,7 +137,7 @@ def _shape(*dims) -> str:
 def _side_by_side(left, right) -> None:
     """Two figures in two columns; each side is (figure, widget key, PNG file name)."""
     for column, (figure, key, png_name) in zip(st.columns(2), (left, right), strict=True):
-        column.plotly_chart(figure, key=key, config=fg.png_config(png_name))
+        column.plotly_chart(figure, key=key, config=style.png_config(png_name))
 
 
 def _close(a, b) -> str:
@@ -146,7 +148,7 @@ def _by_hand(model, by_hand, what: str, figure, key: str, png_name: str) -> None
     """The hand recomputation as one number, its figure in an expander."""
     st.markdown(f"**By hand** ({what}): {_close(model, by_hand)}.")
     with st.expander("Show the by-hand figure"):
-        st.plotly_chart(figure, key=key, config=fg.png_config(png_name))
+        st.plotly_chart(figure, key=key, config=style.png_config(png_name))
 
 
 if stage == 0:
@@ -158,12 +160,14 @@ if stage == 0:
     )
     _side_by_side(
         (
-            pl.bar_figure(e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"),
+            chart_figs.bar_figure(
+                e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"
+            ),
             "hiw_x",
             "input_vector",
         ),
         (
-            pl.bar_figure(
+            chart_figs.bar_figure(
                 e.compressed_vector,
                 f"Compressed c at ({sy}, {sx}): {cm} channels",
                 xlabel="compressed channel",
@@ -206,17 +210,17 @@ elif stage == 1:
         "how the pixel shuffle deals all of them out."
     )
     st.plotly_chart(
-        sf.encoder_vector_figure(
+        shuffle_figs.encoder_vector_figure(
             e.encoder_vector, e.encoder_channels, f"Encoder output at input pixel ({sy}, {sx})"
         ),
         key="hiw_enc",
-        config=fg.png_config("encoder_output"),
+        config=style.png_config("encoder_output"),
     )
     _by_hand(
         e.encoder_vector,
         e.encoder_vector_by_hand,
         f"a numpy {ke}×{ke} convolution of the compressed window, all {n_enc} channels",
-        sf.encoder_vector_figure(
+        shuffle_figs.encoder_vector_figure(
             e.encoder_vector_by_hand, e.encoder_channels, "By hand (numpy conv)"
         ),
         "hiw_enc_hand",
@@ -246,13 +250,13 @@ elif stage == 2:
     )
     dy, dx = taps[t]
     st.plotly_chart(
-        sf.block_kernels_figure(
+        shuffle_figs.block_kernels_figure(
             shuffle,
             (dy, dx),
             title=f"Kernel logits of the {s}×{s} block of input pixel ({sy}, {sx})",
         ),
         key="hiw_ps",
-        config=fg.png_config("pixel_shuffle"),
+        config=style.png_config("pixel_shuffle"),
     )
     channel = int(shuffle.channels[a, b, dy, dx])
     others = ", ".join(str(int(shuffle.channels[i, j, dy, dx])) for i in range(s) for j in range(s))
@@ -282,16 +286,16 @@ elif stage == 3:
         "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + "."
     )
     st.plotly_chart(
-        fg.kernel_figure(e.kernel, "Kernel (model)", zmax=1.0, outside=pad),
+        kernel_figs.kernel_figure(e.kernel, "Kernel (model)", zmax=1.0, outside=pad),
         key="hiw_k",
-        config=fg.png_config("kernel_model"),
+        config=style.png_config("kernel_model"),
     )
     st.caption(f"Sum of the weights: {e.kernel.sum():.6f}.")
     _by_hand(
         e.kernel,
         e.kernel_by_hand,
         "softmax of the logits in numpy",
-        fg.kernel_figure(e.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad),
+        kernel_figs.kernel_figure(e.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad),
         "hiw_k_hand",
         "kernel_by_hand",
     )
@@ -308,33 +312,33 @@ else:
     )
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(
-        fg.kernel_figure(e.kernel, "Kernel w", zmax=1.0, outside=pad),
+        kernel_figs.kernel_figure(e.kernel, "Kernel w", zmax=1.0, outside=pad),
         key="hiw_rk",
-        config=fg.png_config("reassembly_kernel"),
+        config=style.png_config("reassembly_kernel"),
     )
     c2.plotly_chart(
-        fg.kernel_figure(
+        kernel_figs.kernel_figure(
             e.window,
             f"Window x (channel {ch})",
             fmt="auto",
-            colorscale=fg.DIV,
+            colorscale=style.DIV,
             colorbar_title="value",
             outside=pad,
         ),
         key="hiw_win",
-        config=fg.png_config("window"),
+        config=style.png_config("window"),
     )
     c3.plotly_chart(
-        fg.kernel_figure(
+        kernel_figs.kernel_figure(
             e.products,
             "w × x",
             fmt="auto",
-            colorscale=fg.DIV,
+            colorscale=style.DIV,
             colorbar_title="product",
             outside=pad,
         ),
         key="hiw_prod",
-        config=fg.png_config("products"),
+        config=style.png_config("products"),
     )
     if e.padding_weight > 0.01:
         st.warning(
@@ -377,8 +381,10 @@ else:
             )
             with st.expander("Bilinear's weights for this pixel, on the same window"):
                 st.plotly_chart(
-                    fg.kernel_figure(e.bilinear_kernel, "Bilinear's kernel", zmax=1.0, outside=pad),
+                    kernel_figs.kernel_figure(
+                        e.bilinear_kernel, "Bilinear's kernel", zmax=1.0, outside=pad
+                    ),
                     key="hiw_bil",
-                    config=fg.png_config("bilinear_kernel"),
+                    config=style.png_config("bilinear_kernel"),
                 )
 texts.cite()

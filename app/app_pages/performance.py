@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import figures as fg
 import pandas as pd
 import plotly.graph_objects as go
 import state
 import streamlit as st
 import texts
+from figures import style
 
 from carafe.inspect.catalog import (
     PAPER_CARAFE,
@@ -126,5 +126,5 @@ if bench:
         margin=dict(l=10, r=10, t=30, b=10),
         legend=dict(orientation="h", y=1.1),
     )
-    st.plotly_chart(fig, config=fg.png_config("benchmark"), key="bench_fig")
+    st.plotly_chart(fig, config=style.png_config("benchmark"), key="bench_fig")
 texts.cite(stored="the paper's parameter and FLOP counts")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 
-import sandbox_figures as sf
+import figures.sandbox as sandbox_figs
 import state
 import streamlit as st
 import texts
-from figures import png_config
+from figures import style
 
 import carafe.inspect.sandbox as sb
 from carafe.inspect.analysis import analyze
@@ -165,9 +165,9 @@ line = sb.line_through(
     float(st.session_state["sb_line_length"]),
 )
 right.plotly_chart(
-    sf.pattern_figure(image, line, f"{what} ({h}×{w} px); the line starts at the dot"),
+    sandbox_figs.pattern_figure(image, line, f"{what} ({h}×{w} px); the line starts at the dot"),
     key="sb_pattern_fig",
-    config=png_config("sandbox_pattern"),
+    config=style.png_config("sandbox_pattern"),
 )
 
 st.subheader("One step, four upsamplers, one colour scale")
@@ -179,7 +179,7 @@ titles = [f"input {view.input_map.shape[0]}×{view.input_map.shape[1]}"] + [
 ]
 strides = [step.stride_in] + [step.stride_out] * len(view.methods)
 st.plotly_chart(
-    sf.maps_figure(
+    sandbox_figs.maps_figure(
         maps,
         titles,
         [sb.map_line(line, s) for s in strides],
@@ -187,7 +187,7 @@ st.plotly_chart(
         view.zmax,
     ),
     key="sb_maps",
-    config=png_config("sandbox_outputs"),
+    config=style.png_config("sandbox_outputs"),
 )
 beyond = [f"{names[m]} {n}" for m, n in view.outside.items() if n]
 st.caption(
@@ -209,7 +209,9 @@ if len(prof.pixels) < 2:
     st.warning("The line crosses fewer than two output pixels of this step: lengthen it.")
 else:
     st.plotly_chart(
-        sf.profile_figure(prof, names), key="sb_profile", config=png_config("sandbox_profile")
+        sandbox_figs.profile_figure(prof, names),
+        key="sb_profile",
+        config=style.png_config("sandbox_profile"),
     )
     jumps = ", ".join(f"{names[m]} **{prof.steepest[m]:.3f}**" for m in view.methods)
     st.markdown(
@@ -256,7 +258,11 @@ else:
         "the pattern itself."
     )
     ks = sb.kernels_along(view, prof)
-    st.plotly_chart(sf.kernels_figure(ks), key="sb_kernels", config=png_config("sandbox_kernels"))
+    st.plotly_chart(
+        sandbox_figs.kernels_figure(ks),
+        key="sb_kernels",
+        config=style.png_config("sandbox_kernels"),
+    )
     st.caption(
         f"CARAFE's {step.geometry.k}×{step.geometry.k} kernels at {len(ks)} consecutive "
         "output pixels of the line, around the input's largest jump. A white dot marks a tap "

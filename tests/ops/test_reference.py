@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from carafe.ops.reference import carafe_reference
-from tests.helpers_carafe import random_inputs
+from tests.conftest import random_inputs
 
 
 def carafe_by_loops(features, masks, k, g, s):

@@ -1,10 +1,9 @@
 """carafe.inspect: shapes, statistics and the hand recomputation against the real op."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from carafe.assets import SAMPLES_DIR
 from carafe.inspect.analysis import analyze, kernel_statistics
 from carafe.inspect.catalog import model_names
 from carafe.inspect.explain import explain_pixel
@@ -120,7 +119,7 @@ def test_summary_helpers():
     assert agreement(np.array([1, 2, 3]), np.array([1, 2, 0])) == pytest.approx(2 / 3)
 
 
-_SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
+_SAMPLES = SAMPLES_DIR
 
 
 @pytest.mark.skipif("carafe" not in model_names(), reason="no checkpoint")

@@ -9,6 +9,7 @@ import torch
 
 import carafe.tools.bench as bench
 import carafe.tools.timing as timing
+from carafe.assets import SAMPLES_DIR
 
 TINY = bench.Case(1, 8, 6, 5, k=3, g=2, s=2)
 FAKE_MS = {  # (direction, implementation) -> ms, all different so any mix-up shows
@@ -121,13 +122,12 @@ def test_cli_busy_prints_quiet_and_busy_side_by_side(monkeypatch, capsys):
 def test_numbers_after_the_apps_analysis_are_sane():
     # Issue 9: on the app's Performance page, after the analysis code ran, forward came out
     # slower than forward+backward and only 5-7x over the reference.
-    from pathlib import Path
 
     from carafe.inspect.analysis import analyze
     from carafe.inspect.imageio import load_image_file
     from carafe.models import load_pretrained
 
-    sample = Path(__file__).resolve().parent.parent / "assets" / "samples" / "cat.jpg"
+    sample = SAMPLES_DIR / "cat.jpg"
     analyze(load_pretrained("carafe"), load_image_file(sample).array)
     rows = bench.benchmark_rows(quick=True)
     for shape in {r["shape"] for r in rows}:

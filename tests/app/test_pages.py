@@ -7,97 +7,26 @@ same image with the same checkpoint.
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-MAIN = str(ROOT / "app" / "main.py")
-TIMEOUT = 120  # a cold model load + first analysis on a busy 2-core CPU
-sys.path.insert(0, str(ROOT / "app"))
-
-
-def _app(page: str | None = None) -> AppTest:
-    """A fresh session; with ``page``, already switched to app_pages/<page>.py and run."""
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
-    if page:
-        at.run()  # switch_page needs one run of the entry point first
-        at.switch_page(f"app_pages/{page}.py")
-        at.run()
-    return at
-
-
-def _no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-@pytest.fixture(scope="module")
-def reference():
-    """(analysis, step) computed outside the app for the default sample and checkpoint."""
-    return reference_analysis()
-
-
-def reference_analysis():
-    """(analysis, finest step) of the default sample and checkpoint, computed outside the app."""
-    import state  # app/state.py
-
-    from carafe.inspect.analysis import analyze
-    from carafe.inspect.catalog import load_model
-    from carafe.inspect.imageio import load_image_file, sample_images
-
-    image = load_image_file(next(iter(sample_images().values()))).array
-    a = analyze(load_model(state.checkpoint_names()[0]), image)
-    return a, a.steps[-1]
-
-
-def _figures(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page, by title text."""
-    import json
-
-    out = {}
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        out[spec["layout"].get("title", {}).get("text", "")] = spec
-    return out
-
-
-def _z(trace: dict) -> np.ndarray:
-    """A heatmap's z as numpy (plotly sends arrays as base64 typed arrays)."""
-    import base64
-
-    z = trace["z"]
-    if isinstance(z, dict) and "bdata" in z:
-        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        shape = z.get("shape", arr.shape)
-        if isinstance(shape, str):  # plotly writes "5, 5"
-            shape = tuple(int(v) for v in shape.split(","))
-        return arr.reshape(shape)
-    return np.asarray(z, dtype=float)
-
-
-def _frames(at: AppTest, column: str) -> list:
-    """The data frames on the page that have ``column`` (AppTest does not expose their keys)."""
-    return [d.value for d in at.dataframe if column in d.value.columns]
-
-
-def _footer(at: AppTest) -> str:
-    return next(c.value for c in at.main.caption if c.value.startswith("Paper:"))
-
-
-def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+from tests.app.conftest import (
+    assert_no_exception,
+    figures_by_title,
+    frames_with,
+    heatmap_z,
+    metric_value,
+    open_app,
+)
 
 
 def test_every_page_renders():
-    at = _app()
+    at = open_app()
     at.run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.title[0].value.startswith("Explore")
     for page, title in [
         ("compressed", "Compressed channels"),
@@ -106,12 +35,12 @@ def test_every_page_renders():
         ("performance", "Performance"),
     ]:
         at.switch_page(f"app_pages/{page}.py").run()
-        _no_exception(at)
+        assert_no_exception(at)
         assert at.title[0].value == title
         assert not at.error, [e.value for e in at.error]
         assert any("1905.02188" in c.value for c in at.caption)  # the paper is cited
         assert at.get("plotly_chart") or page == "performance"
-        for spec in _figures(at).values():  # every heatmap has a colour bar
+        for spec in figures_by_title(at).values():  # every heatmap has a colour bar
             assert all(
                 t.get("showscale", True) is not False or i > 0
                 for i, t in enumerate(x for x in spec["data"] if x["type"] == "heatmap")
@@ -121,19 +50,19 @@ def test_every_page_renders():
 def test_explore_kernel_matches_inspect(reference):
     a, step = reference
     d = step.carafe
-    at = _app()
+    at = open_app()
     at.run()
-    _no_exception(at)
+    assert_no_exception(at)
     for oy, ox in [(3, 5), (20, 17)]:
         at.number_input(key="explore_px_y").set_value(oy).run()
         at.number_input(key="explore_px_x").set_value(ox).run()
-        _no_exception(at)
-        assert float(_metric(at, "Entropy")) == pytest.approx(d.entropy[0, oy, ox], abs=1e-3)
-        assert float(_metric(at, "Peak weight")) == pytest.approx(d.peak[0, oy, ox], abs=1e-3)
-        assert float(_metric(at, "Lean dx")) == pytest.approx(d.com_dx[0, oy, ox], abs=0.01)
+        assert_no_exception(at)
+        assert float(metric_value(at, "Entropy")) == pytest.approx(d.entropy[0, oy, ox], abs=1e-3)
+        assert float(metric_value(at, "Peak weight")) == pytest.approx(d.peak[0, oy, ox], abs=1e-3)
+        assert float(metric_value(at, "Lean dx")) == pytest.approx(d.com_dx[0, oy, ox], abs=0.01)
         assert any(f"({oy}, {ox})" in m.value for m in at.markdown)
-        figs = _figures(at)
-        kernel = _z(figs[f"Reassembly kernel of output pixel ({oy}, {ox})"]["data"][0])
+        figs = figures_by_title(at)
+        kernel = heatmap_z(figs[f"Reassembly kernel of output pixel ({oy}, {ox})"]["data"][0])
         np.testing.assert_allclose(kernel.reshape(-1), d.kernels[:, oy, ox], atol=1e-6)
         # the k×k source window, drawn at the right scale on the image and on the input map
         r, si = (d.up_kernel - 1) // 2, step.stride_in
@@ -165,21 +94,21 @@ def test_explore_kernel_matches_inspect(reference):
 
 
 def _hand_metrics(at: AppTest) -> tuple[float, float]:
-    return float(_metric(at, "By hand: Σ w·x")), float(_metric(at, "CARAFE op output"))
+    return float(metric_value(at, "By hand: Σ w·x")), float(metric_value(at, "CARAFE op output"))
 
 
 def test_how_it_works_recomputes_the_op(reference):
     from carafe.inspect.explain import explain_pixel
 
     _, step = reference
-    at = _app("how_it_works")
+    at = open_app("how_it_works")
     at.number_input(key="hiw_px_y").set_value(9).run()
     at.number_input(key="hiw_px_x").set_value(14).run()
     ch = at.selectbox(key="hiw_channel").value
     assert at.latex, "every step shows its formula"
     for _ in range(4):
         at.button(key="hiw_next").click().run()
-        _no_exception(at)
+        assert_no_exception(at)
         assert at.latex
     by_hand, op = _hand_metrics(at)
     expected = explain_pixel(step, 9, 14, ch)
@@ -193,7 +122,7 @@ def test_how_it_works_recomputes_the_op(reference):
 
 
 def test_how_it_works_toy_mode():
-    at = _app("how_it_works")
+    at = open_app("how_it_works")
     at.radio(key="hiw_mode").set_value("Toy 6×6").run()
     for _ in range(4):
         at.button(key="hiw_next").click().run()
@@ -201,7 +130,7 @@ def test_how_it_works_toy_mode():
     assert by_hand == pytest.approx(op, abs=1e-5) and at.success
     at.number_input(key="toy_y").set_value(11).run()
     at.selectbox(key="toy_channel").set_value(1).run()
-    _no_exception(at)
+    assert_no_exception(at)
     by_hand, op = _hand_metrics(at)
     assert by_hand == pytest.approx(op, abs=1e-5)
 
@@ -213,14 +142,14 @@ def _png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 
 
 def _upload(data: bytes, name: str, page: str | None = None) -> AppTest:
-    at = _app()
+    at = open_app()
     at.session_state["image_source"] = "Upload"
     at.session_state["upload_bytes"] = data
     at.session_state["upload_name"] = name
     at.run()
     if page:
         at.switch_page(page).run()
-    _no_exception(at)
+    assert_no_exception(at)
     return at
 
 
@@ -280,7 +209,7 @@ def test_exif_rotated_and_large_uploads():
 
 def test_sessions_do_not_share_images():
     a = _upload(_png(Image.fromarray(_GOOD)), "mine.png")
-    b = _app()
+    b = open_app()
     b.run()
     assert "image 64×48" in a.caption[0].value  # a sees its upload
     assert "image 64×48" not in b.caption[0].value  # b, at the same time, sees the sample
@@ -303,8 +232,8 @@ def test_npz_download_contents(reference):
 
 
 def test_performance_benchmark_button():
-    at = _app("performance")
-    _no_exception(at)
+    at = open_app("performance")
+    assert_no_exception(at)
     from carafe.inspect.catalog import paper_check
 
     ours, paper = paper_check()
@@ -312,11 +241,11 @@ def test_performance_benchmark_button():
         f"{ours['params']:,}" in s.value and f"{paper['params']:,}" in s.value for s in at.success
     )
     at.button(key="bench_run").click().run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert not at.error, [e.value for e in at.error]
     table = at.session_state["bench_table"]
     assert table.rows and all(r["CARAFE op (ms)"] > 0 for r in table.rows)
-    assert _frames(at, "CARAFE op (ms)")[0].shape[0] == len(table.rows)
+    assert frames_with(at, "CARAFE op (ms)")[0].shape[0] == len(table.rows)
     assert any(f"{len(table.rows)} rows" in c.value for c in at.caption)
 
 
@@ -337,20 +266,20 @@ def test_headless_grouped_checkpoint(monkeypatch):
         "load_pretrained",
         lambda n="carafe", device="cpu": model if n == name else real_load(n),
     )
-    at = _app()
+    at = open_app()
     at.session_state["checkpoint"] = name
     at.run()
-    _no_exception(at)
+    assert_no_exception(at)
     c = cfg["fpn_channels"]
     assert at.radio(key="explore_group").options == [
         f"group 0 (channels 0–{c // 2 - 1})",
         f"group 1 (channels {c // 2}–{c - 1})",
     ]
     at.radio(key="explore_group").set_value(1).run()
-    _no_exception(at)
+    assert_no_exception(at)
     for page in ("compressed", "compare", "how_it_works", "performance"):
         at.switch_page(f"app_pages/{page}.py").run()
-        _no_exception(at)
+        assert_no_exception(at)
         assert not at.error, [e.value for e in at.error]
     at.switch_page("app_pages/compare.py").run()
     assert any("no segmentation head" in i.value for i in at.info)

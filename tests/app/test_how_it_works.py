@@ -6,37 +6,23 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from tests.app.conftest import figures_by_title, open_app, plotly_array
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
-sys.path.insert(0, str(ROOT / "app"))
 Y, X = 9, 14
 
 
 @pytest.fixture(scope="module")
-def step():
-    import state  # app/state.py
-
-    from carafe.inspect.analysis import analyze
-    from carafe.inspect.catalog import load_model
-    from carafe.inspect.imageio import load_image_file, sample_images
-
-    image = load_image_file(next(iter(sample_images().values()))).array
-    return analyze(load_model(state.checkpoint_names()[0]), image).steps[-1]
+def step(reference):
+    return reference[1]
 
 
 def _page(stage: int) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("app_pages/how_it_works.py").run()
+    at = open_app("how_it_works")
     at.number_input(key="hiw_px_y").set_value(Y).run()
     at.number_input(key="hiw_px_x").set_value(X).run()
     for _ in range(stage):
@@ -45,31 +31,12 @@ def _page(stage: int) -> AppTest:
     return at
 
 
-def _figures(at: AppTest) -> dict[str, dict]:
-    out = {}
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        out[spec["layout"].get("title", {}).get("text", "")] = spec
-    return out
-
-
-def _array(value) -> np.ndarray:
-    import base64
-
-    if isinstance(value, dict):
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape", arr.shape)
-        shape = tuple(int(v) for v in shape.split(",")) if isinstance(shape, str) else shape
-        return arr.reshape(shape)
-    return np.asarray(value, dtype=float)
-
-
 def test_encoder_step_shows_every_channel_of_the_source_pixel(step):
     at = _page(1)
     d = step.carafe
     sy, sx = step.geometry.source_pixel(Y, X)
-    bars = _figures(at)[f"Encoder output at input pixel ({sy}, {sx})"]["data"][0]
-    np.testing.assert_allclose(_array(bars["y"]), d.encoder_logits[:, sy, sx], atol=1e-6)
+    bars = figures_by_title(at)[f"Encoder output at input pixel ({sy}, {sx})"]["data"][0]
+    np.testing.assert_allclose(plotly_array(bars["y"]), d.encoder_logits[:, sy, sx], atol=1e-6)
     check = next(m.value for m in at.markdown if m.value.startswith("**By hand**"))
     assert float(re.search(r"vs by hand: ([0-9.e+-]+)\.", check).group(1)) < 1e-4
     assert any(e.label == "Show the by-hand figure" for e in at.expander)
@@ -83,12 +50,12 @@ def test_pixel_shuffle_shows_the_block_and_names_the_channel(step):
     sy, sx = geo.source_pixel(Y, X)
     a, b = geo.sub_pixel(Y, X)
     title = f"Kernel logits of the {s}×{s} block of input pixel ({sy}, {sx})"
-    maps = [t for t in _figures(at)[title]["data"] if t["type"] == "heatmap"]
+    maps = [t for t in figures_by_title(at)[title]["data"] if t["type"] == "heatmap"]
     assert len(maps) == s * s  # all s² kernels at once
     block = d.encoder_logits[:, sy, sx].reshape(g_count, k * k, s, s)[0]  # [t, a, b]
     for i, trace in enumerate(maps):
         ai, bi = divmod(i, s)
-        np.testing.assert_allclose(_array(trace["z"]).ravel(), block[:, ai, bi], atol=1e-6)
+        np.testing.assert_allclose(plotly_array(trace["z"]).ravel(), block[:, ai, bi], atol=1e-6)
         out_y, out_x = s * sy + ai, s * sx + bi  # the shuffle, read off the model's tensors
         if out_y < d.kernel_logits.shape[1] and out_x < d.kernel_logits.shape[2]:
             np.testing.assert_array_equal(block[:, ai, bi], d.kernel_logits[: k * k, out_y, out_x])
@@ -109,7 +76,7 @@ def test_softmax_check_is_a_number_and_reassembly_ends_with_bilinear(step):
     at = _page(3)
     assert not at.metric
     assert any(m.value.startswith("**By hand** (softmax") for m in at.markdown)
-    assert len([t for t in _figures(at) if t.startswith("Kernel (model)")]) == 1
+    assert len([t for t in figures_by_title(at) if t.startswith("Kernel (model)")]) == 1
     at.button(key="hiw_next").click().run()
     ch = int(at.selectbox(key="hiw_channel").value)
     metrics = {m.label: m.value for m in at.metric}
@@ -117,18 +84,16 @@ def test_softmax_check_is_a_number_and_reassembly_ends_with_bilinear(step):
     bilinear = float(F.interpolate(x, scale_factor=step.scale, mode="bilinear")[0, ch, Y, X])
     assert float(metrics["Bilinear"]) == pytest.approx(bilinear, rel=6e-6, abs=2e-6)
     assert float(metrics["CARAFE"]) == pytest.approx(float(step.output[ch, Y, X]), rel=6e-6)
-    assert "Bilinear's kernel" in _figures(at)
+    assert "Bilinear's kernel" in figures_by_title(at)
 
 
 def test_toy_mode_shuffle_and_bilinear():
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("app_pages/how_it_works.py").run()
+    at = open_app("how_it_works")
     at.radio(key="hiw_mode").set_value("Toy 6×6").run()
     at.button(key="hiw_next").click().run()
     at.button(key="hiw_next").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(t.startswith("Kernel logits of the 2×2 block") for t in _figures(at))
+    assert any(t.startswith("Kernel logits of the 2×2 block") for t in figures_by_title(at))
     at.button(key="hiw_next").click().run()
     at.button(key="hiw_next").click().run()
     assert "Bilinear" in {m.label for m in at.metric}

@@ -5,7 +5,7 @@ import torch
 
 import carafe.ops as ops
 from carafe.ops.reference import carafe_reference
-from tests.helpers_carafe import random_inputs
+from tests.conftest import random_inputs
 
 pytestmark = [
     pytest.mark.gpu,

@@ -13,7 +13,7 @@ import torch
 
 import carafe.ops as ops
 from carafe.ops.reference import carafe_reference, carafe_reference_backward
-from tests.helpers_carafe import random_inputs
+from tests.conftest import random_inputs
 
 GEOMETRIES = list(itertools.product((1, 3, 5), (1, 2), (1, 2, 3)))  # k, G, s
 
@@ -78,7 +78,7 @@ REFERENCE_SCRIPT = textwrap.dedent("""
     import itertools, warnings, torch
     warnings.simplefilter("ignore")
     import carafe.ops as ops
-    from tests.helpers_carafe import random_inputs
+    from tests.conftest import random_inputs
     assert ops.backend().startswith("reference"), ops.backend()
     torch.set_num_threads(1)
     for k, g, s in ((1, 2, 3), (3, 2, 2), (5, 1, 3)):
@@ -99,6 +99,6 @@ def test_gradgradcheck_reference_fallback(tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]

@@ -1,16 +1,14 @@
-"""How it works, steps 2 and 3: the content encoder's whole output at one input pixel, and the
-pixel shuffle that turns it into the s² kernels of its s×s output block. Draws what
-carafe.explain returns (PixelExplanation, ShuffleView); no maths beyond colouring.
-"""
+"""The pixel shuffle made visible: the encoder's output at one input pixel, and the s² kernels of
+its s×s output block."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from figures import DIV, SELECT, number_text
 from plotly.subplots import make_subplots
 
-PICK = "#ff1744"  # the selected tap
+from figures.draw import number_text
+from figures.style import BAR_NEGATIVE, BAR_POSITIVE, DIV, HIGHLIGHT, SELECT
 
 
 def encoder_vector_figure(values, channels_of_pixel, title, height=280) -> go.Figure:
@@ -19,7 +17,7 @@ def encoder_vector_figure(values, channels_of_pixel, title, height=280) -> go.Fi
     values = np.asarray(values, dtype=np.float64)
     mine = np.zeros(len(values), bool)
     mine[np.asarray(channels_of_pixel).ravel()] = True
-    colours = np.where(values >= 0, "#d6604d", "#4393c3")
+    colours = np.where(values >= 0, BAR_POSITIVE, BAR_NEGATIVE)
     fig = go.Figure(
         go.Bar(
             x=np.arange(len(values)),
@@ -90,7 +88,7 @@ def block_kernels_figure(view, tap, values=None, title="", height=None) -> go.Fi
                 x1=dx + 0.5,
                 y0=dy - 0.5,
                 y1=dy + 0.5,
-                line=dict(color=PICK, width=3),
+                line=dict(color=HIGHLIGHT, width=3),
                 row=a + 1,
                 col=b + 1,
             )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import carafe.ops as ops
 from carafe.ops.reference import carafe_reference
-from tests.helpers_carafe import random_inputs
+from tests.conftest import random_inputs
 
 needs_cpp = pytest.mark.skipif(
     not ops.backend().startswith(("cpp", "cuda")),

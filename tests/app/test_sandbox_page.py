@@ -5,59 +5,26 @@ off the image, the coarsest step) are handled with words, not tracebacks."""
 from __future__ import annotations
 
 import io
-import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120  # a cold model load + first analysis on a busy 2-core CPU
-sys.path.insert(0, str(ROOT / "app"))
+from tests.app.conftest import (
+    assert_clean,
+    figure_titled,
+    heatmap_z,
+    markdown_starting,
+    open_app,
+)
 
 
 def _sandbox() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("app_pages/sandbox.py").run()
-    _clean(at)
+    at = open_app("sandbox")
+    assert_clean(at)
     return at
-
-
-def _clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _figure(at: AppTest, title: str) -> dict:
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        if spec["layout"].get("title", {}).get("text", "").startswith(title):
-            return spec
-    raise AssertionError(f"no figure titled {title!r}")
-
-
-def _z(trace: dict) -> np.ndarray:
-    """A heatmap's z (plotly sends numpy arrays as base64 typed arrays)."""
-    import base64
-
-    z = trace["z"]
-    if isinstance(z, dict):
-        arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        shape = z.get("shape", arr.shape)
-        shape = tuple(int(v) for v in shape.split(",")) if isinstance(shape, str) else shape
-        return arr.reshape(shape)
-    return np.asarray(z, dtype=float)
-
-
-def _markdown(at: AppTest, start: str) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith(start))
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +50,21 @@ def test_sandbox_shows_the_live_numbers(expected):
     assert any("1905.02188" in c.value for c in at.caption)
     maps = [
         t
-        for t in _figure(at, "The step's input and four outputs")["data"]
+        for t in figure_titled(at, "The step's input and four outputs")["data"]
         if t["type"] == "heatmap"
     ]
     assert len(maps) == 5  # input + CARAFE, bilinear, nearest, deconv
     assert {(t["zmin"], t["zmax"]) for t in maps} == {(view.zmin, view.zmax)}  # one scale
     assert sum(t.get("showscale", True) is not False for t in maps) == 1  # one colour bar
-    text = _markdown(at, "The line crosses")
+    text = markdown_starting(at, "The line crosses")
     assert f"{len(prof.pixels)} output pixels" in text
     for m, name in [("carafe", "CARAFE"), ("bilinear", "Bilinear"), ("deconv", "Deconv")]:
         assert f"{name} **{prof.steepest[m]:.3f}**" in text
     ratio = prof.steepest["carafe"] / prof.steepest["bilinear"]
-    verdict = _markdown(at, "Here CARAFE")
+    verdict = markdown_starting(at, "Here CARAFE")
     assert (f"{ratio:.1f}×" in verdict) == (ratio > 1.2)
     flat = view.flat
-    texture = _markdown(at, "Each input pixel predicts")
+    texture = markdown_starting(at, "Each input pixel predicts")
     assert f"**{flat.pixels}** input pixels" in texture
     assert f"**{flat.subpixel_difference:.0%}**" in texture
     assert f"**{flat.neighbour_difference:.0%}**" in texture
@@ -106,19 +73,21 @@ def test_sandbox_shows_the_live_numbers(expected):
     assert len(lean) == 4 and lean["CARAFE lean dy"].tolist() == pytest.approx(
         flat.lean[..., 0].ravel().tolist(), abs=1e-6
     )
-    kernels = [t for t in _figure(at, "CARAFE's kernels along")["data"] if t["type"] == "heatmap"]
+    kernels = [
+        t for t in figure_titled(at, "CARAFE's kernels along")["data"] if t["type"] == "heatmap"
+    ]
     assert len(kernels) == 8
-    assert all(np.isclose(_z(t).sum(), 1.0, atol=1e-4) for t in kernels)
-    assert [_z(t).shape for t in maps[1:]] == [view.maps["carafe"].shape] * 4
-    np.testing.assert_allclose(_z(maps[1]), view.maps["carafe"], atol=1e-5)
+    assert all(np.isclose(heatmap_z(t).sum(), 1.0, atol=1e-4) for t in kernels)
+    assert [heatmap_z(t).shape for t in maps[1:]] == [view.maps["carafe"].shape] * 4
+    np.testing.assert_allclose(heatmap_z(maps[1]), view.maps["carafe"], atol=1e-5)
 
 
 @pytest.mark.parametrize("pattern", ["Corner", "Thin line", "Checkerboard", "Disc"])
 def test_every_pattern_renders(pattern):
     at = _sandbox()
     at.radio(key="sb_pattern").set_value(pattern).run()
-    _clean(at)
-    assert _figure(at, "Profile along the line")
+    assert_clean(at)
+    assert figure_titled(at, "Profile along the line")
     caption = next(c.value for c in at.caption if c.value.startswith("Each feature vector"))
     assert "colour A's mean feature" in caption or "principal component" in caption
 
@@ -131,26 +100,28 @@ def test_line_follows_the_pattern_and_can_leave_the_image():
     at.number_input(key="sb_line_cx").set_value(0).run()
     at.slider(key="sb_line_length").set_value(8).run()
     at.slider(key="sb_line_angle").set_value(135).run()  # only its middle touches the image
-    _clean(at)
+    assert_clean(at)
     assert any("fewer than two output pixels" in w.value for w in at.warning)
     at.button(key="sb_reset_line").click().run()
     assert at.number_input(key="sb_line_cx").value == 128
-    _clean(at)
+    assert_clean(at)
 
 
 def test_flat_image_and_coarsest_step():
     at = _sandbox()
     at.color_picker(key="sb_colour_b").set_value("#282828").run()
-    _clean(at)
+    assert_clean(at)
     assert any("flat" in w.value for w in at.warning)
     assert any("principal component" in c.value for c in at.caption)
     assert not any("keeps the step" in m.value for m in at.markdown)  # no edge, no claim
     assert any(m.value.startswith("CARAFE's steepest change") for m in at.markdown)
-    dotted = [t for t in _figure(at, "Profile along")["data"] if t["name"].startswith("pattern")]
+    dotted = [
+        t for t in figure_titled(at, "Profile along")["data"] if t["name"].startswith("pattern")
+    ]
     assert not dotted  # a one-colour image draws no pattern step
     at.session_state["step_pos"] = 0  # the coarsest step: a tiny input map
     at.color_picker(key="sb_colour_b").set_value("#ebc828").run()
-    _clean(at)
+    assert_clean(at)
     assert any("8×8" in c.value for c in at.caption)
 
 
@@ -170,7 +141,7 @@ def test_uploads_small_and_tiny(side):
     at.session_state["sb_upload_bytes"] = _png(img)
     at.session_state["sb_upload_name"] = "tiny.png"
     at.run()
-    _clean(at)
+    assert_clean(at)
     assert any("principal component" in c.value for c in at.caption)
     if side == 8:  # one input pixel at the finest step: no window fits, no flat area
         assert any(i.value.startswith("No input pixel at this step") for i in at.info)

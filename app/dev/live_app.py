@@ -1,6 +1,6 @@
 """The app served by ``streamlit run`` on a free local port, and waits on it in a browser page.
 
-Shared by the click benchmark (app/bench_clicks.py) and the browser test
+Shared by the click benchmark (app/dev/bench_clicks.py) and the browser test
 (tests/test_browser.py), so both start, poll and stop the app the same way.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent
+APP = Path(__file__).resolve().parents[1]  # app/
 
 # True in the page once a plot title reads "Reassembly kernel of output pixel ..." and differs
 # from the argument. Polled in the page (a CSS query over the few plot titles): polling a text=

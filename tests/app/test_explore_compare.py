@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "app"))
-
-
-@pytest.fixture(scope="module")
-def reference():
-    import state  # app/state.py
-
-    from carafe.inspect.analysis import analyze
-    from carafe.inspect.catalog import load_model
-    from carafe.inspect.imageio import load_image_file, sample_images
-
-    image = load_image_file(next(iter(sample_images().values()))).array
-    return analyze(load_model(state.checkpoint_names()[0]), image)
+from tests.app.conftest import assert_no_exception, open_app
 
 
 def _parse_table(markdown: str):
@@ -43,10 +24,10 @@ def _parse_table(markdown: str):
 def test_three_kernels_and_their_numbers(reference):
     from carafe.inspect.kernel_compare import compare_pixel
 
-    step = reference.steps[-1]
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    analysis, step = reference
+    at = open_app()
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert_no_exception(at)
     oy, ox = 21, 30
     at.number_input(key="explore_px_y").set_value(oy).run()
     at.number_input(key="explore_px_x").set_value(ox).run()
@@ -56,7 +37,7 @@ def test_three_kernels_and_their_numbers(reference):
     assert len(tables) == 1
     table = _parse_table(tables[0]).set_index("method")
     assert list(table.index) == ["CARAFE", "Bilinear", "Nearest"]
-    expected = compare_pixel(step, oy, ox, channel, reference.segmentation)
+    expected = compare_pixel(step, oy, ox, channel, analysis.segmentation)
     for m in expected.methods:
         row = table.loc[m.display_name]
         assert row["weight on own object"] == pytest.approx(m.own_share, abs=1e-3)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import carafe.ops as ops
 from carafe.ops.geometry import Geometry, visible_extent
 from carafe.ops.reference import carafe_reference
-from tests.helpers_carafe import random_inputs
+from tests.conftest import random_inputs
 
 SHAPES = [  # c, h, w, k, g, s
     (4, 5, 5, 1, 1, 1),

@@ -11,15 +11,13 @@ from a font host or a CDN) and on any console error. Skips cleanly without
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from dev.live_app import NEW_KERNEL_TITLE, running_app, wait_idle
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "app"))
-from live_app import NEW_KERNEL_TITLE, running_app, wait_idle  # noqa: E402
+from tests.app.conftest import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"

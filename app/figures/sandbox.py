@@ -1,23 +1,14 @@
-"""Plotly figures of the Sandbox page: the pattern with its profile line, every upsampler on one
-colour scale, the profile, the kernels along the line. They draw what carafe.inspect.sandbox
-returns; no maths beyond placing and colouring.
-"""
+"""The Sandbox's figures: the pattern with its profile line, maps on one scale, the profiles along
+the line, and CARAFE's kernels along it."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from figures import KERNEL, _square, number_text, rgb_image
 from plotly.subplots import make_subplots
 
-SCALE = "Cividis"  # one sequential scale for every map (readable with colour-blindness)
-LINE = "#ff1744"  # the profile line
-COLOURS = {
-    "carafe": "#d62728",
-    "bilinear": "#1f77b4",
-    "nearest": "#2ca02c",
-    "deconv": "#9467bd",
-}
+from figures.draw import number_text, rgb_image
+from figures.style import HIGHLIGHT, KERNEL, METHOD_COLOURS, PROFILE_SCALE, square
 
 
 def _line_trace(line, showlegend=False) -> go.Scatter:
@@ -26,8 +17,8 @@ def _line_trace(line, showlegend=False) -> go.Scatter:
         x=[line.x0, line.x1],
         y=[line.y0, line.y1],
         mode="lines+markers",
-        line=dict(color=LINE, width=2),
-        marker=dict(size=[8, 0], color=LINE),
+        line=dict(color=HIGHLIGHT, width=2),
+        marker=dict(size=[8, 0], color=HIGHLIGHT),
         hoverinfo="skip",
         showlegend=showlegend,
         name="profile line",
@@ -41,7 +32,7 @@ def pattern_figure(image: np.ndarray, line, title: str, height: int = 360) -> go
     fig.add_trace(_line_trace(line))
     h, w = image.shape[:2]
     fig.update_layout(title=title)
-    _square(fig, height=height)
+    square(fig, height=height)
     fig.update_xaxes(range=[0, w], autorange=False, showticklabels=False)
     fig.update_yaxes(range=[h, 0], autorange=False, showticklabels=False)
     return fig
@@ -56,7 +47,7 @@ def maps_figure(maps, titles, lines, zmin, zmax, cols=5, height=300) -> go.Figur
         fig.add_trace(
             go.Heatmap(
                 z=m,
-                colorscale=SCALE,
+                colorscale=PROFILE_SCALE,
                 zmin=zmin,
                 zmax=zmax,
                 showscale=i == 0,
@@ -117,7 +108,9 @@ def profile_figure(profile, names: dict[str, str], height: int = 380) -> go.Figu
                 x=profile.distance,
                 y=values,
                 mode="lines+markers",
-                line=dict(color=COLOURS.get(m), width=2.5 if m == "carafe" else 1.5, shape="hvh"),
+                line=dict(
+                    color=METHOD_COLOURS.get(m), width=2.5 if m == "carafe" else 1.5, shape="hvh"
+                ),
                 marker=dict(size=5),
                 name=names.get(m, m),
                 hovertemplate="%{x:.1f} px: %{y:.3f}<extra>" + names.get(m, m) + "</extra>",

@@ -3,23 +3,20 @@ agree (metrics, costs, compressor), the toy's edge, small figure details, the Dy
 
 from __future__ import annotations
 
+import figures.images as image_figs
+import figures.maps as map_figs
 import numpy as np
 import pytest
+from figures import draw
 
-from tests.test_app import (
-    _app,
-    _figures,
-    _footer,
-    _frames,
-    _no_exception,
-    _z,
-    reference_analysis,
+from tests.app.conftest import (
+    assert_no_exception,
+    figures_by_title,
+    footer_text,
+    frames_with,
+    heatmap_z,
+    open_app,
 )
-
-
-@pytest.fixture(scope="module")
-def reference():
-    return reference_analysis()
 
 
 def _metrics_fixture() -> dict:
@@ -102,12 +99,12 @@ def test_compare_page_shows_the_stored_metrics(tmp_path, monkeypatch):
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(_metrics_fixture()))
     monkeypatch.setattr(carafe.inspect.catalog, "METRICS_FILE", path)
-    at = _app("compare")
-    _no_exception(at)
-    assert _frames(at, "seeds")[0]["mIoU (%)"].tolist() == [81.5, 79.0]
+    at = open_app("compare")
+    assert_no_exception(at)
+    assert frames_with(at, "seeds")[0]["mIoU (%)"].tolist() == [81.5, 79.0]
     assert any("0.629" in m.value and "content-blind" in m.value for m in at.markdown)
     assert not any("bilinear-like" in m.value for m in at.markdown)
-    footer = _footer(at)
+    footer = footer_text(at)
     assert "Stored, not computed here" in footer and "metrics.json" in footer
 
 
@@ -118,14 +115,14 @@ def test_compare_page_renders_the_shipped_metrics_file():
     metrics = load_metrics()
     if metrics is None:
         pytest.skip("no assets/metrics.json")
-    at = _app("compare")
-    _no_exception(at)
+    at = open_app("compare")
+    assert_no_exception(at)
     try:
         view = metrics_view(metrics)
     except KeyError:
         assert any("metrics.json does not have the layout" in w.value for w in at.warning)
         return
-    shown = _frames(at, "seeds")[0]
+    shown = frames_with(at, "seeds")[0]
     assert shown["mIoU (%)"].tolist() == [r["mIoU (%)"] for r in view.means.rows]
 
 
@@ -133,14 +130,14 @@ def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
     from carafe.inspect.pixel import kernel_view
 
     _, step = reference
-    at = _app()
+    at = open_app()
     at.run()
     at.number_input(key="explore_px_y").set_value(0).run()
     at.number_input(key="explore_px_x").set_value(0).run()
-    _no_exception(at)
+    assert_no_exception(at)
     v = kernel_view(step, 0, 0)
     assert v.padding_weight > 0.01  # the corner pixel reads zero padding
-    fig = _figures(at)["Reassembly kernel of output pixel (0, 0)"]
+    fig = figures_by_title(at)["Reassembly kernel of output pixel (0, 0)"]
     assert fig["data"][0]["zmax"] == 1.0  # fixed 0–1 scale by default
     pads = [sh for sh in fig["layout"]["shapes"] if sh.get("name") == "zero padding"]
     assert len(pads) == int(v.outside.sum()) > 0
@@ -149,11 +146,11 @@ def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
         "pad" in t for t in text[~v.outside]
     )
     assert any(f"{v.padding_weight:.1%}" in w.value and "zero" in w.value for w in at.warning)
-    image = _figures(at)["Image: click an output pixel"]
+    image = figures_by_title(at)["Image: click an output pixel"]
     assert any("zero padding" in a_["text"] for a_ in image["layout"]["annotations"])
     assert image["layout"]["xaxis"]["range"][0] < -0.5  # the window is shown, not cut off
     at.toggle(key="explore_kernel_scale").set_value(True).run()
-    fig = _figures(at)["Reassembly kernel of output pixel (0, 0)"]
+    fig = figures_by_title(at)["Reassembly kernel of output pixel (0, 0)"]
     assert fig["data"][0]["zmax"] == pytest.approx(v.kernel.max(), rel=1e-6)
 
 
@@ -161,14 +158,14 @@ def test_explore_starts_inside_the_image_and_clamps_typed_pixels(reference):
     from carafe.inspect.pixel import kernel_view, start_pixel
 
     a, step = reference
-    at = _app()
+    at = open_app()
     at.run()
     start = (at.number_input(key="explore_px_y").value, at.number_input(key="explore_px_x").value)
     assert start == start_pixel(step, 0, a.segmentation)
     assert kernel_view(step, *start).padding_weight <= 0.05
     oh, ow = step.visible_output_hw()
     at.number_input(key="explore_px_x").set_value(999).run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.number_input(key="explore_px_x").value == ow - 1
     assert any("999" in c.value and "outside" in c.value for c in at.caption)
 
@@ -176,11 +173,11 @@ def test_explore_starts_inside_the_image_and_clamps_typed_pixels(reference):
 def test_photos_say_what_the_model_was_trained_for():
     import texts
 
-    at = _app()
+    at = open_app()
     at.session_state["sample"] = "cat.jpg"
     at.run()
     assert any(texts.TRAINED_FOR == c.value for c in at.caption)
-    at = _app()
+    at = open_app()
     at.session_state["sample"] = "shapes_1.png"
     at.run()
     assert not any(texts.TRAINED_FOR == c.value for c in at.caption)
@@ -188,8 +185,8 @@ def test_photos_say_what_the_model_was_trained_for():
 
 def test_compressed_page_describes_the_model_shown(reference):
     _, step = reference
-    at = _app("compressed")
-    _no_exception(at)
+    at = open_app("compressed")
+    assert_no_exception(at)
     c, cm = step.input.shape[0], step.carafe.compressed.shape[0]
     intro = next(m.value for m in at.markdown if "channel compressor" in m.value)
     assert f"C = **{c}**" in intro and f"C_m = **{cm}**" in intro
@@ -202,46 +199,44 @@ def test_performance_labels_one_and_all_upsamplers():
     from carafe.inspect.catalog import model_cost
 
     mc = model_cost(state.get_model(state.checkpoint_names()[0]))
-    at = _app("performance")
-    _no_exception(at)
+    at = open_app("performance")
+    assert_no_exception(at)
     text = next(m.value for m in at.markdown if "This checkpoint upsamples" in m.value)
     assert f"**{mc.params_one:,}** parameters" in text and "**one** upsampler" in text
     assert f"**{mc.params_all:,}** parameters for **all {mc.steps}**" in text
-    rows = _frames(at, "parameters (one upsampler)")[1]  # [0]: the paper's C = 256
+    rows = frames_with(at, "parameters (one upsampler)")[1]  # [0]: the paper's C = 256
     assert mc.params_one in rows["parameters (one upsampler)"].tolist()
-    assert "Stored, not computed here" in _footer(at)
+    assert "Stored, not computed here" in footer_text(at)
 
 
 def test_default_toy_keeps_the_edge_sharp_and_untrained_is_an_option():
-    at = _app("how_it_works")
+    at = open_app("how_it_works")
     at.radio(key="hiw_mode").set_value("Toy 6×6").run()
     assert at.radio(key="toy_weights").value.startswith("Edge-aware")
-    out = _z(_figures(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
+    out = heatmap_z(figures_by_title(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
     assert np.abs(out[2:-2, 2:6]).max() <= 0.1 and np.abs(out[2:-2, 6:-2] - 1).max() <= 0.1
     assert any("hand-set" in c.value for c in at.caption)
     at.radio(key="toy_weights").set_value("Untrained (random)").run()
-    out = _z(_figures(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
+    out = heatmap_z(figures_by_title(at)["CARAFE output, channel 0 (12×12)"]["data"][0])
     assert np.abs(out[2:-2, 2:6]).max() > 0.1
     assert any("untrained" in c.value for c in at.caption)
 
 
 def test_figure_helpers_small_rough_edges():
-    import figures as fg
-    import plots as pl
 
-    assert fg.number_text([-0.0001, -0.004, -0.006, 0.0], ".2f").tolist() == [
+    assert draw.number_text([-0.0001, -0.004, -0.006, 0.0], ".2f").tolist() == [
         "0.00",
         "0.00",
         "-0.01",
         "0.00",
     ]
-    assert fg.number_text([-0.001, 0.3, -0.2], "+.2f").tolist() == ["+0.00", "+0.30", "-0.20"]
-    wheel = pl.wheel_legend(32)
+    assert draw.number_text([-0.001, 0.3, -0.2], "+.2f").tolist() == ["+0.00", "+0.30", "-0.20"]
+    wheel = map_figs.wheel_legend(32)
     assert wheel.shape == (32, 32, 4) and wheel[0, 0, 3] == 0 and wheel[16, 16, 3] == 255
     rng = np.random.default_rng(0)
     dy, dx = rng.normal(0, 0.05, (2, 96, 96))
     dy[40:50, 40:50] = 1.5  # one region with a clear lean
-    fig = pl.offset_figure(dy, dx, "lean")
+    fig = map_figs.offset_figure(dy, dx, "lean")
     heads = fig.data[-1]
     assert 0 < len(heads.x) <= 4  # arrows only where the lean is clear
     assert heads.marker.size >= 8
@@ -249,7 +244,6 @@ def test_figure_helpers_small_rough_edges():
 
 def test_image_figure_follows_the_aspect_ratio(tiny_model):
     """A wide image gets a low figure (no large blank bands above and below it)."""
-    import figures as fg
 
     from carafe.inspect.analysis import analyze
     from carafe.inspect.pixel import kernel_view
@@ -258,7 +252,7 @@ def test_image_figure_follows_the_aspect_ratio(tiny_model):
     for shape in [(64, 64), (24, 512)]:
         image = np.full((*shape, 3), 128, np.uint8)
         step = analyze(tiny_model, image, baselines=False).steps[0]
-        fig = fg.image_figure(image, step, kernel_view(step, 1, 1))
+        fig = image_figs.image_figure(image, step, kernel_view(step, 1, 1))
         heights[shape] = fig.layout.height
     assert heights[(24, 512)] < 0.5 * heights[(64, 64)]
 
@@ -269,23 +263,22 @@ def test_image_figure_follows_the_aspect_ratio(tiny_model):
 def test_click_targets_reach_every_pixel_and_are_exact_near_the_selection(out_hw, selected):
     """Every output pixel has a marker within half a grid step; within the radius every pixel
     has its own; no coarse marker reaches into that area; a few hundred markers at most."""
-    import figures as fg
 
-    (gy, gx, sub), (fy, fx) = fg.click_targets(out_hw, selected)
+    (gy, gx, sub), (fy, fx) = image_figs.click_targets(out_hw, selected)
     rows = np.concatenate([gy, fy])
     cols = np.concatenate([gx, fx])
-    assert len(rows) <= fg.CLICK_GRID**2 + (2 * fg.CLICK_RADIUS + 1) ** 2
+    assert len(rows) <= image_figs.CLICK_GRID**2 + (2 * image_figs.CLICK_RADIUS + 1) ** 2
     oh, ow = out_hw
     yy, xx = np.mgrid[0:oh, 0:ow]
     gap = np.min(np.maximum(np.abs(yy[..., None] - rows), np.abs(xx[..., None] - cols)), axis=-1)
     assert gap.max() <= sub // 2
-    near = (np.abs(yy - selected[0]) <= fg.CLICK_RADIUS) & (
-        np.abs(xx - selected[1]) <= fg.CLICK_RADIUS
+    near = (np.abs(yy - selected[0]) <= image_figs.CLICK_RADIUS) & (
+        np.abs(xx - selected[1]) <= image_figs.CLICK_RADIUS
     )
     assert set(zip(yy[near], xx[near], strict=True)) == set(zip(fy, fx, strict=True))
-    reach = fg.CLICK_RADIUS + sub // 2
+    reach = image_figs.CLICK_RADIUS + sub // 2
     assert not np.any((np.abs(gy - selected[0]) <= reach) & (np.abs(gx - selected[1]) <= reach))
-    assert sub == fg.click_grid_step(out_hw)
+    assert sub == image_figs.click_grid_step(out_hw)
 
 
 def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference):
@@ -314,20 +307,20 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
     state.dysample_points_for.clear()
     a, step = reference
     try:
-        at = _app()
+        at = open_app()
         at.run()
         at.number_input(key="explore_px_y").set_value(9).run()
         at.number_input(key="explore_px_x").set_value(14).run()
-        _no_exception(at)
-        fig = _figures(at)["DySample: where output pixel (9, 14) samples"]
+        assert_no_exception(at)
+        fig = figures_by_title(at)["DySample: where output pixel (9, 14) samples"]
         expected = sampling_at(dysample_points(twin, a.image)[-1], step, 9, 14)
-        np.testing.assert_allclose(_z(fig["data"][0]), expected.kernel, atol=1e-6)
+        np.testing.assert_allclose(heatmap_z(fig["data"][0]), expected.kernel, atol=1e-6)
         assert any("moved by (dx, dy)" in c.value for c in at.caption)
         at.switch_page("app_pages/compare.py").run()
-        _no_exception(at)
+        assert_no_exception(at)
         assert any("DySample twin" in m.value for m in at.markdown)
         at.switch_page("app_pages/performance.py").run()
-        names = _frames(at, "parameters (one upsampler)")[0]["upsampler"].tolist()
+        names = frames_with(at, "parameters (one upsampler)")[0]["upsampler"].tolist()
         assert display_name("dysample") in names
     finally:
         state.get_model.clear()

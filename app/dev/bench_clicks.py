@@ -1,7 +1,9 @@
 """How fast does Explore answer a click? Server-side and in a real browser, as medians.
 
-    python app/bench_clicks.py                 # both; needs Debian's chromium for the browser
-    python app/bench_clicks.py --server-only   # just the server-side work per click
+    cd app && python -m dev.bench_clicks                 # both; needs Debian's chromium
+    cd app && python -m dev.bench_clicks --server-only   # the server-side work per click only
+
+(Run from app/, as Streamlit runs the pages, so ``state`` and ``figures`` import as there.)
 
 Server side: the work the pixel fragment does for one clicked pixel (kernel view, the three-way
 comparison, DySample's sampling point when shipped, building and serialising the figures),
@@ -15,25 +17,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
+import figures.kernels as kernel_figs
 import numpy as np
+import state
 
-APP = Path(__file__).resolve().parent
-sys.path.insert(0, str(APP))
-
-import figures as fg  # noqa: E402
-import pixel_compare  # noqa: E402
-import state  # noqa: E402
-from live_app import NEW_KERNEL_TITLE, running_app, wait_idle  # noqa: E402
-
-from carafe.inspect.analysis import analyze  # noqa: E402
-from carafe.inspect.catalog import load_model  # noqa: E402
-from carafe.inspect.imageio import load_image_file, sample_images  # noqa: E402
-from carafe.inspect.kernel_compare import compare_pixel  # noqa: E402
-from carafe.inspect.pixel import kernel_view  # noqa: E402
+from carafe.inspect.analysis import analyze
+from carafe.inspect.catalog import load_model
+from carafe.inspect.imageio import load_image_file, sample_images
+from carafe.inspect.kernel_compare import compare_pixel
+from carafe.inspect.pixel import kernel_view
+from dev.live_app import NEW_KERNEL_TITLE, running_app, wait_idle
 
 
 def _ms(samples: list[float]) -> str:
@@ -55,8 +50,10 @@ def server_side(clicks: int = 40) -> list[float]:
         v = kernel_view(step, y, x)
         cmp = compare_pixel(step, y, x, channel, a.segmentation)
         figs = [
-            fg.kernel_figure(v.kernel, f"Reassembly kernel of output pixel ({y}, {x})", zmax=1.0),
-            pixel_compare._comparison_figure(cmp, a.class_names),
+            kernel_figs.kernel_figure(
+                v.kernel, f"Reassembly kernel of output pixel ({y}, {x})", zmax=1.0
+            ),
+            kernel_figs.comparison_figure(cmp, a.class_names),
         ]
         for fig in figs:
             fig.to_json()  # what Streamlit sends

@@ -1,0 +1,160 @@
+"""The image views: the image with its segmentation and click targets, rows of images, the
+legend of classes, the image as a grey background for an output map."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from figures.draw import outline, pad_area, rgb_image
+from figures.style import HIGHLIGHT, PALETTE, class_colour, square
+
+
+def legend_html(class_names, present=None) -> str:
+    """Coloured class chips (HTML) for ``st.markdown(..., unsafe_allow_html=True)``."""
+    ids = [
+        i
+        for i in (present if present is not None else range(len(class_names)))
+        if 0 < i < len(class_names)
+    ]
+    if not ids:
+        return "only background"
+    return " ".join(
+        f"<span style='background:{class_colour(i)};padding:1px 8px;"
+        f"border-radius:4px;color:black'>{class_names[i]}</span>"
+        for i in ids
+    )
+
+
+def overlay(image: np.ndarray, seg: np.ndarray | None, alpha: float) -> np.ndarray:
+    """Blend class colours over the image (background untouched)."""
+    if seg is None or alpha <= 0:
+        return image
+    colours = PALETTE[seg % len(PALETTE)].astype(np.float32)
+    mask = (seg > 0)[..., None]
+    out = np.where(mask, (1 - alpha) * image + alpha * colours, image)
+    return out.round().astype(np.uint8)
+
+
+CLICK_GRID = 16  # coarse click markers per axis
+
+
+CLICK_RADIUS = 6  # every output pixel this close to the selected one gets a marker
+
+
+def click_grid_step(out_hw, coarse: int = CLICK_GRID) -> int:
+    """Output pixels between two coarse click markers."""
+    return max(1, -(-max(out_hw) // coarse))
+
+
+def click_targets(out_hw, selected, coarse: int = CLICK_GRID, radius: int = CLICK_RADIUS):
+    """Output pixels that get an invisible click marker, as (coarse, fine) (rows, cols) pairs.
+
+    Every output pixel within ``radius`` of the selected one (exact clicks near it), and a
+    grid of at most ``coarse`` × ``coarse`` pixels elsewhere (a far click lands within half a
+    grid step). Plotly draws each marker as an SVG node and redraws them all on every click:
+    a marker per pixel of a 64×64 map took over a second per click in the browser, this grid
+    a few hundred markers.
+    """
+    oh, ow = out_hw
+    sub = click_grid_step(out_hw, coarse)
+    gy, gx = np.mgrid[sub // 2 : oh : sub, sub // 2 : ow : sub]
+    oy, ox = selected
+    fy, fx = np.mgrid[
+        max(0, oy - radius) : min(oh, oy + radius + 1),
+        max(0, ox - radius) : min(ow, ox + radius + 1),
+    ]
+    # coarse squares (sub pixels wide) must not reach into the fine area, or both would claim
+    # a click there
+    reach = radius + sub // 2
+    far = (np.abs(gy - oy) > reach) | (np.abs(gx - ox) > reach)
+    return (gy[far], gx[far], sub), (fy.ravel(), fx.ravel())
+
+
+def _click_trace(step, rows, cols, size: int, name: str) -> go.Scatter:
+    cy, cx = step.geometry.image_centre(rows, cols)
+    return go.Scatter(
+        x=np.asarray(cx, np.float32),
+        y=np.asarray(cy, np.float32),
+        mode="markers",
+        marker=dict(size=size, color="rgba(255,255,255,0.01)", symbol="square"),
+        customdata=np.stack([rows, cols], axis=1).astype(np.int16),
+        hovertemplate="output pixel (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+        showlegend=False,
+        name=name,
+    )
+
+
+def image_figure(image, step, view, seg=None, alpha=0.45, title="") -> go.Figure:
+    """The image (with segmentation) plus invisible click targets (see :func:`click_targets`).
+
+    ``view`` is the selected pixel's :class:`carafe.inspect.KernelView`: its output pixel is
+    outlined in red and its k×k source window dashed, both in image pixels. Where the window
+    reaches past the image, the axes grow to show it and the part outside the image is
+    greyed and labelled "zero padding".
+    """
+    h, w = image.shape[:2]
+    fig = go.Figure(
+        rgb_image(
+            overlay(image, seg, alpha),
+            fmt="JPEG" if image.shape[0] * image.shape[1] > 128**2 else "PNG",
+        )
+    )
+    oh, ow = step.visible_output_hw()
+    (gy, gx, sub), (fy, fx) = click_targets((oh, ow), (view.y, view.x))
+    cell = max(2, 600 // max(oh, ow))  # one output pixel, in screen pixels (about)
+    fig.add_trace(_click_trace(step, gy, gx, max(4, cell * sub), "grid"))
+    fig.add_trace(_click_trace(step, fy, fx, max(4, cell), "pixels"))  # on top: wins near it
+    wy0, wx0, wy1, wx1 = view.window_box
+    y0, x0, y1, x1 = min(0, wy0), min(0, wx0), max(h, wy1), max(w, wx1)
+    if (y0, x0, y1, x1) != (0, 0, h, w):  # the window reaches past the image
+        for box in ((y0, x0, 0, x1), (h, x0, y1, x1), (0, x0, h, 0), (0, w, h, x1)):
+            if box[2] > box[0] and box[3] > box[1]:
+                pad_area(fig, *box)
+        fig.add_annotation(
+            x=(wx0 + wx1) / 2 - 0.5,
+            y=wy1 - 0.5 if wy1 > h else wy0 - 0.5,
+            text="zero padding",
+            showarrow=False,
+            yanchor="top" if wy1 > h else "bottom",
+            font=dict(color="white", size=12),
+            bgcolor="rgba(70,70,70,0.85)",
+        )
+    outline(fig, wy0, wx0, wy1, wx1, dash="dash")
+    outline(fig, *view.output_box, color=HIGHLIGHT, width=2)
+    fig.update_layout(title=title)
+    span_h, span_w = y1 - y0, x1 - x0
+    square(fig, height=int(np.clip(50 + 540 * span_h / span_w, 200, 560)))
+    fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], autorange=False, showticklabels=False)
+    fig.update_yaxes(range=[y1 - 0.5, y0 - 0.5], autorange=False, showticklabels=False)
+    return fig
+
+
+def images_row(images, titles, height=300) -> go.Figure:
+    """RGB images side by side (e.g. PCA views or segmentations)."""
+    fig = make_subplots(rows=1, cols=len(images), subplot_titles=titles, horizontal_spacing=0.02)
+    for i, im in enumerate(images):
+        fig.add_trace(rgb_image(im), row=1, col=i + 1)
+        fig.update_xaxes(range=[-0.5, im.shape[1] - 0.5], row=1, col=i + 1)
+        fig.update_yaxes(
+            range=[im.shape[0] - 0.5, -0.5], scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1
+        )
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5))
+    return fig
+
+
+def map_background(image: np.ndarray, out_hw, visible_hw) -> np.ndarray:
+    """The image as a grey (H_out, W_out) map in [0, 1] aligned with an output map whose first
+    ``visible_hw`` rows/columns cover the image (the rest is zero padding and stays black)."""
+    from PIL import Image
+
+    oh, ow = int(out_hw[0]), int(out_hw[1])
+    h, w = int(visible_hw[0]), int(visible_hw[1])
+    grey = Image.fromarray(image).convert("L").resize((w, h), Image.Resampling.BILINEAR)
+    out = np.zeros((oh, ow), np.float32)
+    g = np.asarray(grey, np.float32)[:oh, :ow] / 255.0
+    out[: g.shape[0], : g.shape[1]] = g
+    return out

@@ -1,0 +1,73 @@
+"""The look shared by every figure: colour scales, highlight colours, the symmetric range of
+signed maps, the square layout of image-like plots and the PNG button.
+
+Image coordinates everywhere: x = column, y = row, row 0 at the top.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SEQ = "Viridis"  # plain maps
+DIV = "RdBu_r"  # signed maps / differences (blue < 0 < red)
+KERNEL = "Plasma"  # kernel weights (Magma's #000004 end renders wrongly in plotly.js)
+PROFILE_SCALE = (
+    "Cividis"  # the Sandbox's maps: one sequential scale, readable with colour-blindness
+)
+
+
+#: Segmentation colours (class 0 = background is left unpainted).
+PALETTE = np.array(
+    [
+        [0, 0, 0],
+        [230, 25, 75],
+        [60, 180, 75],
+        [0, 130, 200],
+        [255, 225, 25],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+        [210, 245, 60],
+        [250, 190, 212],
+    ],
+    np.uint8,
+)
+SELECT = "#00e5ff"  # selected pixel / window outline (visible on light and dark)
+HIGHLIGHT = "#ff1744"  # the selected output pixel, the selected tap, the profile line
+PAD_FILL = "rgba(128,128,128,0.55)"  # zero padding (outside the image or the map)
+PAD_TEXT = "#f5f5f5"
+BAR_POSITIVE, BAR_NEGATIVE = "#d6604d", "#4393c3"  # bars: red >= 0 > blue, as DIV
+METHOD_COLOURS = {
+    "carafe": "#d62728",
+    "bilinear": "#1f77b4",
+    "nearest": "#2ca02c",
+    "deconv": "#9467bd",
+}
+
+
+def symmetric_range(*arrays) -> float:
+    """The largest |value| over ``arrays``, NaNs ignored (1.0 when all are zero): a diverging
+    scale centred on 0 runs from minus this to plus this."""
+    return float(max((np.nanmax(np.abs(np.asarray(a))) for a in arrays), default=0.0)) or 1.0
+
+
+def png_config(filename: str) -> dict:
+    """Plotly config: the camera button downloads a 2× PNG named ``filename``."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+
+
+def class_colour(i: int) -> str:
+    r, g, b = PALETTE[i % len(PALETTE)]
+    return f"rgb({r},{g},{b})"
+
+
+def square(fig, height=None, **kw):
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=height, **kw)
+    fig.update_yaxes(
+        autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False, zeroline=False
+    )
+    fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False)
+    return fig
