@@ -10,15 +10,12 @@ value each gives. Plain arrays for the app; no drawing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from carafe.inspect.records import StepAnalysis
 from carafe.nn.interpolation import bilinear_taps_1d
 from carafe.ops.geometry import Geometry
-
-if TYPE_CHECKING:
-    from carafe.inspect.records import StepAnalysis
 
 __all__ = ["MethodKernel", "PixelComparison", "bilinear_kernel", "compare_pixel", "nearest_kernel"]
 

@@ -4,14 +4,11 @@ where to start exploring. Plain numbers and arrays for :mod:`carafe.inspect`; no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from carafe.inspect.records import StepAnalysis
 from carafe.ops.geometry import Geometry
-
-if TYPE_CHECKING:
-    from carafe.inspect.records import StepAnalysis
 
 __all__ = ["KernelView", "kernel_view", "padding_weight_map", "start_pixel"]
 

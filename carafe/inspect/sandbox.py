@@ -25,7 +25,6 @@ Streamlit here (the page's figures are in app/sandbox_figures.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,10 +37,8 @@ from carafe.inspect.patterns import (
     line_through,
     make_pattern,
 )
+from carafe.inspect.records import StepAnalysis
 from carafe.inspect.subpixel import FLAT_TOLERANCE, FlatRegion, block_reduce, flat_region
-
-if TYPE_CHECKING:  # carafe.inspect re-exports this module: no import cycle at run time
-    from carafe.inspect.records import StepAnalysis
 
 __all__ = [
     "FLAT_TOLERANCE",

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from carafe.inspect.records import StepAnalysis
 from carafe.nn.interpolation import bilinear_kernel_1d
-
-if TYPE_CHECKING:
-    from carafe.inspect.records import StepAnalysis
 
 __all__ = ["FLAT_TOLERANCE", "FlatRegion", "bilinear_kernels", "block_reduce", "flat_region"]
 
