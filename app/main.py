@@ -120,9 +120,7 @@ def _sidebar() -> None:
                 help="The FPN's top-down path upsamples ×2 once per level, coarsest "
                 "first; P2 (stride 4) is the finest level.",
             )
-        st.caption(
-            "CARAFE: Wang et al., ICCV 2019, [arXiv 1905.02188](https://arxiv.org/abs/1905.02188)"
-        )
+        st.caption(texts.PAPER)
 
 
 _sidebar()

@@ -181,14 +181,12 @@ def current() -> Current | None:
 
 def step_labels(model_name: str) -> list[str]:
     """Sidebar labels of the model's upsampling steps, coarsest first (as in Analysis.steps)."""
+    from carafe.inspect.catalog import step_labels as labels_of
+
     try:
-        strides = list(get_model(model_name).neck.strides)
+        return labels_of(get_model(model_name))
     except Exception:  # noqa: BLE001 - the page shows the real error
         return []
-    return [
-        f"P{i + 2}→P{i + 1} (stride {strides[i]}→{strides[i - 1]})"
-        for i in range(len(strides) - 1, 0, -1)
-    ]
 
 
 def selected_pixel(step) -> tuple[int, int]:

@@ -44,7 +44,7 @@ def cite(stored: str = "") -> None:
 def step_title(step) -> str:
     """One line naming an FPN step: levels, map sizes, strides and upsampler kind."""
     return (
-        f"P{step.source_level + 2}→P{step.target_level + 2}: {step.input.shape[1]}×"
+        f"{step.levels}: {step.input.shape[1]}×"
         f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
         f"(stride {step.stride_in}→{step.stride_out}, {step.kind})"
     )

@@ -35,6 +35,7 @@ __all__ = [
     "channel_energy",
     "energy_order",
     "image_tensor",
+    "kernel_lean",
     "kernel_statistics",
     "segment",
     "threads_for_call",
@@ -52,6 +53,15 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().to(torch.float32).cpu().numpy())
 
 
+def kernel_lean(kernels: np.ndarray) -> np.ndarray:
+    """Centre of mass (dy, dx) of (..., k, k) kernels, from the window centre in input pixels
+    (positive = down / right), as a (..., 2) array."""
+    k = kernels.shape[-1]
+    offsets = np.arange(k, dtype=np.float64) - (k - 1) / 2
+    p = np.asarray(kernels, dtype=np.float64)
+    return np.stack([(p.sum(-1) * offsets).sum(-1), (p.sum(-2) * offsets).sum(-1)], axis=-1)
+
+
 def kernel_statistics(kernels: np.ndarray, k: int, groups: int):
     """Entropy, peak weight and centre-of-mass offset of every kernel.
 
@@ -62,9 +72,7 @@ def kernel_statistics(kernels: np.ndarray, k: int, groups: int):
     p = kernels.reshape(groups, k, k, *kernels.shape[1:]).astype(np.float64)
     entropy = -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=(1, 2))
     peak = p.max(axis=(1, 2))
-    offsets = np.arange(k, dtype=np.float64) - (k - 1) / 2
-    com_dy = (p.sum(axis=2) * offsets[None, :, None, None]).sum(axis=1)
-    com_dx = (p.sum(axis=1) * offsets[None, :, None, None]).sum(axis=1)
+    com_dy, com_dx = np.moveaxis(kernel_lean(np.moveaxis(p, (1, 2), (-2, -1))), -1, 0)
     return tuple(a.astype(np.float32) for a in (entropy, peak, com_dy, com_dx))
 
 
@@ -171,7 +179,7 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
         segmentation, confidence = seg[0].numpy().astype(np.int32), to_numpy(prob[0])
     steps = []
     for rec in result.steps:
-        scale = int(getattr(rec.module, "scale_factor", 2))
+        scale = rec.scale
         inp, out = rec.input, rec.output
         details = None
         if rec.carafe is not None:

@@ -36,6 +36,7 @@ __all__ = [
     "metrics_view",
     "model_cost",
     "model_names",
+    "step_labels",
     "twin_names",
     "upsampler_kinds",
 ]
@@ -126,11 +127,16 @@ class ModelCost:
     flops_per_input_pixel: int  # one upsampler, per pixel of its input
 
 
+def step_labels(model) -> list[str]:
+    """The model's upsampling steps, coarsest first, as "P5→P4 (stride 32→16)"."""
+    return model.neck.step_names()
+
+
 def model_cost(model) -> ModelCost:
     """Upsampler cost of a loaded model, counted with :func:`carafe.nn.upsampler_cost`."""
     neck = model.neck
     modules = list(neck.upsample_modules)
-    cost = upsampler_cost(neck.upsample_kind, neck.out_channels, 2, **neck.upsample_cfg)
+    cost = neck.upsampler_cost()
     return ModelCost(
         kind=neck.upsample_kind,
         channels=int(neck.out_channels),

@@ -15,7 +15,7 @@ import numpy as np
 
 from carafe.inspect.records import StepAnalysis
 from carafe.nn.interpolation import bilinear_taps_1d
-from carafe.ops.geometry import Geometry
+from carafe.ops.geometry import Geometry, pixel_centre
 
 __all__ = ["MethodKernel", "PixelComparison", "bilinear_kernel", "compare_pixel", "nearest_kernel"]
 
@@ -93,8 +93,8 @@ def _window_labels(segmentation: np.ndarray, geo: Geometry, y: int, x: int) -> n
     win = geo.window(y, x)
     si = geo.stride_in
     h, w = segmentation.shape
-    iy = np.minimum(win.rows * si + si // 2, h - 1)
-    ix = np.minimum(win.cols * si + si // 2, w - 1)
+    iy = np.minimum(pixel_centre(win.rows, si), h - 1)
+    ix = np.minimum(pixel_centre(win.cols, si), w - 1)
     labels = np.full((geo.k, geo.k), -1, dtype=np.int64)
     rows, cols = np.meshgrid(np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1), indexing="ij")
     labels[win.in_image] = segmentation[rows, cols][win.in_image]

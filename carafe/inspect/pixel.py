@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from carafe.inspect.records import StepAnalysis
-from carafe.ops.geometry import Geometry
+from carafe.inspect.summaries import window_reduce
+from carafe.ops.geometry import Geometry, pixel_centre
 
 __all__ = ["KernelView", "kernel_view", "padding_weight_map", "start_pixel"]
 
@@ -22,18 +23,13 @@ def _boundary_map(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> np.
     h, w = segmentation.shape
     vh, vw = geo.visible_input_hw()
     # class of every input-map pixel (sampled at its centre), then "window holds two classes"
-    cy = np.minimum(np.arange(vh) * si + si // 2, h - 1)
-    cx = np.minimum(np.arange(vw) * si + si // 2, w - 1)
+    cy = np.minimum(pixel_centre(np.arange(vh), si), h - 1)
+    cx = np.minimum(pixel_centre(np.arange(vw), si), w - 1)
     src = segmentation[np.ix_(cy, cx)]
-    r = geo.radius
-    padded = np.pad(src, r, mode="edge")
-    lo, hi = src.copy(), src.copy()
-    for dy in range(2 * r + 1):
-        for dx in range(2 * r + 1):
-            view = padded[dy : dy + vh, dx : dx + vw]
-            lo, hi = np.minimum(lo, view), np.maximum(hi, view)
     mixed = np.zeros((geo.H, geo.W), bool)
-    mixed[:vh, :vw] = lo != hi
+    mixed[:vh, :vw] = window_reduce(src, geo.k, np.min, None) != window_reduce(
+        src, geo.k, np.max, None
+    )
     sy = np.arange(oh) // geo.s
     sx = np.arange(ow) // geo.s
     return mixed[np.ix_(sy, sx)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from carafe.models.fpn import level_name
 from carafe.ops.geometry import Geometry
 
 __all__ = ["Analysis", "CarafeDetails", "StepAnalysis"]
@@ -54,6 +55,11 @@ class StepAnalysis:
     carafe: CarafeDetails | None = None
     channel_order: np.ndarray | None = None  # input channels, highest energy first
     image_hw: tuple[int, int] | None = None  # the real image; maps beyond it are padding
+
+    @property
+    def levels(self) -> str:
+        """The step's pyramid levels, e.g. "P5→P4"."""
+        return f"{level_name(self.source_level)}→{level_name(self.target_level)}"
 
     @property
     def output_shape(self) -> tuple[int, int]:

@@ -22,7 +22,9 @@ from itertools import combinations
 
 import numpy as np
 
+from carafe.inspect.analysis import kernel_lean
 from carafe.inspect.records import StepAnalysis
+from carafe.inspect.summaries import window_reduce
 from carafe.nn.interpolation import bilinear_kernel_1d
 
 __all__ = ["FLAT_TOLERANCE", "FlatRegion", "bilinear_kernels", "block_reduce", "flat_region"]
@@ -70,22 +72,18 @@ def block_reduce(values: np.ndarray, stride: int, hw, how=np.mean) -> np.ndarray
     return out
 
 
-def _window(a: np.ndarray, k: int, fn) -> np.ndarray:
-    """fn over each k×k neighbourhood of a (H, W) map; NaN where it leaves the map."""
-    r = (k - 1) // 2
-    padded = np.pad(a, r, constant_values=np.nan)
-    views = np.lib.stride_tricks.sliding_window_view(padded, (k, k))
-    return fn(views, axis=(2, 3))
-
-
 def flat_mask(step: StepAnalysis, image: np.ndarray, tol: int = FLAT_TOLERANCE) -> np.ndarray:
     """(H, W) bool: input pixels whose k×k window lies in the image, on one colour (± tol)."""
     geo = step.geometry
     ok = np.ones((geo.H, geo.W), bool)
     for c in range(image.shape[2]):
         channel = image[..., c].astype(np.float64)
-        lo = _window(block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min)
-        hi = _window(block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max)
+        lo = window_reduce(
+            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min
+        )
+        hi = window_reduce(
+            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max
+        )
         with np.errstate(invalid="ignore"):
             ok &= (hi - lo) <= tol  # NaN (window past the image) compares False
     return ok
@@ -96,13 +94,6 @@ def bilinear_kernels(k: int, s: int) -> np.ndarray:
     (a, b), away from the border (:func:`carafe.alignment.bilinear_kernel_1d`)."""
     rows = [bilinear_kernel_1d(k, s, a).numpy() for a in range(s)]
     return np.stack([np.stack([np.outer(ra, rb) for rb in rows]) for ra in rows])
-
-
-def _lean(kernels: np.ndarray, k: int) -> np.ndarray:
-    """(..., k²) kernels -> (..., 2) centre of mass (dy, dx) from the window centre."""
-    p = kernels.reshape(*kernels.shape[:-1], k, k)
-    offsets = np.arange(k) - (k - 1) / 2
-    return np.stack([(p.sum(-1) * offsets).sum(-1), (p.sum(-2) * offsets).sum(-1)], axis=-1)
 
 
 def _tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -167,16 +158,16 @@ def flat_region(
     flat_out = np.zeros((oh, ow), bool)
     flat_out[oy, ox] = True
     rough = {m: _roughness(v[:oh, :ow], flat_out) for m, v in projected_outputs.items()}
-    win_hi = _window(projected_input, k, np.max)[iy, ix]
-    win_lo = _window(projected_input, k, np.min)[iy, ix]
+    win_hi = window_reduce(projected_input, k, np.max)[iy, ix]
+    win_lo = window_reduce(projected_input, k, np.min)[iy, ix]
     return FlatRegion(
         mask=mask,
         pixels=int(iy.size),
         subpixel_difference=_pair_difference(kernels),
         neighbour_difference=float(neighbour.mean()) if neighbour.size else None,
         bilinear_subpixel_difference=_pair_difference(bil),
-        lean=_lean(kernels, k).mean(axis=0).reshape(s, s, 2),
-        bilinear_lean=_lean(bil, k).reshape(s, s, 2),
+        lean=kernel_lean(kernels.reshape(*kernels.shape[:-1], k, k)).mean(axis=0).reshape(s, s, 2),
+        bilinear_lean=kernel_lean(bil.reshape(*bil.shape[:-1], k, k)).reshape(s, s, 2),
         roughness=rough,
         input_spread=float(np.mean(win_hi - win_lo)),
     )

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["agreement", "max_abs_difference", "pca_rgb", "rms_difference"]
+__all__ = ["agreement", "max_abs_difference", "pca_rgb", "rms_difference", "window_reduce"]
+
+
+def window_reduce(a: np.ndarray, k: int, fn, pad: float | None = np.nan) -> np.ndarray:
+    """``fn`` (np.min, np.max, ...) over the k×k neighbourhood of every pixel of an (H, W) map.
+
+    Past the map the neighbourhood reads ``pad`` (NaN by default, so a NaN-propagating ``fn``
+    marks windows that leave the map); ``pad=None`` repeats the edge pixels instead.
+    """
+    r = (k - 1) // 2
+    padded = np.pad(a, r, mode="edge") if pad is None else np.pad(a, r, constant_values=pad)
+    return fn(np.lib.stride_tricks.sliding_window_view(padded, (k, k)), axis=(2, 3))
 
 
 def rms_difference(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from carafe.nn import CARAFEIntermediates, CARAFEPack, build_upsampler
+from carafe.nn import CARAFEIntermediates, CARAFEPack, build_upsampler, upsampler_cost
 
-__all__ = ["FPN", "UpsampleStep"]
+__all__ = ["FPN", "UpsampleStep", "level_name"]
+
+
+def level_name(level: int) -> str:
+    """The usual name of pyramid level ``level`` (0 = finest, stride 4): P2, P3, ..."""
+    return f"P{level + 2}"
 
 
 @dataclass
@@ -43,6 +48,11 @@ class UpsampleStep:
     stride_out: int
     module: nn.Module
 
+    @property
+    def scale(self) -> int:
+        """The upsampling factor s of this step."""
+        return self.stride_in // self.stride_out
+
 
 class _ConvModule(nn.Module):
     """A conv under the attribute name ``conv`` (mmcv ConvModule without norm/activation)."""
@@ -67,6 +77,8 @@ class FPN(nn.Module):
         upsampler: dict with ``kind`` plus the upsampler's options.
         num_outs: number of output levels (>= len(in_channels)).
     """
+
+    SCALE = 2  # every top-down step upsamples x2
 
     def __init__(
         self,
@@ -104,8 +116,23 @@ class FPN(nn.Module):
             self.fpn_convs.append(_ConvModule(out_channels, out_channels, 3))
             if i > 0:
                 self.upsample_modules.append(
-                    build_upsampler(self.upsample_kind, out_channels, 2, **cfg)
+                    build_upsampler(self.upsample_kind, out_channels, self.SCALE, **cfg)
                 )
+
+    def upsampler_cost(self) -> dict:
+        """Parameters and FLOPs per input pixel of ONE of this FPN's upsampling modules
+        (:func:`carafe.nn.upsampler_cost`)."""
+        return upsampler_cost(
+            self.upsample_kind, self.out_channels, self.SCALE, **self.upsample_cfg
+        )
+
+    def step_names(self) -> list[str]:
+        """The top-down steps, coarsest first, as "P5→P4 (stride 32→16)"."""
+        s = self.strides
+        return [
+            f"{level_name(i)}→{level_name(i - 1)} (stride {s[i]}→{s[i - 1]})"
+            for i in range(len(s) - 1, 0, -1)
+        ]
 
     def forward_with_intermediates(
         self, inputs: list[torch.Tensor]

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Geometry", "Window", "visible_extent"]
+__all__ = ["Geometry", "Window", "pixel_centre", "visible_extent"]
+
+
+def pixel_centre(index, stride: int):
+    """The image pixel at the centre of map pixel ``index`` on a map of ``stride`` (ints, numpy
+    arrays or tensors): where a map pixel reads the image's labels or colours."""
+    return index * stride + stride // 2
 
 
 def visible_extent(image_size: int, stride: int) -> int:
@@ -192,8 +198,7 @@ class Geometry:
 
     def image_centre(self, y, x):
         """The image pixel at the centre of output pixel (y, x) (ints or numpy arrays)."""
-        so = self.stride_out
-        return y * so + so // 2, x * so + so // 2
+        return pixel_centre(y, self.stride_out), pixel_centre(x, self.stride_out)
 
     def output_box(self, y: int, x: int) -> tuple[int, int, int, int]:
         """Image pixels [y0, y1) × [x0, x1) that output pixel (y, x) covers."""

@@ -11,14 +11,14 @@ holds, onnxruntime's output against PyTorch's, and both runtimes' CPU latency.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from carafe.tools.timing import interleaved_ms
 
 __all__ = ["export_onnx", "graph_operators", "onnxruntime_session", "compare_latency", "main"]
 
@@ -55,16 +55,6 @@ def run_onnxruntime(session, x: torch.Tensor) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
 
 
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
 def compare_latency(model: torch.nn.Module, size: int = 512, repeats: int = 10) -> dict:
     """Exports ``model`` for a 1x3x``size``x``size`` image and times it in PyTorch (eager, the
     C++ op) and in onnxruntime (CPU, the same thread count), timed alternately. Returns
@@ -73,16 +63,16 @@ def compare_latency(model: torch.nn.Module, size: int = 512, repeats: int = 10) 
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     with tempfile.TemporaryDirectory() as tmp:
         session = onnxruntime_session(export_onnx(model, x, Path(tmp) / "model.onnx"))
+    runners = {"torch": lambda: model(x), "onnxruntime": lambda: run_onnxruntime(session, x)}
     with torch.no_grad():
         expected = model(x)
-        torch_ms = _median_ms(lambda: model(x), repeats)
-    ort_ms = _median_ms(lambda: run_onnxruntime(session, x), repeats)
+        ms = interleaved_ms(runners, dict.fromkeys(runners, repeats), warmup=1)
     diff = float(np.abs(run_onnxruntime(session, x) - expected.numpy()).max())
     return {
         "size": size,
         "threads": torch.get_num_threads(),
-        "torch_ms": torch_ms,
-        "onnxruntime_ms": ort_ms,
+        "torch_ms": ms["torch"],
+        "onnxruntime_ms": ms["onnxruntime"],
         "max_abs_diff": diff,
     }
 

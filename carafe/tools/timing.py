@@ -24,9 +24,9 @@ __all__ = [
 ]
 
 
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of fn() in milliseconds, after two warm-up calls."""
-    return interleaved_ms({"fn": fn}, {"fn": repeats})["fn"]
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    """Median wall time of fn() in milliseconds, after ``warmup`` warm-up calls."""
+    return interleaved_ms({"fn": fn}, {"fn": repeats}, warmup)["fn"]
 
 
 def _seconds(fn: Callable[[], object]) -> float:

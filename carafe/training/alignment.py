@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from carafe.nn.interpolation import bilinear_kernel_1d, bilinear_point_taps
+from carafe.ops.geometry import pixel_centre
 
 __all__ = ["ALIGNMENT_WINDOW", "kernel_alignment"]
 
@@ -35,9 +36,10 @@ ALIGNMENT_WINDOW = 5  # the shipped CARAFE's k_up; DySample models are measured 
 
 def _sample_labels(labels: torch.Tensor, stride: int, h: int, w: int) -> torch.Tensor:
     """(N, h, w) label at each map pixel's centre; -1 where the map lies past the image."""
-    picked = labels[:, stride // 2 :: stride, stride // 2 :: stride][:, :h, :w]
+    rows, cols = pixel_centre(torch.arange(h), stride), pixel_centre(torch.arange(w), stride)
+    rows, cols = rows[rows < labels.shape[1]], cols[cols < labels.shape[2]]
     out = torch.full((labels.shape[0], h, w), -1, dtype=torch.long)
-    out[:, : picked.shape[1], : picked.shape[2]] = picked
+    out[:, : len(rows), : len(cols)] = labels[:, rows[:, None], cols[None, :]]
     return out
 
 
@@ -45,7 +47,7 @@ def _dysample_kernels(step, src, own, batch_idx, oy, ox) -> tuple[torch.Tensor, 
     """Own-object weight and off-centre (weight, own weight) of DySample's sparse kernels."""
     positions = step.module.forward_with_intermediates(step.input).positions
     h, w = step.input.shape[-2:]
-    s = step.stride_in // step.stride_out
+    s = step.scale
     own_w = torch.zeros(len(batch_idx), dtype=torch.float64)
     off_w = torch.zeros_like(own_w)
     off_own = torch.zeros_like(own_w)
@@ -84,7 +86,7 @@ def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_si
         x = images[start : start + batch_size].float() / 255.0
         y = labels[start : start + batch_size]
         step = model.forward_with_intermediates(x).steps[-1]
-        s = step.stride_in // step.stride_out
+        s = step.scale
         h, w = step.input.shape[-2:]
         oh, ow = step.output.shape[-2:]
         src = _sample_labels(y, step.stride_in, h, w)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import torch
@@ -29,7 +27,8 @@ from carafe.models import (
     load_checkpoint,
     load_pretrained,
 )
-from carafe.nn import UPSAMPLERS, build_upsampler, upsampler_cost
+from carafe.nn import UPSAMPLERS, build_upsampler
+from carafe.tools.timing import median_ms
 from carafe.training.alignment import kernel_alignment
 from carafe.training.data import load_split
 from carafe.training.metrics import boundary_f_scores, class_boundary_f, mean_iou
@@ -43,7 +42,6 @@ __all__ = [
     "means_over_seeds",
     "model_costs",
     "shipped_check",
-    "step_scale",
     "upsampler_latency_ms",
 ]
 
@@ -89,19 +87,11 @@ def evaluate_model(
     }
 
 
-def step_scale(module: torch.nn.Module) -> int:
-    """The scale factor of an FPN upsampler (every kind of the registry records it or is 2)."""
-    return int(getattr(module, "scale_factor", 2))
-
-
 def model_costs(model: SegmentationModel, image_size: int) -> dict:
     """Upsampler params (one module, and all of the FPN), FLOPs per input pixel (one module)
     and MFLOPs of all upsampling steps of one ``image_size`` image; whole-model params."""
     neck = model.neck
-    step = neck.upsample_modules[0]
-    cost = upsampler_cost(
-        neck.upsample_kind, neck.out_channels, step_scale(step), **neck.upsample_cfg
-    )
+    cost = neck.upsampler_cost()
     step_pixels = sum((image_size // stride) ** 2 for stride in neck.strides[1:])
     return {
         "upsampler_params": cost["params"],
@@ -119,14 +109,7 @@ def upsampler_latency_ms(
     """Median forward time (ms) of one upsampler on a random (N, C, H, W) input, after warm-up."""
     module.eval()
     x = torch.randn(shape)
-    for _ in range(3):
-        module(x)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        module(x)
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
+    return median_ms(lambda: module(x), repeats, warmup=3)
 
 
 def shipped_check(images: torch.Tensor, labels: torch.Tensor) -> dict:
