@@ -59,12 +59,24 @@ def test_toy_step_and_pca():
     assert rgbs[0].shape == (12, 12, 3) and rgbs[0].dtype == np.uint8
 
 
-def test_analyze_restores_torch_threads(tiny_model, small_image):
+def test_analyze_runs_with_the_threads_asked_for_and_restores_them(
+    tiny_model, small_image, monkeypatch
+):
     import torch
 
     before = torch.get_num_threads()
-    analyze(tiny_model, small_image, baselines=False, threads=1)
-    assert torch.get_num_threads() == before
+    seen = []
+    forward = tiny_model.forward_with_intermediates
+
+    def recording(images):
+        seen.append(torch.get_num_threads())
+        return forward(images)
+
+    monkeypatch.setattr(tiny_model, "forward_with_intermediates", recording)
+    analyze(tiny_model, small_image, baselines=False, threads=before + 1)
+    assert seen == [before + 1] and torch.get_num_threads() == before
+    analyze(tiny_model, small_image, baselines=False, threads=None)  # None keeps the setting
+    assert seen == [before + 1, before] and torch.get_num_threads() == before
 
 
 def test_default_toy_keeps_the_edge_sharp():
@@ -100,7 +112,9 @@ def test_kernel_view_marks_zero_padding(tiny_model, small_image):
     st = analyze(tiny_model, small_image, baselines=False).steps[0]
     v = kernel_view(st, 0, 0)  # source (0, 0): the top two rows and left two columns are padding
     assert v.outside.sum() == 25 - 9 and not v.outside[2:, 2:].any()
-    assert v.padding_weight == pytest.approx(float(v.kernel[v.outside].sum()))
+    # counted from the raw (k², h, w) kernels: mask channel dy·5 + dx of output pixel (0, 0)
+    taps = st.carafe.kernels[:, 0, 0].reshape(5, 5)
+    assert v.padding_weight == pytest.approx(float(taps[:2].sum() + taps[2:, :2].sum()), abs=1e-6)
     assert v.padding_weight > 0 and v.weight_sum == pytest.approx(1.0, abs=1e-5)
     # the 52×76 image covers 7×10 input pixels at stride 8: all real, nothing padded inside
     assert kernel_view(st, 6, 8).padding_weight == 0.0

@@ -194,17 +194,34 @@ def test_flat_region_with_the_shipped_model():
     iy, ix = np.nonzero(flat.mask)
     kernels = step.carafe.kernels[: k * k]
     first = kernels[:, s * iy, s * ix]  # sub-pixel (0, 0) of every flat pixel
-    last = kernels[:, s * iy + s - 1, s * ix + s - 1]  # sub-pixel (s-1, s-1)
-    assert flat.subpixel_difference > 0 and flat.bilinear_subpixel_difference == pytest.approx(
-        5 / 16
-    )
-    tv = 0.5 * np.abs(first - last).sum(axis=0).mean()
-    assert 0 < tv <= 1
+    assert flat.bilinear_subpixel_difference == pytest.approx(5 / 16)
+    # the mean total-variation distance between the s² kernels of a flat pixel, pair by pair
+    subs = [
+        kernels[:, s * iy + a, s * ix + b].astype(np.float64) for a in range(s) for b in range(s)
+    ]
+    pairs = [(p, q) for p in range(len(subs)) for q in range(p + 1, len(subs))]
+    tv = np.mean([0.5 * np.abs(subs[p] - subs[q]).sum(axis=0).mean() for p, q in pairs])
+    assert flat.subpixel_difference == pytest.approx(tv, rel=1e-9) and tv > 0
     offsets = np.arange(k) - (k - 1) / 2
     dy = (first.reshape(k, k, -1).sum(axis=1) * offsets[:, None]).sum(axis=0).mean()
     assert flat.lean[0, 0, 0] == pytest.approx(dy, abs=1e-5)
     assert flat.bilinear_lean[0, 0] == pytest.approx([-0.25, -0.25])
-    assert set(flat.roughness) == set(view.methods) and flat.roughness["nearest"] >= 0
+    assert set(flat.roughness) == set(view.methods)
+    # roughness: mean |second difference| over runs of three flat output pixels, counted by loops
+    flat_out = np.zeros(view.maps["nearest"].shape, bool)
+    for a in range(s):
+        for b in range(s):
+            flat_out[s * iy + a, s * ix + b] = True
+    for method, values in view.maps.items():
+        seconds = []
+        rows, cols = flat_out.shape
+        for y in range(rows):
+            for x in range(cols):
+                if x + 2 < cols and flat_out[y, x : x + 3].all():
+                    seconds.append(abs(values[y, x] - 2 * values[y, x + 1] + values[y, x + 2]))
+                if y + 2 < rows and flat_out[y : y + 3, x].all():
+                    seconds.append(abs(values[y, x] - 2 * values[y + 1, x] + values[y + 2, x]))
+        assert flat.roughness[method] == pytest.approx(float(np.mean(seconds)), rel=1e-5)
 
 
 def test_without_pure_pixels_the_principal_component_puts_colour_b_high(tiny_model):
