@@ -26,6 +26,7 @@ import torch
 from carafe.inspect.records import Analysis, CarafeDetails, StepAnalysis
 from carafe.nn import UPSAMPLERS, CARAFEPack, build_baseline
 from carafe.ops import backend
+from carafe.ops.geometry import kernel_lean
 from carafe.tools.timing import torch_threads
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "channel_energy",
     "energy_order",
     "image_tensor",
-    "kernel_lean",
     "kernel_statistics",
     "segment",
     "threads_for_call",
@@ -51,15 +51,6 @@ def threads_for_call(n: int | None):
 def to_numpy(t: torch.Tensor) -> np.ndarray:
     """A tensor as a contiguous float32 numpy array (detached, on the CPU)."""
     return np.ascontiguousarray(t.detach().to(torch.float32).cpu().numpy())
-
-
-def kernel_lean(kernels: np.ndarray) -> np.ndarray:
-    """Centre of mass (dy, dx) of (..., k, k) kernels, from the window centre in input pixels
-    (positive = down / right), as a (..., 2) array."""
-    k = kernels.shape[-1]
-    offsets = np.arange(k, dtype=np.float64) - (k - 1) / 2
-    p = np.asarray(kernels, dtype=np.float64)
-    return np.stack([(p.sum(-1) * offsets).sum(-1), (p.sum(-2) * offsets).sum(-1)], axis=-1)
 
 
 def kernel_statistics(kernels: np.ndarray, k: int, groups: int):

@@ -22,10 +22,10 @@ from itertools import combinations
 
 import numpy as np
 
-from carafe.inspect.analysis import kernel_lean
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.summaries import window_reduce
 from carafe.nn.interpolation import bilinear_kernel_1d
+from carafe.ops.geometry import kernel_lean
 
 __all__ = ["FLAT_TOLERANCE", "FlatRegion", "bilinear_kernels", "block_reduce", "flat_region"]
 

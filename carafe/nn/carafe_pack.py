@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from carafe.ops import carafe
+from carafe.ops.geometry import taps_inside_map
 
 __all__ = ["CARAFEIntermediates", "CARAFEPack"]
 
@@ -69,6 +70,9 @@ class CARAFEPack(nn.Module):
         self.encoder_kernel = encoder_kernel
         self.encoder_dilation = encoder_dilation
         self.compressed_channels = compressed_channels
+        # A what-if, off in the paper, mmcv and every shipped model: give the kernel weight that
+        # falls on the op's zero padding back to the taps inside the map (renormalised).
+        self.renormalise_inside = False
         self.channel_compressor = nn.Conv2d(channels, compressed_channels, 1)
         self.content_encoder = nn.Conv2d(
             compressed_channels,
@@ -94,6 +98,11 @@ class CARAFEPack(nn.Module):
         n, _, h, w = kernel_logits.shape
         taps = self.up_kernel * self.up_kernel
         kernels = kernel_logits.view(n, self.up_group, taps, h, w).softmax(dim=2)
+        if self.renormalise_inside:
+            k, s = self.up_kernel, self.scale_factor
+            inside = torch.from_numpy(taps_inside_map(k, s, x.shape[-2], x.shape[-1]))
+            kernels = kernels * inside.to(kernels.device, kernels.dtype)
+            kernels = kernels / kernels.sum(dim=2, keepdim=True)
         kernels = kernels.view(n, self.up_group * taps, h, w)
         output = carafe(x, kernels, self.up_kernel, self.up_group, self.scale_factor)
         return CARAFEIntermediates(compressed, encoder_logits, kernel_logits, kernels, output)

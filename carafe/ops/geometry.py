@@ -24,13 +24,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Geometry", "Window", "pixel_centre", "visible_extent"]
+__all__ = ["Geometry", "Window", "kernel_lean", "pixel_centre", "taps_inside_map", "visible_extent"]
 
 
 def pixel_centre(index, stride: int):
     """The image pixel at the centre of map pixel ``index`` on a map of ``stride`` (ints, numpy
     arrays or tensors): where a map pixel reads the image's labels or colours."""
     return index * stride + stride // 2
+
+
+def kernel_lean(kernels: np.ndarray) -> np.ndarray:
+    """Centre of mass (dy, dx) of (..., k, k) kernels, from the window centre in input pixels
+    (positive = down / right), as a (..., 2) array."""
+    k = kernels.shape[-1]
+    offsets = np.arange(k, dtype=np.float64) - (k - 1) / 2
+    p = np.asarray(kernels, dtype=np.float64)
+    return np.stack([(p.sum(-1) * offsets).sum(-1), (p.sum(-2) * offsets).sum(-1)], axis=-1)
+
+
+def taps_inside_map(k: int, s: int, h: int, w: int) -> np.ndarray:
+    """(k², h·s, w·s) bool: whether tap (dy, dx) (mask channel dy·k + dx) of output pixel (y, x)
+    reads a pixel of the h×w input map rather than the op's zero padding."""
+    r = (k - 1) // 2
+    offsets = np.arange(k) - r
+    rows = np.arange(h * s) // s + offsets[:, None]  # (k, h·s) input row of tap row dy
+    cols = np.arange(w * s) // s + offsets[:, None]
+    inside_y = (rows >= 0) & (rows < h)
+    inside_x = (cols >= 0) & (cols < w)
+    return (inside_y[:, None, :, None] & inside_x[None, :, None, :]).reshape(k * k, h * s, w * s)
 
 
 def visible_extent(image_size: int, stride: int) -> int:

@@ -30,6 +30,7 @@ from carafe.models import (
 from carafe.nn import UPSAMPLERS, build_upsampler
 from carafe.tools.timing import median_ms
 from carafe.training.alignment import kernel_alignment
+from carafe.training.border import BAND, border_measures, ring_statistics
 from carafe.training.data import load_split
 from carafe.training.metrics import boundary_f_scores, class_boundary_f, mean_iou
 
@@ -237,6 +238,43 @@ def means_over_seeds(rows: list[dict]) -> list[dict]:
     return out
 
 
+def border_rows(found: list[tuple[str, int, Path]], images, labels) -> list[dict]:
+    """The border measures (:mod:`carafe.training.border`) of each checkpoint, with its overall
+    mIoU for reference."""
+    rows = []
+    for kind, seed, ckpt in found:
+        model = load_checkpoint(ckpt)
+        rows.append(
+            {
+                "upsampler": kind,
+                "seed": seed,
+                "checkpoint": str(ckpt),
+                "miou": evaluate_model(model, images, labels)["miou"],
+                **border_measures(model, images, labels),
+            }
+        )
+    return rows
+
+
+def snapshot_rows(folder: Path, images, labels) -> list[dict]:
+    """Held-out metrics, kernel alignment and border-ring measures of every training snapshot
+    ``step_NNNN.safetensors`` in ``folder`` (written by ``carafe-train --snapshots``)."""
+    rows = []
+    for ckpt in sorted(folder.glob("step_*.safetensors")):
+        model = load_checkpoint(ckpt)
+        steps = json.loads(ckpt.with_suffix(".json").read_text())["training"]["steps_done"]
+        rows.append(
+            {
+                "steps_done": steps,
+                "checkpoint": ckpt.name,
+                **evaluate_model(model, images, labels),
+                "kernel_alignment": kernel_alignment(model, images, labels),
+                "border_ring": ring_statistics(model, images),
+            }
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point: evaluate checkpoints on the held-out split and print the table."""
     p = argparse.ArgumentParser(
@@ -252,10 +290,46 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
     p.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     p.add_argument("--markdown", action="store_true", help="also print the model card's tables")
+    p.add_argument(
+        "--border",
+        type=Path,
+        default=None,
+        help="measure only the border behaviour of the checkpoints and store it as the "
+        "'border' section of this JSON file (the rest of the file is kept)",
+    )
+    p.add_argument(
+        "--snapshots",
+        type=Path,
+        default=None,
+        help="evaluate the training snapshots in this folder and write FOLDER/metrics.json",
+    )
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_split("heldout", args.heldout_images, args.image_size, args.cache_dir)
+    if args.snapshots:
+        rows = snapshot_rows(args.snapshots, data.images, data.labels)
+        out = args.snapshots / "metrics.json"
+        payload = {"split": "heldout", "heldout_images": args.heldout_images, "snapshots": rows}
+        out.write_text(json.dumps(payload, indent=2) + "\n")
+        for r in rows:
+            print(
+                f"step {r['steps_done']:>4}: mIoU {r['miou']:6.2f}  boundary F {r['boundary_f']:6.2f}"
+            )
+        print(f"wrote {out}")
+        return
+    if args.border:
+        rows = border_rows(_find_checkpoints(args.paths), data.images, data.labels)
+        payload = json.loads(args.border.read_text()) if args.border.is_file() else {}
+        payload["border"] = {"band_px": BAND, "heldout_images": args.heldout_images, "runs": rows}
+        args.border.write_text(json.dumps(payload, indent=2) + "\n")
+        for r in rows:
+            print(
+                f"{r['upsampler']:<10} seed {r['seed']}: band mIoU {r['band']['miou']:.2f}, "
+                f"interior {r['interior']['miou']:.2f}"
+            )
+        print(f"wrote the border section of {args.border}")
+        return
     found = _find_checkpoints(args.paths)
     modules = {}  # one upsampler of each kind, as configured in its checkpoint
     for kind, _, ckpt in found:
@@ -276,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
                 **model_costs(model, args.image_size),
                 "upsampler_latency_ms": latency[kind],
                 "kernel_alignment": kernel_alignment(model, data.images, data.labels),
+                "border": border_measures(model, data.images, data.labels),
             }
         )
     means = means_over_seeds(rows)
