@@ -9,7 +9,7 @@ import numpy as np
 
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.summaries import window_reduce
-from carafe.ops.geometry import Geometry, pixel_centre
+from carafe.ops.geometry import Geometry, pixel_centre, taps_inside_map
 
 __all__ = ["KernelView", "kernel_view", "padding_weight_map", "start_pixel"]
 
@@ -64,17 +64,10 @@ def padding_weight_map(step: StepAnalysis, group: int = 0) -> np.ndarray:
     """(h, w): every output pixel's kernel weight on taps outside the real image."""
     d = step.carafe
     geo = step.geometry
-    k, (oh, ow) = geo.k, d.kernels.shape[-2:]
-    vh, vw = geo.visible_input_hw()
-    sy, sx = np.arange(oh) // geo.s, np.arange(ow) // geo.s
-    kernels = d.kernels[group * k * k : (group + 1) * k * k].reshape(k, k, oh, ow)
-    out = np.zeros((oh, ow))
-    for dy in range(k):
-        row_out = ~((sy + dy - geo.radius >= 0) & (sy + dy - geo.radius < vh))
-        for dx in range(k):
-            col_out = ~((sx + dx - geo.radius >= 0) & (sx + dx - geo.radius < vw))
-            out += kernels[dy, dx] * (row_out[:, None] | col_out[None, :])
-    return out
+    k, out_hw = geo.k, d.kernels.shape[-2:]
+    kernels = d.kernels[group * k * k : (group + 1) * k * k].astype(np.float64)
+    outside = ~taps_inside_map(k, geo.s, *geo.visible_input_hw(), out_hw=out_hw)
+    return (kernels * outside).sum(axis=0)
 
 
 @dataclass

@@ -42,16 +42,19 @@ def kernel_lean(kernels: np.ndarray) -> np.ndarray:
     return np.stack([(p.sum(-1) * offsets).sum(-1), (p.sum(-2) * offsets).sum(-1)], axis=-1)
 
 
-def taps_inside_map(k: int, s: int, h: int, w: int) -> np.ndarray:
-    """(k², h·s, w·s) bool: whether tap (dy, dx) (mask channel dy·k + dx) of output pixel (y, x)
-    reads a pixel of the h×w input map rather than the op's zero padding."""
+def taps_inside_map(k: int, s: int, h: int, w: int, out_hw=None) -> np.ndarray:
+    """(k², h·s, w·s) bool (or (k², *out_hw)): whether tap (dy, dx) (mask channel dy·k + dx) of
+    output pixel (y, x) reads a pixel of the first h×w of the input map, not what lies beyond
+    (the op's zero padding when h×w is the whole map; pass the visible part to exclude the
+    area the model padded too)."""
     r = (k - 1) // 2
+    oh, ow = out_hw if out_hw is not None else (h * s, w * s)
     offsets = np.arange(k) - r
-    rows = np.arange(h * s) // s + offsets[:, None]  # (k, h·s) input row of tap row dy
-    cols = np.arange(w * s) // s + offsets[:, None]
+    rows = np.arange(oh) // s + offsets[:, None]  # (k, oh) input row of tap row dy
+    cols = np.arange(ow) // s + offsets[:, None]
     inside_y = (rows >= 0) & (rows < h)
     inside_x = (cols >= 0) & (cols < w)
-    return (inside_y[:, None, :, None] & inside_x[None, :, None, :]).reshape(k * k, h * s, w * s)
+    return (inside_y[:, None, :, None] & inside_x[None, :, None, :]).reshape(k * k, oh, ow)
 
 
 def visible_extent(image_size: int, stride: int) -> int:
@@ -166,9 +169,18 @@ class Geometry:
         in_image = inside & (rows < vh)[:, None] & (cols < vw)[None, :]
         return Window((sy, sx), rows, cols, inside, in_image)
 
+    def whole_input_hw(self) -> tuple[int, int]:
+        """Rows/columns of the input map whose pixels lie wholly on the real image (a partly
+        covered last row or column, half image and half padded area, does not count)."""
+        if self.image_hw is None:
+            return self.H, self.W
+        h, w = self.image_hw
+        return min(self.H, h // self.stride_in), min(self.W, w // self.stride_in)
+
     def window_fully_in_image(self) -> np.ndarray:
-        """(H·s, W·s) bool over the output map: the pixel's whole window covers real image."""
-        vh, vw = self.visible_input_hw()
+        """(H·s, W·s) bool over the output map: every input pixel of the pixel's window lies
+        wholly on the real image."""
+        vh, vw = self.whole_input_hw()
         r = self.radius
         sy = np.arange(self.out_hw[0]) // self.s
         sx = np.arange(self.out_hw[1]) // self.s

@@ -170,3 +170,27 @@ def test_analysis_says_how_the_model_pads(small_image):
     # 52×76 padded to 64×96: the maps reach past the image, and the step knows how far
     assert st.input.shape[1:] == (64 // st.stride_in, 96 // st.stride_in)
     assert st.geometry.visible_input_hw() == (-(-52 // st.stride_in), -(-76 // st.stride_in))
+
+
+@pytest.mark.skipif("carafe" not in model_names(), reason="no checkpoint")
+def test_start_window_lies_wholly_on_the_image():
+    """Every cell of the start pixel's window is wholly image: on every sample and on uploads
+    whose sides are no multiple of 32 (the model pads those), at every step."""
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.imageio import load_image_file
+    from carafe.inspect.pixel import start_pixel
+
+    model = load_model("carafe")
+    rng = np.random.default_rng(3)
+    images = [load_image_file(p).array for p in sorted(_SAMPLES.glob("*.[jp][pn]g"))]
+    images += [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(77, 141), (203, 99)]]
+    for image in images:
+        a = analyze(model, image, baselines=False)
+        for step in a.steps:
+            oy, ox = start_pixel(step, 0, a.segmentation)
+            sy, sx = oy // step.scale, ox // step.scale
+            r, stride = step.carafe.up_kernel // 2, step.stride_in
+            rows, cols = range(sy - r, sy + r + 1), range(sx - r, sx + r + 1)
+            if step.geometry.window_fully_in_image().any():  # a window fits: it must be chosen
+                assert min(rows) >= 0 and (max(rows) + 1) * stride <= image.shape[0], image.shape
+                assert min(cols) >= 0 and (max(cols) + 1) * stride <= image.shape[1], image.shape
