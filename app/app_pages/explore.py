@@ -11,6 +11,8 @@ import state
 import streamlit as st
 import texts
 from figures import draw, style
+from figures.click_image import click_canvas
+from streamlit_image_coordinates import streamlit_image_coordinates
 
 from carafe.inspect.kernel_compare import compare_pixel
 from carafe.inspect.pixel import kernel_view, start_pixel
@@ -72,7 +74,8 @@ a = cur.analysis
 step = cur.step
 d = step.carafe
 st.caption(
-    f"{texts.step_title(step)} · image {cur.image.shape[1]}×{cur.image.shape[0]} · "
+    f"{texts.step_title(step)} · image {cur.image.shape[0]}×{cur.image.shape[1]} px "
+    "(rows × columns) · "
     f"analysis {a.seconds:.2f} s · op backend: {a.backend}"
 )
 if d is None:
@@ -89,18 +92,13 @@ if not cur.training_like:
 
 
 def _on_click() -> None:
-    event = st.session_state.get("explore_click")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if not points:
+    """Select the output pixel under the click (the canvas drawn last says where it was)."""
+    event, canvas = st.session_state.get("explore_click"), st.session_state.get("explore_canvas")
+    if not event or canvas is None or "x" not in event:
         return
-    p = points[0]
-    cd = p.get("customdata")
-    if isinstance(cd, dict):  # Streamlit sends array customdata as {"0": .., "1": ..}
-        cd = [cd.get("0"), cd.get("1")]
-    if cd is not None and len(cd) == 2 and None not in cd:
-        state.select_output_pixel(step, int(cd[0]), int(cd[1]))
-    else:  # a click between markers: the output pixel under the image pixel
-        state.select_output_pixel(step, *geo.output_pixel_at(round(p["y"]), round(p["x"])))
+    pixel = canvas.image_pixel(event["x"], event["y"])
+    if pixel is not None:  # a click in the grey margin selects nothing
+        state.select_output_pixel(step, *geo.output_pixel_at(*pixel))
 
 
 g = 0
@@ -115,19 +113,6 @@ if groups > 1:
         ),
         help="With G groups, CARAFE predicts G kernels per pixel; channel c uses "
         "kernel c // (C/G).",
-    )
-
-
-def _click_note(step) -> str:
-    """How precise a click is (the click grid is coarse away from the selected pixel)."""
-    sub = image_figs.click_grid_step(step.visible_output_hw())
-    if sub == 1:
-        return ""
-    return (
-        f" Within {image_figs.CLICK_RADIUS} output pixels of the red square every pixel is clickable; "
-        f"further away a click lands on the nearest of every {sub}th row and column: click "
-        "again next to the red square for an exact pixel, or step with the − / + of the row "
-        "and column inputs."
     )
 
 
@@ -245,21 +230,26 @@ def pixel_view() -> None:
             "Show segmentation", value=a.segmentation is not None, disabled=a.segmentation is None
         )
         alpha = c2.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, disabled=not show_seg)
-        fig = image_figs.image_figure(
+        canvas = click_canvas(
             cur.image,
-            step,
+            a.segmentation if show_seg else None,
+            alpha,
             v,
-            seg=a.segmentation if show_seg else None,
-            alpha=alpha,
-            title="Image: click an output pixel",
+            margin=geo.radius * step.stride_in,  # as far as a window reaches past the image
         )
-        st.plotly_chart(
-            fig,
+        st.session_state["explore_canvas"] = canvas
+        st.markdown(
+            f"**Image** ({cur.image.shape[0]}×{cur.image.shape[1]} pixels, rows × columns): "
+            "click an output pixel"
+        )
+        streamlit_image_coordinates(
+            canvas.rgb,
+            width=canvas.css_width,
             key="explore_click",
-            on_select=_on_click,
-            selection_mode="points",
-            config=style.png_config("carafe_image"),
-            theme="streamlit",
+            on_click=_on_click,
+            image_format="JPEG",
+            jpeg_quality=92,
+            cursor="crosshair",
         )
         if show_seg and a.class_names:
             st.markdown(
@@ -267,9 +257,11 @@ def pixel_view() -> None:
                 unsafe_allow_html=True,
             )
         st.caption(
-            "Red square: the output pixel. Dashed cyan: its k×k source window in the "
-            f"coarser input map (each input pixel covers {step.stride_in}×{step.stride_in} "
-            "image pixels). Grey: outside the image (zero padding)." + _click_note(step)
+            f"White-and-black frame with four ticks: the output pixel (it covers "
+            f"{step.stride_out}×{step.stride_out} image pixels). Dashed cyan: its {k}×{k} source "
+            f"window in the coarser input map (each input pixel covers "
+            f"{step.stride_in}×{step.stride_in} image pixels). Grey: outside the image (zero "
+            "padding). A click selects the output pixel under the cursor."
         )
         oy, ox = state.pixel_inputs(step, key="explore_px")
         oy, ox = int(oy), int(ox)

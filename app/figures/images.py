@@ -7,8 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from figures.draw import outline, pad_area, rgb_image
-from figures.style import HIGHLIGHT, PALETTE, class_colour, square
+from figures.draw import rgb_image
+from figures.style import PALETTE, class_colour
 
 
 def legend_html(class_names, present=None) -> str:
@@ -84,51 +84,6 @@ def _click_trace(step, rows, cols, size: int, name: str) -> go.Scatter:
         showlegend=False,
         name=name,
     )
-
-
-def image_figure(image, step, view, seg=None, alpha=0.45, title="") -> go.Figure:
-    """The image (with segmentation) plus invisible click targets (see :func:`click_targets`).
-
-    ``view`` is the selected pixel's :class:`carafe.inspect.KernelView`: its output pixel is
-    outlined in red and its k×k source window dashed, both in image pixels. Where the window
-    reaches past the image, the axes grow to show it and the part outside the image is
-    greyed and labelled "zero padding".
-    """
-    h, w = image.shape[:2]
-    fig = go.Figure(
-        rgb_image(
-            overlay(image, seg, alpha),
-            fmt="JPEG" if image.shape[0] * image.shape[1] > 128**2 else "PNG",
-        )
-    )
-    oh, ow = step.visible_output_hw()
-    (gy, gx, sub), (fy, fx) = click_targets((oh, ow), (view.y, view.x))
-    cell = max(2, 600 // max(oh, ow))  # one output pixel, in screen pixels (about)
-    fig.add_trace(_click_trace(step, gy, gx, max(4, cell * sub), "grid"))
-    fig.add_trace(_click_trace(step, fy, fx, max(4, cell), "pixels"))  # on top: wins near it
-    wy0, wx0, wy1, wx1 = view.window_box
-    y0, x0, y1, x1 = min(0, wy0), min(0, wx0), max(h, wy1), max(w, wx1)
-    if (y0, x0, y1, x1) != (0, 0, h, w):  # the window reaches past the image
-        for box in ((y0, x0, 0, x1), (h, x0, y1, x1), (0, x0, h, 0), (0, w, h, x1)):
-            if box[2] > box[0] and box[3] > box[1]:
-                pad_area(fig, *box)
-        fig.add_annotation(
-            x=(wx0 + wx1) / 2 - 0.5,
-            y=wy1 - 0.5 if wy1 > h else wy0 - 0.5,
-            text="zero padding",
-            showarrow=False,
-            yanchor="top" if wy1 > h else "bottom",
-            font=dict(color="white", size=12),
-            bgcolor="rgba(70,70,70,0.85)",
-        )
-    outline(fig, wy0, wx0, wy1, wx1, dash="dash")
-    outline(fig, *view.output_box, color=HIGHLIGHT, width=2)
-    fig.update_layout(title=title)
-    span_h, span_w = y1 - y0, x1 - x0
-    square(fig, height=int(np.clip(50 + 540 * span_h / span_w, 200, 560)))
-    fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], autorange=False, showticklabels=False)
-    fig.update_yaxes(range=[y1 - 0.5, y0 - 0.5], autorange=False, showticklabels=False)
-    return fig
 
 
 def images_row(images, titles, height=300) -> go.Figure:

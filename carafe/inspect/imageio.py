@@ -119,7 +119,8 @@ def load_image(
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageLoadError(
-                    f"The image is {width}×{height} = {width * height / 1e6:.0f} megapixels; "
+                    f"The image is {height}×{width} pixels (rows × columns) = "
+                    f"{width * height / 1e6:.0f} megapixels; "
                     f"the limit is {max_pixels / 1e6:.0f} megapixels (decompression-bomb guard)."
                 )
             fmt, mode = img.format, img.mode
@@ -161,13 +162,14 @@ def load_image(
         new_size = (max(1, round(upright[0] * factor)), max(1, round(upright[1] * factor)))
         img = img.resize(new_size, Image.Resampling.LANCZOS)
         notes.append(
-            f"downscaled from {upright[0]}×{upright[1]} to {new_size[0]}×{new_size[1]} "
-            f"(maximum side {max_side} px)"
+            f"downscaled from {upright[1]}×{upright[0]} to {new_size[1]}×{new_size[0]} pixels "
+            f"(rows × columns; maximum side {max_side} px)"
         )
     w, h = img.size
     if min(w, h) < MIN_SIDE:
         raise ImageLoadError(
-            f"The image is {w}×{h} pixels (after downscaling to a maximum side of {max_side}); "
+            f"The image is {h}×{w} pixels (rows × columns, after downscaling to a maximum side "
+            f"of {max_side}); "
             f"both sides must be at least {MIN_SIDE} pixels to show any upsampling."
         )
     array = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))

@@ -242,21 +242,6 @@ def test_figure_helpers_small_rough_edges():
     assert heads.marker.size >= 8
 
 
-def test_image_figure_follows_the_aspect_ratio(tiny_model):
-    """A wide image gets a low figure (no large blank bands above and below it)."""
-
-    from carafe.inspect.analysis import analyze
-    from carafe.inspect.pixel import kernel_view
-
-    heights = {}
-    for shape in [(64, 64), (24, 512)]:
-        image = np.full((*shape, 3), 128, np.uint8)
-        step = analyze(tiny_model, image, baselines=False).steps[0]
-        fig = image_figs.image_figure(image, step, kernel_view(step, 1, 1))
-        heights[shape] = fig.layout.height
-    assert heights[(24, 512)] < 0.5 * heights[(64, 64)]
-
-
 @pytest.mark.parametrize(
     "out_hw, selected", [((64, 64), (21, 53)), ((128, 96), (0, 95)), ((16, 16), (8, 8))]
 )

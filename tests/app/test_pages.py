@@ -10,6 +10,7 @@ import io
 
 import numpy as np
 import pytest
+from figures.click_image import WINDOW_COLOURS
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -67,13 +68,13 @@ def test_explore_kernel_matches_inspect(reference):
         # the k×k source window, drawn at the right scale on the image and on the input map
         r, si = (d.up_kernel - 1) // 2, step.stride_in
         sy, sx = oy // step.scale, ox // step.scale
-        dashed = [
-            sh
-            for sh in figs["Image: click an output pixel"]["layout"]["shapes"]
-            if sh["line"].get("dash") == "dash"
-        ][0]
-        assert (dashed["x0"], dashed["y0"]) == ((sx - r) * si - 0.5, (sy - r) * si - 0.5)
-        assert dashed["x1"] - dashed["x0"] == d.up_kernel * si
+        canvas = at.session_state["explore_canvas"]  # the picture the browser shows
+        z, m = int(canvas.zoom), canvas.margin
+        y0, x0 = ((sy - r) * si + m) * z, ((sx - r) * si + m) * z
+        y1, x1 = ((sy + r + 1) * si + m) * z, ((sx + r + 1) * si + m) * z
+        for y, x in [(y0, x0), (y0, x1 - 1), (y1 - 1, x0)]:  # corners of the dashed window
+            assert tuple(canvas.rgb[y, x]) == WINDOW_COLOURS[0], (y, x)
+        assert canvas.image_pixel(x0 + r * si * z, y0 + r * si * z) == ((sy * si), (sx * si))
         in_map = next(f for t, f in figs.items() if t.startswith("Input map"))
         win = [sh for sh in in_map["layout"]["shapes"] if sh["line"].get("dash") == "dash"][0]
         assert (win["x0"], win["y0"], win["x1"]) == (sx - r - 0.5, sy - r - 0.5, sx + r + 0.5)
@@ -201,7 +202,7 @@ def test_exif_rotated_and_large_uploads():
     exif[0x0112] = 6
     at = _upload(_png(Image.fromarray(_GOOD), "JPEG", exif=exif.tobytes()), "phone.jpg")
     assert any("EXIF" in i.value for i in at.info) and not at.error
-    assert "image 48×64" in at.caption[0].value  # rotated: 48 wide, 64 high
+    assert "image 64×48 px" in at.caption[0].value  # rotated: 64 rows, 48 columns
     big = np.zeros((700, 1400, 3), np.uint8)
     at = _upload(_png(Image.fromarray(big)), "big.png")
     assert any("downscaled" in i.value and "512" in i.value for i in at.info) and not at.error
@@ -211,11 +212,11 @@ def test_sessions_do_not_share_images():
     a = _upload(_png(Image.fromarray(_GOOD)), "mine.png")
     b = open_app()
     b.run()
-    assert "image 64×48" in a.caption[0].value  # a sees its upload
-    assert "image 64×48" not in b.caption[0].value  # b, at the same time, sees the sample
+    assert "image 48×64 px" in a.caption[0].value  # a sees its upload
+    assert "image 48×64 px" not in b.caption[0].value  # b, at the same time, sees the sample
     assert "upload_bytes" not in b.session_state
     a.run()
-    assert "image 64×48" in a.caption[0].value
+    assert "image 48×64 px" in a.caption[0].value
 
 
 def test_npz_download_contents(reference):

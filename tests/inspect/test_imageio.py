@@ -102,5 +102,8 @@ def test_big_exif_rotated_jpeg_is_fast_and_reported_correctly():
     out = load_image(data, max_side=256)
     assert time.perf_counter() - t < 5
     assert out.array.shape == (256, 192, 3)  # upright: portrait
-    assert "downscaled from 1800×2400 to 192×256 (maximum side 256 px)" in out.notes
+    assert (
+        "downscaled from 2400×1800 to 256×192 pixels (rows × columns; maximum side 256 px)"
+        in out.notes
+    )
     assert any("EXIF" in n for n in out.notes)

@@ -1,0 +1,116 @@
+"""Explore's clickable image: the picture the browser shows, drawn here as pixels, and the map
+from a click back to the image pixel under the mouse.
+
+The browser shows the canvas at an exact zoom (2, 3, ... CSS pixels per canvas pixel, or one CSS
+pixel per 2 canvas pixels for large images), so a click's CSS position names one canvas pixel
+and hence one image pixel, with no rounding: a click selects the output pixel under the cursor,
+boundaries included. (A plotly figure cannot: its clicks report the nearest marker.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from figures.images import overlay
+
+#: The canvas is zoomed to fit in about this many CSS pixels (the image column at 1440 px).
+FIT_WIDTH, FIT_HEIGHT = 620, 540
+PAD_GREY = (128, 128, 128)  # outside the image: zero padding (or the area the model padded)
+#: The selected output pixel: white inside black inside white, readable on any photo.
+MARK_COLOURS = ((255, 255, 255), (0, 0, 0), (255, 255, 255))
+WINDOW_COLOURS = ((0, 229, 255), (0, 0, 0))  # the dashed source window: cyan on black
+
+
+@dataclass(frozen=True)
+class ClickCanvas:
+    """The image (``image_hw``) with a grey ``margin`` of canvas pixels on every side, drawn at
+    ``zoom`` CSS pixels per canvas pixel (``rgb`` is already zoomed when zoom > 1)."""
+
+    rgb: np.ndarray
+    image_hw: tuple[int, int]
+    margin: int
+    zoom: Fraction
+
+    @property
+    def css_width(self) -> int:
+        """The width (CSS pixels) the browser must show ``rgb`` at for the exact zoom."""
+        return int(self.rgb.shape[1] * min(self.zoom, 1))
+
+    def image_pixel(self, x: float, y: float) -> tuple[int, int] | None:
+        """The image pixel (row, col) under CSS position (x, y) in the shown picture, or None
+        when the click is in the grey margin."""
+        row = int(Fraction(int(y)) / self.zoom) - self.margin
+        col = int(Fraction(int(x)) / self.zoom) - self.margin
+        h, w = self.image_hw
+        return (row, col) if 0 <= row < h and 0 <= col < w else None
+
+
+def _zoom(canvas_hw: tuple[int, int]) -> Fraction:
+    """The largest integer zoom that fits, else 1/2 (exact for boxes on even coordinates)."""
+    fit = min(FIT_WIDTH // canvas_hw[1], FIT_HEIGHT // canvas_hw[0])
+    if fit >= 1:
+        return Fraction(fit)
+    return Fraction(1, 2)
+
+
+def _frame(canvas: np.ndarray, box, colours, width: int, dash: int = 0) -> None:
+    """Draw nested outlines of ``box`` = (y0, x0, y1, x1) in canvas pixels (half-open), the
+    first colour outermost, each ``width`` pixels; ``dash`` > 0 leaves gaps of that length."""
+    h, w = canvas.shape[:2]
+    y0, x0, y1, x1 = box
+    for i, colour in enumerate(colours):
+        t0, l0 = y0 + i * width, x0 + i * width
+        b1, r1 = y1 - i * width, x1 - i * width
+        if b1 - t0 < 2 * width or r1 - l0 < 2 * width:
+            return
+        for top, bottom, left, right in (
+            (t0, t0 + width, l0, r1),
+            (b1 - width, b1, l0, r1),
+            (t0, b1, l0, l0 + width),
+            (t0, b1, r1 - width, r1),
+        ):
+            ys = np.arange(max(top, 0), min(bottom, h))
+            xs = np.arange(max(left, 0), min(right, w))
+            if dash:  # keep every other run of `dash` pixels along the line
+                along = xs if right - left > bottom - top else ys
+                along = along[(along // dash) % 2 == 0]
+                ys, xs = (ys, along) if right - left > bottom - top else (along, xs)
+            canvas[np.ix_(ys, xs)] = colour
+
+
+def click_canvas(image, seg, alpha: float, view, margin: int) -> ClickCanvas:
+    """The picture Explore shows: image (segmentation blended in), grey margin, the selected
+    output pixel's box (``view.output_box``) marked in white/black/white with ticks reaching
+    out from it, and its source window (``view.window_box``) dashed. Boxes are in image pixels;
+    ``margin`` (image pixels) should cover how far a window reaches past the image."""
+    h, w = image.shape[:2]
+    base = np.empty((h + 2 * margin, w + 2 * margin, 3), np.uint8)
+    base[:] = PAD_GREY
+    base[margin : margin + h, margin : margin + w] = overlay(image, seg, alpha)
+    zoom = _zoom(base.shape[:2])
+    up = int(zoom) if zoom >= 1 else 1
+    canvas = np.repeat(np.repeat(base, up, axis=0), up, axis=1) if up > 1 else base.copy()
+    line = max(1, up) if zoom >= 1 else 2
+
+    def scaled(box):
+        return tuple((v + margin) * up for v in box)
+
+    _frame(canvas, scaled(view.window_box), WINDOW_COLOURS, line, dash=4 * line)
+    y0, x0, y1, x1 = scaled(view.output_box)
+    ring = len(MARK_COLOURS) * line
+    _frame(canvas, (y0 - ring, x0 - ring, y1 + ring, x1 + ring), MARK_COLOURS, line)
+    # ticks: four short bars pointing at the pixel from outside its frame, seen from afar
+    cy, cx, reach = (y0 + y1) // 2, (x0 + x1) // 2, 6 * line
+    for ty0, tx0, ty1, tx1 in (
+        (y0 - ring - reach, cx - line, y0 - ring, cx + line),
+        (y1 + ring, cx - line, y1 + ring + reach, cx + line),
+        (cy - line, x0 - ring - reach, cy + line, x0 - ring),
+        (cy - line, x1 + ring, cy + line, x1 + ring + reach),
+    ):
+        canvas[max(ty0, 0) : max(ty1, 0), max(tx0, 0) : max(tx1, 0)] = MARK_COLOURS[1]
+    if zoom < 1 and canvas.shape[1] % 2:  # an even width keeps the 1/2 zoom exact
+        canvas = np.pad(canvas, ((0, canvas.shape[0] % 2), (0, 1), (0, 0)), constant_values=128)
+    return ClickCanvas(canvas, (h, w), margin, zoom)
