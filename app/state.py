@@ -81,6 +81,24 @@ def dysample_points_for(image_key: str, _image: np.ndarray):
     return dysample_points(get_model("dysample"), _image)
 
 
+@st.cache_data(show_spinner=False, max_entries=12)
+def habits_for(model_name: str, image_key: str, step_index: int, group: int, _step, _image):
+    """Cached border and flat-region measures of one step (see carafe.inspect.habits)."""
+    from carafe.inspect.habits import border_habit, flat_habit
+
+    return border_habit(_step, group), flat_habit(_step, _image, group)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def border_profile_for(
+    model_name: str, image_key: str, step_index: int, row: int, channel: int, _step
+):
+    """Cached profile of one output row across the image (carafe.inspect.habits)."""
+    from carafe.inspect.habits import border_profile
+
+    return border_profile(_step, row, channel)
+
+
 @dataclass
 class Current:
     """What every page works on: the image, the checkpoint and the model's analysis."""

@@ -1,4 +1,6 @@
-"""Compare upsamplers: CARAFE vs nearest, bilinear, deconv and pixel shuffle on the same map."""
+"""Compare upsamplers: CARAFE vs nearest, bilinear, deconv and pixel shuffle on the same map,
+beside the DySample twin's own output (a separately trained model), where the differences lie,
+the twins' segmentations and the stored held-out metrics."""
 
 from __future__ import annotations
 
@@ -18,18 +20,56 @@ from carafe.inspect.catalog import (
     twin_names,
     upsampler_kinds,
 )
+from carafe.inspect.differences import (
+    REGIONS,
+    border_padding_weight,
+    difference_regions,
+    split_energy,
+    split_sentence,
+    twin_input_sentence,
+    twins_heading,
+    undefined_share_note,
+)
 from carafe.inspect.summaries import agreement, pca_rgb, rms_difference
+
+PEER = "dysample"  # the twin whose outputs join the panels (a separately trained model)
 
 st.title("Compare upsamplers")
 cur = state.require_current()
 step = cur.step
 kinds = [k for k in upsampler_kinds() if k in step.outputs]
 NAMES = {k: display_name(k) for k in kinds}
+twins = twin_names(exclude=cur.model_name)
+PEER_TITLE = f"{display_name(PEER)} twin"
+
+
+def peer_step():
+    """The DySample twin's step at this FPN level (its own analysis, cached), or None."""
+    if PEER not in twins or "carafe" not in step.outputs:
+        return None
+    try:
+        twin = state.analysis_for(PEER, cur.image_key, cur.image)
+    except Exception as err:  # noqa: BLE001 - show, never crash
+        st.warning(f"The {PEER_TITLE} could not analyse this image: {type(err).__name__}: {err}")
+        return None
+    same = [
+        t for t in twin.steps if t.levels == step.levels and t.output_shape == step.output_shape
+    ]
+    return same[0] if same else None
+
+
+peer = peer_step()
 st.markdown(
     f"The **same input map** (one FPN level of your image) upsampled ×2 by {len(kinds)} "
     "methods, all drawn with the **same colour scale**. Nearest copies pixels (blocky), "
     "bilinear blends neighbours with fixed weights (blurry across edges); CARAFE chooses its "
     "weights per pixel from the content, so edges can stay sharp where the image has them."
+    + (
+        f" The last panel, **{PEER_TITLE}**, is the output of a separately trained model with a "
+        "DySample upsampler at the same FPN step: its own input, on the same colour scale."
+        if peer is not None
+        else ""
+    )
 )
 st.caption(f"{texts.step_title(step)}")
 with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):
@@ -38,11 +78,18 @@ with st.expander("How the baselines are set up (important for deconv and pixel s
         if k == step.kind:
             note = f"{NAMES[k]}: this checkpoint's own trained upsampler."
         st.markdown(f"- {note}")
-    st.markdown(
-        "- DySample has no fixed initialisation worth showing (untrained, it is bilinear): it "
-        "appears through its trained twin below (segmentation, metrics) and on the Explore "
-        "page (where each pixel samples), when assets/dysample.safetensors is shipped."
-    )
+    if peer is not None:
+        st.markdown(
+            f"- {PEER_TITLE}: the trained DySample model's own output at this step. It is "
+            "another model (own backbone and FPN), so its input is not the map the other "
+            "panels upsample; its sampling points are on the Explore page."
+        )
+    else:
+        st.markdown(
+            "- DySample has no fixed initialisation worth showing (untrained, it is bilinear): "
+            "it appears through its trained twin (segmentation, metrics, outputs) when "
+            "assets/dysample.safetensors is shipped."
+        )
 
 order = step.channel_order
 ch = st.selectbox(
@@ -53,18 +100,25 @@ ch = st.selectbox(
 )
 maps = [step.input[ch]] + [step.outputs[k][ch] for k in kinds]
 titles = [f"input {step.input.shape[1]}×{step.input.shape[2]}"] + [NAMES[k] for k in kinds]
+scales = [step.scale] + [1] * len(kinds)
+if peer is not None:
+    maps.append(peer.output[ch])
+    titles.append(f"{PEER_TITLE} (own input)")
+    scales.append(1)
 st.plotly_chart(
     map_figs.grid_figure(
         maps,
         titles,
-        cols=3,
+        cols=4 if len(maps) > 6 else 3,
         height_per_row=330,
         colorbar_title="value",
-        scales=[step.scale] + [1] * len(kinds),
+        scales=scales,
     ),
     config=style.png_config("compare_channel"),
     key="compare_grid",
 )
+if peer is not None:
+    st.caption(twin_input_sentence(display_name(PEER), step.input, peer.input))
 
 st.subheader("All channels at once: PCA → RGB")
 st.markdown(
@@ -72,18 +126,30 @@ st.markdown(
     "three main directions of variation of the input map (principal components) gives an RGB "
     "picture of the **whole** map; the same projection and colour range are used for every "
     "upsampler, so equal colours mean equal features."
+    + (
+        f" The {PEER_TITLE}'s output is projected on the same basis, but its channels are its "
+        "own model's: there equal colours mean equal values, not the same learned features."
+        if peer is not None
+        else ""
+    )
 )
-rgbs = pca_rgb([step.input] + [step.outputs[k] for k in kinds], fit_index=0)
+rgbs = pca_rgb(
+    [step.input] + [step.outputs[k] for k in kinds] + ([peer.output] if peer is not None else []),
+    fit_index=0,
+)
+pca_titles = titles[:-1] + [PEER_TITLE] if peer is not None else titles  # 7 short titles fit
 st.plotly_chart(
-    image_figs.images_row(rgbs, titles, height=260),
+    image_figs.images_row(rgbs, pca_titles, height=260),
     config=style.png_config("compare_pca"),
     key="compare_pca",
 )
 
 st.subheader("Differences: CARAFE − baseline")
 if "carafe" in step.outputs:
+    a = cur.analysis
     others = [k for k in kinds if k != "carafe"]
-    diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
+    carafe_out = step.outputs["carafe"]
+    diffs = [carafe_out[ch] - step.outputs[k][ch] for k in others]
     st.plotly_chart(
         map_figs.grid_figure(
             diffs,
@@ -95,22 +161,69 @@ if "carafe" in step.outputs:
         config=style.png_config("compare_diff"),
         key="compare_diff",
     )
-    rms = {NAMES[k]: rms_difference(step.outputs["carafe"], step.outputs[k]) for k in others}
+    regions = difference_regions(step.geometry, step.output_shape, a.segmentation)
+    pad_weight = border_padding_weight(step, regions)
+    has_seg = a.segmentation is not None
+    rms = {NAMES[k]: rms_difference(carafe_out, step.outputs[k]) for k in others}
     st.caption(
         "RMS difference over all channels: "
         + ", ".join(f"{n} {v:.3g}" for n, v in rms.items())
-        + ". Red: CARAFE is higher; blue: lower. Differences concentrate at edges."
+        + ". Red: CARAFE is higher; blue: lower."
     )
+    st.caption(
+        split_sentence(
+            split_energy(diffs, regions, step.geometry.k),
+            f"channel {ch} (the {len(others)} panels on the same input)",
+            pad_weight,
+            has_seg,
+        )
+    )
+    if peer is not None:
+        # its own colour scale: another model's channels differ far more than the upsamplers
+        # do, and on a shared scale they would wash the panels above out
+        peer_diff = carafe_out[ch] - peer.output[ch]
+        left, right = st.columns([1, 2])
+        left.plotly_chart(
+            map_figs.grid_figure(
+                [peer_diff],
+                [f"CARAFE − {PEER_TITLE}"],
+                cols=1,
+                height_per_row=280,
+                colorbar_title="difference",
+            ),
+            config=style.png_config("compare_diff_twin"),
+            key="compare_diff_twin",
+        )
+        right.caption(
+            f"CARAFE − {PEER_TITLE}, on its own colour scale (±{style.symmetric_range(peer_diff):.3g}"
+            f"; the panels above: ±{style.symmetric_range(*diffs):.3g}). RMS difference over "
+            f"all channels: {rms_difference(carafe_out, peer.output):.3g}."
+        )
+        right.caption(
+            split_sentence(
+                split_energy([peer_diff], regions, step.geometry.k),
+                f"channel {ch}, CARAFE − {PEER_TITLE}",
+                pad_weight,
+                has_seg,
+            )
+        )
+    with st.expander("Which pixels are the border frame and the object edges"):
+        st.plotly_chart(
+            map_figs.region_figure(regions, REGIONS, "Regions of the output map"),
+            config=style.png_config("compare_regions"),
+            key="compare_regions",
+        )
 else:
     st.info("This checkpoint has no CARAFE step here; pick the 'carafe' checkpoint.")
 
-st.subheader("Segmentation: CARAFE model vs its bilinear twin")
+a = cur.analysis
+model_title = f"{display_name(cur.model_name)} model"
+shown = twins if a.segmentation is not None else []
+st.subheader(twins_heading(display_name(cur.model_name), [display_name(t) for t in shown]))
 st.markdown(
     "Models with the same backbone, FPN and head, trained the same way; the only difference "
     "is the upsampler of the FPN's top-down path."
 )
-a = cur.analysis
-twins = twin_names(exclude=cur.model_name)
 if not cur.training_like:
     st.caption(texts.TRAINED_FOR)
 if a.segmentation is None:
@@ -123,14 +236,14 @@ else:
         image_figs.images_row(
             [cur.image, image_figs.overlay(cur.image, a.segmentation, 0.6)]
             + [image_figs.overlay(cur.image, sg, 0.6) for sg in segs],
-            ["image", f"{cur.model_name} (CARAFE)"] + [f"{display_name(t)} twin" for t in twins],
+            ["image", model_title] + [f"{display_name(t)} twin" for t in twins],
             height=360 if len(twins) == 1 else 300,
         ),
         config=style.png_config("compare_segmentation"),
         key="compare_seg",
     )
     st.markdown(
-        "Agreement with the CARAFE model: "
+        f"Agreement with the {model_title}: "
         + ", ".join(
             f"{display_name(t)} twin **{agreement(sg, a.segmentation):.1%}**"
             for t, sg in zip(twins, segs, strict=True)
@@ -153,6 +266,22 @@ else:
             f"assets/metrics.json does not have the layout `python -m carafe.training.evaluate` writes "
             f"(missing {err}); regenerate it to see the table."
         )
+
+
+def split_table(table, key: str, fmt: dict) -> None:
+    """Show a metrics table as two: quality (%) and cost, so neither needs a scroll bar."""
+    quality = [c for c in table.columns if c in ("upsampler", "seed", "seeds") or "(%)" in c]
+    cost = ["upsampler"] + [c for c in table.columns if c not in quality]
+    for cols, part in ((quality, "quality"), (cost, "cost")):
+        st.dataframe(
+            pd.DataFrame(table.rows, columns=cols),
+            hide_index=True,
+            width="stretch",
+            column_config=fmt,
+            key=f"{key}_{part}",
+        )
+
+
 if view is not None:
     columns = set(view.means.columns) | set(view.runs.columns)
     fmt = {
@@ -167,13 +296,7 @@ if view is not None:
             if c.startswith(("params", "FLOPs", "seeds"))
         }
     )
-    st.dataframe(
-        pd.DataFrame(view.means.rows, columns=view.means.columns),
-        hide_index=True,
-        width="stretch",
-        column_config=fmt,
-        key="metrics_means",
-    )
+    split_table(view.means, "metrics_means", fmt)
     st.caption(
         view.caption + " Mean over seeds. Parameters and FLOPs: 'one upsampler' is one ×2 "
         "module (as on the Performance page); 'all FPN upsamplers' adds the model's steps."
@@ -182,30 +305,31 @@ if view is not None:
         st.markdown(
             "**Do the kernels follow the objects?** Own-object share of the kernel weight at held-out object boundaries:"
         )
+        share, off = view.alignment.columns[2:4]
+        # 0/0 (a kernel with no weight off the centre tap) is said in words, not shown as None
+        cells = [
+            {**r, off: "not defined (0/0)" if r[off] is None else f"{r[off]:.3f}"}
+            for r in view.alignment.rows
+        ]
         st.dataframe(
-            pd.DataFrame(view.alignment.rows, columns=view.alignment.columns),
+            pd.DataFrame(cells, columns=view.alignment.columns),
             hide_index=True,
             width="stretch",
             column_config={
-                **{
-                    c: st.column_config.NumberColumn(format="%.3f")
-                    for c in view.alignment.columns[2:4]
-                },
+                share: st.column_config.NumberColumn(format="%.3f"),
+                off: st.column_config.TextColumn(alignment="right"),
                 "boundary pixels": st.column_config.NumberColumn(format="localized"),
             },
             key="metrics_alignment",
         )
+        note = undefined_share_note(view.alignment.rows, off, "kernel")
+        if note:
+            st.caption(note)
         for note in view.notes:
             if note:
                 st.markdown(note)
     with st.expander(f"Every run ({len(view.runs.rows)}) and per-class IoU"):
-        st.dataframe(
-            pd.DataFrame(view.runs.rows, columns=view.runs.columns),
-            hide_index=True,
-            width="stretch",
-            column_config=fmt,
-            key="metrics_runs",
-        )
+        split_table(view.runs, "metrics_runs", fmt)
         st.dataframe(
             pd.DataFrame(view.per_class.rows, columns=view.per_class.columns),
             hide_index=True,

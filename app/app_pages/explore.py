@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import downloads
+import figures.charts as chart_figs
 import figures.images as image_figs
 import figures.kernels as kernel_figs
 import figures.maps as map_figs
@@ -14,6 +15,8 @@ from figures import draw, style
 from figures.click_image import click_canvas
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from carafe.inspect.catalog import load_metrics, stored_border_sentence
+from carafe.inspect.habits import border_sentence, flat_sentence, what_if_sentence
 from carafe.inspect.kernel_compare import compare_pixel
 from carafe.inspect.pixel import kernel_view, start_pixel
 from carafe.inspect.sampling import sampling_at
@@ -114,6 +117,9 @@ if groups > 1:
         help="With G groups, CARAFE predicts G kernels per pixel; channel c uses "
         "kernel c // (C/G).",
     )
+
+
+border, flat = state.habits_for(cur.model_name, cur.image_key, cur.step_index, g, step, cur.image)
 
 
 def _jump_to_edge() -> None:
@@ -218,11 +224,7 @@ def pixel_view() -> None:
                 "model padded), so that weight pulls the output toward zero instead of toward "
                 "the image's features."
             )
-        st.caption(
-            "In a flat region every tap of the window holds about the same features, so any "
-            "kernel that sums to 1 gives the same output: kernels there may stay diffuse "
-            "without any harm. Kernels matter where the window holds an edge."
-        )
+        st.caption(flat_sentence(flat))
         _dysample(oy, ox, per_pixel)
     with left:
         c1, c2 = st.columns([1, 1])
@@ -369,9 +371,52 @@ w1.image(map_figs.wheel_legend(), width=64, caption="direction")
 w2.caption(
     "Wheel: right = leans right (+dx), up = leans up (−dy); no colour = centred "
     "kernel. Arrows only where the lean is clear. The grey image underneath shows where the "
-    "objects are. Along the image border kernels often lean inwards: the model learned to "
-    "keep its weight off the zero padding."
+    "objects are. " + border_sentence(border)
 )
+
+st.subheader("At the image border: zero padding")
+st.markdown(
+    "Outside the input map the op reads **zeros** (zero padding, as in the paper's code and "
+    "mmcv), and where the image does not fill the map the model padded it with black. A kernel "
+    "that puts weight on taps out there pulls its output toward zero. Bilinear interpolation "
+    "never reads outside: at the border it repeats the border value. Below, one output row "
+    "from the left border to the right: CARAFE, bilinear and nearest on the same input, and a "
+    "**what-if** (dashed): the same CARAFE kernels with their weight on taps outside the image "
+    "given back to their taps inside (renormalised), computed with the real op."
+)
+oh_vis, ow_vis = step.visible_output_hw()
+b1, b2 = st.columns([1, 3])
+profile_row = b1.number_input(
+    "Output row of the profile", 0, oh_vis - 1, oh_vis // 2, key="explore_border_row"
+)
+profile_channel = b1.selectbox(
+    "Channel",
+    [int(c) for c in step.channel_order[:32]],
+    key="explore_border_channel",
+    format_func=lambda c: f"channel {c}",
+)
+profile = state.border_profile_for(
+    cur.model_name, cur.image_key, cur.step_index, int(profile_row), int(profile_channel), step
+)
+b2.plotly_chart(
+    chart_figs.profile_lines(
+        profile.columns,
+        profile.values,
+        {
+            "carafe": "CARAFE",
+            "renormalised": "CARAFE, padding weight given back (what-if)",
+            "bilinear": "Bilinear",
+            "nearest": "Nearest",
+        },
+        f"Channel {profile.channel} along output row {profile.row}",
+    ),
+    config=style.png_config(f"border_profile_{profile.row}"),
+    key="explore_border_profile",
+)
+b1.caption(what_if_sentence(border))
+stored = stored_border_sentence(load_metrics())
+if stored:
+    st.caption(stored)
 
 st.subheader("Downloads")
 st.download_button(

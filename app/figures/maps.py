@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from figures.draw import outline, rgb_image
-from figures.style import DIV, HIGHLIGHT, SEQ, square, symmetric_range
+from figures.style import DIV, HIGHLIGHT, PAD_FILL, SEQ, square, symmetric_range
 
 
 def map_figure(
@@ -180,3 +180,32 @@ def wheel_legend(size=64) -> np.ndarray:
     rgb = direction_rgb(yy, xx, 1.0)
     alpha = np.where(np.hypot(yy, xx) > 1, 0, 255).astype(np.uint8)
     return np.dstack([rgb, alpha])
+
+
+#: Region colours of :func:`region_figure`: zero padding's grey, the highlight red, a pale fill.
+REGION_COLOURS = (PAD_FILL, HIGHLIGHT, "rgba(200,200,200,0.15)")
+
+
+def region_figure(labels, names, title, colours=REGION_COLOURS, height=300) -> go.Figure:
+    """A map of labelled regions (labels 0..n-1 named ``names``) in flat colours, with a legend.
+
+    Each region is one heatmap trace (NaN elsewhere), so the legend names them and a hover
+    says which region a pixel belongs to.
+    """
+    labels = np.asarray(labels)
+    fig = go.Figure()
+    for i, name in enumerate(names):
+        z = np.where(labels == i, 1.0, np.nan)
+        colour = colours[i % len(colours)]
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                colorscale=[[0, colour], [1, colour]],
+                showscale=False,
+                name=name,
+                showlegend=True,
+                hovertemplate=f"row %{{y}}, col %{{x}}: {name}<extra></extra>",
+            )
+        )
+    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.05))
+    return square(fig, height=height)

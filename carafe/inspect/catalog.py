@@ -37,6 +37,7 @@ __all__ = [
     "model_cost",
     "model_names",
     "step_labels",
+    "stored_border_sentence",
     "twin_names",
     "upsampler_kinds",
 ]
@@ -295,6 +296,41 @@ def metrics_view(metrics: dict) -> MetricsView:
         per_class=per_class,
         notes=notes,
     )
+
+
+def stored_border_sentence(metrics: dict | None) -> str | None:
+    """The border measures stored in metrics.json (``carafe-evaluate --border``), as one
+    labelled sentence; None when the file has none."""
+    section = (metrics or {}).get("border")
+    if not section or not section.get("runs"):
+        return None
+    runs = section["runs"]
+    seeds = sorted({r["seed"] for r in runs}, key=str)
+
+    def per_seed(kind: str, pick) -> str | None:
+        values = [pick(r) for s in seeds for r in runs if r["upsampler"] == kind and r["seed"] == s]
+        return " / ".join(f"{v:.1f}" for v in values) if values else None
+
+    band = {kind: per_seed(kind, lambda r: r["band"]["miou"]) for kind in UPSAMPLER_KINDS}
+    inside = {kind: per_seed(kind, lambda r: r["interior"]["miou"]) for kind in UPSAMPLER_KINDS}
+    shown = [k for k in ("carafe", "bilinear", "dysample") if band[k]]
+    text = (
+        f"Stored, measured by carafe-evaluate on {section['heldout_images']} held-out scenes "
+        f"(seed {' / '.join(map(str, seeds))}): mIoU in the band of {section['band_px']} image "
+        "pixels along the border, and inside it: "
+        + "; ".join(f"{display_name(k)} {band[k]} (inside {inside[k]})" for k in shown)
+        + "."
+    )
+    carafe_runs = [r for r in runs if r["upsampler"] == "carafe" and r.get("renormalised")]
+    if carafe_runs:
+        fixed = " / ".join(f"{r['renormalised']['band']['miou']:.1f}" for r in carafe_runs)
+        drop = min(r["band"]["miou"] - r["renormalised"]["band"]["miou"] for r in carafe_runs)
+        text += f" With its padding weight given back, CARAFE's band mIoU becomes {fixed}: " + (
+            "the trained model relies on the zeros."
+            if drop > 2.0
+            else "the zeros make little difference to the segmentation."
+        )
+    return text
 
 
 def alignment_sentence(run: dict) -> str:

@@ -143,19 +143,27 @@ def test_click_pixel_shows_its_kernel(server):
             iy = oy * stride_out + (stride_out - 1 if last else 0)
             ix = ox * stride_out + (stride_out - 1 if last else 0)
             edge = (max(zoom, 1) - 1) if last else 0  # last CSS pixel of that image pixel
-            x = box["x"] + (margin + ix) * zoom + edge + 0.5
-            y = box["y"] + (margin + iy) * zoom + edge + 0.5
+            # A mouse sits on whole screen pixels, and the browser paints the picture from
+            # its rounded origin: click whole pixels from there, as a hand would.
+            x = round(box["x"]) + int((margin + ix) * zoom + edge)
+            y = round(box["y"]) + int((margin + iy) * zoom + edge)
             before = _kernel_title(page)
             page.mouse.click(x, y)
             want = f"Reassembly kernel of output pixel ({oy}, {ox})"
             t0 = time.time()
             if before != want:
-                page.wait_for_function(
-                    "want => [...document.querySelectorAll('.gtitle')].some(t => "
-                    "t.textContent === want)",
-                    arg=want,
-                    timeout=30_000,
-                )
+                try:
+                    page.wait_for_function(
+                        "want => [...document.querySelectorAll('.gtitle')].some(t => "
+                        "t.textContent === want)",
+                        arg=want,
+                        timeout=30_000,
+                    )
+                except Exception:
+                    page.screenshot(path=str(ARTIFACTS / "explore_click_failed.png"))
+                    raise AssertionError(
+                        f"click {n} at {x:.1f}, {y:.1f}: {_kernel_title(page)!r}, want {want!r}"
+                    ) from None
                 latencies.append(time.time() - t0)
             wait_idle(page)
             assert _kernel_title(page) == want, (n, _kernel_title(page), want)

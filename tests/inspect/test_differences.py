@@ -1,0 +1,223 @@
+"""Where CARAFE − baseline differences lie (carafe.inspect.differences): the region split
+recounted with plain loops, and the sentences worded where each fact holds and where not."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from carafe.inspect.differences import (
+    BORDER,
+    EDGES,
+    ELSEWHERE,
+    REGIONS,
+    border_padding_weight,
+    difference_regions,
+    split_energy,
+    split_sentence,
+    twin_input_sentence,
+    twins_heading,
+    undefined_share_note,
+)
+from carafe.ops.geometry import Geometry
+
+# A 5×5 window, ×2, on a 16×16 input map of stride 8: the image (124×128 px) covers 15.5
+# rows of input pixels, so the last map row is half image, half padded area (the model pads
+# to its stride), and a window reading it reaches past the image.
+GEO = Geometry(k=5, G=1, s=2, C=3, H=16, W=16, stride_in=8, stride_out=4, image_hw=(124, 128))
+OUT_HW = (32, 32)
+N = OUT_HW[0] * OUT_HW[1]
+
+
+def _square_segmentation() -> np.ndarray:
+    """Class 1 in a square in the middle of the 124×128 image, class 0 around it."""
+    seg = np.zeros((124, 128), np.int32)
+    seg[40:88, 48:96] = 1
+    return seg
+
+
+def _recount_labels(geo: Geometry, out_hw, seg) -> np.ndarray:
+    """The region of every output pixel, by walking its window tap by tap."""
+    h, w = seg.shape
+    vh, vw = h // geo.stride_in, w // geo.stride_in  # input pixels wholly on the image
+    r = (geo.k - 1) // 2
+    labels = np.zeros(out_hw, int)
+    for y in range(out_hw[0]):
+        for x in range(out_hw[1]):
+            past, classes = False, set()
+            for row in range(y // geo.s - r, y // geo.s + r + 1):
+                for col in range(x // geo.s - r, x // geo.s + r + 1):
+                    if not (0 <= row < vh and 0 <= col < vw):
+                        past = True
+                        continue
+                    # the class at the centre of that input-map pixel (clipped to the image)
+                    iy = min(row * geo.stride_in + geo.stride_in // 2, h - 1)
+                    ix = min(col * geo.stride_in + geo.stride_in // 2, w - 1)
+                    classes.add(int(seg[iy, ix]))
+            labels[y, x] = BORDER if past else EDGES if len(classes) > 1 else ELSEWHERE
+    return labels
+
+
+def test_regions_match_a_tap_by_tap_recount():
+    seg = _square_segmentation()
+    labels = difference_regions(GEO, OUT_HW, seg)
+    np.testing.assert_array_equal(labels, _recount_labels(GEO, OUT_HW, seg))
+    # every region is there; the half-padded last input row widens the frame at the bottom
+    assert set(np.unique(labels)) == {BORDER, EDGES, ELSEWHERE}
+    assert (labels[-6:] == BORDER).all() and not (labels[4:5, 4:28] == BORDER).any()
+
+
+def test_no_segmentation_means_no_object_edges():
+    labels = difference_regions(GEO, OUT_HW, None)
+    assert not (labels == EDGES).any()
+    np.testing.assert_array_equal(labels == BORDER, ~GEO.window_fully_in_image())
+
+
+def test_split_energy_matches_a_recount():
+    rng = np.random.default_rng(0)
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    diffs = [rng.normal(size=(3, *OUT_HW)), rng.normal(size=OUT_HW)]
+    split = split_energy(diffs, labels, GEO.k)
+    energy = [0.0, 0.0, 0.0]
+    count = [0, 0, 0]
+    for y in range(OUT_HW[0]):
+        for x in range(OUT_HW[1]):
+            count[labels[y, x]] += 1
+            energy[labels[y, x]] += float((diffs[0][:, y, x] ** 2).sum() + diffs[1][y, x] ** 2)
+    total = sum(energy)
+    assert split.energy == pytest.approx(total)
+    assert split.pixels == N and split.kernel_size == 5
+    for i, name in enumerate(REGIONS):
+        r = split.region(name)
+        assert r.pixels == count[i]
+        assert r.area_share == pytest.approx(count[i] / N)
+        assert r.energy_share == pytest.approx(energy[i] / total)
+        assert r.concentration == pytest.approx((energy[i] / total) / (count[i] / N))
+
+
+def _edge_differences(labels, seed=0):
+    """Differences only where the window holds two classes (labels from the recount)."""
+    rng = np.random.default_rng(seed)
+    return [np.where(labels == EDGES, rng.normal(size=labels.shape), 0.0)]
+
+
+def test_sentence_says_edges_where_the_differences_lie_at_object_edges():
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    split = split_energy(_edge_differences(labels), labels, GEO.k)
+    edges = split.region("object edges")
+    assert edges.energy_share == pytest.approx(1.0)
+    text = split_sentence(split, "channel 0", padding_weight=0.7)
+    assert "0% in the border frame" in text
+    assert f"100% at object edges (window holds two predicted classes: {edges.area_share:.0%}" in (
+        text
+    )
+    assert f"They concentrate at object edges ({edges.concentration:.1f}×" in text
+    assert "border frame (" not in text.split("They concentrate")[1]
+    assert "not at object edges" not in text
+    assert "zero" not in text  # the padding explanation belongs to a border-frame finding
+
+
+def test_sentence_says_border_where_the_border_dominates():
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    diff = np.where(labels == BORDER, 3.0, 0.1)
+    split = split_energy([diff], labels, GEO.k)
+    border = split.region("border frame")
+    text = split_sentence(split, "channel 0", padding_weight=0.72)
+    assert text.startswith(f"Of the squared differences in channel 0, {border.energy_share:.0%}")
+    assert f"5×5 window reaches past the image: {border.area_share:.0%} of the pixels" in text
+    assert f"They concentrate in the border frame ({border.concentration:.1f}×" in text
+    assert "not at object edges" in text
+    assert "put 72% of their weight (mean) on taps outside the image" in text
+
+
+def test_sentence_for_even_equal_and_unsegmented_maps():
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    even = split_sentence(split_energy([np.ones(OUT_HW)], labels, 5), "channel 1", 0.5)
+    assert "spread about evenly" in even and "concentrate" not in even
+    assert "zero" not in even  # no border finding, so no padding explanation
+    equal = split_sentence(split_energy([np.zeros(OUT_HW)], labels, 5), "channel 1")
+    assert equal == "No difference at all in channel 1: the maps are equal."
+    bare = difference_regions(GEO, OUT_HW, None)
+    text = split_sentence(split_energy([np.ones(OUT_HW)], bare, 5), "channel 1", segmentation=False)
+    assert "object edges unknown (this model has no segmentation)" in text
+    assert "not at object edges" not in text
+
+
+def test_empty_region_is_named_as_empty():
+    labels = np.full(OUT_HW, ELSEWHERE)
+    labels[:2] = BORDER
+    split = split_energy([np.ones(OUT_HW)], labels, 5)
+    assert math.isnan(split.region("object edges").concentration)
+    text = split_sentence(split, "channel 2")
+    assert "none at object edges (no window holds two predicted classes)" in text
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped CARAFE model's finest step on the default sample, its segmentation."""
+    from carafe.inspect.analysis import analyze
+    from carafe.inspect.catalog import load_model
+    from carafe.inspect.imageio import load_image_file, sample_images
+
+    image = load_image_file(next(iter(sample_images().values()))).array
+    a = analyze(load_model("carafe"), image)
+    return a.steps[-1], a.segmentation
+
+
+def test_shipped_model_differences_concentrate_in_the_border_frame(shipped):
+    from carafe.inspect.pixel import kernel_view
+
+    step, seg = shipped
+    labels = difference_regions(step.geometry, step.output_shape, seg)
+    np.testing.assert_array_equal(labels, _recount_labels(step.geometry, step.output_shape, seg))
+    ch = int(step.channel_order[0])
+    others = ("nearest", "bilinear", "deconv", "pixel_shuffle")
+    diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
+    split = split_energy(diffs, labels, step.geometry.k)
+    border = split.region("border frame")
+    assert border.energy_share > 2 * border.area_share  # the frame the issue is about
+    weight = border_padding_weight(step, labels)
+    # recount from the kernels of every border-frame pixel, one by one
+    ys, xs = np.nonzero(labels == BORDER)
+    expected = np.mean(
+        [kernel_view(step, y, x).padding_weight for y, x in zip(ys, xs, strict=True)]
+    )
+    assert weight == pytest.approx(expected, rel=1e-5)
+    text = split_sentence(split, f"channel {ch}", weight)
+    assert "They concentrate in the border frame" in text and "not at object edges" in text
+    assert f"put {weight:.0%} of their weight" in text
+
+
+def test_twin_input_sentence_both_ways():
+    a = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    same = twin_input_sentence("DySample", a, a.copy())
+    assert "equals CARAFE's" in same and "differs" not in same
+    other = twin_input_sentence("DySample", a, a + 2)
+    assert "differs from CARAFE's (RMS difference 2;" in other
+    assert f"RMS {np.sqrt(np.mean(a.astype(np.float64) ** 2)):.3g})" in other
+    shape = twin_input_sentence("DySample", a, np.zeros((3, 4, 4)))
+    assert "another shape (4×4, CARAFE's 2×2)" in shape
+
+
+def test_twins_heading_names_the_twins_shown():
+    assert twins_heading("CARAFE", []) == "Segmentation: CARAFE model"
+    assert (
+        twins_heading("CARAFE", ["Bilinear"]) == "Segmentation: CARAFE model vs its Bilinear twin"
+    )
+    assert (
+        twins_heading("CARAFE", ["DySample", "Bilinear"])
+        == "Segmentation: CARAFE model vs its DySample and Bilinear twins"
+    )
+
+
+def test_undefined_share_note_only_when_a_share_is_missing():
+    rows = [
+        {"kernel": "CARAFE", "off": 0.88},
+        {"kernel": "nearest", "off": None},
+        {"kernel": "nearest", "off": None},  # a second model's row of the same kernel
+    ]
+    note = undefined_share_note(rows, "off", "kernel")
+    assert note.startswith("'off' is not defined for nearest:") and "0/0" in note
+    assert undefined_share_note(rows[:1], "off", "kernel") == ""
