@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# _boundary_map: the one home of "window holds two classes" (Explore starts at such pixels)
-from carafe.inspect.pixel import _boundary_map, padding_weight_map
+# boundary_windows: the one home of "window holds two classes" (Explore starts there too)
+from carafe.inspect.pixel import boundary_windows, padding_weight_map
 from carafe.inspect.records import StepAnalysis
 from carafe.ops.geometry import Geometry
 
@@ -94,7 +94,7 @@ def difference_regions(
     """
     oh, ow = int(out_hw[0]), int(out_hw[1])
     border = ~geo.window_fully_in_image()[:oh, :ow]
-    edges = _boundary_map(segmentation, geo, (oh, ow))
+    edges = boundary_windows(segmentation, geo, (oh, ow))
     labels = np.full((oh, ow), ELSEWHERE, np.int8)
     labels[edges] = EDGES
     labels[border] = BORDER  # last: the border frame wins where both hold

@@ -11,10 +11,10 @@ from carafe.inspect.records import StepAnalysis
 from carafe.inspect.summaries import window_reduce
 from carafe.ops.geometry import Geometry, pixel_centre, taps_inside_map
 
-__all__ = ["KernelView", "kernel_view", "padding_weight_map", "start_pixel"]
+__all__ = ["KernelView", "boundary_windows", "kernel_view", "padding_weight_map", "start_pixel"]
 
 
-def _boundary_map(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> np.ndarray:
+def boundary_windows(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> np.ndarray:
     """(h, w) bool: output pixels whose window area on the image holds two predicted classes."""
     oh, ow = out_hw
     if segmentation is None:
@@ -51,7 +51,7 @@ def start_pixel(
     lean = np.hypot(d.com_dy[group], d.com_dx[group])[:oh, :ow].astype(np.float64)
     inside = geo.window_fully_in_image()[:oh, :ow]
     if inside.any():
-        boundary = _boundary_map(segmentation, geo, (oh, ow)) & inside
+        boundary = boundary_windows(segmentation, geo, (oh, ow)) & inside
         pool = boundary if boundary.any() else inside
         score = np.where(pool, lean, -np.inf)
     else:
