@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import figures.kernels as kernel_figs
 import figures.maps as map_figs
-import numpy as np
 import state
 import streamlit as st
 import texts
@@ -40,7 +39,9 @@ st.markdown(
     f"Before predicting kernels, CARAFE's **channel compressor** (a 1×1 convolution) {what}: "
     "a cheap summary of the content that the **content encoder** (a "
     f"{d.encoder_kernel}×{d.encoder_kernel} convolution) reads to predict the kernels. Below "
-    "are the compressed maps of the current step, most energetic first."
+    "are the compressed maps of the current step, most energetic first: a map's **energy** is "
+    "the mean of its squared values over the map, how strongly that channel responds to this "
+    "image."
 )
 per_page = 16
 pages = -(-cm // per_page)
@@ -59,13 +60,17 @@ page = (
 idx = d.compressed_order[(page - 1) * per_page : page * per_page]
 energy = channel_energy(d.compressed)
 titles = [f"#{int(c)} (energy {energy[c]:.3g})" for c in idx]
-shared = st.toggle(
-    "One colour scale for all maps",
-    value=False,
-    key="compressed_shared",
-    help="Off: each page uses the largest |value| on that page.",
-)
-zmax = float(np.abs(d.compressed).max()) if shared else None
+if pages > 1:
+    shared = st.toggle(
+        "One colour scale for all maps",
+        value=False,
+        key="compressed_shared",
+        help="Off: each page uses the largest |value| on that page.",
+    )
+else:  # one page holds every map: its scale is already the one of all maps
+    shared = False
+    st.caption(f"All {cm} maps share one colour scale (−max|value| to +max|value|).")
+zmax = style.symmetric_range(d.compressed) if shared else None
 st.plotly_chart(
     map_figs.grid_figure(
         [d.compressed[c] for c in idx], titles, cols=4, zmax=zmax, colorbar_title="value"

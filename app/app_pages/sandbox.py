@@ -1,6 +1,8 @@
 """Sandbox: a pattern you choose (or a small upload) through the trained model, one FPN step,
-CARAFE beside bilinear, nearest and deconv on one scale, a profile across the edge, the kernels
-on that line, and why CARAFE's flat areas show a grid texture. Numbers: carafe.inspect.sandbox.
+CARAFE beside bilinear, nearest and deconv on one scale, the DySample twin (a separate model) on
+the same pattern, a profile across the edge, the kernels on that line, and why CARAFE's flat
+areas show a grid texture. Numbers: carafe.inspect.sandbox (+ sandbox_twin); sentences that
+state a fact about the data: carafe.inspect.sandbox_words.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import texts
 from figures import style
 
 import carafe.inspect.sandbox as sb
+import carafe.inspect.sandbox_twin as twin_mod
+import carafe.inspect.sandbox_words as words
 from carafe.inspect.analysis import analyze
-from carafe.inspect.catalog import display_name
+from carafe.inspect.catalog import display_name, twin_names
 
 KINDS = {
     "Edge": "edge",
@@ -26,6 +30,7 @@ KINDS = {
     "Upload": None,
 }
 UPLOAD_SIDE = 256  # uploads are downscaled to this long side: small maps, quick answers
+TWIN = "dysample"  # the twin shown beside CARAFE (a separate model, see sandbox_twin)
 
 st.title("Sandbox")
 st.markdown(
@@ -48,6 +53,29 @@ def _view(model_name: str, key: str, step_index: int, _image, _mask):
     if step.carafe is None:
         return None
     return sb.sandbox_view(step, _image, _mask)
+
+
+@st.cache_data(show_spinner="Running the DySample twin on the pattern…", max_entries=8)
+def _twin_analysis(key: str, _image):
+    return analyze(state.get_model(TWIN), _image, baselines=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _twin_view(model_name: str, key: str, step_index: int, _image, _mask):
+    """The twin's view of the same step, or None (no twin, or its step does not match)."""
+    if TWIN not in twin_names():
+        return None
+    steps = _twin_analysis(key, _image).steps
+    view = _view(model_name, key, step_index, _image, _mask)
+    if view is None or step_index >= len(steps) or steps[step_index].kind != TWIN:
+        return None
+    points = state.dysample_points_for(key, _image)
+    try:
+        return twin_mod.twin_view(
+            steps[step_index], view, _image, _mask, points[step_index] if points else None
+        )
+    except ValueError:  # another geometry than CARAFE's model at this step: nothing to compare
+        return None
 
 
 left, right = st.columns([1, 1.3])
@@ -79,8 +107,7 @@ with left:
         if image is None:
             st.error(f"**{name}** cannot be used: {info}")
             st.stop()
-        if info:
-            st.caption("; ".join(info) + ".")
+        st.caption(words.upload_note(name, image.shape[:2], list(info or [])))
         key, mask, what = hashlib.sha1(data).hexdigest(), None, name
         anchor, across = (image.shape[0] / 2, image.shape[1] / 2), 0.0
     else:
@@ -165,16 +192,23 @@ line = sb.line_through(
     float(st.session_state["sb_line_length"]),
 )
 right.plotly_chart(
-    sandbox_figs.pattern_figure(image, line, f"{what} ({h}×{w} px); the line starts at the dot"),
+    sandbox_figs.pattern_figure(
+        image,
+        line,
+        f"{what}<br>{sb.size_hw((h, w))} px ({sb.SIZE_CONVENTION}); the line starts at the dot",
+    ),
     key="sb_pattern_fig",
     config=style.png_config("sandbox_pattern"),
 )
 
-st.subheader("One step, four upsamplers, one colour scale")
-st.caption(texts.step_title(step))
+twin = _twin_view(model_name, key, pos, image, mask)
 names = {m: display_name(m) for m in view.methods}
+if twin is not None:
+    names[twin.name] = display_name(twin.name)
+st.subheader(f"One step, {words.number_word(len(view.methods))} upsamplers, one colour scale")
+st.caption(words.step_sizes(step, analysis.pad_multiple))
 maps = [view.input_map] + [view.maps[m] for m in view.methods]
-titles = [f"input {view.input_map.shape[0]}×{view.input_map.shape[1]}"] + [
+titles = [f"input (visible {sb.size_hw(view.input_map.shape)})"] + [
     f"{names[m]}{' (the model)' if m == 'carafe' else ''}" for m in view.methods
 ]
 strides = [step.stride_in] + [step.stride_out] * len(view.methods)
@@ -185,35 +219,60 @@ st.plotly_chart(
         [sb.map_line(line, s) for s in strides],
         view.zmin,
         view.zmax,
+        words.maps_title(len(view.methods)),
     ),
     key="sb_maps",
     config=style.png_config("sandbox_outputs"),
 )
-beyond = [f"{names[m]} {n}" for m, n in view.outside.items() if n]
 st.caption(
     view.projection_note
-    + f" All five maps share the colour scale of the input's range, {view.zmin:.2f} to "
-    f"{view.zmax:.2f}: each output here is a weighted average of input values with weights "
-    "summing to 1, which cannot leave that range"
-    + (
-        " unless it puts weight on zero padding at the border; output pixels beyond the "
-        "range (drawn in the end colours): " + ", ".join(beyond) + "."
-        if beyond
-        else "; no output pixel leaves it."
-    )
+    + f" All {words.number_word(len(maps))} maps share the colour scale of the input's range, "
+    f"{view.zmin:.2f} to {view.zmax:.2f}: each output here is a weighted average of input values "
+    "with weights summing to 1, which cannot leave that range" + words.outside_sentence(view, names)
 )
 
+prof = sb.profile_along(view, line, {twin.name: twin.output_map} if twin is not None else None)
+if twin is not None:
+    tname = names[twin.name]
+    st.subheader(f"{tname}, a separate model, on the same pattern")
+    sampling = twin_mod.sampling_along(twin, prof)
+    points = None
+    if sampling is not None and len(sampling.pixels):
+        points = {0: (sampling.start, sampling.points)}
+    st.plotly_chart(
+        sandbox_figs.maps_figure(
+            [twin.input_map, twin.output_map],
+            [
+                f"{tname}'s input (visible {sb.size_hw(twin.input_map.shape)})",
+                f"{tname} (its own model)",
+            ],
+            [sb.map_line(line, step.stride_in), sb.map_line(line, step.stride_out)],
+            view.zmin,
+            view.zmax,
+            f"{tname}'s step on CARAFE's colour scale, with its sampling points along the line",
+            height=420,
+            points=points,
+        ),
+        key="sb_twin",
+        config=style.png_config("sandbox_dysample"),
+    )
+    st.caption(
+        words.twin_sentence(twin, view, names) + " " + words.sampling_sentence(sampling, tname)
+    )
+
 st.subheader("Across the edge: a profile")
-prof = sb.profile_along(view, line)
 if len(prof.pixels) < 2:
     st.warning("The line crosses fewer than two output pixels of this step: lengthen it.")
 else:
+    separate = (twin.name,) if twin is not None else ()
     st.plotly_chart(
-        sandbox_figs.profile_figure(prof, names),
+        sandbox_figs.profile_figure(prof, names, separate),
         key="sb_profile",
         config=style.png_config("sandbox_profile"),
     )
     jumps = ", ".join(f"{names[m]} **{prof.steepest[m]:.3f}**" for m in view.methods)
+    if twin is not None:
+        jumps += f"; {names[twin.name]} (separate model) **{prof.steepest[twin.name]:.3f}**"
     st.markdown(
         f"The line crosses {len(prof.pixels)} output pixels. Largest change between two "
         f"neighbouring pixels on it: input map **{prof.input_steepest:.3f}** (between "
@@ -240,9 +299,8 @@ else:
         )
     else:
         st.markdown(
-            f"Here CARAFE is **not** clearly steeper than bilinear ({c:.3f} vs {b:.3f}): "
-            "the input map may be too coarse at this step to hold the edge. Pick a finer step "
-            "in the sidebar or move the line."
+            f"Here CARAFE is **not** clearly steeper than bilinear ({c:.3f} vs {b:.3f}). Pick "
+            "a finer step in the sidebar or move the line."
         )
     st.caption(
         "Every output is a weighted average of the input under its window (weights summing "
@@ -255,7 +313,8 @@ else:
             else "Here CARAFE's steepest change stays below the input map's largest jump."
         )
         + " Grey band: the input map (each input pixel covers several output pixels); dotted: "
-        "the pattern itself."
+        "the pattern itself, exactly along the line"
+        + (f"; dashed: {names[twin.name]}, a separate model." if twin is not None else ".")
     )
     ks = sb.kernels_along(view, prof)
     st.plotly_chart(
@@ -267,9 +326,8 @@ else:
         f"CARAFE's {step.geometry.k}×{step.geometry.k} kernels at {len(ks)} consecutive "
         "output pixels of the line, around the input's largest jump. A white dot marks a tap "
         "whose input lies on the high side of the line's range; each title gives the "
-        "kernel's weight on the dotted taps. A kernel that follows the edge puts little "
-        "weight there on the low side and much on the high side; bilinear's weight on them "
-        "would depend only on the pixel's position."
+        "kernel's weight on the dotted taps and bilinear's at the same pixel (fixed by its "
+        "position). " + words.kernels_sentence(ks)
     )
 
 st.subheader("Why CARAFE's flat areas show a grid texture")
@@ -277,9 +335,8 @@ flat = view.flat
 s = step.scale
 if flat is None:
     st.info(
-        f"No input pixel at this step has its whole {step.geometry.k}×{step.geometry.k} window "
-        "on one colour, so there is no flat area to measure: pick a finer step or a bigger "
-        "pattern."
+        f"At this step {view.pixels.sentence()}, so there is no flat area to measure: pick a "
+        "finer step or a bigger pattern."
     )
 else:
     neighbour = (
@@ -291,8 +348,9 @@ else:
     r = flat.roughness
     st.markdown(
         f"Each input pixel predicts **s² = {s * s}** kernels, one for each output pixel of its "
-        f"{s}×{s} block. On the **{flat.pixels}** input pixels whose whole window lies on one "
-        f"colour, these kernels differ: from one sub-pixel's kernel to another's, "
+        f"{s}×{s} block. On the **{flat.pixels:,}** input pixels whose whole window lies on "
+        f"one colour ({view.pixels.sentence()}), these kernels differ: from one sub-pixel's "
+        "kernel to another's, "
         f"**{flat.subpixel_difference:.0%}** of the weight moves to other taps on average "
         f"(bilinear's {s * s} sub-pixel kernels differ by {flat.bilinear_subpixel_difference:.0%})"
         f"{neighbour}."
@@ -303,12 +361,8 @@ else:
             and flat.subpixel_difference > 2 * flat.neighbour_difference
             else "\n\n"
         )
-        + "If the features under a window were exactly constant, any kernel would return that "
-        "constant and no texture could appear. They are not: deep features also depend on "
-        "what lies beyond the window, and under one flat window the input map still varies "
-        f"by **{flat.input_spread:.3f}** on this page's scale. {s * s} different kernels weigh "
-        f"those small differences {s * s} different ways, and the same {s * s} ways again in "
-        f"the next block: a pattern repeating every {s} output pixels. Roughness there (mean "
+        + words.flat_features_sentence(flat.input_spread, s)
+        + " Roughness there (mean "
         f"|second difference| along rows and columns): CARAFE **{r.get('carafe', 0):.4f}**, "
         f"bilinear {r.get('bilinear', 0):.4f}, nearest {r.get('nearest', 0):.4f} (its blocks), "
         f"deconv {r.get('deconv', 0):.4f}. "

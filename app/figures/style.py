@@ -42,6 +42,7 @@ METHOD_COLOURS = {
     "bilinear": "#1f77b4",
     "nearest": "#2ca02c",
     "deconv": "#9467bd",
+    "dysample": "#ff7f0e",
 }
 
 

@@ -135,7 +135,10 @@ def make_pattern(
     elif kind == "line":
         if width <= 0:
             raise ValueError(f"width must be positive, got {width}")
-        mask = np.abs(_signed_distance(yy, xx, cy, cx, normal)) < width / 2
+        # half-open band [-w/2, w/2): a line on a pixel boundary covers exactly w pixel centres
+        # across (an open band would give a 1 px line there no pixel at all)
+        d = _signed_distance(yy, xx, cy, cx, normal)
+        mask = (d >= -width / 2) & (d < width / 2)
         across, what = normal, f"a line {width:g} px wide running at {angle:g}°"
     elif kind == "checkerboard":
         if square < 1:

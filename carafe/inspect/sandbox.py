@@ -14,12 +14,19 @@ Nearest, bilinear, CARAFE and the bilinear-initialised deconv each output, away 
 a weighted average of input features whose weights sum to 1, so projecting before or after
 upsampling gives the same value: the one-number picture shows what the method does. Such an
 average stays within the range of the values it averages, so every map is drawn on the input
-map's range; an output beyond it has put weight on zero padding (the border) and is counted in
-:attr:`SandboxView.outside`.
+map's range; an output beyond it has put weight on zero padding (the border) or, for deconv,
+weights that do not sum to 1. :attr:`SandboxView.outside` counts those pixels per method, split
+into the border frame (output pixels whose k×k window reaches past the image) and the interior.
+
+The input-map pixels whose whole k×k window lies on one colour are counted once
+(:func:`one_colour_pixels`); the projection's colour means and the flat-area measures both use
+that set, so the page quotes one number for it.
+
+Sizes on the page are written H×W (rows × columns), see :func:`size_hw`.
 
 Patterns (:mod:`carafe.patterns`) and the flat-area measures (:mod:`carafe.subpixel`) are
 re-exported here; the app reaches this module as ``carafe.inspect.sandbox``. No drawing and no
-Streamlit here (the page's figures are in app/sandbox_figures.py).
+Streamlit here (the page's figures are in app/figures/sandbox.py).
 """
 
 from __future__ import annotations
@@ -38,31 +45,195 @@ from carafe.inspect.patterns import (
     make_pattern,
 )
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.subpixel import FLAT_TOLERANCE, FlatRegion, block_reduce, flat_region
+from carafe.inspect.subpixel import (
+    FLAT_TOLERANCE,
+    FlatRegion,
+    bilinear_kernels,
+    block_reduce,
+    flat_mask,
+    flat_region,
+)
+from carafe.inspect.summaries import window_reduce
+from carafe.ops.geometry import taps_inside_map
 
 __all__ = [
     "FLAT_TOLERANCE",
     "METHODS",
     "PATTERNS",
+    "SIZE_CONVENTION",
     "FlatRegion",
     "KernelOnLine",
     "Line",
+    "OneColourPixels",
+    "OutsideCount",
     "Pattern",
+    "PatternAlong",
     "Profile",
     "SandboxView",
+    "border_frame",
+    "count_outside",
     "direction",
     "hex_to_rgb",
     "kernels_along",
     "line_through",
     "make_pattern",
     "map_line",
+    "one_colour_pixels",
+    "pattern_along",
     "profile_along",
     "project",
+    "projection_for",
     "sandbox_view",
+    "size_hw",
+    "two_colours",
 ]
 
 #: Upsamplers shown, in order: the model's own CARAFE output and three baselines.
 METHODS = ("carafe", "bilinear", "nearest", "deconv")
+
+#: How every size on the Sandbox page is written.
+SIZE_CONVENTION = "H×W, rows × columns"
+
+
+def size_hw(hw) -> str:
+    """A size as the page writes it, rows first: (171, 256) -> '171×256'."""
+    return f"{int(hw[0])}×{int(hw[1])}"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """'no pixel' / '1 pixel' / '1,234 pixels'."""
+    if n == 0:
+        return f"no {one}"
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+@dataclass(frozen=True)
+class OneColourPixels:
+    """Input-map pixels whose whole k×k window lies in the image, on one colour.
+
+    With a two-colour pattern ``on_a`` / ``on_b`` are the pixels whose window is all colour A /
+    all colour B; without one (an upload, a flat image) ``on_b`` is None and ``on_a`` holds the
+    windows that are one colour within :data:`FLAT_TOLERANCE`. Pixels whose s² outputs are not
+    all visible are left out. This is the one count the page quotes for "whole window on one
+    colour": the colour means of the projection and the flat-area measures both use it.
+    """
+
+    k: int
+    on_a: np.ndarray  # (H, W) bool
+    on_b: np.ndarray | None  # (H, W) bool, None without two pattern colours
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Every counted pixel, whichever colour."""
+        return self.on_a if self.on_b is None else self.on_a | self.on_b
+
+    @property
+    def a(self) -> int:
+        return int(self.on_a.sum())
+
+    @property
+    def b(self) -> int | None:
+        return None if self.on_b is None else int(self.on_b.sum())
+
+    @property
+    def total(self) -> int:
+        return int(self.mask.sum())
+
+    def sentence(self) -> str:
+        """The count in words, e.g. '506 input-map pixels have their whole 5×5 window on
+        colour A and none on colour B'."""
+        k = f"{self.k}×{self.k}"
+        if self.on_b is None:
+            if self.total == 0:
+                return f"no input-map pixel has its whole {k} window on one colour"
+            return (
+                f"{_count(self.total, 'input-map pixel')} "
+                f"{'has its' if self.total == 1 else 'have their'} whole {k} window on one "
+                f"colour (every RGB channel within ±{FLAT_TOLERANCE})"
+            )
+        a, b = self.a, self.b
+        if a == 0 and b == 0:
+            return f"no input-map pixel has its whole {k} window on one colour"
+        first, second = (("A", a), ("B", b)) if a else (("B", b), ("A", a))
+        verb = "has its" if first[1] == 1 else "have their"
+        rest = "none" if second[1] == 0 else f"{second[1]:,}"
+        return (
+            f"{_count(first[1], 'input-map pixel')} {verb} whole {k} window on colour "
+            f"{first[0]} and {rest} on colour {second[0]}"
+        )
+
+
+def two_colours(image: np.ndarray, mask: np.ndarray | None) -> bool:
+    """Whether ``mask`` splits ``image`` into two different colours (not a flat image)."""
+    if mask is None:
+        return False
+    return bool(mask.any() and not mask.all() and not (image == image[:1, :1]).all())
+
+
+def _usable(step: StepAnalysis) -> np.ndarray:
+    """(H, W) bool: input pixels whose s² output pixels are all visible."""
+    geo = step.geometry
+    oh, ow = step.visible_output_hw()
+    out = np.zeros((geo.H, geo.W), bool)
+    out[: oh // geo.s, : ow // geo.s] = True
+    return out
+
+
+def one_colour_pixels(
+    step: StepAnalysis, image: np.ndarray, mask: np.ndarray | None = None
+) -> OneColourPixels:
+    """Count (see :class:`OneColourPixels`) the input pixels of ``step`` whose whole k×k window
+    lies on one colour of ``image`` (colour B on ``mask``). Windows reaching past the image
+    never count."""
+    geo = step.geometry
+    usable = _usable(step)
+    if not two_colours(image, mask):
+        return OneColourPixels(geo.k, flat_mask(step, image) & usable, None)
+    share = mask.astype(np.float64)
+    lo = window_reduce(block_reduce(share, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min)
+    hi = window_reduce(block_reduce(share, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max)
+    with np.errstate(invalid="ignore"):  # NaN: the window reaches past the image
+        on_b, on_a = lo == 1.0, hi == 0.0
+    return OneColourPixels(geo.k, on_a & usable, on_b & usable)
+
+
+@dataclass(frozen=True)
+class OutsideCount:
+    """Output pixels of one method beyond the input map's range, split by where they are."""
+
+    frame: int  # in the border frame: the pixel's k×k window reaches past the image
+    interior: int  # the rest
+
+    @property
+    def total(self) -> int:
+        return self.frame + self.interior
+
+
+def border_frame(step: StepAnalysis) -> np.ndarray:
+    """(oh, ow) bool over the visible output: pixels whose k×k window reaches past the image
+    (zero padding or the model's padding of the image), k = the step's CARAFE kernel size."""
+    oh, ow = step.visible_output_hw()
+    return ~step.geometry.window_fully_in_image()[:oh, :ow]
+
+
+def count_outside(values: np.ndarray, lo: float, hi: float, frame: np.ndarray) -> OutsideCount:
+    """Pixels of ``values`` beyond [lo, hi] (with float32 slack), in and outside ``frame``."""
+    slack = 1e-6 * max(1.0, hi - lo)  # float32 rounding of a weighted average
+    beyond = (values < lo - slack) | (values > hi + slack)
+    return OutsideCount(int((beyond & frame).sum()), int((beyond & ~frame).sum()))
+
+
+def _weight_past_image(step: StepAnalysis, frame: np.ndarray) -> float | None:
+    """Mean share of CARAFE's kernel weight on taps past the image, over the frame pixels."""
+    if step.carafe is None or not frame.any():
+        return None
+    geo = step.geometry
+    vh, vw = geo.visible_input_hw()
+    oh, ow = frame.shape
+    inside = taps_inside_map(geo.k, geo.s, vh, vw)[:, :oh, :ow]
+    kernels = step.carafe.kernels[:, :oh, :ow].reshape(geo.G, geo.taps, oh, ow)
+    past = (kernels.astype(np.float64) * ~inside[None]).sum(axis=1).mean(axis=0)
+    return float(past[frame].mean())
 
 
 @dataclass
@@ -74,17 +245,231 @@ class SandboxView:
     maps: dict[str, np.ndarray]  # method -> (sh, sw) projected output, visible part
     zmin: float  # one colour scale for every map: the input map's range
     zmax: float
-    outside: dict[str, int]  # method -> output pixels beyond [zmin, zmax] (drawn at the ends)
+    outside: dict[str, OutsideCount]  # method -> output pixels beyond [zmin, zmax]
     projection: str  # "colours" or "pca"
     projection_note: str  # one sentence for the page
     flat: FlatRegion | None
     mask: np.ndarray | None  # (H, W) the pattern's B pixels; None for an upload or one colour
     origin: np.ndarray  # (C,) the feature vector drawn as 0 (see :func:`project`)
     axis: np.ndarray  # (C,) origin + axis is drawn as 1
+    pixels: OneColourPixels | None = None  # the one count of one-colour windows
+    frame: np.ndarray | None = None  # (sh, sw) bool, the border frame (:func:`border_frame`)
+    frame_weight_past_image: float | None = None  # CARAFE's mean kernel weight past the image
 
     @property
     def methods(self) -> list[str]:
         return [m for m in METHODS if m in self.maps]
+
+
+@dataclass
+class PatternAlong:
+    """The pattern (0 = A, 1 = B) along a line, exactly, from the image pixels it crosses.
+
+    trace: (m, 2) points (distance from the line's centre in image px, value) of a polyline
+    that holds each crossed pixel's value over the stretch of line inside it and, where the line
+    only touches pixels (passes a corner or runs along an edge), rises to 1 if one of them is
+    B; NaN off the image. touches_a / touches_b: the closed line meets a pixel of that colour.
+    """
+
+    trace: np.ndarray
+    touches_a: bool
+    touches_b: bool
+    pieces_t: np.ndarray  # (p + 1,) break points along the line, t in [0, 1]
+    pieces_value: np.ndarray  # (p,) the pattern in each piece (NaN off the image)
+
+
+def _near_integer(v: np.ndarray) -> np.ndarray:
+    return np.abs(v - np.round(v)) < 1e-9
+
+
+def _breaks(line: Line) -> np.ndarray:
+    """t in [0, 1] where the segment crosses an integer row or column line, with 0 and 1;
+    crossings closer than 1e-9 merge (a lattice corner is one break, not two)."""
+    ts = [np.array([0.0, 1.0])]
+    for a0, a1 in ((line.y0, line.y1), (line.x0, line.x1)):
+        if abs(a1 - a0) > 1e-12:
+            lo, hi = sorted((a0, a1))
+            grid = np.arange(np.ceil(lo), np.floor(hi) + 1)
+            ts.append((grid - a0) / (a1 - a0))
+    t = np.unique(np.clip(np.concatenate(ts), 0.0, 1.0))
+    keep = np.ones(t.size, bool)
+    keep[1:] = np.diff(t) * max(line.length, 1.0) > 1e-9
+    return t[keep]
+
+
+def pattern_along(mask: np.ndarray, line: Line) -> PatternAlong:
+    """The pattern of ``mask`` ((H, W) bool, B = True) along ``line``, exactly: the line is cut
+    where it crosses pixel boundaries, so a pattern thinner than any sampling step (a 1 px line
+    at 45° is a chain of pixels touching at corners) is still met."""
+    h, w = mask.shape
+    t = _breaks(line)
+    ys = line.y0 + t * (line.y1 - line.y0)
+    xs = line.x0 + t * (line.x1 - line.x0)
+    dist = (t - 0.5) * line.length
+
+    def lookup(r, c):
+        ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        v = np.full(r.shape, np.nan)
+        v[ok] = mask[r[ok], c[ok]]
+        return v
+
+    # each piece lies inside one pixel: the one holding its midpoint
+    my, mx = (ys[:-1] + ys[1:]) / 2, (xs[:-1] + xs[1:]) / 2
+    piece = lookup(np.floor(my).astype(np.int64), np.floor(mx).astype(np.int64))
+    # a break point touches up to four pixels (two along each axis on a pixel boundary)
+    touching = []
+    for ry in (0, 1):
+        for rx in (0, 1):
+            r = np.where(_near_integer(ys), np.round(ys) - 1 + ry, np.floor(ys)).astype(np.int64)
+            c = np.where(_near_integer(xs), np.round(xs) - 1 + rx, np.floor(xs)).astype(np.int64)
+            touching.append(lookup(r, c))
+    touching = np.stack(touching)
+    point = np.fmax.reduce(touching, axis=0)  # NaN only where every touched pixel is off-image
+    seen = np.concatenate([piece, touching.ravel()])
+    seen = seen[~np.isnan(seen)]
+    n = len(piece)
+    trace = np.empty((3 * n + 1, 2))
+    trace[0::3, 0], trace[0::3, 1] = dist, point
+    trace[1::3, 0], trace[1::3, 1] = dist[:-1], piece
+    trace[2::3, 0], trace[2::3, 1] = dist[1:], piece
+    return PatternAlong(
+        trace=trace,
+        touches_a=bool((seen == 0).any()),
+        touches_b=bool((seen == 1).any()),
+        pieces_t=t,
+        pieces_value=piece,
+    )
+
+
+def project(features: np.ndarray, origin: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """(C, H, W) -> (H, W): (f − origin)·axis / |axis|², so origin -> 0 and origin + axis -> 1."""
+    flat = features.reshape(features.shape[0], -1).astype(np.float64)
+    norm = float(axis @ axis) or 1.0
+    out = (axis @ (flat - origin[:, None])) / norm
+    return out.reshape(features.shape[1:])
+
+
+def _block_pure(mask: np.ndarray, stride: int, hw) -> tuple[np.ndarray, np.ndarray]:
+    """(on_a, on_b): input-map pixels whose own stride × stride image block is one colour."""
+    share = np.nan_to_num(block_reduce(mask.astype(np.float64), stride, hw, np.mean), nan=-1.0)
+    return share == 0.0, share == 1.0
+
+
+def projection_for(
+    feat: np.ndarray,
+    visible_hw: tuple[int, int],
+    stride_in: int,
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    pixels: OneColourPixels,
+):
+    """(origin, axis, kind, note) of the one-number reduction of a (C, H, W) input map.
+
+    With two pattern colours: 0 = colour A's mean feature and 1 = colour B's, measured on the
+    pixels whose whole window lies on that colour (``pixels``, the page's one count); when one
+    colour has none, on the pixels whose own image block is one colour; when even those are
+    missing, the first principal component (its sign making B's side high).
+    """
+    vh, vw = visible_hw
+    reason = "none" if mask is None else "mixed"
+    if mask is not None and not two_colours(image, mask):
+        mask, reason = None, "one"
+    channels = f"Each feature vector ({feat.shape[0]} channels)"
+    if mask is not None:
+        counted = pixels.sentence()
+        if pixels.a and pixels.b:
+            pure_a, pure_b = pixels.on_a, pixels.on_b
+            where = f"on the pixels whose whole window lies on that colour ({counted})"
+        else:
+            pure_a, pure_b = _block_pure(mask, stride_in, feat.shape[1:])
+            where = (
+                f"on the {int(pure_a.sum()):,} and {int(pure_b.sum()):,} pixels whose own "
+                f"{stride_in}×{stride_in} image block is one colour, because {counted}"
+            )
+        if pure_a.any() and pure_b.any():
+            mu_a = feat[:, pure_a].astype(np.float64).mean(axis=1)
+            mu_b = feat[:, pure_b].astype(np.float64).mean(axis=1)
+            note = (
+                f"{channels} is projected onto the line from colour A's mean feature (0) to "
+                f"colour B's (1), measured {where}."
+            )
+            return mu_a, mu_b - mu_a, "colours", note
+    flat = feat[:, :vh, :vw].reshape(feat.shape[0], -1).astype(np.float64)
+    mean = flat.mean(axis=1)
+    centred = flat - mean[:, None]
+    # the C×C scatter matrix's top eigenvector: the same axis as an SVD of the C×(h·w) data,
+    # at a fraction of the cost on a busy CPU
+    _, vectors = np.linalg.eigh(centred @ centred.T)
+    top = vectors[:, -1]
+    axis = top * (1 if top[np.argmax(np.abs(top))] >= 0 else -1)
+    proj = axis @ centred
+    if mask is not None:  # the sign is arbitrary: make colour B's side the high one
+        frac = block_reduce(mask.astype(np.float64), stride_in, feat.shape[1:], np.mean)
+        frac = frac[:vh, :vw].ravel()
+        high, low = proj[frac > 0], proj[frac == 0]  # blocks holding some B, and none
+        if high.size and low.size and high.mean() < low.mean():
+            axis, proj = -axis, -proj
+    lo, hi = np.percentile(proj, [1, 99])
+    span = hi - lo if hi - lo > 1e-9 else 1.0
+    if reason == "mixed":
+        block_a, block_b = _block_pure(mask, stride_in, feat.shape[1:])
+        missing = " or ".join(c for c, m in (("A", block_a), ("B", block_b)) if not m.any())
+        why = (
+            f"{pixels.sentence()}, and no pixel's own {stride_in}×{stride_in} image block is "
+            f"all colour {missing}; its sign makes colour B's side high"
+        )
+    else:
+        why = {
+            "none": "this image has no pattern colours to compare",
+            "one": "the image has one colour only",
+        }[reason]
+    note = (
+        f"{channels} is projected onto the input map's first principal component ({why}); 0 "
+        "and 1 are its 1st and 99th percentiles."
+    )
+    return mean + lo * axis, span * axis, "pca", note
+
+
+def sandbox_view(step: StepAnalysis, image: np.ndarray, mask: np.ndarray | None = None):
+    """Reduce ``step`` (of ``image``, H×W×3 uint8) to the :class:`SandboxView` the page draws.
+
+    mask: (H, W) bool, the pattern's colour-B pixels (None for an uploaded image).
+    """
+    if step.carafe is None:
+        raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE")
+    pixels = one_colour_pixels(step, image, mask)
+    vh, vw = step.geometry.visible_input_hw()
+    origin, axis, kind, note = projection_for(
+        step.input, (vh, vw), step.stride_in, image, mask, pixels
+    )
+    oh, ow = step.visible_output_hw()
+    inp = project(step.input, origin, axis)[:vh, :vw]
+    maps = {
+        m: project(step.outputs[m], origin, axis)[:oh, :ow] for m in METHODS if m in step.outputs
+    }
+    zmin, zmax = float(inp.min()), float(inp.max())
+    zmax = max(zmax, zmin + 1e-9)
+    frame = border_frame(step)
+    outside = {m: count_outside(v, zmin, zmax, frame) for m, v in maps.items()}
+    flat = flat_region(step, image, project(step.input, origin, axis), maps, flat=pixels.mask)
+    mask = mask if two_colours(image, mask) else None
+    return SandboxView(
+        step,
+        inp,
+        maps,
+        zmin,
+        zmax,
+        outside,
+        kind,
+        note,
+        flat,
+        mask,
+        origin,
+        axis,
+        pixels=pixels,
+        frame=frame,
+        frame_weight_past_image=_weight_past_image(step, frame),
+    )
 
 
 @dataclass
@@ -95,18 +480,19 @@ class Profile:
     distance: np.ndarray  # (n,) image px from the line's centre to the pixel centre, along it
     values: dict[str, np.ndarray]  # method -> (n,)
     input_values: np.ndarray  # (n,) the input map at each pixel's source pixel
-    pattern_values: np.ndarray | None  # (n,) 1 where the image is B at the pixel centre, else 0
-
-    @property
-    def crosses_pattern(self) -> bool:
-        """The line runs over both colours of a pattern."""
-        v = self.pattern_values
-        return v is not None and bool(v.min() < 0.5 < v.max())
-
+    pattern_values: np.ndarray | None  # (n,) share of the line inside the pixel that is B
     steepest: dict[str, float]  # method -> largest |change| between neighbouring pixels
     input_steepest: float  # the input map's largest |change| between neighbouring pixels
     low: float  # the input's lowest / highest value on the line
     high: float
+    pattern: PatternAlong | None = None  # the pattern along the line, exactly
+
+    @property
+    def crosses_pattern(self) -> bool:
+        """The line runs over both colours of a pattern (decided on the image pixels it meets,
+        not on the output pixels' centres: a thin line can pass between those)."""
+        p = self.pattern
+        return p is not None and p.touches_a and p.touches_b
 
 
 @dataclass
@@ -120,114 +506,28 @@ class KernelOnLine:
     window: np.ndarray  # (k, k) projected input under the taps (NaN outside the map)
     high_side: np.ndarray  # (k, k) bool: the input there is above the middle of the line's range
     high_weight: float  # the kernel's weight on those taps
+    bilinear_high_weight: float = float("nan")  # bilinear's sub-pixel kernel's weight on them
+    on_high_side: bool = False  # the pixel's own source input lies above that middle
 
 
-def project(features: np.ndarray, origin: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """(C, H, W) -> (H, W): (f − origin)·axis / |axis|², so origin -> 0 and origin + axis -> 1."""
-    flat = features.reshape(features.shape[0], -1).astype(np.float64)
-    norm = float(axis @ axis) or 1.0
-    out = (axis @ (flat - origin[:, None])) / norm
-    return out.reshape(features.shape[1:])
+def _pieces(line: Line, stride: int):
+    """(t, output pixel (p, 2), length) of the line cut at image-pixel boundaries; each piece
+    lies inside one image pixel and so inside one output pixel of ``stride`` image px."""
+    t = _breaks(line)
+    mid = (t[:-1] + t[1:]) / 2
+    iy = np.floor(line.y0 + mid * (line.y1 - line.y0)).astype(np.int64)
+    ix = np.floor(line.x0 + mid * (line.x1 - line.x0)).astype(np.int64)
+    return t, np.stack([iy // stride, ix // stride], axis=1), np.diff(t) * line.length
 
 
-def _pure(frac: np.ndarray, value: float) -> np.ndarray:
-    """Input-map pixels whose block and 8 neighbours are all ``value`` (0 = A, 1 = B)."""
-    ok = np.nan_to_num(frac, nan=-1.0) == value
-    padded = np.pad(ok, 1, constant_values=False)
-    h, w = ok.shape
-    out = ok.copy()
-    for dy in range(3):
-        for dx in range(3):
-            out &= padded[dy : dy + h, dx : dx + w]
-    return out if out.any() else ok
-
-
-def two_colours(image: np.ndarray, mask: np.ndarray) -> bool:
-    """Whether ``mask`` splits ``image`` into two different colours (not a flat image)."""
-    return bool(mask.any() and not mask.all() and not (image == image[:1, :1]).all())
-
-
-def _projection(step: StepAnalysis, image: np.ndarray, mask: np.ndarray | None):
-    """(origin, axis, kind, note) of the one-number reduction of ``step``'s features."""
-    feat = step.input
-    vh, vw = step.geometry.visible_input_hw()
-    reason = "none" if mask is None else "mixed"
-    if mask is not None and not two_colours(image, mask):
-        mask, reason = None, "one"
-    if mask is not None:
-        frac = block_reduce(mask.astype(np.float64), step.stride_in, feat.shape[1:], np.mean)
-        pure_a, pure_b = _pure(frac, 0.0), _pure(frac, 1.0)
-        if pure_a.any() and pure_b.any():
-            mu_a = feat[:, pure_a].astype(np.float64).mean(axis=1)
-            mu_b = feat[:, pure_b].astype(np.float64).mean(axis=1)
-            note = (
-                f"Each feature vector ({feat.shape[0]} channels) is projected onto the line from "
-                f"colour A's mean feature (0) to colour B's (1), measured on {int(pure_a.sum())} "
-                f"and {int(pure_b.sum())} input-map pixels well inside each colour."
-            )
-            return mu_a, mu_b - mu_a, "colours", note
-    flat = feat[:, :vh, :vw].reshape(feat.shape[0], -1).astype(np.float64)
-    mean = flat.mean(axis=1)
-    u, _, _ = np.linalg.svd(flat - mean[:, None], full_matrices=False)
-    axis = u[:, 0] * (1 if u[np.argmax(np.abs(u[:, 0])), 0] >= 0 else -1)
-    proj = axis @ (flat - mean[:, None])
-    if mask is not None:  # the sign is arbitrary: make colour B's side the high one
-        frac = block_reduce(mask.astype(np.float64), step.stride_in, feat.shape[1:], np.mean)
-        frac = frac[:vh, :vw].ravel()
-        high, low = proj[frac > 0], proj[frac == 0]  # blocks holding some B, and none
-        if high.size and low.size and high.mean() < low.mean():
-            axis, proj = -axis, -proj
-    lo, hi = np.percentile(proj, [1, 99])
-    span = hi - lo if hi - lo > 1e-9 else 1.0
-    why = {
-        "none": "this image has no pattern colours to compare",
-        "one": "the image has one colour only",
-        "mixed": "at this step no input-map pixel lies wholly inside one of the two colours; "
-        "its sign makes colour B's side high",
-    }[reason]
-    note = (
-        f"Each feature vector ({feat.shape[0]} channels) is projected onto the input map's first "
-        f"principal component ({why}); 0 and 1 are its 1st and 99th percentiles."
-    )
-    return mean + lo * axis, span * axis, "pca", note
-
-
-def sandbox_view(step: StepAnalysis, image: np.ndarray, mask: np.ndarray | None = None):
-    """Reduce ``step`` (of ``image``, H×W×3 uint8) to the :class:`SandboxView` the page draws.
-
-    mask: (H, W) bool, the pattern's colour-B pixels (None for an uploaded image).
-    """
-    if step.carafe is None:
-        raise ValueError(f"step {step.index} uses {step.kind!r}, not CARAFE")
-    origin, axis, kind, note = _projection(step, image, mask)
-    vh, vw = step.geometry.visible_input_hw()
-    oh, ow = step.visible_output_hw()
-    inp = project(step.input, origin, axis)[:vh, :vw]
-    maps = {
-        m: project(step.outputs[m], origin, axis)[:oh, :ow] for m in METHODS if m in step.outputs
-    }
-    zmin, zmax = float(inp.min()), float(inp.max())
-    zmax = max(zmax, zmin + 1e-9)
-    slack = 1e-6 * max(1.0, zmax - zmin)  # float32 rounding of a weighted average
-    outside = {m: int(((v < zmin - slack) | (v > zmax + slack)).sum()) for m, v in maps.items()}
-    flat = flat_region(step, image, project(step.input, origin, axis), maps)
-    mask = mask if mask is not None and two_colours(image, mask) else None
-    return SandboxView(step, inp, maps, zmin, zmax, outside, kind, note, flat, mask, origin, axis)
-
-
-def _crossed_pixels(view: SandboxView, line: Line, samples_per_pixel: int = 4) -> np.ndarray:
+def _crossed_pixels(view: SandboxView, line: Line) -> np.ndarray:
     """Output pixels (visible part) the line passes through, in order, without repeats."""
-    geo = view.step.geometry
     oh, ow = view.step.visible_output_hw()
-    n = max(2, int(np.ceil(line.length * samples_per_pixel / geo.stride_out)) + 1)
-    t = np.linspace(0.0, 1.0, n)
-    ys = np.floor(line.y0 + t * (line.y1 - line.y0)).astype(np.int64)
-    xs = np.floor(line.x0 + t * (line.x1 - line.x0)).astype(np.int64)
-    inside = (ys >= 0) & (xs >= 0)
-    hits = [geo.output_pixel_at(y, x) for y, x in zip(ys[inside], xs[inside], strict=True)]
-    pixels = np.array([p for p in hits if p[0] < oh and p[1] < ow], np.int64).reshape(-1, 2)
+    _, pixels, length = _pieces(line, view.step.stride_out)
+    ok = (length > 0) & (pixels >= 0).all(axis=1) & (pixels[:, 0] < oh) & (pixels[:, 1] < ow)
+    pixels = pixels[ok]
     if len(pixels) == 0:
-        return pixels
+        return pixels.reshape(0, 2)
     new = np.ones(len(pixels), bool)
     new[1:] = (pixels[1:] != pixels[:-1]).any(axis=1)
     return pixels[new]
@@ -243,12 +543,32 @@ def map_line(line: Line, stride: int) -> Line:
     return Line(*(v / stride - 0.5 for v in (line.y0, line.x0, line.y1, line.x1)))
 
 
-def profile_along(view: SandboxView, line: Line) -> Profile:
+def _pattern_share(mask: np.ndarray, line: Line, stride: int, pixels: np.ndarray) -> np.ndarray:
+    """(n,) for each profile pixel, the share of the line inside it (and inside the image)
+    that runs over colour B."""
+    t, owner, length = _pieces(line, stride)
+    h, w = mask.shape
+    mid = (t[:-1] + t[1:]) / 2
+    iy = np.floor(line.y0 + mid * (line.y1 - line.y0)).astype(np.int64)
+    ix = np.floor(line.x0 + mid * (line.x1 - line.x0)).astype(np.int64)
+    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    b = np.zeros(len(iy))
+    b[inside] = mask[iy[inside], ix[inside]]
+    share = np.zeros(len(pixels))
+    for i, (y, x) in enumerate(pixels):
+        mine = inside & (owner[:, 0] == y) & (owner[:, 1] == x)
+        total = length[mine].sum()
+        share[i] = (length[mine] * b[mine]).sum() / total if total > 0 else 0.0
+    return share
+
+
+def profile_along(view: SandboxView, line: Line, extra: dict | None = None) -> Profile:
     """Every method's value at the output pixels ``line`` crosses (each pixel once, in order).
 
     Values are the pixels' own (no interpolation along the line, which would blur what the
-    profile is there to show). With a two-colour pattern, also the pattern itself (0 = A, 1 = B)
-    at each pixel's centre.
+    profile is there to show). With a two-colour pattern, also the pattern itself along the
+    line, exactly (:func:`pattern_along`), and per pixel the share of the line that is B.
+    extra: name -> (sh, sw) further maps on the same output grid (another model's output).
     """
     geo = view.step.geometry
     pixels = _crossed_pixels(view, line)
@@ -258,15 +578,14 @@ def profile_along(view: SandboxView, line: Line) -> Profile:
     norm = np.hypot(uy, ux) or 1.0
     my, mx = line.centre
     distance = ((cy - my) * uy + (cx - mx) * ux) / norm
-    values = {m: a[pixels[:, 0], pixels[:, 1]] for m, a in view.maps.items()}
+    maps = dict(view.maps) | dict(extra or {})
+    values = {m: a[pixels[:, 0], pixels[:, 1]] for m, a in maps.items()}
     source = np.array([geo.source_pixel(y, x) for y, x in pixels], np.int64).reshape(-1, 2)
     input_values = view.input_map[source[:, 0], source[:, 1]]
-    pattern_values = None
-    mask = view.mask
-    if mask is not None and len(pixels):
-        iy = np.clip(np.floor(cy).astype(np.int64), 0, mask.shape[0] - 1)
-        ix = np.clip(np.floor(cx).astype(np.int64), 0, mask.shape[1] - 1)
-        pattern_values = mask[iy, ix].astype(np.float64)
+    pattern_values = pattern = None
+    if view.mask is not None:
+        pattern = pattern_along(view.mask, line)
+        pattern_values = _pattern_share(view.mask, line, view.step.stride_out, pixels)
     low = float(input_values.min()) if len(pixels) else 0.0
     high = float(input_values.max()) if len(pixels) else 0.0
     return Profile(
@@ -279,6 +598,7 @@ def profile_along(view: SandboxView, line: Line) -> Profile:
         input_steepest=_steepest(input_values),
         low=low,
         high=high,
+        pattern=pattern,
     )
 
 
@@ -297,6 +617,7 @@ def kernels_along(view: SandboxView, profile: Profile, count: int = 8) -> list[K
     vh, vw = view.input_map.shape
     full[:vh, :vw] = view.input_map
     middle = (profile.low + profile.high) / 2
+    bilinear = bilinear_kernels(geo.k, geo.s)  # away from the border, by sub-pixel
     out = []
     for i in range(start, min(n, start + count)):
         y, x = (int(v) for v in profile.pixels[i])
@@ -305,6 +626,7 @@ def kernels_along(view: SandboxView, profile: Profile, count: int = 8) -> list[K
         window = np.where(win.in_image, full[np.ix_(rows, cols)], np.nan)
         kernel = geo.kernel_at(d.kernels, y, x, 0).astype(np.float64)
         high = np.nan_to_num(window, nan=-np.inf) > middle
+        a, b = geo.sub_pixel(y, x)
         out.append(
             KernelOnLine(
                 pixel=(y, x),
@@ -314,6 +636,8 @@ def kernels_along(view: SandboxView, profile: Profile, count: int = 8) -> list[K
                 window=window,
                 high_side=high,
                 high_weight=float(kernel[high].sum()),
+                bilinear_high_weight=float(bilinear[a, b][high].sum()),
+                on_high_side=bool(profile.input_values[i] > middle),
             )
         )
     return out

@@ -125,19 +125,26 @@ def flat_region(
     projected_input: np.ndarray,
     projected_outputs: dict[str, np.ndarray],
     tol: int = FLAT_TOLERANCE,
+    flat: np.ndarray | None = None,
 ) -> FlatRegion | None:
     """Sub-pixel kernel measures over ``step``'s flat input pixels (None when there are none).
 
     projected_input: (H, W) and projected_outputs: method -> (sh, sw) one-number maps (the
     Sandbox's projection), for the spread of the outputs and of the input under the windows.
+    flat: (H, W) bool, the flat input pixels to use, when the caller has counted them already
+    (the Sandbox counts them once, per colour, and quotes that count); default
+    :func:`flat_mask` restricted to pixels whose s² outputs are all visible.
     """
     d = step.carafe
     geo = step.geometry
     k, s = geo.k, geo.s
     oh, ow = step.visible_output_hw()
-    mask = flat_mask(step, image, tol)
-    mask[oh // s :, :] = False  # every one of the s² outputs must be visible
-    mask[:, ow // s :] = False
+    if flat is not None:
+        mask = np.array(flat, dtype=bool)
+    else:
+        mask = flat_mask(step, image, tol)
+        mask[oh // s :, :] = False  # every one of the s² outputs must be visible
+        mask[:, ow // s :] = False
     iy, ix = np.nonzero(mask)
     if iy.size == 0:
         return None

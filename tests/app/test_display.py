@@ -3,6 +3,8 @@ agree (metrics, costs, compressor), the toy's edge, small figure details, the Dy
 
 from __future__ import annotations
 
+import json
+
 import figures.images as image_figs
 import figures.maps as map_figs
 import numpy as np
@@ -310,3 +312,21 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
     finally:
         state.get_model.clear()
         state.dysample_points_for.clear()
+
+
+def test_compressed_page_defines_energy_and_drops_an_idle_toggle():
+    at = open_app("compressed")
+    assert_no_exception(at)
+    assert any("**energy** is the mean of its squared values" in m.value for m in at.markdown)
+    # the shipped model has C_m = 16: one page, so a "one scale for all" switch would do nothing
+    assert "compressed_shared" not in [t.key for t in at.toggle]
+    assert any("All 16 maps share one colour scale" in c.value for c in at.caption)
+
+
+def test_performance_bars_use_a_log_axis():
+    at = open_app("performance")
+    at.button(key="bench_run").click().run()
+    assert_no_exception(at)
+    specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    bars = [s for s in specs if any(t["type"] == "bar" for t in s["data"])]
+    assert bars and all(s["layout"]["yaxis"]["type"] == "log" for s in bars)

@@ -219,17 +219,21 @@ def test_sessions_do_not_share_images():
     assert "image 48×64 px" in a.caption[0].value
 
 
-def test_npz_download_contents(reference):
+def test_npz_download_names_arrays_by_step_and_says_what_they_hold(reference):
     import downloads
     import state
 
     a, _ = reference
     cur = state.Current(a.image, "k", "sample.png", "m", a, len(a.steps) - 1)
     with np.load(io.BytesIO(downloads.download_npz(cur))) as z:
-        last = a.steps[-1].index
-        assert z[f"step{last}_kernels"].shape == a.steps[-1].carafe.kernels.shape
         np.testing.assert_array_equal(z["image"], a.image)
-        assert f"step{last}_output_bilinear" in z
+        about = str(z["about"])
+        for name, step in zip(["P5_to_P4", "P4_to_P3", "P3_to_P2"], a.steps, strict=True):
+            assert z[f"{name}_kernels"].shape == step.carafe.kernels.shape
+            np.testing.assert_array_equal(z[f"{name}_input"], step.input)
+            assert f"{name}_output_bilinear" in z
+            assert f"{name}_*: step {step.levels}" in about
+        assert "<step>_kernels: (G*k*k, h', w')" in about and "step0_" not in " ".join(z.files)
 
 
 def test_performance_benchmark_button():

@@ -103,12 +103,12 @@ def test_every_map_is_projected_the_same_way_on_one_scale(edge_view):
             view.maps[m], sb.project(step.outputs[m], view.origin, view.axis)[:oh, :ow], atol=1e-5
         )
         beyond = (view.maps[m] < view.zmin - 1e-5) | (view.maps[m] > view.zmax + 1e-5)
-        assert view.outside[m] == int(beyond.sum())
+        assert view.outside[m].total == int(beyond.sum())
     s = step.scale
     nearest = np.repeat(np.repeat(view.input_map, s, 0), s, 1)[:oh, :ow]
     np.testing.assert_allclose(view.maps["nearest"], nearest, atol=1e-5)
     assert (view.zmin, view.zmax) == (view.input_map.min(), view.input_map.max())
-    assert view.outside["nearest"] == 0 and view.outside["bilinear"] == 0
+    assert view.outside["nearest"].total == 0 and view.outside["bilinear"].total == 0
     assert view.projection == "colours"
     left, right = view.input_map[:, :2], view.input_map[:, -3:-1]  # A side low, B side high
     assert np.median(left) < 0.5 < np.median(right)
@@ -234,3 +234,317 @@ def test_without_pure_pixels_the_principal_component_puts_colour_b_high(tiny_mod
     flat = sb.make_pattern("edge", 96, colour_a=A, colour_b=A)
     one = sb.sandbox_view(step, flat.image, flat.mask)
     assert one.mask is None and "one colour only" in one.projection_note
+
+
+# --- issue 17: thin lines are crossed, one count, out-of-range split, sentences from data ----
+ANGLES, WIDTHS = (0, 30, 45, 75, 90), (1, 2, 4)
+
+
+def _dense_b_length(mask: np.ndarray, line, per_px: int = 400) -> float:
+    """Image px of ``line`` over colour B, by dense sampling (independent of the exact cut)."""
+    n = int(line.length * per_px) + 1
+    t = (np.arange(n) + 0.5) / n
+    y = np.floor(line.y0 + t * (line.y1 - line.y0)).astype(int)
+    x = np.floor(line.x0 + t * (line.x1 - line.x0)).astype(int)
+    ok = (y >= 0) & (y < mask.shape[0]) & (x >= 0) & (x < mask.shape[1])
+    return float(mask[y[ok], x[ok]].sum() * line.length / n)
+
+
+@pytest.mark.parametrize("angle", ANGLES)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_pattern_along_a_line_meets_a_thin_line(angle, width):
+    p = sb.make_pattern("line", 128, angle=angle, width=width)
+    across = sb.line_through(*p.anchor, p.across, 64.0)
+    along = sb.pattern_along(p.mask, across)
+    assert along.touches_a and along.touches_b  # even a 1 px line at 45° (pixels touch at corners)
+    assert np.nanmax(along.trace[:, 1]) == 1.0  # the dotted trace shows the line
+    pieces = np.diff(along.pieces_t) * across.length
+    b_length = float((pieces * np.nan_to_num(along.pieces_value)).sum())
+    assert b_length == pytest.approx(_dense_b_length(p.mask, across), abs=0.02)
+    dy, dx = sb.direction(angle)  # a parallel line 10 px to the side stays on colour A
+    ny, nx = sb.direction(p.across)
+    beside = sb.line_through(p.anchor[0] + 10 * ny, p.anchor[1] + 10 * nx, angle, 40.0)
+    off = sb.pattern_along(p.mask, beside)
+    assert off.touches_a and not off.touches_b and np.nanmax(off.trace[:, 1]) == 0.0
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped CARAFE model and its analysis of one 128 px image (the views below reuse the
+    step geometry and features; the crossing depends only on the pattern and the strides)."""
+    from carafe.inspect.catalog import load_model
+
+    model = load_model("carafe")
+    p = sb.make_pattern("line", 128, angle=45, width=4)
+    return model, analyze(model, p.image, baselines=False)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_profiles_cross_thin_lines_at_every_step(shipped, width):
+    """The page's profile decides crossing right for thin lines at every FPN step: at the
+    output pixels' centres a line thinner than their spacing is often missed."""
+    _, analysis = shipped
+    for angle in ANGLES:
+        p = sb.make_pattern("line", 128, angle=angle, width=width)
+        line = sb.line_through(*p.anchor, round(p.across) % 360, 64.0)
+        for step in analysis.steps:
+            view = sb.sandbox_view(step, p.image, p.mask)
+            prof = sb.profile_along(view, line)
+            assert prof.crosses_pattern, (angle, width, step.levels)
+            # the per-pixel B share adds up to the line's length over B (dense recount)
+            so = step.stride_out
+            t, owner, length = sb._pieces(line, so)
+            in_pixel = [
+                length[(owner == px).all(axis=1)].sum() for px in prof.pixels
+            ]  # the line's length inside each profile pixel (the image is 128 px: all inside)
+            got = float(np.dot(prof.pattern_values, in_pixel))
+            assert got == pytest.approx(_dense_b_length(p.mask, line), abs=0.02)
+
+
+def test_the_45_degree_line_of_issue_17_is_crossed(shipped):
+    """Issue 17's cases: 45° width 4 at the finest step, 75° width 1 at P5→P4 (256 px)."""
+    model, _ = shipped
+    for angle, width, pos in ((45, 4, -1), (75, 1, 0)):
+        p = sb.make_pattern("line", 256, angle=angle, width=width)
+        step = analyze(model, p.image, baselines=False).steps[pos]
+        view = sb.sandbox_view(step, p.image, p.mask)
+        prof = sb.profile_along(view, sb.line_through(128.0, 128.0, round(p.across) % 360, 128.0))
+        assert prof.crosses_pattern and np.nanmax(prof.pattern.trace[:, 1]) == 1.0
+        centres = step.geometry.image_centre(prof.pixels[:, 0], prof.pixels[:, 1])
+        assert not p.mask[centres].any()  # why the old per-centre sampling said "no crossing"
+
+
+def _window_on_one_colour(step, mask, i, j):
+    """'A', 'B' or None: the colour under input pixel (i, j)'s whole k×k window, by hand."""
+    geo = step.geometry
+    y0, x0, y1, x1 = geo.window_box(i * geo.s, j * geo.s)
+    h, w = mask.shape
+    if y0 < 0 or x0 < 0 or y1 > h or x1 > w:
+        return None
+    values = np.unique(mask[y0:y1, x0:x1])
+    return None if len(values) > 1 else "AB"[int(values[0])]
+
+
+@pytest.mark.parametrize(
+    "kind, opts", [("edge", dict(angle=90)), ("line", dict(angle=90, width=6))]
+)
+def test_one_count_of_one_colour_windows(tiny_model, kind, opts):
+    """The projection note and the flat area quote one count, recounted here by hand."""
+    p = sb.make_pattern(kind, 96, **opts)
+    step = analyze(tiny_model, p.image).steps[-1]
+    view = sb.sandbox_view(step, p.image, p.mask)
+    geo = step.geometry
+    by_hand = [
+        _window_on_one_colour(step, p.mask, i, j) for i in range(geo.H) for j in range(geo.W)
+    ]
+    a, b = by_hand.count("A"), by_hand.count("B")
+    assert (view.pixels.a, view.pixels.b, view.pixels.total) == (a, b, a + b)
+    assert view.flat.pixels == view.pixels.total  # the flat area uses the same pixels
+    assert view.pixels.sentence() in view.projection_note
+    if kind == "edge":  # both colours: the means are measured there
+        assert a and b and view.projection == "colours"
+        assert f"{a:,} input-map pixels have their whole 5×5 window on colour A and {b:,}" in (
+            view.pixels.sentence()
+        )
+    else:  # the 6 px line holds no 5×5 window of B: the count says so, and PCA is used
+        assert a and b == 0 and view.projection == "pca"
+        assert view.pixels.sentence().endswith("and none on colour B")
+        assert "no input-map pixel lies wholly inside" not in view.projection_note
+
+
+def test_one_colour_sentence_without_a_pattern_and_without_pixels():
+    none = sb.OneColourPixels(5, np.zeros((4, 4), bool), np.zeros((4, 4), bool))
+    assert none.sentence() == "no input-map pixel has its whole 5×5 window on one colour"
+    one = sb.OneColourPixels(3, np.eye(4, dtype=bool)[:1], None)
+    assert one.sentence().startswith("1 input-map pixel has its whole 3×3 window on one colour")
+    only_b = sb.OneColourPixels(5, np.zeros((2, 2), bool), np.ones((2, 2), bool))
+    assert only_b.sentence() == (
+        "4 input-map pixels have their whole 5×5 window on colour B and none on colour A"
+    )
+
+
+def _recount_outside(view, values, lo, hi):
+    """(frame, interior) beyond [lo, hi] by looping over output pixels and their windows."""
+    geo = view.step.geometry
+    frame = interior = 0
+    slack = 1e-6 * max(1.0, hi - lo)
+    for y in range(values.shape[0]):
+        for x in range(values.shape[1]):
+            if lo - slack <= values[y, x] <= hi + slack:
+                continue
+            if geo.window(y, x).in_image.all():
+                interior += 1
+            else:
+                frame += 1
+    return frame, interior
+
+
+def test_out_of_range_split_into_frame_and_interior():
+    """Issue 17's 45° edge: every out-of-range CARAFE pixel lies in the border frame."""
+    from carafe.inspect.catalog import load_model
+
+    p = sb.make_pattern("edge", 256, angle=45)
+    step = analyze(load_model("carafe"), p.image).steps[-1]
+    view = sb.sandbox_view(step, p.image, p.mask)
+    for m, values in view.maps.items():
+        got = view.outside[m]
+        assert (got.frame, got.interior) == _recount_outside(view, values, view.zmin, view.zmax)
+    carafe = view.outside["carafe"]
+    assert carafe.total > 0 and carafe.interior == 0  # the frame, not the interior
+    geo = step.geometry
+    y, x = 0, 10  # a frame pixel: its kernel's weight past the image, by hand
+    win, kernel = geo.window(y, x), geo.kernel_at(step.carafe.kernels, y, x)
+    assert view.frame[y, x] and not win.in_image.all()
+    frame_y, frame_x = np.nonzero(view.frame)
+    past = [
+        geo.kernel_at(step.carafe.kernels, fy, fx)[~geo.window(fy, fx).in_image].sum()
+        for fy, fx in zip(frame_y, frame_x, strict=True)
+    ]
+    assert view.frame_weight_past_image == pytest.approx(float(np.mean(past)), rel=1e-5)
+    assert kernel[~win.in_image].sum() > 0
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5])
+def test_a_line_of_width_w_covers_w_pixels_across(width):
+    """Centred on a pixel boundary, a 1 px line used to cover no pixel at all (an empty image)."""
+    for angle in (0, 90):
+        p = sb.make_pattern("line", 64, angle=angle, width=width)
+        per_column = p.mask.sum(axis=0 if angle == 0 else 1)
+        assert (per_column == width).all()
+
+
+# --- the sentences: each tested where its fact holds and where it does not --------------------
+def test_split_and_outside_sentences_follow_the_counts(edge_view):
+    import carafe.inspect.sandbox_words as words
+
+    assert words.split_phrase(sb.OutsideCount(5, 0)) == "all 5 in the border frame"
+    assert words.split_phrase(sb.OutsideCount(0, 3)) == "all 3 in the interior"
+    assert words.split_phrase(sb.OutsideCount(2, 1)) == "2 in the border frame, 1 in the interior"
+    p, step, view = edge_view
+    names = {m: m.title() for m in view.methods}
+    calm = sb.SandboxView(**{**vars(view), "outside": {m: sb.OutsideCount(0, 0) for m in names}})
+    assert words.outside_sentence(calm, names) == "; no output pixel leaves it."
+    counts = {"carafe": sb.OutsideCount(7, 0), "deconv": sb.OutsideCount(2, 3)}
+    loud = sb.SandboxView(**{**vars(view), "outside": counts})
+    text = words.outside_sentence(loud, names)
+    n = view.frame.size
+    assert f"Carafe 7 of {n:,} (all 7 in the border frame)" in text
+    assert f"Deconv 5 of {n:,} (2 in the border frame, 3 in the interior)" in text
+    assert "Bilinear" not in text
+    assert f"the {int(view.frame.sum()):,} output pixels whose 5×5 window" in text
+    assert f"**{view.frame_weight_past_image:.2f}**" in text
+
+
+def test_step_sizes_name_the_padded_and_the_visible_maps(tiny_model):
+    from dataclasses import replace
+
+    import carafe.inspect.sandbox_words as words
+
+    step = analyze(tiny_model, sb.make_pattern("edge", 96).image).steps[-1]
+    text = words.step_sizes(step)
+    assert "H×W, rows × columns" in text and "Input map 12×12 → output 24×24." in text
+    assert "padded" not in text
+    padded = replace(step, image_hw=(84, 96))  # the last 12 image rows were padding
+    text = words.step_sizes(padded, 32)
+    assert "input map of 12×12 → output 24×24 (the padded maps" in text
+    assert "multiple of 32 px" in text
+    assert "the visible maps, the part that covers the image" in text and "11×12 → 21×24" in text
+
+
+def test_upload_note_writes_sizes_rows_first():
+    import io
+
+    from PIL import Image
+
+    import carafe.inspect.sandbox_words as words
+    from carafe.inspect.imageio import load_image
+
+    buf = io.BytesIO()
+    Image.new("P", (1024, 684)).save(buf, "PNG")  # 684 rows × 1024 columns, palette
+    loaded = load_image(buf.getvalue(), max_side=256)
+    text = words.upload_note("rocket.png", loaded.array.shape[:2], loaded.notes)
+    assert "**rocket.png** as the model sees it: 171×256 px (H×W, rows × columns)" in text
+    assert "downscaled from 684×1024 to 171×256 pixels (rows × columns" in text
+    assert "256×171" not in text and "1024×684" not in text
+    assert words.upload_note("a.png", (40, 30), []) == (
+        "**a.png** as the model sees it: 40×30 px (H×W, rows × columns)."
+    )
+
+
+def test_flat_features_and_kernel_sentences_both_ways():
+    import carafe.inspect.sandbox_words as words
+
+    assert "They are not" in words.flat_features_sentence(0.123, 2)
+    assert "**0.123**" in words.flat_features_sentence(0.123, 2)
+    assert "They are not" not in words.flat_features_sentence(0.0, 2)
+    z = np.zeros((5, 5))
+
+    def kv(weight, bilinear, high):
+        return sb.KernelOnLine((0, 0), (0, 0), 0.0, z, z, z > 0, weight, bilinear, high)
+
+    follows = words.kernels_sentence([kv(0.1, 0.3, False), kv(0.9, 0.7, True)])
+    assert "**0.10**" in follows and "(bilinear 0.30)" in follows
+    assert follows.endswith("its kernels follow the edge.")
+    blind = words.kernels_sentence([kv(0.4, 0.3, False), kv(0.9, 0.7, True)])
+    assert "does not take more weight" in blind and "follow the edge." not in blind
+    one_side = words.kernels_sentence([kv(0.4, 0.3, True)])
+    assert "one side" in one_side and words.kernels_sentence([]) == ""
+    assert words.maps_title(4) == "The step's input and four outputs, one colour scale"
+    assert words.number_word(12) == "12"
+
+
+def test_the_dysample_twin_is_reduced_the_same_way():
+    """The twin's maps, range, out-of-range split and sampling points, recounted."""
+    import carafe.inspect.sandbox_twin as twin_mod
+    import carafe.inspect.sandbox_words as words
+    from carafe.inspect.catalog import load_model, twin_names
+    from carafe.inspect.sampling import dysample_points, sampling_at
+
+    if "dysample" not in twin_names():
+        pytest.skip("the DySample twin is not shipped")
+    p = sb.make_pattern("edge", 128, angle=45)
+    carafe_step = analyze(load_model("carafe"), p.image).steps[-1]
+    view = sb.sandbox_view(carafe_step, p.image, p.mask)
+    dys = load_model("dysample")
+    step = analyze(dys, p.image, baselines=False).steps[-1]
+    points = dysample_points(dys, p.image)[-1]
+    twin = twin_mod.twin_view(step, view, p.image, p.mask, points)
+    # its own features, its own A and B means on the one count's pixels: A -> 0, B -> 1
+    a = step.input[:, view.pixels.on_a].mean(axis=1)
+    b = step.input[:, view.pixels.on_b].mean(axis=1)
+    assert sb.project(a[:, None, None], a, b - a)[0, 0] == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(twin.output_map, sb.project(step.output, a, b - a), atol=1e-4)
+    assert twin.output_map.shape == view.maps["carafe"].shape
+    assert (twin.zmin, twin.zmax) == (twin.input_map.min(), twin.input_map.max())
+    got = twin.outside
+    assert (got.frame, got.interior) == _recount_outside(
+        view, twin.output_map, twin.zmin, twin.zmax
+    )
+    prof = sb.profile_along(
+        view, sb.line_through(64.0, 64.0, 315.0, 64.0), {"dysample": twin.output_map}
+    )
+    np.testing.assert_array_equal(
+        prof.values["dysample"], twin.output_map[prof.pixels[:, 0], prof.pixels[:, 1]]
+    )
+    sampling = twin_mod.sampling_along(twin, prof)
+    for i, (y, x) in enumerate(prof.pixels):
+        by_hand = sampling_at(points, carafe_step, int(y), int(x))
+        assert tuple(sampling.start[i]) == pytest.approx(by_hand.start)
+        np.testing.assert_allclose(sampling.points[i], by_hand.points, atol=1e-6)
+    moved = np.hypot(*np.moveaxis(sampling.points - sampling.start[:, None], -1, 0)).mean(1)
+    text = words.sampling_sentence(sampling)
+    assert f"**{moved.mean():.2f}**" in text and f"at most {moved.max():.2f}" in text
+    assert words.sampling_sentence(None) == "No DySample sampling points on this line."
+    said = words.twin_sentence(twin, view, {"dysample": "DySample"})
+    assert "separate model" in said and f"{twin.zmin:.2f} to {twin.zmax:.2f}" in said
+    assert twin.projection == "colours" and "colour A's mean feature (0)" in said
+    pca = twin_mod.TwinView(**{**vars(twin), "projection": "pca"})
+    assert "first principal component" in words.twin_sentence(pca, view, {})
+    quiet = twin_mod.TwinView(**{**vars(twin), "outside": sb.OutsideCount(0, 0)})
+    assert "no output pixel leaves its own input map's range" in words.twin_sentence(
+        quiet, view, {}
+    )
+    loud = twin_mod.TwinView(**{**vars(twin), "outside": sb.OutsideCount(3, 2)})
+    said = words.twin_sentence(loud, view, {})
+    assert f"5 of {view.frame.size:,} output pixels leave" in said
+    assert "(3 in the border frame, 2 in the interior)" in said

@@ -1,0 +1,206 @@
+"""The Sandbox page's sentences that state facts about the data, worded from the data.
+
+Every function here takes the display layer's records (:mod:`carafe.inspect.sandbox`,
+:mod:`carafe.inspect.sandbox_twin`) and returns markdown; the page shows what they return and
+writes no such sentence itself. Sizes follow :data:`carafe.inspect.sandbox.SIZE_CONVENTION`
+(H×W, rows × columns) everywhere. No drawing, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from carafe.inspect.records import StepAnalysis
+from carafe.inspect.sandbox import (
+    SIZE_CONVENTION,
+    KernelOnLine,
+    OutsideCount,
+    SandboxView,
+    size_hw,
+)
+from carafe.inspect.sandbox_twin import SamplingOnLine, TwinView
+
+__all__ = [
+    "flat_features_sentence",
+    "kernels_sentence",
+    "maps_title",
+    "number_word",
+    "outside_sentence",
+    "sampling_sentence",
+    "split_phrase",
+    "step_sizes",
+    "twin_sentence",
+    "upload_note",
+]
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def number_word(n: int) -> str:
+    """'four' for 4 (up to nine), digits beyond."""
+    return _WORDS[n] if 0 <= n < len(_WORDS) else f"{n:,}"
+
+
+def maps_title(n_outputs: int) -> str:
+    """The maps figure's title, counting the outputs it shows."""
+    return f"The step's input and {number_word(n_outputs)} outputs, one colour scale"
+
+
+def step_sizes(step: StepAnalysis, pad_multiple: int = 1) -> str:
+    """The step's levels, strides and map sizes, naming the padded and the visible maps.
+
+    The model zero-pads the image (bottom / right) to a multiple of ``pad_multiple`` px, so the
+    maps it computes can be larger than the part that covers the image; the page draws the
+    visible part only, and says so when the two differ.
+    """
+    geo = step.geometry
+    full_in, full_out = (geo.H, geo.W), step.output_shape
+    vis_in, vis_out = geo.visible_input_hw(), step.visible_output_hw()
+    head = f"{step.levels} (stride {step.stride_in}→{step.stride_out}, {step.kind}); sizes are "
+    head += f"{SIZE_CONVENTION}. "
+    if (vis_in, vis_out) == (full_in, tuple(full_out)):
+        return head + f"Input map {size_hw(full_in)} → output {size_hw(full_out)}."
+    return head + (
+        f"The model computes an input map of {size_hw(full_in)} → output {size_hw(full_out)} "
+        f"(the padded maps: it pads the image with zeros to a multiple of {pad_multiple} px); "
+        f"the visible maps, the part that covers the image and the only part drawn here, are "
+        f"{size_hw(vis_in)} → {size_hw(vis_out)}."
+    )
+
+
+def split_phrase(count: OutsideCount) -> str:
+    """'all 725 in the border frame' / '12 in the border frame, 3 in the interior' / ..."""
+    if count.interior == 0:
+        return f"all {count.frame:,} in the border frame"
+    if count.frame == 0:
+        return f"all {count.interior:,} in the interior"
+    return f"{count.frame:,} in the border frame, {count.interior:,} in the interior"
+
+
+def outside_sentence(view: SandboxView, names: dict[str, str]) -> str:
+    """How many output pixels of each method leave the input map's range, and where."""
+    total = int(view.frame.size)
+    beyond = {m: c for m, c in view.outside.items() if c.total}
+    if not beyond:
+        return "; no output pixel leaves it."
+    k = view.step.geometry.k
+    parts = [
+        f"{names.get(m, m)} {c.total:,} of {total:,} ({split_phrase(c)})" for m, c in beyond.items()
+    ]
+    text = (
+        " unless it puts weight on zero padding at the border. Output pixels beyond the range "
+        "(drawn in the end colours): " + "; ".join(parts) + ". The border frame is the "
+        f"{int(view.frame.sum()):,} output pixels whose {k}×{k} window reaches past the image, "
+        "where a kernel reads zero padding"
+    )
+    w = view.frame_weight_past_image
+    if w is not None and "carafe" in view.outside:
+        text += (
+            f"; CARAFE's kernels there put on average **{w:.2f}** of their weight on taps "
+            "past the image"
+        )
+    return text + "."
+
+
+def flat_features_sentence(spread: float, s: int) -> str:
+    """Why a texture can appear under flat windows, from the input's measured spread there."""
+    start = (
+        "If the features under a window were exactly constant, any kernel would return that "
+        "constant and no texture could appear. "
+    )
+    if spread <= 1e-9:
+        return start + (
+            "Here they are: under the flat windows the input map does not vary on this page's "
+            "scale, so the kernels' differences cannot make a texture."
+        )
+    return start + (
+        "They are not: deep features also depend on what lies beyond the window, and under one "
+        f"flat window the input map still varies by **{spread:.3f}** on this page's scale. "
+        f"{s * s} different kernels weigh those small differences {s * s} different ways, and "
+        f"the same {s * s} ways again in the next block: a pattern repeating every {s} output "
+        "pixels."
+    )
+
+
+def kernels_sentence(kernels: list[KernelOnLine]) -> str:
+    """Whether the kernels along the line follow the edge, from their weights on the high-side
+    taps against bilinear's at the same pixels."""
+    if not kernels:
+        return ""
+    sides = {}
+    for label, on_high in (("low", False), ("high", True)):
+        ks = [kv for kv in kernels if kv.on_high_side == on_high]
+        if ks:
+            sides[label] = (
+                len(ks),
+                float(np.mean([kv.high_weight for kv in ks])),
+                float(np.mean([kv.bilinear_high_weight for kv in ks])),
+            )
+    parts = [
+        f"at the {n} pixel{'s' if n != 1 else ''} on the {label} side CARAFE puts on average "
+        f"**{c:.2f}** of its weight on the dotted taps (bilinear {b:.2f})"
+        for label, (n, c, b) in sides.items()
+    ]
+    text = "Along this stretch, " + "; ".join(parts) + ". "
+    if len(sides) < 2:
+        return text + "All these pixels lie on one side of the line's range: no edge to follow."
+    _, c_low, b_low = sides["low"]
+    _, c_high, b_high = sides["high"]
+    if c_low < b_low and c_high > b_high:
+        return text + (
+            "On both sides CARAFE takes more weight from its own side than bilinear does: its "
+            "kernels follow the edge."
+        )
+    return text + (
+        "CARAFE does not take more weight from its own side than bilinear on both sides here."
+    )
+
+
+def upload_note(name: str, image_hw, notes: list[str]) -> str:
+    """What became of an upload, every size in H×W (the loader's notes use H×W too)."""
+    parts = list(notes)
+    text = f"**{name}** as the model sees it: {size_hw(image_hw)} px ({SIZE_CONVENTION})"
+    return text + ("; " + "; ".join(parts) if parts else "") + "."
+
+
+def twin_sentence(twin: TwinView, view: SandboxView, names: dict[str, str]) -> str:
+    """What the twin's panel shows, its own range and its out-of-range pixels, split."""
+    name = names.get(twin.name, twin.name)
+    total = int(view.frame.size)
+    beyond = (
+        f"{twin.outside.total:,} of {total:,} output pixels leave its own input map's range "
+        f"({split_phrase(twin.outside)})"
+        if twin.outside.total
+        else "no output pixel leaves its own input map's range"
+    )
+    how = (
+        "onto the line from colour A's mean feature (0) to colour B's (1) in its own features, "
+        "measured on the same input-map pixels as CARAFE's"
+        if twin.projection == "colours"
+        else "onto its own input map's first principal component (0 and 1 at its 1st and 99th "
+        "percentiles)"
+    )
+    return (
+        f"{name} here is a separate model: the shipped twin trained with {name} as its "
+        "upsampler, with its own backbone and FPN. It ran on the same pattern; its step "
+        f"{twin.step.levels} is reduced the same way as CARAFE's, {how}. Drawn on CARAFE's "
+        f"colour scale ({view.zmin:.2f} to {view.zmax:.2f}); its own input map spans "
+        f"{twin.zmin:.2f} to {twin.zmax:.2f}. Its output samples its input map bilinearly at "
+        "learned points clamped to the map, a weighted average with weights summing to 1: "
+        f"{beyond}."
+    )
+
+
+def sampling_sentence(sampling: SamplingOnLine | None, name: str = "DySample") -> str:
+    """How far the twin's points on the line moved from where bilinear would sample."""
+    if sampling is None or len(sampling.pixels) == 0:
+        return f"No {name} sampling points on this line."
+    moved = sampling.moved
+    groups = sampling.points.shape[1]
+    return (
+        f"Dots: where each of the {len(sampling.pixels)} output pixels on the line samples the "
+        f"input map ({groups} point{'s' if groups != 1 else ''} per pixel, one per channel "
+        f"group); rings: where bilinear would sample (each pixel's sub-pixel centre). The "
+        f"points sit on average **{moved.mean():.2f}** input pixels from the ring, at most "
+        f"{moved.max():.2f}."
+    )
