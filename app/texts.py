@@ -10,8 +10,8 @@ PAPER = (
 )
 
 SAMPLE_LABELS = {
-    "shapes_1.png": "Shapes scene 1 (like the training data)",
-    "shapes_2.png": "Shapes scene 2 (like the training data)",
+    "shapes_1.png": "Shapes 1 (training-like)",
+    "shapes_2.png": "Shapes 2 (training-like)",
     "astronaut.jpg": "Astronaut (photo, 512×512)",
     "cat.jpg": "Cat (photo)",
     "coffee.jpg": "Coffee cup (photo)",
@@ -42,11 +42,12 @@ def cite(stored: str = "") -> None:
 
 
 def step_title(step) -> str:
-    """One line naming an FPN step: levels, map sizes, strides and upsampler kind."""
+    """One line naming an FPN step: levels (and what they mean), map sizes (rows × columns),
+    strides and upsampler kind."""
     return (
-        f"{step.levels}: {step.input.shape[1]}×"
-        f"{step.input.shape[2]} → {step.output.shape[1]}×{step.output.shape[2]} "
-        f"(stride {step.stride_in}→{step.stride_out}, {step.kind})"
+        f"{step.levels} (the FPN's stride-{step.stride_in} map upsampled to its "
+        f"stride-{step.stride_out} level): {step.input.shape[1]}×{step.input.shape[2]} → "
+        f"{step.output.shape[1]}×{step.output.shape[2]}, {step.kind}"
     )
 
 

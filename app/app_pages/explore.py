@@ -147,7 +147,7 @@ def _dysample(oy: int, ox: int, per_pixel: bool) -> None:
         key="explore_dysample",
     )
     moves = ", ".join(
-        "({}, {})".format(*draw.number_text([dx, dy], "+.2f")) for dx, dy in sv.offsets
+        "({}, {})".format(*draw.number_text([dy, dx], "+.2f")) for dx, dy in sv.offsets
     )
     taps = "; ".join(
         f"group {g}: " + ", ".join(f"({t.row}, {t.col}) {t.weight:.2f}" for t in group)
@@ -157,8 +157,8 @@ def _dysample(oy: int, ox: int, per_pixel: bool) -> None:
         f"Instead of a {k}×{k} kernel, DySample moves one point per channel group ({len(sv.taps)} "
         f"groups) and reads it by bilinear interpolation: at most 4 input pixels each. The grid "
         f"shows their weights averaged over the groups, on the same window as CARAFE's kernel. "
-        f"Each point starts at the sub-pixel centre (x, y) = ({sv.start[0]:.2f}, "
-        f"{sv.start[1]:.2f}), where plain bilinear samples, and moved by (dx, dy) = {moves} "
+        f"Each point starts at the sub-pixel centre (row, col) = ({sv.start[1]:.2f}, "
+        f"{sv.start[0]:.2f}), where plain bilinear samples, and moved by (rows, cols) = {moves} "
         f"input pixels. Taps (row, col) weight: {taps}."
         + (
             f" {sv.outside_window:.1%} of the weight lies beyond this window."

@@ -67,7 +67,7 @@ if mode == "Toy 6×6":
     ch = c3.selectbox("Channel", [0, 1], key="toy_channel")
     toy_view = kernel_view(step, int(oy), int(ox))
     cell = (*toy_view.source, toy_view.source[0] + 1, toy_view.source[1] + 1)
-    t1, t2 = st.columns([1, 1.6])
+    t1, t2 = st.columns([1, 2])  # the 12×12 output needs room for its numbers
     t1.plotly_chart(
         map_figs.map_figure(
             step.input[ch],
@@ -83,9 +83,9 @@ if mode == "Toy 6×6":
         map_figs.map_figure(
             step.output[ch],
             f"CARAFE output, channel {ch} (12×12)",
-            text_fmt=".2f",
+            text_fmt=".1f",
             cell=(oy, ox, oy + 1, ox + 1),
-            height=360,
+            height=520,
         ),
         key="toy_out",
         config=style.png_config("toy_output"),

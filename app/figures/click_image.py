@@ -17,7 +17,7 @@ import numpy as np
 from figures.images import overlay
 
 #: The canvas is zoomed to fit in about this many CSS pixels (the image column at 1440 px).
-FIT_WIDTH, FIT_HEIGHT = 620, 540
+FIT_WIDTH, FIT_HEIGHT = 620, 440  # 440: the picture's bottom stays above the fold at 900 px
 PAD_GREY = (128, 128, 128)  # outside the image: zero padding (or the area the model padded)
 #: The selected output pixel: white inside black inside white, readable on any photo.
 MARK_COLOURS = ((255, 255, 255), (0, 0, 0), (255, 255, 255))

@@ -302,7 +302,12 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
         fig = figures_by_title(at)["DySample: where output pixel (9, 14) samples"]
         expected = sampling_at(dysample_points(twin, a.image)[-1], step, 9, 14)
         np.testing.assert_allclose(heatmap_z(fig["data"][0]), expected.kernel, atol=1e-6)
-        assert any("moved by (dx, dy)" in c.value for c in at.caption)
+        words = next(c.value for c in at.caption if "moved by" in c.value)
+        # one convention, (row, col), for the start, the moves and the taps
+        assert "(x, y)" not in words and "(dx, dy)" not in words
+        dx, dy = expected.offsets[0]
+        start = f"(row, col) = ({expected.start[1]:.2f}, {expected.start[0]:.2f})"
+        assert start in words and f"moved by (rows, cols) = ({dy:+.2f}, {dx:+.2f})" in words
         at.switch_page("app_pages/compare.py").run()
         assert_no_exception(at)
         assert any("DySample twin" in m.value for m in at.markdown)
@@ -330,3 +335,9 @@ def test_performance_bars_use_a_log_axis():
     specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
     bars = [s for s in specs if any(t["type"] == "bar" for t in s["data"])]
     assert bars and all(s["layout"]["yaxis"]["type"] == "log" for s in bars)
+
+
+def test_sample_labels_fit_the_sidebar():
+    import texts
+
+    assert all(len(label) <= 26 for label in texts.SAMPLE_LABELS.values())
