@@ -20,6 +20,12 @@ PAGES = HERE / "app_pages"
 pages = [
     st.Page(PAGES / "explore.py", title="Explore", icon=":material/search:", default=True),
     st.Page(
+        PAGES / "network.py",
+        title="The whole network",
+        icon=":material/account_tree:",
+        url_path="network",
+    ),
+    st.Page(
         PAGES / "compressed.py",
         title="Compressed channels",
         icon=":material/grid_view:",
@@ -38,6 +44,12 @@ pages = [
         url_path="how-it-works",
     ),
     st.Page(PAGES / "sandbox.py", title="Sandbox", icon=":material/science:", url_path="sandbox"),
+    st.Page(
+        PAGES / "train_tiny.py",
+        title="Train a tiny CARAFE",
+        icon=":material/model_training:",
+        url_path="train-tiny",
+    ),
     st.Page(
         PAGES / "performance.py",
         title="Performance",

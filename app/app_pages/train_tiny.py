@@ -1,0 +1,206 @@
+"""Train a tiny CARAFE: pick the knobs, press Train, and watch CARAFE, bilinear and DySample
+learn to give back the sharp edges of shrunken pictures in a few seconds on the CPU. Numbers and
+sentences: carafe.inspect.playground; figures: figures/training.py."""
+
+from __future__ import annotations
+
+import streamlit as st
+import texts
+from figures import style
+from figures import training as training_figs
+from figures.kernels import kernel_figure
+
+import carafe.inspect.playground as pg
+
+st.title("Train a tiny CARAFE")
+st.markdown(
+    "A task small enough to train live: pictures of flat-coloured shapes are shrunk **×s** "
+    "(each input pixel is the average of its s×s block, so edges turn into blends) and a tiny "
+    "network must upsample them back (mean square error against the full-size picture). The "
+    "network feeds the colours and the features of a 3×3 conv to the **upsampler**, then a 1×1 "
+    "conv turns the result back into colours; **CARAFE**, **bilinear** and **DySample** each "
+    "get the same convs and are trained side by side under the same budget: same steps, same "
+    "batches, same seed, same optimiser (Adam). The same knobs always give the same result."
+)
+
+KNOB_LABELS = {
+    "up_kernel": (
+        "k_up (reassembly kernel)",
+        "How far each output pixel reaches: k_up×k_up input pixels.",
+    ),
+    "encoder_kernel": ("k_enc (content encoder)", "How much context the kernel prediction sees."),
+    "compressed_channels": ("C_m (compressed channels)", "Width of the 1×1 channel compressor."),
+    "scale": ("s (scale factor)", "Each input pixel predicts s² kernels, one per output pixel."),
+    "groups": ("G (groups)", "Channel groups, each with its own kernel (DySample: point groups)."),
+}
+cols = st.columns(len(KNOB_LABELS))
+values = {}
+for col, (name, (label, help_text)) in zip(cols, KNOB_LABELS.items(), strict=True):
+    choices = pg.CHOICES[name]
+    values[name] = col.select_slider(
+        label, choices, value=getattr(pg.Knobs(), name), key=f"tt_{name}", help=help_text
+    )
+knobs = pg.Knobs(**values)
+
+st.subheader("Size under these knobs")
+cost_rows = [
+    {
+        "upsampler": c.name,
+        "parameters (upsampler)": f"{c.params:,}",
+        "FLOPs per input pixel": f"{c.flops_per_input_pixel:,}",
+        "parameters (whole network)": f"{c.net_params:,}",
+    }
+    for c in pg.costs(knobs)
+]
+st.markdown(texts.numbers_table(cost_rows))
+st.caption(
+    "Counted by the registry's upsampler_cost at the C = 8 maps the upsampler sees (the 3 "
+    "colours and 5 learned features), as in the CARAFE paper's table; the whole network adds "
+    "the two convs."
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _trained(
+    up_kernel: int, encoder_kernel: int, compressed_channels: int, scale: int, groups: int
+):
+    """Train once per knob set (every session shares the result). The progress bar is made
+    here, so a cache hit replays it, emptied, instead of drawing a stale one."""
+    bar = st.progress(0.0, text="Training CARAFE, bilinear and DySample…")
+    result = pg.train_playground(
+        pg.Knobs(up_kernel, encoder_kernel, compressed_channels, scale, groups),
+        progress=lambda fraction, text: bar.progress(fraction, text=text),
+    )
+    bar.empty()
+    return result
+
+
+def _key(k: pg.Knobs) -> tuple[int, ...]:
+    return (k.up_kernel, k.encoder_kernel, k.compressed_channels, k.scale, k.groups)
+
+
+trained = st.session_state.setdefault("tt_trained", set())
+if st.button("Train", type="primary", key="tt_train", help="Trains three models (a few seconds)"):
+    trained.add(_key(knobs))
+if _key(knobs) not in trained:
+    st.info(
+        "Press **Train** to train CARAFE, bilinear and DySample with these knobs (the default "
+        "knobs take about 5–20 s on two CPU cores). "
+        + pg.work_sentence(pg.step_flops(knobs), pg.step_flops(pg.Knobs()))
+        + " Knob sets trained before come back at once; changing a knob while it trains "
+        "stops the run."
+    )
+    texts.cite()
+    st.stop()
+
+play = _trained(*_key(knobs))
+names = play.names
+cfg = play.config
+
+st.subheader("How they learned")
+st.caption(
+    f"{len(play.kinds)} models × {cfg.steps} steps of {cfg.batch} pictures "
+    f"({cfg.size}×{cfg.size}, input {cfg.low_size}×{cfg.low_size}) trained in "
+    f"{play.seconds:.1f} s on one CPU thread ({play.cpu_seconds:.1f} s of CPU time); the "
+    f"held-out batch ({cfg.heldout_pictures} pictures never trained on) is evaluated every "
+    f"{cfg.eval_every} steps."
+)
+st.plotly_chart(
+    training_figs.loss_figure(
+        play.steps, play.train_loss, play.heldout_steps, play.heldout_loss, names
+    ),
+    key="tt_losses",
+    config=style.png_config("tiny_losses"),
+)
+final = play.final_heldout
+st.markdown(
+    texts.numbers_table(
+        [{"upsampler": names[k], "final held-out MSE": f"{final[k]:.5f}"} for k in play.kinds]
+    )
+)
+st.markdown(pg.loss_sentence(final, names))
+
+st.subheader("One held-out picture through each model")
+role = st.radio(
+    "Pixel",
+    ["edge", "flat"],
+    format_func=lambda r: {"edge": "a pixel at an edge", "flat": "a pixel in a flat area"}[r],
+    horizontal=True,
+    key="tt_role",
+    help="Both are chosen from the data: an edge pixel's window holds a clean edge between "
+    "two colours, where bilinear's fixed weights take from the other colour; the flat pixel's "
+    "whole window has one colour.",
+)
+index = 0
+n_edges = len(play.edge_pixels)
+if role == "edge" and n_edges > 1:
+    if not 1 <= st.session_state.get("tt_edge_index", 1) <= n_edges:
+        st.session_state["tt_edge_index"] = 1  # another knob set has fewer edge pixels
+    index = (
+        st.slider(
+            "Edge pixel",
+            1,
+            n_edges,
+            key="tt_edge_index",
+            help="Every edge pixel of the picture: first those beside an edge (their source "
+            "pixel has their own colour), then those whose source pixel the edge crosses.",
+        )
+        - 1
+    )
+px = play.pixel(role, index)
+k, s = cfg.up_kernel, cfg.scale
+images = play.rgb()
+titles = [f"input {cfg.low_size}×{cfg.low_size} (shown ×{s})", "target"] + [
+    names[kd] for kd in play.kinds
+]
+st.plotly_chart(
+    training_figs.pictures_figure(
+        list(images.values()),
+        titles,
+        px.window,
+        px.pixel,
+        f"Held-out picture {play.picture + 1}: output pixel {px.pixel} (red) and its "
+        f"{k}×{k} window (dashed)",
+    ),
+    key="tt_pictures",
+    config=style.png_config("tiny_pictures"),
+)
+st.caption(
+    "One colour scale for all: the RGB values, clipped to [0, 1]. " + pg.reach_sentence(k, s)
+)
+
+st.subheader(f"CARAFE's kernels at the {role} pixel")
+g = cfg.groups
+kcols = st.columns(min(g, 4))
+for gi in range(g):
+    kcols[gi % len(kcols)].plotly_chart(
+        kernel_figure(
+            px.kernels[gi],
+            f"Group {gi + 1} of {g}: kernel of pixel {px.pixel}",
+            zmin=0.0,
+            zmax=1.0,
+            height=320,
+        ),
+        key=f"tt_kernel_{gi}",
+        config=style.png_config(f"tiny_kernel_{gi}"),
+    )
+if role == "edge":
+    st.markdown(pg.edge_sentence(px))
+    st.markdown(pg.edge_summary_sentence(play.edge_summary))
+else:
+    st.markdown(pg.flat_sentence(px))
+st.markdown(pg.groups_sentence(px.kernels))
+
+st.subheader(f"The {s * s} kernels of input pixel {px.source}")
+st.plotly_chart(
+    training_figs.block_figure(
+        px.block[:, :, 0],
+        px.sub_pixel,
+        f"Input pixel {px.source} predicts one kernel per output pixel of its {s}×{s} block"
+        + (" (group 1)" if g > 1 else ""),
+    ),
+    key="tt_block",
+    config=style.png_config("tiny_block"),
+)
+st.markdown(pg.block_sentence(px.block))
+texts.cite()
