@@ -26,6 +26,12 @@ pages = [
         url_path="network",
     ),
     st.Page(
+        PAGES / "learning.py",
+        title="Watch CARAFE learn",
+        icon=":material/timeline:",
+        url_path="learning",
+    ),
+    st.Page(
         PAGES / "compressed.py",
         title="Compressed channels",
         icon=":material/grid_view:",
@@ -120,7 +126,7 @@ def _sidebar() -> None:
             names,
             key="checkpoint",
             help="'carafe' is the shipped segmentation model. Converted mmdetection "
-            "checkpoints (python -m carafe.tools.convert_mmdet IN.pth "
+            "checkpoints (carafe-convert-mmdet IN.pth "
             "assets/converted/NAME.safetensors) appear here too.",
         )
         if labels:

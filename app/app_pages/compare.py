@@ -263,7 +263,7 @@ else:
         view = metrics_view(metrics)
     except (KeyError, TypeError) as err:
         st.warning(
-            f"assets/metrics.json does not have the layout `python -m carafe.training.evaluate` writes "
+            f"assets/metrics.json does not have the layout `carafe-evaluate` writes "
             f"(missing {err}); regenerate it to see the table."
         )
 
@@ -337,7 +337,7 @@ if view is not None:
             key="metrics_per_class",
         )
     st.caption(
-        "Written by `python -m carafe.training.evaluate`; see assets/MODEL_CARD.md for the data and "
+        "Written by `carafe-evaluate`; see assets/MODEL_CARD.md for the data and "
         "the protocol."
     )
 st.markdown(

@@ -84,8 +84,8 @@ st.caption(
 
 st.subheader("Live benchmark on this machine")
 st.markdown(
-    f"Operator backend: **{operator_backend()}**. The button runs `carafe.bench` in quick mode "
-    "(the same code as `python -m carafe.tools.bench --quick`): the CARAFE op, the plain-PyTorch "
+    f"Operator backend: **{operator_backend()}**. The button runs the benchmark in quick mode "
+    "(the same code as `carafe-bench --quick`): the CARAFE op, the plain-PyTorch "
     "reference and bilinear interpolation, forward and forward+backward, on the quick shape "
     "list (a few seconds on a 2-core CPU). Timings on a shared machine move by ±10 % and more "
     "when other work runs."

@@ -1,6 +1,6 @@
 """Convert an mmdetection R-50 FPN(_CARAFE) checkpoint into a checkpoint this project opens.
 
-    python -m carafe.tools.convert_mmdet faster_rcnn_r50_fpn_carafe_1x_coco.pth \\
+    carafe-convert-mmdet faster_rcnn_r50_fpn_carafe_1x_coco.pth \\
         assets/converted/faster_rcnn_carafe.safetensors
 
 Reads the model-zoo file with ``torch.load(weights_only=True)`` (never a full unpickle), keeps
@@ -135,7 +135,7 @@ def convert(src: str | Path, dst: str | Path, half: bool = False) -> Path:
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     p = argparse.ArgumentParser(
-        prog="python -m carafe.tools.convert_mmdet",
+        prog="carafe-convert-mmdet",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,7 +1,7 @@
 """Held-out evaluation: mIoU, two boundary F-scores, kernel alignment, cost and latency.
 
-    python -m carafe.training.evaluate                       # every run under runs/ (else assets/)
-    python -m carafe.training.evaluate runs/carafe_s0 runs/bilinear_s0 --json assets/metrics.json
+    carafe-evaluate                       # every run under runs/ (else assets/)
+    carafe-evaluate runs/carafe_s0 runs/bilinear_s0 --json assets/metrics.json
 
 The held-out scenes are built from photographs never seen in training
 (:data:`carafe.data.SOURCE_PHOTOS`). Metrics: mIoU over the classes present; boundary F
@@ -278,7 +278,7 @@ def snapshot_rows(folder: Path, images, labels) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point: evaluate checkpoints on the held-out split and print the table."""
     p = argparse.ArgumentParser(
-        prog="python -m carafe.training.evaluate",
+        prog="carafe-evaluate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

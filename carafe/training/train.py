@@ -1,7 +1,7 @@
 """Train a MobileNetV2-FPN segmentation model with a chosen upsampler on the textured shapes.
 
-    python -m carafe.training.train --upsampler carafe --seed 0 --out runs/carafe_s0
-    python -m carafe.training.train --out runs/carafe_s0 --resume          # continue after a stop
+    carafe-train --upsampler carafe --seed 0 --out runs/carafe_s0
+    carafe-train --out runs/carafe_s0 --resume          # continue after a stop
     torchrun --nproc_per_node 4 -m carafe.train --upsampler carafe --out runs/ddp   # DDP
 
 Every step draws its batch and its flips from ``seed`` and the step number alone, so a run is
@@ -52,7 +52,7 @@ def find_mobilenet_weights() -> Path | None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (see ``python -m carafe.training.train --help``)."""
     p = argparse.ArgumentParser(
-        prog="python -m carafe.training.train",
+        prog="carafe-train",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -22,7 +22,7 @@ from tests.app.conftest import (
 
 
 def _metrics_fixture() -> dict:
-    """A small metrics.json in the schema `python -m carafe.training.evaluate` writes."""
+    """A small metrics.json in the schema `carafe-evaluate` writes."""
 
     def run(kind, name, seed, miou, alignment):
         return {
