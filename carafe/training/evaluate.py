@@ -294,8 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         "--border",
         type=Path,
         default=None,
-        help="measure only the border behaviour of the checkpoints and store it as the "
-        "'border' section of this JSON file (the rest of the file is kept)",
+        help="measure only the border behaviour of the checkpoints and store it in the "
+        "'border' section of this JSON file (other checkpoints' rows and the rest are kept)",
     )
     p.add_argument(
         "--snapshots",
@@ -321,6 +321,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.border:
         rows = border_rows(_find_checkpoints(args.paths), data.images, data.labels)
         payload = json.loads(args.border.read_text()) if args.border.is_file() else {}
+        # rows of other checkpoints measured before stay (one row per upsampler and seed)
+        measured = {(r["upsampler"], str(r["seed"])) for r in rows}
+        kept = [
+            r
+            for r in payload.get("border", {}).get("runs", [])
+            if (r["upsampler"], str(r["seed"])) not in measured
+        ]
+        order = list(UPSAMPLERS)
+        rows = sorted(kept + rows, key=lambda r: (order.index(r["upsampler"]), str(r["seed"])))
         payload["border"] = {"band_px": BAND, "heldout_images": args.heldout_images, "runs": rows}
         args.border.write_text(json.dumps(payload, indent=2) + "\n")
         for r in rows:
