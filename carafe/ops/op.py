@@ -17,6 +17,7 @@ Environment variables:
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import platform
 import shutil
@@ -25,6 +26,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import register_flop_formula
 
 from carafe.ops.reference import (
     carafe_for_export,
@@ -269,6 +271,31 @@ torch.library.register_autograd("carafe::carafe", _backward, setup_context=_setu
 torch.library.register_autograd(
     "carafe::carafe_backward", _double_backward, setup_context=_setup_backward_context
 )
+
+
+# FLOP formulas for torch.utils.flop_counter.FlopCounterMode (and the tools built on it), in
+# its convention for convolutions: a multiply-add is 2 FLOPs. They are registered on the op
+# itself, whichever implementation serves it: under the C++/CUDA kernels and under the
+# reference fallback alike, FlopCounterMode sees one carafe call and counts it with these
+# formulas (it does not look inside the op, so the fallback's unfold and products are not
+# counted on top).
+
+
+@register_flop_formula(torch.ops.carafe.carafe)
+def _carafe_flop(features_shape, masks_shape, kernel_size, *args, out_shape, **kwargs) -> int:
+    """Forward: each output value is a k*k-tap weighted sum, 2*k*k FLOPs, so
+    2*k*k*N*C*(H*s)*(W*s) in all (the FLOP counter hands in shapes, not tensors)."""
+    return 2 * kernel_size * kernel_size * math.prod(out_shape)
+
+
+@register_flop_formula(torch.ops.carafe.carafe_backward)
+def _carafe_backward_flop(
+    grad_output_shape, features_shape, masks_shape, kernel_size, *args, out_shape, **kwargs
+) -> int:
+    """Backward: the gradient wrt the features and the one wrt the masks, each 2*k*k FLOPs per
+    output value. The op always computes both (its schema has no output mask, unlike
+    aten.convolution_backward), so both are always counted: 4*k*k*N*C*(H*s)*(W*s)."""
+    return 2 * (2 * kernel_size * kernel_size * math.prod(grad_output_shape))
 
 
 def carafe(

@@ -204,23 +204,35 @@ def carafe_for_export(
     group_size: int,
     scale_factor: int,
 ) -> torch.Tensor:
-    """The same sum as :func:`carafe_reference` in operators every exporter knows: the decomposition
-    that ONNX export traces (``carafe.ops.carafe`` switches to it while exporting), so the graph
-    holds standard ONNX operators (Conv, Reshape, Expand, Mul, ReduceSum) and no custom op.
+    """The same sum as :func:`carafe_reference` in operators every exporter knows: the form that
+    ONNX export traces (``carafe.ops.carafe`` switches to it while exporting), so the graph
+    holds standard ONNX operators (Pad, Transpose, Reshape, Slice, Concat, MatMul, Add) and no
+    custom op.
 
-    The k*k windows come from a depthwise convolution whose filters are one-hot (tap t of
-    channel c has a single 1 at (dy, dx)), which copies values exactly; F.unfold would be the
-    obvious choice, but exporters have long lacked it. Memory: k*k times the output, as the
-    reference.
+    Output pixel (i*s + a, j*s + b) is phase (a, b) of source pixel (i, j), and all s*s phases
+    of a source pixel read the same k*k window. One window row dy at a time: the k shifted
+    slices of the zero-padded, channels-last features (k copies at input resolution, never
+    k*k) make a (k, C/G) matrix per source pixel, and one batched MatMul with that row's
+    (s*s, k) mask weights sums its k taps for all phases and channels at once; the k row
+    results are added. MatMul does the multiply-adds that a Mul and an Add per tap would
+    otherwise stream through memory k*k times, which is what makes onnxruntime fast here.
     """
     check_carafe_args(features, masks, kernel_size, group_size, scale_factor)
     n, c, h, w = features.shape
     k, g, s = kernel_size, group_size, scale_factor
-    one_hot = torch.eye(k * k, dtype=features.dtype, device=features.device)
-    one_hot = one_hot.reshape(k * k, 1, k, k).repeat(c, 1, 1, 1)
-    windows = F.conv2d(features, one_hot, padding=(k - 1) // 2, groups=c)  # (n, c*k*k, h, w)
-    windows = windows.reshape(n, g, c // g, k * k, h, 1, w, 1)
-    windows = windows.expand(n, g, c // g, k * k, h, s, w, s)  # nearest upsampling
-    windows = windows.reshape(n, g, c // g, k * k, h * s, w * s)
-    weights = masks.reshape(n, g, 1, k * k, h * s, w * s)
-    return (windows * weights).sum(dim=3).reshape(n, c, h * s, w * s)
+    r = (k - 1) // 2
+    # (n, g, h + 2r, w + 2r, C/G): channels last, so a window row is a matrix per pixel
+    padded = F.pad(features, (r, r, r, r)).reshape(n, g, c // g, h + 2 * r, w + 2 * r)
+    padded = padded.permute(0, 1, 3, 4, 2)
+    # masks[n, (g*k + dy)*k + dx, i*s + a, j*s + b] -> weights[n, g, dy, i, j, a*s + b, dx]
+    weights = masks.reshape(n, g, k, k, h, s, w, s).permute(0, 1, 2, 4, 6, 5, 7, 3)
+    weights = weights.reshape(n, g, k, h, w, s * s, k)
+    out = None
+    for dy in range(k):
+        rows = padded[:, :, dy : dy + h]
+        window_row = torch.stack([rows[:, :, :, dx : dx + w] for dx in range(k)], dim=4)
+        term = weights[:, :, dy] @ window_row  # (n, g, h, w, s*s, C/G)
+        out = term if out is None else out + term
+    # (n, g, h, w, a, b, C/G) -> (n, g, C/G, h, a, w, b): each phase beside its source pixel
+    out = out.reshape(n, g, h, w, s, s, c // g).permute(0, 1, 6, 2, 4, 3, 5)
+    return out.reshape(n, c, h * s, w * s)

@@ -1,11 +1,12 @@
-"""ONNX export of models that contain CARAFE: ``python -m carafe.tools.onnx_export OUT.onnx``.
+"""ONNX export of models that contain CARAFE: ``carafe-onnx OUT.onnx``.
 
 Plain ``torch.onnx.export(model, (x,), "model.onnx")`` works for any model that calls
 ``carafe.ops.carafe`` (CARAFEPack, the shipped segmentation model): while exporting, the op
-is traced as :func:`carafe.reference.carafe_for_export`, a decomposition into standard ONNX
-operators (Conv, Reshape, Expand, Mul, ReduceSum), so the file runs on any ONNX runtime with
-no custom-op library. This module adds the checks around it: which operators the graph
-holds, onnxruntime's output against PyTorch's, and both runtimes' CPU latency.
+is traced as :func:`carafe.ops.reference.carafe_for_export`, the same sum in standard ONNX
+operators (Pad, Transpose, Reshape, Slice, Concat, MatMul, Add: one batched MatMul per window
+row, no k*k copies of the map), so the file runs on any ONNX runtime with no custom-op
+library. This module adds the checks around it: which operators the graph holds,
+onnxruntime's output against PyTorch's, and both runtimes' CPU latency.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def compare_latency(model: torch.nn.Module, size: int = 512, repeats: int = 10) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="carafe-onnx", description=__doc__.splitlines()[0])
     parser.add_argument("out", help="the .onnx file to write")
     parser.add_argument("--model", default="carafe", help="shipped checkpoint name")
     parser.add_argument("--size", type=int, default=512, help="example image side (pixels)")
