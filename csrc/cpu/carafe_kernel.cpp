@@ -24,11 +24,13 @@
 #include <ATen/Dispatch.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
 #include "../carafe_index.h"
 #include "carafe_parallel.h"
+#include "carafe_simd.h"
 
 namespace carafe_cpu {
 namespace {
@@ -76,24 +78,6 @@ inline void for_channel_and_x_runs(int64_t c_begin, int64_t c_end, int64_t width
   }
 }
 
-// Column-upsampled, column-padded copy of the features, NCHW with rows of width
-// Wp = s * (W + 2r): up[n, c, iy, s*(r + ix) + p] = X[n, c, iy, ix] for p < s, zero in the
-// s*r columns on either side. Output pixel x and tap dx then read column x + s*dx, so a run of
-// output pixels reads a contiguous run of `up` for every tap: the row kernels vectorise over x
-// with plain loads and no bounds checks along x. Its size is about output / s.
-template <typename T>
-void upsample_columns(const T* features, T* up, const Geometry& g, int64_t begin, int64_t end) {
-  const int64_t s = g.s, r = g.radius(), wp = s * (g.W + 2 * r);
-  for (int64_t row = begin; row < end; ++row) {
-    const T* src = features + row * g.W;
-    T* dst = up + row * wp;
-    std::fill(dst, dst + s * r, T(0));
-    std::fill(dst + s * (g.W + r), dst + wp, T(0));
-    for (int64_t ix = 0; ix < g.W; ++ix)
-      for (int64_t p = 0; p < s; ++p) dst[s * (r + ix) + p] = src[ix];
-  }
-}
-
 // acc[j][0:n] += w[0:n] * u[j * plane + 0:n] for the CB channels j of one tap: one weight
 // vector serves all CB channels. The inner loop of both row kernels.
 template <typename T, int CB, int64_t XB>
@@ -112,46 +96,152 @@ inline void store_channels(const T (&acc)[CB][XB], T* out, int64_t plane, int64_
     for (int64_t l = 0; l < n; ++l) out[j * plane + l] = acc[j][l];
 }
 
-// acc[j][l] = sum over taps of w(tap)[l] * up_j(tap)[l] for CB channels j and a run of
-// x positions l (kXBlock of them, or `len` when Tail), written to out_j[l].
-template <typename T, int CB, bool Tail>
-inline void reassemble_run(T* out, int64_t out_plane, const T* up, int64_t up_plane, int64_t wp,
-                           const T* w, int64_t w_plane, int64_t iy0, TapRange ty, int64_t k,
-                           int64_t s, int64_t len) {
-  constexpr int64_t XB = kXBlock<T>;
-  const int64_t n_l = Tail ? len : XB;
-  T acc[CB][XB] = {};
-  for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
-    const T* up_row = up + (iy0 + dy) * wp;
-    for (int64_t dx = 0; dx < k; ++dx) {
-      add_weighted(acc, w + (dy * k + dx) * w_plane, up_row + s * dx, up_plane, n_l);
+// A zeroed scratch buffer of n elements, aligned to a vector register (one per chunk).
+template <typename T>
+class Scratch {
+ public:
+  explicit Scratch(int64_t n) : data_(static_cast<size_t>(n) + kPad, T(0)) {}
+  T* get() {
+    const auto address = reinterpret_cast<std::uintptr_t>(data_.data());
+    const auto misalignment = address % simd::kBytes;
+    return data_.data() + (misalignment ? (simd::kBytes - misalignment) / sizeof(T) : 0);
+  }
+
+ private:
+  static constexpr size_t kPad = simd::kBytes / sizeof(T);
+  std::vector<T> data_;
+};
+
+// Forward register tile: CB channels x NS sub-pixels (PY output rows x all S phases) of one
+// run of L source columns, all taps summed in registers.
+template <typename T, int S>
+struct ForwardTile {
+  static constexpr int L = simd::kLanes<T>;
+  static constexpr int PY = S == 2 ? 2 : 1;
+  static constexpr int NS = PY * S;
+  static constexpr int CB = std::max(1, std::min(8, simd::kRegisters / 2 / NS));
+};
+
+// Phase split of the masks of one source row: for the s output rows y = s*sy + py and every
+// tap t of one group, mbuf[((qb*taps + t)*s + py)*s + px][l] = masks[t, y, s*(qb*L + l) + px],
+// zero past the row's end. Read once per source row, shared by all channels of the group.
+template <typename T, int S>
+void split_mask_rows(const T* masks, T* mbuf, const Geometry& g, int64_t n, int64_t grp,
+                     int64_t sy) {
+  constexpr int L = simd::kLanes<T>;
+  const int64_t taps = g.taps(), oh = g.out_h(), ow = g.out_w(), nb = (g.W + L - 1) / L;
+  for (int64_t t = 0; t < taps; ++t) {
+    for (int64_t py = 0; py < S; ++py) {
+      const T* src = masks + ((n * g.mask_channels() + grp * taps + t) * oh + S * sy + py) * ow;
+      for (int64_t qb = 0; qb < nb; ++qb) {
+        T* dst = mbuf + ((qb * taps + t) * S + py) * S * L;
+        if ((qb + 1) * L <= g.W) {
+          simd::deinterleave<T, S>(src + qb * S * L, dst, L);
+        } else {
+          T tmp[S * L] = {};
+          std::copy(src + qb * S * L, src + ow, tmp);
+          simd::deinterleave<T, S>(tmp, dst, L);
+        }
+      }
     }
   }
-  store_channels(acc, out, out_plane, n_l);
 }
 
-// Forward on NCHW tensors, output rows [begin, end) of the N * out_h rows; for each group of 4
-// channels and each run of x positions the k*k weight vectors (read once per row from L1) are
-// shared.
+// Copies rows sy + dy - r (valid dy) of CB channels into stage[(j*k + dy)*wq + r + ix]; the
+// columns on either side stay zero (padding).
 template <typename T>
-void forward_rows_kernel(const T* up, const T* masks, T* out, const Geometry& g, int64_t begin,
-                         int64_t end) {
-  const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s;
-  const int64_t cpg = g.channels_per_group(), plane = oh * ow;
-  const int64_t wp = s * (g.W + 2 * r), up_plane = g.H * wp;
-  for (int64_t row = begin; row < end; ++row) {
-    const int64_t n = row / oh, y = row % oh, sy = y / s;
-    const TapRange ty = valid_taps(sy, r, k, g.H);
-    for (int64_t grp = 0; grp < g.G; ++grp) {
-      const T* w = masks + ((n * g.mask_channels() + grp * g.taps()) * oh + y) * ow;
-      for_channel_and_x_runs<T>(grp * cpg, (grp + 1) * cpg, ow, [&](int64_t c, int64_t x0,
-                                                                   int64_t len, auto cb, auto tail) {
-        reassemble_run<T, decltype(cb)::value, decltype(tail)::value>(
-            out + (n * g.C + c) * plane + y * ow + x0, plane, up + (n * g.C + c) * up_plane + x0,
-            up_plane, wp, w + x0, plane, sy - r, ty, k, s, len);
-      });
+void stage_rows(const T* channel0, T* stage, const Geometry& g, int cb, int64_t sy, TapRange ty,
+                int64_t wq) {
+  const int64_t plane = g.H * g.W, r = g.radius();
+  for (int j = 0; j < cb; ++j)
+    for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+      const T* src = channel0 + j * plane + (sy + dy - r) * g.W;
+      std::copy(src, src + g.W, stage + (j * g.k + dy) * wq + r);
+    }
+}
+
+// Output rows s*sy + py (all py) of channels c0..c0+CB-1 from staged rows and split masks.
+template <typename T, int S, int CB>
+void forward_channels(const T* stage, const T* mbuf, T* out, const Geometry& g, int64_t sy,
+                      TapRange ty, int64_t wq) {
+  using V = simd::Vec<T>;
+  using Tile = ForwardTile<T, S>;
+  constexpr int L = Tile::L, PY = Tile::PY, NS = Tile::NS;
+  const int64_t k = g.k, taps = g.taps(), ow = g.out_w(), plane = g.out_h() * ow;
+  const int64_t nb = (g.W + L - 1) / L;
+  for (int64_t qb = 0; qb < nb; ++qb) {
+    for (int py0 = 0; py0 < S; py0 += PY) {
+      V acc[CB][NS] = {};
+      for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
+        const T* xr = stage + dy * wq + qb * L;
+        const T* mr = mbuf + ((qb * taps + dy * k) * S + py0) * S * L;
+        for (int64_t dx = 0; dx < k; ++dx) {
+          V m[NS];
+          for (int i = 0; i < NS; ++i) m[i] = simd::load(mr + (dx * S * S + i) * L);
+          for (int j = 0; j < CB; ++j) {
+            const V x = simd::load(xr + j * k * wq + dx);
+            for (int i = 0; i < NS; ++i) acc[j][i] += m[i] * x;
+          }
+        }
+      }
+      const int64_t n_out = std::min<int64_t>(L, g.W - qb * L) * S;
+      for (int j = 0; j < CB; ++j) {
+        for (int pyl = 0; pyl < PY; ++pyl) {
+          T* o = out + j * plane + (S * sy + py0 + pyl) * ow + qb * S * L;
+          if (n_out == S * L) {
+            simd::interleave<T, S>(&acc[j][pyl * S], o);
+          } else {
+            T tmp[S * L];
+            simd::interleave<T, S>(&acc[j][pyl * S], tmp);
+            std::copy(tmp, tmp + n_out, o);
+          }
+        }
+      }
     }
   }
+}
+
+// Forward for source rows [begin, end) of the N * H rows: writes output rows s*sy .. s*sy+s-1.
+// Each output element is sum over valid dy (ascending) and dx (ascending) of mask * input, in
+// one register, so its value does not depend on how rows are split between threads.
+template <typename T, int S>
+void forward_rows(const T* features, const T* masks, T* out, const Geometry& g, int64_t begin,
+                  int64_t end) {
+  using Tile = ForwardTile<T, S>;
+  constexpr int L = Tile::L, CB = Tile::CB;
+  const int64_t k = g.k, r = g.radius(), cpg = g.channels_per_group();
+  const int64_t nb = (g.W + L - 1) / L, wq = nb * L + k - 1;
+  Scratch<T> stage(CB * k * wq), mbuf(nb * g.taps() * S * S * L);
+  for (int64_t row = begin; row < end; ++row) {
+    const int64_t n = row / g.H, sy = row % g.H;
+    const TapRange ty = valid_taps(sy, r, k, g.H);
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      split_mask_rows<T, S>(masks, mbuf.get(), g, n, grp, sy);
+      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
+        const T* channel0 = features + (n * g.C + c) * g.H * g.W;
+        T* out0 = out + (n * g.C + c) * g.out_h() * g.out_w();
+        if (c + CB <= (grp + 1) * cpg) {
+          stage_rows(channel0, stage.get(), g, CB, sy, ty, wq);
+          forward_channels<T, S, CB>(stage.get(), mbuf.get(), out0, g, sy, ty, wq);
+          c += CB;
+        } else {
+          stage_rows(channel0, stage.get(), g, 1, sy, ty, wq);
+          forward_channels<T, S, 1>(stage.get(), mbuf.get(), out0, g, sy, ty, wq);
+          c += 1;
+        }
+      }
+    }
+  }
+}
+
+// Any other scale factor: one output element at a time (carafe_index.h), same sum order.
+template <typename T>
+void forward_rows_generic(const T* features, const T* masks, T* out, const Geometry& g,
+                          int64_t begin, int64_t end) {
+  const int64_t ow = g.out_w();
+  for (int64_t row = begin; row < end; ++row)
+    for (int64_t x = 0; x < ow; ++x)
+      out[row * ow + x] = carafe_index::forward_element<T, T>(features, masks, g, row * ow + x);
 }
 
 // Phase-split, column-padded copy of an output-sized NCHW tensor t (grad_output or masks):
@@ -314,19 +404,28 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Ge
   if (out.numel() == 0) return out;
   const auto f = features.contiguous();
   const auto m = masks.contiguous();
-  auto up = at::empty({g.N, g.C, g.H, g.s * (g.W + 2 * g.radius())}, f.options());
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_forward_cpu", [&] {
     const scalar_t* f_data = f.const_data_ptr<scalar_t>();
     const scalar_t* m_data = m.const_data_ptr<scalar_t>();
-    scalar_t* up_data = up.mutable_data_ptr<scalar_t>();
     scalar_t* out_data = out.mutable_data_ptr<scalar_t>();
-    parallel_chunks(g.N * g.C * g.H, grain_for(g.out_w()), [&](int64_t begin, int64_t end) {
-      upsample_columns<scalar_t>(f_data, up_data, g, begin, end);
-    });
-    parallel_chunks(g.N * g.out_h(), grain_for(g.C * g.out_w() * g.taps()),
-                    [&](int64_t begin, int64_t end) {
-                      forward_rows_kernel<scalar_t>(up_data, m_data, out_data, g, begin, end);
-                    });
+    auto rows = [&](auto scale) {
+      parallel_chunks(g.N * g.H, grain_for(g.C * g.out_w() * g.s * g.taps()),
+                      [&](int64_t begin, int64_t end) {
+                        forward_rows<scalar_t, decltype(scale)::value>(f_data, m_data, out_data,
+                                                                       g, begin, end);
+                      });
+    };
+    switch (g.s) {
+      case 1: rows(std::integral_constant<int, 1>{}); break;
+      case 2: rows(std::integral_constant<int, 2>{}); break;
+      case 3: rows(std::integral_constant<int, 3>{}); break;
+      case 4: rows(std::integral_constant<int, 4>{}); break;
+      default:
+        parallel_chunks(g.N * g.C * g.out_h(), grain_for(g.out_w() * g.taps()),
+                        [&](int64_t begin, int64_t end) {
+                          forward_rows_generic(f_data, m_data, out_data, g, begin, end);
+                        });
+    }
   });
   return out;
 }
