@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -37,63 +38,12 @@ namespace {
 
 using carafe_index::Geometry;
 
-// Vector width of the build machine (the library is compiled with -march=native).
-#if defined(__AVX512F__)
-constexpr int64_t kVectorBytes = 64;
-#elif defined(__AVX__)
-constexpr int64_t kVectorBytes = 32;
-#else
-constexpr int64_t kVectorBytes = 16;
-#endif
-
-// x positions handled per pass by the row kernels: two vector registers.
-template <typename T>
-constexpr int64_t kXBlock = 2 * kVectorBytes / static_cast<int64_t>(sizeof(T));
-
 // Valid tap range [lo, hi) along one axis so that the tap's input coordinate is inside.
 struct TapRange {
   int64_t lo, hi;
 };
 inline TapRange valid_taps(int64_t source, int64_t radius, int64_t k, int64_t size) {
   return {std::max<int64_t>(0, radius - source), std::min<int64_t>(k, size + radius - source)};
-}
-
-// Calls run(c, x0, len, channels, tail) over channels [c_begin, c_end) in fours (then ones) and
-// over x in runs of kXBlock (then a shorter tail); `channels` (std::integral_constant) and
-// `tail` (std::bool_constant) are compile-time so each combination gets its own loop.
-template <typename T, typename Run>
-inline void for_channel_and_x_runs(int64_t c_begin, int64_t c_end, int64_t width, const Run& run) {
-  constexpr int64_t XB = kXBlock<T>;
-  for (int64_t c = c_begin; c < c_end;) {
-    const bool four = c + 4 <= c_end;
-    for (int64_t x0 = 0; x0 < width; x0 += XB) {
-      const int64_t len = std::min(XB, width - x0);
-      const bool tail = len < XB;
-      if (four && !tail) run(c, x0, len, std::integral_constant<int, 4>{}, std::false_type{});
-      else if (four) run(c, x0, len, std::integral_constant<int, 4>{}, std::true_type{});
-      else if (!tail) run(c, x0, len, std::integral_constant<int, 1>{}, std::false_type{});
-      else run(c, x0, len, std::integral_constant<int, 1>{}, std::true_type{});
-    }
-    c += four ? 4 : 1;
-  }
-}
-
-// acc[j][0:n] += w[0:n] * u[j * plane + 0:n] for the CB channels j of one tap: one weight
-// vector serves all CB channels. The inner loop of both row kernels.
-template <typename T, int CB, int64_t XB>
-inline void add_weighted(T (&acc)[CB][XB], const T* w, const T* u, int64_t plane, int64_t n) {
-  for (int j = 0; j < CB; ++j) {
-    const T* uj = u + j * plane;
-#pragma omp simd
-    for (int64_t l = 0; l < n; ++l) acc[j][l] += w[l] * uj[l];
-  }
-}
-
-// out[j * plane + 0:n] = acc[j][0:n] for the CB channels j.
-template <typename T, int CB, int64_t XB>
-inline void store_channels(const T (&acc)[CB][XB], T* out, int64_t plane, int64_t n) {
-  for (int j = 0; j < CB; ++j)
-    for (int64_t l = 0; l < n; ++l) out[j * plane + l] = acc[j][l];
 }
 
 // A zeroed scratch buffer of n elements, aligned to a vector register (one per chunk).
@@ -147,23 +97,45 @@ void split_mask_rows(const T* masks, T* mbuf, const Geometry& g, int64_t n, int6
   }
 }
 
-// Copies rows sy + dy - r (valid dy) of CB channels into stage[(j*k + dy)*wq + r + ix]; the
-// columns on either side stay zero (padding).
+// Per-worker rings of staged rows: slot sy % k of each channel holds source row sy, so the
+// k-row window of consecutive rows moves by one row (one staged row per channel) instead of
+// staging k rows per row. next_row: the row after the one whose window the ring holds.
 template <typename T>
-void stage_rows(const T* channel0, T* stage, const Geometry& g, int cb, int64_t sy, TapRange ty,
-                int64_t wq) {
-  const int64_t plane = g.H * g.W, r = g.radius();
-  for (int j = 0; j < cb; ++j)
-    for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
-      const T* src = channel0 + j * plane + (sy + dy - r) * g.W;
-      std::copy(src, src + g.W, stage + (j * g.k + dy) * wq + r);
-    }
+struct RingState {
+  RingState(int64_t ring_size, int64_t aux_size) : ring(ring_size), aux(aux_size) {}
+  Scratch<T> ring, aux;
+  int64_t next_row = -1;
+};
+
+// Calls stage(sy) for the rows of the window [iy - r, iy + r] (inside the map) that the ring
+// does not hold yet, and ring slots slot[dy] of rows iy + dy - r for the valid dy.
+template <typename T, typename Stage>
+void advance_window(RingState<T>& state, int64_t row, const Geometry& g, int64_t* slot,
+                    const Stage& stage) {
+  const int64_t iy = row % g.H, r = g.radius();
+  const int64_t lo = std::max<int64_t>(0, iy - r), hi = std::min(g.H, iy + r + 1);
+  const int64_t from = row == state.next_row && iy > 0 ? std::max(lo, iy + r) : lo;
+  for (int64_t sy = from; sy < hi; ++sy) stage(sy);
+  state.next_row = row + 1;
+  for (int64_t dy = 0; dy < g.k; ++dy) slot[dy] = ((iy + dy - r) % g.k + g.k) % g.k;
+}
+
+// Copies input row sy of every channel of image n into its ring slot:
+// ring[(c*k + sy % k)*wq + r + ix]; the columns on either side stay zero (padding).
+template <typename T>
+void stage_input_row(const T* features, T* ring, const Geometry& g, int64_t n, int64_t sy,
+                     int64_t wq) {
+  const int64_t r = g.radius(), slot = sy % g.k;
+  for (int64_t c = 0; c < g.C; ++c) {
+    const T* src = features + ((n * g.C + c) * g.H + sy) * g.W;
+    std::copy(src, src + g.W, ring + (c * g.k + slot) * wq + r);
+  }
 }
 
 // Output rows s*sy + py (all py) of channels c0..c0+CB-1 from staged rows and split masks.
 template <typename T, int S, int CB>
-void forward_channels(const T* stage, const T* mbuf, T* out, const Geometry& g, int64_t sy,
-                      TapRange ty, int64_t wq) {
+void forward_channels(const T* stage, const int64_t* slot, const T* mbuf, T* out,
+                      const Geometry& g, int64_t sy, TapRange ty, int64_t wq) {
   using V = simd::Vec<T>;
   using Tile = ForwardTile<T, S>;
   constexpr int L = Tile::L, PY = Tile::PY, NS = Tile::NS;
@@ -173,7 +145,7 @@ void forward_channels(const T* stage, const T* mbuf, T* out, const Geometry& g, 
     for (int py0 = 0; py0 < S; py0 += PY) {
       V acc[CB][NS] = {};
       for (int64_t dy = ty.lo; dy < ty.hi; ++dy) {
-        const T* xr = stage + dy * wq + qb * L;
+        const T* xr = stage + slot[dy] * wq + qb * L;
         const T* mr = mbuf + ((qb * taps + dy * k) * S + py0) * S * L;
         for (int64_t dx = 0; dx < k; ++dx) {
           V m[NS];
@@ -206,27 +178,29 @@ void forward_channels(const T* stage, const T* mbuf, T* out, const Geometry& g, 
 // one register, so its value does not depend on how rows are split between threads.
 template <typename T, int S>
 void forward_rows(const T* features, const T* masks, T* out, const Geometry& g, int64_t begin,
-                  int64_t end) {
+                  int64_t end, RingState<T>& state) {
   using Tile = ForwardTile<T, S>;
   constexpr int L = Tile::L, CB = Tile::CB;
   const int64_t k = g.k, r = g.radius(), cpg = g.channels_per_group();
   const int64_t nb = (g.W + L - 1) / L, wq = nb * L + k - 1;
-  Scratch<T> stage(CB * k * wq), mbuf(nb * g.taps() * S * S * L);
+  T* ring = state.ring.get();
+  T* mbuf = state.aux.get();
+  std::vector<int64_t> slot(k);
   for (int64_t row = begin; row < end; ++row) {
     const int64_t n = row / g.H, sy = row % g.H;
     const TapRange ty = valid_taps(sy, r, k, g.H);
+    advance_window(state, row, g, slot.data(),
+                   [&](int64_t line) { stage_input_row(features, ring, g, n, line, wq); });
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      split_mask_rows<T, S>(masks, mbuf.get(), g, n, grp, sy);
+      split_mask_rows<T, S>(masks, mbuf, g, n, grp, sy);
       for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
-        const T* channel0 = features + (n * g.C + c) * g.H * g.W;
+        const T* stage = ring + c * k * wq;
         T* out0 = out + (n * g.C + c) * g.out_h() * g.out_w();
         if (c + CB <= (grp + 1) * cpg) {
-          stage_rows(channel0, stage.get(), g, CB, sy, ty, wq);
-          forward_channels<T, S, CB>(stage.get(), mbuf.get(), out0, g, sy, ty, wq);
+          forward_channels<T, S, CB>(stage, slot.data(), mbuf, out0, g, sy, ty, wq);
           c += CB;
         } else {
-          stage_rows(channel0, stage.get(), g, 1, sy, ty, wq);
-          forward_channels<T, S, 1>(stage.get(), mbuf.get(), out0, g, sy, ty, wq);
+          forward_channels<T, S, 1>(stage, slot.data(), mbuf, out0, g, sy, ty, wq);
           c += 1;
         }
       }
@@ -244,150 +218,273 @@ void forward_rows_generic(const T* features, const T* masks, T* out, const Geome
       out[row * ow + x] = carafe_index::forward_element<T, T>(features, masks, g, row * ow + x);
 }
 
-// Phase-split, column-padded copy of an output-sized NCHW tensor t (grad_output or masks):
-// ph[n, c, y, p, q] = t[n, c, y, s*(q - r) + p] for r <= q < W + r, zero elsewhere; rows of
-// width Wq = W + 2r. Output pixels of phase p along a row then sit at consecutive q, so the
-// backward row kernels read contiguous runs for every tap without bounds checks.
-template <typename T>
-void phase_split(const T* t, T* ph, const Geometry& g, int64_t begin, int64_t end) {
-  const int64_t s = g.s, r = g.radius(), wq = g.W + 2 * r, ow = g.out_w();
-  for (int64_t row = begin; row < end; ++row) {
-    const T* src = t + row * ow;
-    for (int64_t p = 0; p < s; ++p) {
-      T* dst = ph + (row * s + p) * wq;
-      std::fill(dst, dst + r, T(0));
-      std::fill(dst + g.W + r, dst + wq, T(0));
-      for (int64_t q = 0; q < g.W; ++q) dst[r + q] = src[s * q + p];
+// Phase split of one output-sized row (s*W values, grad_output or masks) into s rows of a
+// padded stage: dst[px * stride + q] = src[s*q + px] for q < W, written from dst[0] on in
+// whole vectors (zeros past W).
+template <typename T, int S>
+void split_row(const T* src, T* dst, const Geometry& g, int64_t stride) {
+  constexpr int L = simd::kLanes<T>;
+  const int64_t nb = (g.W + L - 1) / L;
+  for (int64_t qb = 0; qb < nb; ++qb) {
+    if ((qb + 1) * L <= g.W) {
+      simd::deinterleave<T, S>(src + qb * S * L, dst + qb * L, stride);
+    } else {
+      T tmp[S * L] = {};
+      std::copy(src + qb * S * L, src + S * g.W, tmp);
+      simd::deinterleave<T, S>(tmp, dst + qb * L, stride);
     }
   }
 }
 
-// Column-padded copy of the features: xp[n, c, iy, q] = X[n, c, iy, q - r], zero in the r
-// columns on either side (rows of width Wq = W + 2r).
-template <typename T>
-void pad_columns(const T* features, T* xp, const Geometry& g, int64_t begin, int64_t end) {
-  const int64_t r = g.radius(), wq = g.W + 2 * r;
-  for (int64_t row = begin; row < end; ++row) {
-    T* dst = xp + row * wq;
-    std::fill(dst, dst + r, T(0));
-    std::copy(features + row * g.W, features + (row + 1) * g.W, dst + r);
-    std::fill(dst + g.W + r, dst + wq, T(0));
+// Writes one output-sized row from s phase rows: out[s*q + px] = ph[px * stride + q], q < W.
+template <typename T, int S>
+void merge_row(const T* ph, T* out, const Geometry& g, int64_t stride) {
+  using V = simd::Vec<T>;
+  constexpr int L = simd::kLanes<T>;
+  const int64_t nb = (g.W + L - 1) / L;
+  for (int64_t qb = 0; qb < nb; ++qb) {
+    V v[S];
+    for (int px = 0; px < S; ++px) v[px] = simd::load(ph + px * stride + qb * L);
+    if ((qb + 1) * L <= g.W) {
+      simd::interleave<T, S>(v, out + qb * S * L);
+    } else {
+      T tmp[S * L];
+      simd::interleave<T, S>(v, tmp);
+      std::copy(tmp, tmp + S * (g.W - qb * L), out + qb * S * L);
+    }
   }
 }
 
-// grad wrt features on phase-split tensors, a gather per input row (no races):
-// gX[c, iy, ix] = sum over dy, dx, py, px of m_ph[t, s*sy + py, px, q] * go_ph[c, ..., q] with
-// sy = iy - dy + r and q = ix - dx + 2r, vectorised over ix; each mask vector serves 4 channels.
-template <typename T, int CB, bool Tail>
-inline void gather_run(T* out, int64_t out_plane, const T* go, int64_t ph_plane, const T* m,
-                       const Geometry& g, int64_t iy, int64_t ix0, int64_t len) {
-  constexpr int64_t XB = kXBlock<T>;
-  const int64_t n_l = Tail ? len : XB;
-  const int64_t k = g.k, r = g.radius(), s = g.s, wq = g.W + 2 * r;
-  const int64_t dy_lo = std::max<int64_t>(0, iy + r - g.H + 1), dy_hi = std::min(k, iy + r + 1);
-  T acc[CB][XB] = {};
-  for (int64_t dy = dy_lo; dy < dy_hi; ++dy) {
-    const int64_t sy = iy - dy + r;
-    for (int64_t py = 0; py < s; ++py) {
-      for (int64_t px = 0; px < s; ++px) {
-        const int64_t row_off = ((sy * s + py) * s + px) * wq + ix0 + 2 * r;
-        for (int64_t dx = 0; dx < k; ++dx) {
-          add_weighted(acc, m + (dy * k + dx) * ph_plane + row_off - dx, go + row_off - dx,
-                       ph_plane, n_l);
+// Register tile of the grad-wrt-masks kernel: KX taps along x times NS sub-pixels.
+template <typename T, int S>
+struct MaskGradTile {
+  static constexpr int PY = S == 2 ? 2 : 1;
+  static constexpr int NS = PY * S;
+  static constexpr int KX = std::max(1, std::min(5, (simd::kRegisters - 8) / NS));
+  static constexpr int kStageChannels = 8;
+};
+
+// psum[t = dy*k + dx0 + d][sub = py0*S + i][qb*L + l] += sum over the cb staged channels
+// (ascending) of gO phase rows times the tap's input row (rows of nb*L values).
+template <typename T, int S, int KX>
+void mask_grad_taps(const T* xst, const T* gst, T* psum, const Geometry& g, int cb, int64_t qb,
+                    int64_t dy, int64_t slot, int64_t dx0, int py0, int64_t wq, int64_t nb) {
+  using V = simd::Vec<T>;
+  using Tile = MaskGradTile<T, S>;
+  constexpr int L = simd::kLanes<T>, NS = Tile::NS, SS = S * S;
+  const int64_t k = g.k;
+  const int64_t wr = nb * L;
+  T* ps = psum + ((dy * k + dx0) * SS + py0 * S) * wr + qb * L;
+  V acc[KX][NS];
+  for (int d = 0; d < KX; ++d)
+    for (int i = 0; i < NS; ++i) acc[d][i] = simd::load(ps + (d * SS + i) * wr);
+  for (int j = 0; j < cb; ++j) {
+    const T* gr = gst + (j * SS + py0 * S) * wr + qb * L;
+    V gv[NS];
+    for (int i = 0; i < NS; ++i) gv[i] = simd::load(gr + i * wr);
+    const T* xr = xst + (j * k + slot) * wq + qb * L + dx0;
+    for (int d = 0; d < KX; ++d) {
+      const V x = simd::load(xr + d);
+      for (int i = 0; i < NS; ++i) acc[d][i] += gv[i] * x;
+    }
+  }
+  for (int d = 0; d < KX; ++d)
+    for (int i = 0; i < NS; ++i) simd::store(ps + (d * SS + i) * wr, acc[d][i]);
+}
+
+// grad wrt masks for source rows [begin, end) of the N * H rows (mask rows s*sy .. s*sy+s-1):
+// gM[t, s*sy + py, s*sx + px] = sum over the group's channels c (ascending) of
+// gO[c, s*sy + py, s*sx + px] * X[c, sy + dy - r, sx + dx - r]. Channels are staged eight at a
+// time (input rows padded, grad_output rows split by phase); the per-tap sums of a row live in
+// `psum` (about the size of the forward's split masks) until every channel is added.
+template <typename T, int S>
+void grad_masks_rows(const T* go, const T* features, T* grad_masks, const Geometry& g,
+                     int64_t begin, int64_t end, RingState<T>& state) {
+  using Tile = MaskGradTile<T, S>;
+  constexpr int L = simd::kLanes<T>, PY = Tile::PY, KX = Tile::KX, SS = S * S;
+  constexpr int CBS = Tile::kStageChannels;
+  const int64_t k = g.k, r = g.radius(), taps = g.taps(), cpg = g.channels_per_group();
+  const int64_t oh = g.out_h(), ow = g.out_w(), out_plane = oh * ow;
+  const int64_t nb = (g.W + L - 1) / L, wq = nb * L + k - 1, wr = nb * L;
+  T* ring = state.ring.get();
+  T* gst = state.aux.get();
+  T* psum = gst + CBS * SS * wr;
+  std::vector<int64_t> slot(k);
+  for (int64_t row = begin; row < end; ++row) {
+    const int64_t n = row / g.H, sy = row % g.H;
+    const TapRange ty = valid_taps(sy, r, k, g.H);
+    advance_window(state, row, g, slot.data(),
+                   [&](int64_t line) { stage_input_row(features, ring, g, n, line, wq); });
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      std::fill(psum, psum + taps * SS * wr, T(0));
+      for (int64_t c0 = grp * cpg; c0 < (grp + 1) * cpg; c0 += CBS) {
+        const int cb = static_cast<int>(std::min<int64_t>(CBS, (grp + 1) * cpg - c0));
+        for (int j = 0; j < cb; ++j)
+          for (int py = 0; py < S; ++py)
+            split_row<T, S>(go + (n * g.C + c0 + j) * out_plane + (S * sy + py) * ow,
+                            gst + (j * SS + py * S) * wr, g, wr);
+        for (int64_t qb = 0; qb < nb; ++qb)
+          for (int64_t dy = ty.lo; dy < ty.hi; ++dy)
+            for (int py0 = 0; py0 < S; py0 += PY)
+              for (int64_t dx0 = 0; dx0 < k; dx0 += KX) {
+                switch (std::min<int64_t>(KX, k - dx0)) {
+#define CARAFE_MASK_TAPS(n)                                                                   \
+  case n:                                                                                     \
+    if constexpr (n <= KX)                                                                    \
+      mask_grad_taps<T, S, n>(ring + c0 * k * wq, gst, psum, g, cb, qb, dy, slot[dy], dx0,    \
+                              py0, wq, nb);                                                   \
+    break;
+                  CARAFE_MASK_TAPS(1)
+                  CARAFE_MASK_TAPS(2)
+                  CARAFE_MASK_TAPS(3)
+                  CARAFE_MASK_TAPS(4)
+                  CARAFE_MASK_TAPS(5)
+#undef CARAFE_MASK_TAPS
+                }
+              }
+      }
+      T* gm = grad_masks + (n * g.mask_channels() + grp * taps) * out_plane + S * sy * ow;
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t dy = t / k;
+        for (int64_t py = 0; py < S; ++py) {
+          T* dst = gm + t * out_plane + py * ow;
+          if (dy < ty.lo || dy >= ty.hi) {  // the tap's input row is padding: no gradient
+            std::fill(dst, dst + ow, T(0));
+          } else {
+            merge_row<T, S>(psum + (t * SS + py * S) * wr, dst, g, wr);
+          }
         }
       }
     }
   }
-  store_channels(acc, out, out_plane, n_l);
 }
 
-// Input rows [begin, end) of the N * H rows.
+// Register tile of the grad-wrt-features kernel: CB channels x IB runs of L input columns.
 template <typename T>
-void grad_features_rows_kernel(const T* go_ph, const T* m_ph, T* grad_features, const Geometry& g,
-                               int64_t begin, int64_t end) {
-  const int64_t r = g.radius(), wq = g.W + 2 * r, cpg = g.channels_per_group();
-  const int64_t ph_plane = g.out_h() * g.s * wq, plane = g.H * g.W;
+struct FeatureGradTile {
+  static constexpr int CB = simd::kRegisters == 32 ? 4 : 2;
+  static constexpr int IB = 2;
+};
+
+// gF for input row iy of CB channels, IB runs of L columns from ib0: a gather over the taps
+// (dy ascending, then sub-pixel, then dx) of split masks times split grad_output, both staged
+// with zero padding so every tap reads a contiguous run.
+template <typename T, int S, int CB, int IB>
+void feature_grad_runs(const T* mst, const T* gst, const int64_t* slot, T* gf, int64_t plane,
+                       const Geometry& g, int64_t iy, int64_t ib0, int64_t wq) {
+  using V = simd::Vec<T>;
+  constexpr int L = simd::kLanes<T>, SS = S * S;
+  const int64_t k = g.k, r = g.radius();
+  const int64_t dy_lo = std::max<int64_t>(0, iy + r - g.H + 1), dy_hi = std::min(k, iy + r + 1);
+  V acc[CB][IB] = {};
+  for (int64_t dy = dy_lo; dy < dy_hi; ++dy) {
+    for (int sub = 0; sub < SS; ++sub) {
+      const int64_t offset = ib0 * L + 2 * r;
+      for (int64_t dx = 0; dx < k; ++dx) {
+        const T* mr = mst + ((dy * k + dx) * SS + sub) * wq + offset - dx;
+        V m[IB];
+        for (int b = 0; b < IB; ++b) m[b] = simd::load(mr + b * L);
+        for (int j = 0; j < CB; ++j) {
+          const T* gr = gst + ((j * k + slot[dy]) * SS + sub) * wq + offset - dx;
+          for (int b = 0; b < IB; ++b) acc[j][b] += m[b] * simd::load(gr + b * L);
+        }
+      }
+    }
+  }
+  for (int j = 0; j < CB; ++j) {
+    for (int b = 0; b < IB; ++b) {
+      T* dst = gf + j * plane + iy * g.W + (ib0 + b) * L;
+      const int64_t n_out = std::min<int64_t>(L, g.W - (ib0 + b) * L);
+      if (n_out == L) {
+        simd::store(dst, acc[j][b]);
+      } else {
+        T tmp[L];
+        simd::store(tmp, acc[j][b]);
+        std::copy(tmp, tmp + n_out, dst);
+      }
+    }
+  }
+}
+
+// Splits grad_output rows s*sy + py of every channel of image n by phase into the ring:
+// ring[((c*k + sy % k)*s*s + py*s + px)*wq + r + sx] (zero-padded).
+template <typename T, int S>
+void stage_grad_output_row(const T* go, T* ring, const Geometry& g, int64_t n, int64_t sy,
+                           int64_t wq) {
+  const int64_t k = g.k, r = g.radius(), ow = g.out_w(), out_plane = g.out_h() * ow;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t py = 0; py < S; ++py)
+      split_row<T, S>(go + (n * g.C + c) * out_plane + (S * sy + py) * ow,
+                      ring + ((c * k + sy % k) * S + py) * S * wq + r, g, wq);
+}
+
+// grad wrt features for input rows [begin, end) of the N * H rows (no atomics, no races):
+// gF[c, iy, ix] = sum over dy, sub-pixel (py, px), dx of M[t, s*sy + py, s*sx + px] *
+// gO[c, s*sy + py, s*sx + px] with sy = iy - dy + r, sx = ix - dx + r.
+template <typename T, int S>
+void grad_features_rows(const T* go, const T* masks, T* grad_features, const Geometry& g,
+                        int64_t begin, int64_t end, RingState<T>& state) {
+  using Tile = FeatureGradTile<T>;
+  constexpr int L = simd::kLanes<T>, CB = Tile::CB, IB = Tile::IB, SS = S * S;
+  const int64_t k = g.k, r = g.radius(), taps = g.taps(), cpg = g.channels_per_group();
+  const int64_t out_plane = g.out_h() * g.out_w(), plane = g.H * g.W;
+  const int64_t nb = (g.W + L - 1) / L, wq = nb * L + k - 1;
+  T* ring = state.ring.get();
+  T* mst = state.aux.get();
+  std::vector<int64_t> window(k), slot(k);
   for (int64_t row = begin; row < end; ++row) {
     const int64_t n = row / g.H, iy = row % g.H;
+    advance_window(state, row, g, window.data(),
+                   [&](int64_t line) { stage_grad_output_row<T, S>(go, ring, g, n, line, wq); });
+    // Tap dy reads source row iy - dy + r: the window's row for dy' = k - 1 - dy.
+    for (int64_t dy = 0; dy < k; ++dy) slot[dy] = window[k - 1 - dy];
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      const T* m = m_ph + (n * g.mask_channels() + grp * g.taps()) * ph_plane;
-      for_channel_and_x_runs<T>(grp * cpg, (grp + 1) * cpg, g.W, [&](int64_t c, int64_t x0,
-                                                                    int64_t len, auto cb, auto tail) {
-        gather_run<T, decltype(cb)::value, decltype(tail)::value>(
-            grad_features + (n * g.C + c) * plane + iy * g.W + x0, plane,
-            go_ph + (n * g.C + c) * ph_plane, ph_plane, m, g, iy, x0, len);
-      });
+      // Masks of tap t = (dy, dx), sub-pixel (py, px) at mst[(t*S*S + py*S + px)*wq + r + sx].
+      for (int64_t dy = std::max<int64_t>(0, iy + r - g.H + 1); dy < std::min(k, iy + r + 1);
+           ++dy)
+        for (int64_t dx = 0; dx < k; ++dx)
+          for (int64_t py = 0; py < S; ++py)
+            split_row<T, S>(masks + (n * g.mask_channels() + grp * taps + dy * k + dx) * out_plane +
+                                (S * (iy - dy + r) + py) * g.out_w(),
+                            mst + ((dy * k + dx) * SS + py * S) * wq + r, g, wq);
+      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
+        const int cb = c + CB <= (grp + 1) * cpg ? CB : 1;
+        const T* gst = ring + c * k * SS * wq;
+        T* gf = grad_features + (n * g.C + c) * plane;
+        for (int64_t ib = 0; ib < nb;) {
+          if (cb == CB && ib + IB <= nb) {
+            feature_grad_runs<T, S, CB, IB>(mst, gst, slot.data(), gf, plane, g, iy, ib, wq);
+            ib += IB;
+          } else if (cb == CB) {
+            feature_grad_runs<T, S, CB, 1>(mst, gst, slot.data(), gf, plane, g, iy, ib, wq);
+            ib += 1;
+          } else {
+            feature_grad_runs<T, S, 1, 1>(mst, gst, slot.data(), gf, plane, g, iy, ib, wq);
+            ib += 1;
+          }
+        }
+        c += cb;
+      }
     }
   }
 }
 
-// grad wrt masks on NCHW masks, per output row y and phase px, vectorised over source
-// columns sx: gM[t, y, s*sx + px] = sum_c go_ph[c, y, px, sx + r] * xp[c, sy + dy - r, sx + dx].
-// Channels are the outer loop (each channel's rows stream through once) and the per-tap sums
-// live in a small L1 buffer; four channels are added per pass to amortise its loads/stores.
-// Output rows [begin, end) of the N * out_h rows.
+// Any other scale factor: one element at a time (carafe_index.h).
 template <typename T>
-void grad_masks_rows_kernel(const T* go_ph, const T* xp, T* grad_masks, const Geometry& g,
-                            int64_t begin, int64_t end) {
-  constexpr int kChannels = 4;
-  const int64_t oh = g.out_h(), ow = g.out_w(), k = g.k, r = g.radius(), s = g.s, W = g.W;
-  const int64_t wq = W + 2 * r, cpg = g.channels_per_group(), plane = oh * ow;
-  const int64_t ph_plane = oh * s * wq, xp_plane = g.H * wq;
-  {
-    std::vector<int64_t> channel(g.taps()), offset(g.taps());
-    std::vector<T> sums(g.taps() * W);
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t n = row / oh, y = row % oh, sy = y / s;
-      const TapRange ty = valid_taps(sy, r, k, g.H);
-      T* gm_row = grad_masks + n * g.mask_channels() * plane + y * ow;
-      for (int64_t grp = 0; grp < g.G; ++grp) {
-        int64_t count = 0;
-        for (int64_t dy = 0; dy < k; ++dy) {
-          for (int64_t dx = 0; dx < k; ++dx) {
-            const int64_t m = g.mask_channel(grp, dy, dx);
-            if (dy < ty.lo || dy >= ty.hi) {  // the tap's row is padding: no gradient
-              std::fill(gm_row + m * plane, gm_row + m * plane + ow, T(0));
-              continue;
-            }
-            channel[count] = m;
-            offset[count++] = (sy + dy - r) * wq + dx;
-          }
-        }
-        for (int64_t px = 0; px < s; ++px) {
-          std::fill(sums.begin(), sums.begin() + count * W, T(0));
-          for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
-            const T* go = go_ph + ((n * g.C + c) * oh + y) * s * wq + px * wq + r;
-            const T* x = xp + (n * g.C + c) * xp_plane;
-            if (c + kChannels <= (grp + 1) * cpg) {
-              for (int64_t j = 0; j < count; ++j) {
-                T* a = sums.data() + j * W;
-                const T* u = x + offset[j];
-#pragma omp simd
-                for (int64_t l = 0; l < W; ++l)
-                  a[l] += go[l] * u[l] + go[ph_plane + l] * u[xp_plane + l] +
-                          go[2 * ph_plane + l] * u[2 * xp_plane + l] +
-                          go[3 * ph_plane + l] * u[3 * xp_plane + l];
-              }
-              c += kChannels;
-            } else {
-              for (int64_t j = 0; j < count; ++j) {
-                T* a = sums.data() + j * W;
-                const T* u = x + offset[j];
-#pragma omp simd
-                for (int64_t l = 0; l < W; ++l) a[l] += go[l] * u[l];
-              }
-              c += 1;
-            }
-          }
-          for (int64_t j = 0; j < count; ++j) {
-            T* dst = gm_row + channel[j] * plane + px;
-            const T* a = sums.data() + j * W;
-            for (int64_t l = 0; l < W; ++l) dst[s * l] = a[l];
-          }
-        }
-      }
-    }
-  }
+void grad_features_rows_generic(const T* go, const T* masks, T* gf, const Geometry& g,
+                                int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < end; ++row)
+    for (int64_t x = 0; x < g.W; ++x)
+      gf[row * g.W + x] =
+          carafe_index::grad_features_element<T, T>(go, masks, g, row * g.W + x);
+}
+template <typename T>
+void grad_masks_rows_generic(const T* go, const T* features, T* gm, const Geometry& g,
+                             int64_t begin, int64_t end) {
+  const int64_t ow = g.out_w();
+  for (int64_t row = begin; row < end; ++row)
+    for (int64_t x = 0; x < ow; ++x)
+      gm[row * ow + x] = carafe_index::grad_masks_element<T, T>(go, features, g, row * ow + x);
 }
 
 // Half types are computed in float32 on the CPU (the kernels are written for float/double).
@@ -409,10 +506,17 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Ge
     const scalar_t* m_data = m.const_data_ptr<scalar_t>();
     scalar_t* out_data = out.mutable_data_ptr<scalar_t>();
     auto rows = [&](auto scale) {
+      constexpr int S = decltype(scale)::value, L = simd::kLanes<scalar_t>;
+      const int64_t nb = (g.W + L - 1) / L, wq = nb * L + g.k - 1;
+      std::vector<std::unique_ptr<RingState<scalar_t>>> states(max_workers());
       parallel_chunks(g.N * g.H, grain_for(g.C * g.out_w() * g.s * g.taps()),
-                      [&](int64_t begin, int64_t end) {
-                        forward_rows<scalar_t, decltype(scale)::value>(f_data, m_data, out_data,
-                                                                       g, begin, end);
+                      [&](int64_t begin, int64_t end, int worker) {
+                        auto& state = states[worker];
+                        if (!state)
+                          state = std::make_unique<RingState<scalar_t>>(
+                              g.C * g.k * wq, nb * g.taps() * S * S * L);
+                        forward_rows<scalar_t, S>(f_data, m_data, out_data, g, begin, end,
+                                                  *state);
                       });
     };
     switch (g.s) {
@@ -422,7 +526,7 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Ge
       case 4: rows(std::integral_constant<int, 4>{}); break;
       default:
         parallel_chunks(g.N * g.C * g.out_h(), grain_for(g.out_w() * g.taps()),
-                        [&](int64_t begin, int64_t end) {
+                        [&](int64_t begin, int64_t end, int) {
                           forward_rows_generic(f_data, m_data, out_data, g, begin, end);
                         });
     }
@@ -445,49 +549,60 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_output,
   const auto go = grad_output.contiguous();
   const auto f = features.contiguous();
   const auto m = masks.contiguous();
-  const int64_t wq = g.W + 2 * g.radius();
-  auto go_ph = at::empty({g.N, g.C, g.out_h(), g.s, wq}, go.options());
-  auto m_ph = at::empty({g.N, g.mask_channels(), g.out_h(), g.s, wq}, m.options());
-  auto xp = at::empty({g.N, g.C, g.H, wq}, f.options());
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_backward_cpu", [&] {
     const scalar_t* go_data = go.const_data_ptr<scalar_t>();
     const scalar_t* m_data = m.const_data_ptr<scalar_t>();
     const scalar_t* f_data = f.const_data_ptr<scalar_t>();
-    scalar_t* go_ph_data = go_ph.mutable_data_ptr<scalar_t>();
-    scalar_t* m_ph_data = m_ph.mutable_data_ptr<scalar_t>();
-    scalar_t* xp_data = xp.mutable_data_ptr<scalar_t>();
     scalar_t* gf_data = grad_features.mutable_data_ptr<scalar_t>();
     scalar_t* gm_data = grad_masks.mutable_data_ptr<scalar_t>();
-    // Pass 1, copies: grad_output and masks phase-split, features column-padded.
-    const int64_t go_rows = g.N * g.C * g.out_h(), m_rows = g.N * g.mask_channels() * g.out_h();
-    parallel_chunks(go_rows + m_rows + g.N * g.C * g.H, grain_for(g.out_w()),
-                    [&](int64_t begin, int64_t end) {
-                      split_rows(
-                          begin, end, go_rows,
-                          [&](int64_t b, int64_t e) { phase_split(go_data, go_ph_data, g, b, e); },
-                          [&](int64_t b, int64_t e) {
-                            split_rows(
-                                b, e, m_rows,
-                                [&](int64_t b2, int64_t e2) {
-                                  phase_split(m_data, m_ph_data, g, b2, e2);
-                                },
-                                [&](int64_t b2, int64_t e2) {
-                                  pad_columns(f_data, xp_data, g, b2, e2);
-                                });
-                          });
-                    });
-    // Pass 2: grad wrt features (N * H input rows), then grad wrt masks (N * out_h rows).
-    parallel_chunks(g.N * g.H + g.N * g.out_h(), grain_for(g.C * g.W * g.taps() * g.s),
-                    [&](int64_t begin, int64_t end) {
-                      split_rows(
-                          begin, end, g.N * g.H,
-                          [&](int64_t b, int64_t e) {
-                            grad_features_rows_kernel(go_ph_data, m_ph_data, gf_data, g, b, e);
-                          },
-                          [&](int64_t b, int64_t e) {
-                            grad_masks_rows_kernel(go_ph_data, xp_data, gm_data, g, b, e);
-                          });
-                    });
+    // One loop over N * H rows of grad wrt features (input rows), then N * H source rows of
+    // grad wrt masks (s mask rows each): one fork and join.
+    const int64_t rows = g.N * g.H;
+    const int64_t grain = grain_for(g.C * g.W * g.s * g.s * g.taps());
+    auto run = [&](auto scale) {
+      constexpr int S = decltype(scale)::value, L = simd::kLanes<scalar_t>;
+      using State = RingState<scalar_t>;
+      const int64_t nb = (g.W + L - 1) / L, wq = nb * L + g.k - 1, ss = S * S;
+      std::vector<std::unique_ptr<State>> gf_states(max_workers()), gm_states(max_workers());
+      parallel_chunks(2 * rows, grain, [&](int64_t begin, int64_t end, int worker) {
+        split_rows(
+            begin, end, rows,
+            [&](int64_t b, int64_t e) {
+              auto& state = gf_states[worker];
+              if (!state)
+                state = std::make_unique<State>(g.C * g.k * ss * wq, g.taps() * ss * wq);
+              grad_features_rows<scalar_t, S>(go_data, m_data, gf_data, g, b, e, *state);
+            },
+            [&](int64_t b, int64_t e) {
+              auto& state = gm_states[worker];
+              if (!state)
+                state = std::make_unique<State>(
+                    g.C * g.k * wq,
+                    (MaskGradTile<scalar_t, S>::kStageChannels + g.taps()) * ss * nb * L);
+              grad_masks_rows<scalar_t, S>(go_data, f_data, gm_data, g, b, e, *state);
+            });
+      });
+    };
+    switch (g.s) {
+      case 1: run(std::integral_constant<int, 1>{}); break;
+      case 2: run(std::integral_constant<int, 2>{}); break;
+      case 3: run(std::integral_constant<int, 3>{}); break;
+      case 4: run(std::integral_constant<int, 4>{}); break;
+      default: {
+        const int64_t gf_rows = g.N * g.C * g.H, gm_rows = g.N * g.mask_channels() * g.out_h();
+        parallel_chunks(gf_rows + gm_rows, grain_for(g.W * g.taps() * g.s * g.s),
+                        [&](int64_t begin, int64_t end, int) {
+                          split_rows(
+                              begin, end, gf_rows,
+                              [&](int64_t b, int64_t e) {
+                                grad_features_rows_generic(go_data, m_data, gf_data, g, b, e);
+                              },
+                              [&](int64_t b, int64_t e) {
+                                grad_masks_rows_generic(go_data, f_data, gm_data, g, b, e);
+                              });
+                        });
+      }
+    }
   });
   return {grad_features, grad_masks};
 }

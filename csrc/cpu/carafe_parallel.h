@@ -19,17 +19,29 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 namespace carafe_cpu {
 
-// Runs body(begin, end) over [0, total) in chunks of at least `grain` items on up to
-// at::get_num_threads() threads (one, inside another parallel region). Chunks never overlap,
-// so rows written by one chunk are not touched by another. The first exception thrown by body
-// is rethrown on the calling thread (at::parallel_for does that).
+// Threads parallel_chunks may use from here: worker ids passed to its body are below this.
+inline int64_t max_workers() {
+  return at::in_parallel_region() ? 1 : std::max(1, at::get_num_threads());
+}
+
+// Runs body(begin, end, worker) over [0, total) in chunks of at least `grain` items on up to
+// max_workers() threads. Chunks never overlap, so rows written by one chunk are not touched by
+// another. `worker` (< max_workers()) is never used by two chunks at once, so a kernel may keep
+// per-worker scratch (and reuse what the worker's previous chunk left there). The first
+// exception thrown by body is rethrown on the calling thread (at::parallel_for does that).
+//
+// Each worker owns a contiguous share of the chunks and claims them in order, so on a quiet
+// machine it walks neighbouring rows like a static split (rows shared by neighbouring windows
+// stay in its cache); a worker whose share is done claims chunks, one at a time, from the
+// other shares, so a worker that lost its core holds up only the chunk it is on.
 inline void parallel_chunks(int64_t total, int64_t grain,
-                            const std::function<void(int64_t, int64_t)>& body) {
+                            const std::function<void(int64_t, int64_t, int)>& body) {
   if (total <= 0) return;
-  const int64_t threads = at::in_parallel_region() ? 1 : std::max(1, at::get_num_threads());
+  const int64_t threads = max_workers();
   // Many small chunks per thread balance uneven rows and bound what a thread that loses its
   // core holds up: 32 per thread measured faster beside a busy process than 8, and no slower
   // on a quiet machine.
@@ -38,15 +50,28 @@ inline void parallel_chunks(int64_t total, int64_t grain,
   const int64_t chunks = (total + chunk - 1) / chunk;
   const int64_t team = std::min(threads, chunks);
   if (team <= 1) {
-    body(0, total);
+    body(0, total, 0);
     return;
   }
-  std::atomic<int64_t> next{0};
-  // One parallel_for item per team thread; each claims chunks until none is left.
-  at::parallel_for(0, team, 1, [&](int64_t, int64_t) {
-    for (int64_t i = next.fetch_add(1); i < chunks; i = next.fetch_add(1)) {
-      const int64_t begin = i * chunk;
-      body(begin, std::min(total, begin + chunk));
+  struct alignas(64) Share {
+    std::atomic<int64_t> next;
+    int64_t end;
+  };
+  std::unique_ptr<Share[]> shares(new Share[team]);
+  for (int64_t w = 0; w < team; ++w) {
+    shares[w].next.store(w * chunks / team, std::memory_order_relaxed);
+    shares[w].end = (w + 1) * chunks / team;
+  }
+  // One parallel_for item per worker: its own share first, then the others' in turn.
+  at::parallel_for(0, team, 1, [&](int64_t first, int64_t last) {
+    for (int64_t w = first; w < last; ++w) {
+      for (int64_t v = 0; v < team; ++v) {
+        Share& share = shares[(w + v) % team];
+        for (int64_t i = share.next.fetch_add(1); i < share.end; i = share.next.fetch_add(1)) {
+          const int64_t begin = i * chunk;
+          body(begin, std::min(total, begin + chunk), static_cast<int>(w));
+        }
+      }
     }
   });
 }
