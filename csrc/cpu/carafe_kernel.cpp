@@ -359,47 +359,81 @@ void grad_masks_rows(const T* go, const T* features, T* grad_masks, const Geomet
   }
 }
 
-// Register tile of the grad-wrt-features kernel: CB channels x IB runs of L input columns.
+// Register tile of the grad-wrt-features kernel: CB channels x KX taps along x.
 template <typename T>
 struct FeatureGradTile {
   static constexpr int CB = simd::kRegisters == 32 ? 4 : 2;
-  static constexpr int IB = 2;
+  static constexpr int KX = simd::kRegisters == 32 ? 5 : 4;
 };
 
-// gF for input row iy of CB channels, IB runs of L columns from ib0: a gather over the taps
-// (dy ascending, then sub-pixel, then dx) of split masks times split grad_output, both staged
-// with zero padding so every tap reads a contiguous run.
-template <typename T, int S, int CB, int IB>
-void feature_grad_runs(const T* mst, const T* gst, const int64_t* slot, T* gf, int64_t plane,
-                       const Geometry& g, int64_t iy, int64_t ib0, int64_t wq) {
+// Per-tap-column partial sums of grad wrt features for input row iy, CB channels and one run
+// of L source columns sx = qb*L + l: pbuf[(j*k + dx)*wp + pl + sx] = sum over dy (ascending)
+// and sub-pixels of M[(dy, dx), s*sy + py, s*sx + px] * gO_j[s*sy + py, s*sx + px], sy =
+// iy - dy + r, for dx0 <= dx < dx0 + KX. Each grad_output vector serves KX taps and each mask
+// vector CB channels, all loads aligned.
+template <typename T, int S, int CB, int KX>
+void feature_grad_partials(const T* mst, const T* gst, const int64_t* slot, T* pbuf,
+                           const Geometry& g, int64_t iy, int64_t qb, int64_t dx0, int64_t wr,
+                           int64_t wp, int64_t pl) {
   using V = simd::Vec<T>;
   constexpr int L = simd::kLanes<T>, SS = S * S;
   const int64_t k = g.k, r = g.radius();
   const int64_t dy_lo = std::max<int64_t>(0, iy + r - g.H + 1), dy_hi = std::min(k, iy + r + 1);
-  V acc[CB][IB] = {};
+  V acc[CB][KX] = {};
   for (int64_t dy = dy_lo; dy < dy_hi; ++dy) {
     for (int sub = 0; sub < SS; ++sub) {
-      const int64_t offset = ib0 * L + 2 * r;
-      for (int64_t dx = 0; dx < k; ++dx) {
-        const T* mr = mst + ((dy * k + dx) * SS + sub) * wq + offset - dx;
-        V m[IB];
-        for (int b = 0; b < IB; ++b) m[b] = simd::load(mr + b * L);
-        for (int j = 0; j < CB; ++j) {
-          const T* gr = gst + ((j * k + slot[dy]) * SS + sub) * wq + offset - dx;
-          for (int b = 0; b < IB; ++b) acc[j][b] += m[b] * simd::load(gr + b * L);
-        }
+      V gv[CB];
+      for (int j = 0; j < CB; ++j)
+        gv[j] = simd::load(gst + ((j * k + slot[dy]) * SS + sub) * wr + qb * L);
+      const T* mr = mst + ((dy * k + dx0) * SS + sub) * wr + qb * L;
+      for (int d = 0; d < KX; ++d) {
+        const V m = simd::load(mr + d * SS * wr);
+        for (int j = 0; j < CB; ++j) acc[j][d] += m * gv[j];
       }
     }
   }
+  for (int j = 0; j < CB; ++j)
+    for (int d = 0; d < KX; ++d) simd::store(pbuf + (j * k + dx0 + d) * wp + pl + qb * L, acc[j][d]);
+}
+
+// gF for input row iy of CB channels: partial sums per tap column, then
+// gF[ix] = sum over dx (ascending) of partial_dx[ix - dx + r] (zero outside the row).
+template <typename T, int S, int CB>
+void feature_grad_channels(const T* mst, const T* gst, const int64_t* slot, T* pbuf, T* gf,
+                           int64_t plane, const Geometry& g, int64_t iy, int64_t wr, int64_t wp,
+                           int64_t pl) {
+  using V = simd::Vec<T>;
+  using Tile = FeatureGradTile<T>;
+  constexpr int L = simd::kLanes<T>, KX = Tile::KX;
+  const int64_t k = g.k, r = g.radius(), nb = (g.W + L - 1) / L;
+  for (int64_t qb = 0; qb < nb; ++qb)
+    for (int64_t dx0 = 0; dx0 < k; dx0 += KX) {
+      switch (std::min<int64_t>(KX, k - dx0)) {
+#define CARAFE_FEATURE_TAPS(n)                                                                 \
+  case n:                                                                                      \
+    if constexpr (n <= KX)                                                                     \
+      feature_grad_partials<T, S, CB, n>(mst, gst, slot, pbuf, g, iy, qb, dx0, wr, wp, pl);    \
+    break;
+        CARAFE_FEATURE_TAPS(1)
+        CARAFE_FEATURE_TAPS(2)
+        CARAFE_FEATURE_TAPS(3)
+        CARAFE_FEATURE_TAPS(4)
+        CARAFE_FEATURE_TAPS(5)
+#undef CARAFE_FEATURE_TAPS
+      }
+    }
   for (int j = 0; j < CB; ++j) {
-    for (int b = 0; b < IB; ++b) {
-      T* dst = gf + j * plane + iy * g.W + (ib0 + b) * L;
-      const int64_t n_out = std::min<int64_t>(L, g.W - (ib0 + b) * L);
+    for (int64_t ib = 0; ib < nb; ++ib) {
+      const T* p = pbuf + j * k * wp + pl + ib * L + r;
+      V acc = simd::load(p);
+      for (int64_t dx = 1; dx < k; ++dx) acc += simd::load(p + dx * wp - dx);
+      T* dst = gf + j * plane + iy * g.W + ib * L;
+      const int64_t n_out = std::min<int64_t>(L, g.W - ib * L);
       if (n_out == L) {
-        simd::store(dst, acc[j][b]);
+        simd::store(dst, acc);
       } else {
         T tmp[L];
-        simd::store(tmp, acc[j][b]);
+        simd::store(tmp, acc);
         std::copy(tmp, tmp + n_out, dst);
       }
     }
@@ -407,63 +441,72 @@ void feature_grad_runs(const T* mst, const T* gst, const int64_t* slot, T* gf, i
 }
 
 // Splits grad_output rows s*sy + py of every channel of image n by phase into the ring:
-// ring[((c*k + sy % k)*s*s + py*s + px)*wq + r + sx] (zero-padded).
+// ring[((c*k + sy % k)*s*s + py*s + px)*wr + sx] (zeros past W).
 template <typename T, int S>
 void stage_grad_output_row(const T* go, T* ring, const Geometry& g, int64_t n, int64_t sy,
-                           int64_t wq) {
-  const int64_t k = g.k, r = g.radius(), ow = g.out_w(), out_plane = g.out_h() * ow;
+                           int64_t wr) {
+  const int64_t k = g.k, ow = g.out_w(), out_plane = g.out_h() * ow;
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t py = 0; py < S; ++py)
       split_row<T, S>(go + (n * g.C + c) * out_plane + (S * sy + py) * ow,
-                      ring + ((c * k + sy % k) * S + py) * S * wq + r, g, wq);
+                      ring + ((c * k + sy % k) * S + py) * S * wr, g, wr);
 }
 
+// Scratch sizes of grad_features_rows: the ring, then split masks and per-tap partial sums.
+template <typename T, int S>
+struct FeatureGradSizes {
+  explicit FeatureGradSizes(const Geometry& g)
+      : wr((g.W + L - 1) / L * L),
+        pl((g.radius() + L - 1) / L * L),
+        wp(wr + 2 * pl),
+        ring(g.C * g.k * S * S * wr),
+        aux(g.taps() * S * S * wr + FeatureGradTile<T>::CB * g.k * wp) {}
+  static constexpr int L = simd::kLanes<T>;
+  int64_t wr, pl, wp, ring, aux;
+};
+
 // grad wrt features for input rows [begin, end) of the N * H rows (no atomics, no races):
-// gF[c, iy, ix] = sum over dy, sub-pixel (py, px), dx of M[t, s*sy + py, s*sx + px] *
-// gO[c, s*sy + py, s*sx + px] with sy = iy - dy + r, sx = ix - dx + r.
+// gF[c, iy, ix] = sum over dx of (sum over dy, sub-pixel (py, px) of M[t, s*sy + py, s*sx + px]
+// * gO[c, s*sy + py, s*sx + px]) with sy = iy - dy + r, sx = ix - dx + r.
 template <typename T, int S>
 void grad_features_rows(const T* go, const T* masks, T* grad_features, const Geometry& g,
                         int64_t begin, int64_t end, RingState<T>& state) {
   using Tile = FeatureGradTile<T>;
-  constexpr int L = simd::kLanes<T>, CB = Tile::CB, IB = Tile::IB, SS = S * S;
+  constexpr int CB = Tile::CB, SS = S * S;
+  const FeatureGradSizes<T, S> size(g);
   const int64_t k = g.k, r = g.radius(), taps = g.taps(), cpg = g.channels_per_group();
-  const int64_t out_plane = g.out_h() * g.out_w(), plane = g.H * g.W;
-  const int64_t nb = (g.W + L - 1) / L, wq = nb * L + k - 1;
+  const int64_t out_plane = g.out_h() * g.out_w(), plane = g.H * g.W, wr = size.wr;
   T* ring = state.ring.get();
   T* mst = state.aux.get();
+  T* pbuf = mst + taps * SS * wr;
   std::vector<int64_t> window(k), slot(k);
   for (int64_t row = begin; row < end; ++row) {
     const int64_t n = row / g.H, iy = row % g.H;
     advance_window(state, row, g, window.data(),
-                   [&](int64_t line) { stage_grad_output_row<T, S>(go, ring, g, n, line, wq); });
+                   [&](int64_t line) { stage_grad_output_row<T, S>(go, ring, g, n, line, wr); });
     // Tap dy reads source row iy - dy + r: the window's row for dy' = k - 1 - dy.
     for (int64_t dy = 0; dy < k; ++dy) slot[dy] = window[k - 1 - dy];
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      // Masks of tap t = (dy, dx), sub-pixel (py, px) at mst[(t*S*S + py*S + px)*wq + r + sx].
+      // Masks of tap t = (dy, dx), sub-pixel (py, px) at mst[(t*S*S + py*S + px)*wr + sx].
       for (int64_t dy = std::max<int64_t>(0, iy + r - g.H + 1); dy < std::min(k, iy + r + 1);
            ++dy)
         for (int64_t dx = 0; dx < k; ++dx)
           for (int64_t py = 0; py < S; ++py)
             split_row<T, S>(masks + (n * g.mask_channels() + grp * taps + dy * k + dx) * out_plane +
                                 (S * (iy - dy + r) + py) * g.out_w(),
-                            mst + ((dy * k + dx) * SS + py * S) * wq + r, g, wq);
+                            mst + ((dy * k + dx) * SS + py * S) * wr, g, wr);
       for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
-        const int cb = c + CB <= (grp + 1) * cpg ? CB : 1;
-        const T* gst = ring + c * k * SS * wq;
+        const T* gst = ring + c * k * SS * wr;
         T* gf = grad_features + (n * g.C + c) * plane;
-        for (int64_t ib = 0; ib < nb;) {
-          if (cb == CB && ib + IB <= nb) {
-            feature_grad_runs<T, S, CB, IB>(mst, gst, slot.data(), gf, plane, g, iy, ib, wq);
-            ib += IB;
-          } else if (cb == CB) {
-            feature_grad_runs<T, S, CB, 1>(mst, gst, slot.data(), gf, plane, g, iy, ib, wq);
-            ib += 1;
-          } else {
-            feature_grad_runs<T, S, 1, 1>(mst, gst, slot.data(), gf, plane, g, iy, ib, wq);
-            ib += 1;
-          }
+        if (c + CB <= (grp + 1) * cpg) {
+          feature_grad_channels<T, S, CB>(mst, gst, slot.data(), pbuf, gf, plane, g, iy, wr,
+                                          size.wp, size.pl);
+          c += CB;
+        } else {
+          feature_grad_channels<T, S, 1>(mst, gst, slot.data(), pbuf, gf, plane, g, iy, wr,
+                                         size.wp, size.pl);
+          c += 1;
         }
-        c += cb;
       }
     }
   }
@@ -569,8 +612,10 @@ std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_output,
             begin, end, rows,
             [&](int64_t b, int64_t e) {
               auto& state = gf_states[worker];
-              if (!state)
-                state = std::make_unique<State>(g.C * g.k * ss * wq, g.taps() * ss * wq);
+              if (!state) {
+                const FeatureGradSizes<scalar_t, S> size(g);
+                state = std::make_unique<State>(size.ring, size.aux);
+              }
               grad_features_rows<scalar_t, S>(go_data, m_data, gf_data, g, b, e, *state);
             },
             [&](int64_t b, int64_t e) {
