@@ -98,25 +98,32 @@ void split_mask_rows(const T* masks, T* mbuf, const Geometry& g, int64_t n, int6
 }
 
 // Per-worker rings of staged rows: slot sy % k of each channel holds source row sy, so the
-// k-row window of consecutive rows moves by one row (one staged row per channel) instead of
-// staging k rows per row. next_row: the row after the one whose window the ring holds.
+// k-row window of neighbouring rows moves by one row (one staged row per channel) instead of
+// staging k rows per row. last_row: the row whose window the ring holds (-1: none).
 template <typename T>
 struct RingState {
   RingState(int64_t ring_size, int64_t aux_size) : ring(ring_size), aux(aux_size) {}
   Scratch<T> ring, aux;
-  int64_t next_row = -1;
+  int64_t last_row = -1;
 };
 
 // Calls stage(sy) for the rows of the window [iy - r, iy + r] (inside the map) that the ring
-// does not hold yet, and ring slots slot[dy] of rows iy + dy - r for the valid dy.
+// does not hold yet (one row when the previous row was a neighbour in the same image), and
+// sets slot[dy] to the ring slot of row iy + dy - r.
 template <typename T, typename Stage>
 void advance_window(RingState<T>& state, int64_t row, const Geometry& g, int64_t* slot,
                     const Stage& stage) {
   const int64_t iy = row % g.H, r = g.radius();
   const int64_t lo = std::max<int64_t>(0, iy - r), hi = std::min(g.H, iy + r + 1);
-  const int64_t from = row == state.next_row && iy > 0 ? std::max(lo, iy + r) : lo;
-  for (int64_t sy = from; sy < hi; ++sy) stage(sy);
-  state.next_row = row + 1;
+  const int64_t last = state.last_row;
+  if (last >= 0 && row == last + 1 && iy > 0) {
+    if (iy + r < g.H) stage(iy + r);
+  } else if (last >= 0 && row == last - 1 && iy + 1 < g.H) {
+    if (iy - r >= 0) stage(iy - r);
+  } else {
+    for (int64_t sy = lo; sy < hi; ++sy) stage(sy);
+  }
+  state.last_row = row;
   for (int64_t dy = 0; dy < g.k; ++dy) slot[dy] = ((iy + dy - r) % g.k + g.k) % g.k;
 }
 

@@ -34,10 +34,11 @@ inline int64_t max_workers() {
 // per-worker scratch (and reuse what the worker's previous chunk left there). The first
 // exception thrown by body is rethrown on the calling thread (at::parallel_for does that).
 //
-// Each worker owns a contiguous share of the chunks and claims them in order, so on a quiet
-// machine it walks neighbouring rows like a static split (rows shared by neighbouring windows
-// stay in its cache); a worker whose share is done claims chunks, one at a time, from the
-// other shares, so a worker that lost its core holds up only the chunk it is on.
+// Each worker owns a contiguous share of the chunks and claims them from the front, in order,
+// so on a quiet machine it walks neighbouring rows like a static split (rows shared by
+// neighbouring windows stay in its cache). A worker whose share is done claims chunks one at a
+// time from the back of the other shares (walking them backwards, so its own rows stay
+// neighbours too): a worker that lost its core holds up only the chunk it is on.
 inline void parallel_chunks(int64_t total, int64_t grain,
                             const std::function<void(int64_t, int64_t, int)>& body) {
   if (total <= 0) return;
@@ -49,25 +50,38 @@ inline void parallel_chunks(int64_t total, int64_t grain,
                                           (total + 32 * threads - 1) / (32 * threads));
   const int64_t chunks = (total + chunk - 1) / chunk;
   const int64_t team = std::min(threads, chunks);
-  if (team <= 1) {
+  if (team <= 1 || chunks >= (int64_t{1} << 31)) {
     body(0, total, 0);
     return;
   }
+  // A share's unclaimed chunks [front, back), packed in one word so that the owner (front) and
+  // a thief (back) never claim the same chunk.
   struct alignas(64) Share {
-    std::atomic<int64_t> next;
-    int64_t end;
+    std::atomic<uint64_t> range;
   };
   std::unique_ptr<Share[]> shares(new Share[team]);
   for (int64_t w = 0; w < team; ++w) {
-    shares[w].next.store(w * chunks / team, std::memory_order_relaxed);
-    shares[w].end = (w + 1) * chunks / team;
+    const auto front = static_cast<uint64_t>(w * chunks / team);
+    const auto back = static_cast<uint64_t>((w + 1) * chunks / team);
+    shares[w].range.store(front << 32 | back, std::memory_order_relaxed);
   }
+  // Claims one chunk of `share` from the front or the back; -1 when none is left.
+  auto claim = [](Share& share, bool from_front) -> int64_t {
+    uint64_t range = share.range.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t front = range >> 32, back = range & 0xffffffffu;
+      if (front >= back) return -1;
+      const uint64_t next = from_front ? (front + 1) << 32 | back : front << 32 | (back - 1);
+      if (share.range.compare_exchange_weak(range, next, std::memory_order_relaxed))
+        return static_cast<int64_t>(from_front ? front : back - 1);
+    }
+  };
   // One parallel_for item per worker: its own share first, then the others' in turn.
   at::parallel_for(0, team, 1, [&](int64_t first, int64_t last) {
     for (int64_t w = first; w < last; ++w) {
       for (int64_t v = 0; v < team; ++v) {
         Share& share = shares[(w + v) % team];
-        for (int64_t i = share.next.fetch_add(1); i < share.end; i = share.next.fetch_add(1)) {
+        for (int64_t i = claim(share, v == 0); i >= 0; i = claim(share, v == 0)) {
           const int64_t begin = i * chunk;
           body(begin, std::min(total, begin + chunk), static_cast<int>(w));
         }
