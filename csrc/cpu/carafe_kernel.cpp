@@ -1,24 +1,34 @@
 // CARAFE CPU kernels: forward, grad wrt features and grad wrt masks.
 //
-// Every output pixel is a weighted sum of k*k input pixels, with one weight per output pixel
-// and tap. All three kernels work on NCHW rows and vectorise along x: for a run of output
-// pixels the weights of one tap are a contiguous vector of the masks, and zero-padded copies
-// of the inputs make the matching input values contiguous too, so the inner loops are plain
-// vector multiply-adds with no bounds checks along x:
-// - forward: features copied with each column repeated s times (`upsample_columns`, about
-//   output / s in size); tap (dx) of output pixels x..x+L reads columns x+s*dx..x+s*dx+L.
-//   Each weight vector serves four channels; the output is written in place.
-// - grad wrt features: grad_output and masks split by output phase px = x mod s
-//   (`phase_split`), so the output pixels that read input column ix through tap dx sit at
-//   consecutive positions; a gather per input row (no atomics, no races).
-// - grad wrt masks: per output row and phase, channel by channel (streaming), with the per-tap
-//   sums in a small L1 buffer.
-// No intermediate of size k*k*output exists.
+// Every output pixel (y, x) = (s*sy + py, s*sx + px) is a weighted sum of the k*k input pixels
+// around source pixel (sy, sx), one weight per output pixel and tap. The kernels work per
+// source row in "phase" layout: for one sub-pixel (py, px), consecutive source columns sx
+// are consecutive lanes of a vector, so the s*s sub-pixels of a source pixel, which read the
+// same k*k window, share every input load, and input rows are read as they are (zero-padded
+// copies, no column-repeated copy). Masks and grad_output are split by phase on the fly in L1
+// (`split_row`, lane shuffles of carafe_simd.h) and the output is interleaved back on store.
+// - forward: per source row, registers hold 4 channels x 4 sub-pixels (s = 2) x 16 columns
+//   (AVX-512, float32) for all k*k taps; the masks of the row are split once and serve every
+//   channel. Each output element is written once.
+// - grad wrt masks (carafe_backward_rows.h): per source row, the sums over channels for every
+//   tap and sub-pixel live in an L1 buffer; channels are added eight at a time, up to 5 taps x
+//   4 sub-pixels in registers.
+// - grad wrt features (carafe_backward_rows.h): per input row, a gather (no atomics, no
+//   races): for each tap column dx the sum over dy and sub-pixels of mask x grad_output
+//   (aligned loads; a grad_output vector serves 5 taps and a mask vector 4 channels), then one
+//   shifted sum over dx.
+// Intermediates are a few rows per worker: per-worker rings hold the k-row window of staged
+// input (or phase-split grad_output) rows, so a worker moving to a neighbouring row stages one
+// row. s > 4 falls back to the per-element functions of carafe_index.h.
+//
+// Each output element is summed in a fixed order (taps, then sub-pixels or channels,
+// ascending) by exactly one chunk, so results are bit-identical for any thread count.
 //
 // Threads: every row loop runs through parallel_chunks (carafe_parallel.h), on torch's own
-// thread team, in chunks claimed dynamically so a thread that loses its core to another process
-// delays only its current chunk. No `#pragma omp parallel` here: it does not compile inside the
-// AT_DISPATCH lambdas.
+// thread team: each worker walks its own contiguous share of rows, and claims single chunks
+// from the others' shares when done, so a thread that loses its core to another process
+// delays only its current chunk. No `#pragma omp parallel` here: it does not compile inside
+// the AT_DISPATCH lambdas.
 #include "carafe_cpu.h"
 
 #include <ATen/Dispatch.h>
@@ -30,37 +40,15 @@
 #include <vector>
 
 #include "../carafe_index.h"
+#include "carafe_backward_rows.h"
 #include "carafe_parallel.h"
+#include "carafe_rows.h"
 #include "carafe_simd.h"
 
 namespace carafe_cpu {
 namespace {
 
 using carafe_index::Geometry;
-
-// Valid tap range [lo, hi) along one axis so that the tap's input coordinate is inside.
-struct TapRange {
-  int64_t lo, hi;
-};
-inline TapRange valid_taps(int64_t source, int64_t radius, int64_t k, int64_t size) {
-  return {std::max<int64_t>(0, radius - source), std::min<int64_t>(k, size + radius - source)};
-}
-
-// A zeroed scratch buffer of n elements, aligned to a vector register (one per chunk).
-template <typename T>
-class Scratch {
- public:
-  explicit Scratch(int64_t n) : data_(static_cast<size_t>(n) + kPad, T(0)) {}
-  T* get() {
-    const auto address = reinterpret_cast<std::uintptr_t>(data_.data());
-    const auto misalignment = address % simd::kBytes;
-    return data_.data() + (misalignment ? (simd::kBytes - misalignment) / sizeof(T) : 0);
-  }
-
- private:
-  static constexpr size_t kPad = simd::kBytes / sizeof(T);
-  std::vector<T> data_;
-};
 
 // Forward register tile: CB channels x NS sub-pixels (PY output rows x all S phases) of one
 // run of L source columns, all taps summed in registers.
@@ -94,48 +82,6 @@ void split_mask_rows(const T* masks, T* mbuf, const Geometry& g, int64_t n, int6
         }
       }
     }
-  }
-}
-
-// Per-worker rings of staged rows: slot sy % k of each channel holds source row sy, so the
-// k-row window of neighbouring rows moves by one row (one staged row per channel) instead of
-// staging k rows per row. last_row: the row whose window the ring holds (-1: none).
-template <typename T>
-struct RingState {
-  RingState(int64_t ring_size, int64_t aux_size) : ring(ring_size), aux(aux_size) {}
-  Scratch<T> ring, aux;
-  int64_t last_row = -1;
-};
-
-// Calls stage(sy) for the rows of the window [iy - r, iy + r] (inside the map) that the ring
-// does not hold yet (one row when the previous row was a neighbour in the same image), and
-// sets slot[dy] to the ring slot of row iy + dy - r.
-template <typename T, typename Stage>
-void advance_window(RingState<T>& state, int64_t row, const Geometry& g, int64_t* slot,
-                    const Stage& stage) {
-  const int64_t iy = row % g.H, r = g.radius();
-  const int64_t lo = std::max<int64_t>(0, iy - r), hi = std::min(g.H, iy + r + 1);
-  const int64_t last = state.last_row;
-  if (last >= 0 && row == last + 1 && iy > 0) {
-    if (iy + r < g.H) stage(iy + r);
-  } else if (last >= 0 && row == last - 1 && iy + 1 < g.H) {
-    if (iy - r >= 0) stage(iy - r);
-  } else {
-    for (int64_t sy = lo; sy < hi; ++sy) stage(sy);
-  }
-  state.last_row = row;
-  for (int64_t dy = 0; dy < g.k; ++dy) slot[dy] = ((iy + dy - r) % g.k + g.k) % g.k;
-}
-
-// Copies input row sy of every channel of image n into its ring slot:
-// ring[(c*k + sy % k)*wq + r + ix]; the columns on either side stay zero (padding).
-template <typename T>
-void stage_input_row(const T* features, T* ring, const Geometry& g, int64_t n, int64_t sy,
-                     int64_t wq) {
-  const int64_t r = g.radius(), slot = sy % g.k;
-  for (int64_t c = 0; c < g.C; ++c) {
-    const T* src = features + ((n * g.C + c) * g.H + sy) * g.W;
-    std::copy(src, src + g.W, ring + (c * g.k + slot) * wq + r);
   }
 }
 
@@ -223,318 +169,6 @@ void forward_rows_generic(const T* features, const T* masks, T* out, const Geome
   for (int64_t row = begin; row < end; ++row)
     for (int64_t x = 0; x < ow; ++x)
       out[row * ow + x] = carafe_index::forward_element<T, T>(features, masks, g, row * ow + x);
-}
-
-// Phase split of one output-sized row (s*W values, grad_output or masks) into s rows of a
-// padded stage: dst[px * stride + q] = src[s*q + px] for q < W, written from dst[0] on in
-// whole vectors (zeros past W).
-template <typename T, int S>
-void split_row(const T* src, T* dst, const Geometry& g, int64_t stride) {
-  constexpr int L = simd::kLanes<T>;
-  const int64_t nb = (g.W + L - 1) / L;
-  for (int64_t qb = 0; qb < nb; ++qb) {
-    if ((qb + 1) * L <= g.W) {
-      simd::deinterleave<T, S>(src + qb * S * L, dst + qb * L, stride);
-    } else {
-      T tmp[S * L] = {};
-      std::copy(src + qb * S * L, src + S * g.W, tmp);
-      simd::deinterleave<T, S>(tmp, dst + qb * L, stride);
-    }
-  }
-}
-
-// Writes one output-sized row from s phase rows: out[s*q + px] = ph[px * stride + q], q < W.
-template <typename T, int S>
-void merge_row(const T* ph, T* out, const Geometry& g, int64_t stride) {
-  using V = simd::Vec<T>;
-  constexpr int L = simd::kLanes<T>;
-  const int64_t nb = (g.W + L - 1) / L;
-  for (int64_t qb = 0; qb < nb; ++qb) {
-    V v[S];
-    for (int px = 0; px < S; ++px) v[px] = simd::load(ph + px * stride + qb * L);
-    if ((qb + 1) * L <= g.W) {
-      simd::interleave<T, S>(v, out + qb * S * L);
-    } else {
-      T tmp[S * L];
-      simd::interleave<T, S>(v, tmp);
-      std::copy(tmp, tmp + S * (g.W - qb * L), out + qb * S * L);
-    }
-  }
-}
-
-// Register tile of the grad-wrt-masks kernel: KX taps along x times NS sub-pixels.
-template <typename T, int S>
-struct MaskGradTile {
-  static constexpr int PY = S == 2 ? 2 : 1;
-  static constexpr int NS = PY * S;
-  static constexpr int KX = std::max(1, std::min(5, (simd::kRegisters - 8) / NS));
-  static constexpr int kStageChannels = 8;
-};
-
-// psum[t = dy*k + dx0 + d][sub = py0*S + i][qb*L + l] += sum over the cb staged channels
-// (ascending) of gO phase rows times the tap's input row (rows of nb*L values).
-template <typename T, int S, int KX>
-void mask_grad_taps(const T* xst, const T* gst, T* psum, const Geometry& g, int cb, int64_t qb,
-                    int64_t dy, int64_t slot, int64_t dx0, int py0, int64_t wq, int64_t nb) {
-  using V = simd::Vec<T>;
-  using Tile = MaskGradTile<T, S>;
-  constexpr int L = simd::kLanes<T>, NS = Tile::NS, SS = S * S;
-  const int64_t k = g.k;
-  const int64_t wr = nb * L;
-  T* ps = psum + ((dy * k + dx0) * SS + py0 * S) * wr + qb * L;
-  V acc[KX][NS];
-  for (int d = 0; d < KX; ++d)
-    for (int i = 0; i < NS; ++i) acc[d][i] = simd::load(ps + (d * SS + i) * wr);
-  for (int j = 0; j < cb; ++j) {
-    const T* gr = gst + (j * SS + py0 * S) * wr + qb * L;
-    V gv[NS];
-    for (int i = 0; i < NS; ++i) gv[i] = simd::load(gr + i * wr);
-    const T* xr = xst + (j * k + slot) * wq + qb * L + dx0;
-    for (int d = 0; d < KX; ++d) {
-      const V x = simd::load(xr + d);
-      for (int i = 0; i < NS; ++i) acc[d][i] += gv[i] * x;
-    }
-  }
-  for (int d = 0; d < KX; ++d)
-    for (int i = 0; i < NS; ++i) simd::store(ps + (d * SS + i) * wr, acc[d][i]);
-}
-
-// grad wrt masks for source rows [begin, end) of the N * H rows (mask rows s*sy .. s*sy+s-1):
-// gM[t, s*sy + py, s*sx + px] = sum over the group's channels c (ascending) of
-// gO[c, s*sy + py, s*sx + px] * X[c, sy + dy - r, sx + dx - r]. Channels are staged eight at a
-// time (input rows padded, grad_output rows split by phase); the per-tap sums of a row live in
-// `psum` (about the size of the forward's split masks) until every channel is added.
-template <typename T, int S>
-void grad_masks_rows(const T* go, const T* features, T* grad_masks, const Geometry& g,
-                     int64_t begin, int64_t end, RingState<T>& state) {
-  using Tile = MaskGradTile<T, S>;
-  constexpr int L = simd::kLanes<T>, PY = Tile::PY, KX = Tile::KX, SS = S * S;
-  constexpr int CBS = Tile::kStageChannels;
-  const int64_t k = g.k, r = g.radius(), taps = g.taps(), cpg = g.channels_per_group();
-  const int64_t oh = g.out_h(), ow = g.out_w(), out_plane = oh * ow;
-  const int64_t nb = (g.W + L - 1) / L, wq = nb * L + k - 1, wr = nb * L;
-  T* ring = state.ring.get();
-  T* gst = state.aux.get();
-  T* psum = gst + CBS * SS * wr;
-  std::vector<int64_t> slot(k);
-  for (int64_t row = begin; row < end; ++row) {
-    const int64_t n = row / g.H, sy = row % g.H;
-    const TapRange ty = valid_taps(sy, r, k, g.H);
-    advance_window(state, row, g, slot.data(),
-                   [&](int64_t line) { stage_input_row(features, ring, g, n, line, wq); });
-    for (int64_t grp = 0; grp < g.G; ++grp) {
-      std::fill(psum, psum + taps * SS * wr, T(0));
-      for (int64_t c0 = grp * cpg; c0 < (grp + 1) * cpg; c0 += CBS) {
-        const int cb = static_cast<int>(std::min<int64_t>(CBS, (grp + 1) * cpg - c0));
-        for (int j = 0; j < cb; ++j)
-          for (int py = 0; py < S; ++py)
-            split_row<T, S>(go + (n * g.C + c0 + j) * out_plane + (S * sy + py) * ow,
-                            gst + (j * SS + py * S) * wr, g, wr);
-        for (int64_t qb = 0; qb < nb; ++qb)
-          for (int64_t dy = ty.lo; dy < ty.hi; ++dy)
-            for (int py0 = 0; py0 < S; py0 += PY)
-              for (int64_t dx0 = 0; dx0 < k; dx0 += KX) {
-                switch (std::min<int64_t>(KX, k - dx0)) {
-#define CARAFE_MASK_TAPS(n)                                                                   \
-  case n:                                                                                     \
-    if constexpr (n <= KX)                                                                    \
-      mask_grad_taps<T, S, n>(ring + c0 * k * wq, gst, psum, g, cb, qb, dy, slot[dy], dx0,    \
-                              py0, wq, nb);                                                   \
-    break;
-                  CARAFE_MASK_TAPS(1)
-                  CARAFE_MASK_TAPS(2)
-                  CARAFE_MASK_TAPS(3)
-                  CARAFE_MASK_TAPS(4)
-                  CARAFE_MASK_TAPS(5)
-#undef CARAFE_MASK_TAPS
-                }
-              }
-      }
-      T* gm = grad_masks + (n * g.mask_channels() + grp * taps) * out_plane + S * sy * ow;
-      for (int64_t t = 0; t < taps; ++t) {
-        const int64_t dy = t / k;
-        for (int64_t py = 0; py < S; ++py) {
-          T* dst = gm + t * out_plane + py * ow;
-          if (dy < ty.lo || dy >= ty.hi) {  // the tap's input row is padding: no gradient
-            std::fill(dst, dst + ow, T(0));
-          } else {
-            merge_row<T, S>(psum + (t * SS + py * S) * wr, dst, g, wr);
-          }
-        }
-      }
-    }
-  }
-}
-
-// Register tile of the grad-wrt-features kernel: CB channels x KX taps along x.
-template <typename T>
-struct FeatureGradTile {
-  static constexpr int CB = simd::kRegisters == 32 ? 4 : 2;
-  static constexpr int KX = simd::kRegisters == 32 ? 5 : 4;
-};
-
-// Per-tap-column partial sums of grad wrt features for input row iy, CB channels and one run
-// of L source columns sx = qb*L + l: pbuf[(j*k + dx)*wp + pl + sx] = sum over dy (ascending)
-// and sub-pixels of M[(dy, dx), s*sy + py, s*sx + px] * gO_j[s*sy + py, s*sx + px], sy =
-// iy - dy + r, for dx0 <= dx < dx0 + KX. Each grad_output vector serves KX taps and each mask
-// vector CB channels, all loads aligned.
-template <typename T, int S, int CB, int KX>
-void feature_grad_partials(const T* mst, const T* gst, const int64_t* slot, T* pbuf,
-                           const Geometry& g, int64_t iy, int64_t qb, int64_t dx0, int64_t wr,
-                           int64_t wp, int64_t pl) {
-  using V = simd::Vec<T>;
-  constexpr int L = simd::kLanes<T>, SS = S * S;
-  const int64_t k = g.k, r = g.radius();
-  const int64_t dy_lo = std::max<int64_t>(0, iy + r - g.H + 1), dy_hi = std::min(k, iy + r + 1);
-  V acc[CB][KX] = {};
-  for (int64_t dy = dy_lo; dy < dy_hi; ++dy) {
-    for (int sub = 0; sub < SS; ++sub) {
-      V gv[CB];
-      for (int j = 0; j < CB; ++j)
-        gv[j] = simd::load(gst + ((j * k + slot[dy]) * SS + sub) * wr + qb * L);
-      const T* mr = mst + ((dy * k + dx0) * SS + sub) * wr + qb * L;
-      for (int d = 0; d < KX; ++d) {
-        const V m = simd::load(mr + d * SS * wr);
-        for (int j = 0; j < CB; ++j) acc[j][d] += m * gv[j];
-      }
-    }
-  }
-  for (int j = 0; j < CB; ++j)
-    for (int d = 0; d < KX; ++d) simd::store(pbuf + (j * k + dx0 + d) * wp + pl + qb * L, acc[j][d]);
-}
-
-// gF for input row iy of CB channels: partial sums per tap column, then
-// gF[ix] = sum over dx (ascending) of partial_dx[ix - dx + r] (zero outside the row).
-template <typename T, int S, int CB>
-void feature_grad_channels(const T* mst, const T* gst, const int64_t* slot, T* pbuf, T* gf,
-                           int64_t plane, const Geometry& g, int64_t iy, int64_t wr, int64_t wp,
-                           int64_t pl) {
-  using V = simd::Vec<T>;
-  using Tile = FeatureGradTile<T>;
-  constexpr int L = simd::kLanes<T>, KX = Tile::KX;
-  const int64_t k = g.k, r = g.radius(), nb = (g.W + L - 1) / L;
-  for (int64_t qb = 0; qb < nb; ++qb)
-    for (int64_t dx0 = 0; dx0 < k; dx0 += KX) {
-      switch (std::min<int64_t>(KX, k - dx0)) {
-#define CARAFE_FEATURE_TAPS(n)                                                                 \
-  case n:                                                                                      \
-    if constexpr (n <= KX)                                                                     \
-      feature_grad_partials<T, S, CB, n>(mst, gst, slot, pbuf, g, iy, qb, dx0, wr, wp, pl);    \
-    break;
-        CARAFE_FEATURE_TAPS(1)
-        CARAFE_FEATURE_TAPS(2)
-        CARAFE_FEATURE_TAPS(3)
-        CARAFE_FEATURE_TAPS(4)
-        CARAFE_FEATURE_TAPS(5)
-#undef CARAFE_FEATURE_TAPS
-      }
-    }
-  for (int j = 0; j < CB; ++j) {
-    for (int64_t ib = 0; ib < nb; ++ib) {
-      const T* p = pbuf + j * k * wp + pl + ib * L + r;
-      V acc = simd::load(p);
-      for (int64_t dx = 1; dx < k; ++dx) acc += simd::load(p + dx * wp - dx);
-      T* dst = gf + j * plane + iy * g.W + ib * L;
-      const int64_t n_out = std::min<int64_t>(L, g.W - ib * L);
-      if (n_out == L) {
-        simd::store(dst, acc);
-      } else {
-        T tmp[L];
-        simd::store(tmp, acc);
-        std::copy(tmp, tmp + n_out, dst);
-      }
-    }
-  }
-}
-
-// Splits grad_output rows s*sy + py of every channel of image n by phase into the ring:
-// ring[((c*k + sy % k)*s*s + py*s + px)*wr + sx] (zeros past W).
-template <typename T, int S>
-void stage_grad_output_row(const T* go, T* ring, const Geometry& g, int64_t n, int64_t sy,
-                           int64_t wr) {
-  const int64_t k = g.k, ow = g.out_w(), out_plane = g.out_h() * ow;
-  for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t py = 0; py < S; ++py)
-      split_row<T, S>(go + (n * g.C + c) * out_plane + (S * sy + py) * ow,
-                      ring + ((c * k + sy % k) * S + py) * S * wr, g, wr);
-}
-
-// Scratch sizes of grad_features_rows: the ring, then split masks and per-tap partial sums.
-template <typename T, int S>
-struct FeatureGradSizes {
-  explicit FeatureGradSizes(const Geometry& g)
-      : wr((g.W + L - 1) / L * L),
-        pl((g.radius() + L - 1) / L * L),
-        wp(wr + 2 * pl),
-        ring(g.C * g.k * S * S * wr),
-        aux(g.taps() * S * S * wr + FeatureGradTile<T>::CB * g.k * wp) {}
-  static constexpr int L = simd::kLanes<T>;
-  int64_t wr, pl, wp, ring, aux;
-};
-
-// grad wrt features for input rows [begin, end) of the N * H rows (no atomics, no races):
-// gF[c, iy, ix] = sum over dx of (sum over dy, sub-pixel (py, px) of M[t, s*sy + py, s*sx + px]
-// * gO[c, s*sy + py, s*sx + px]) with sy = iy - dy + r, sx = ix - dx + r.
-template <typename T, int S>
-void grad_features_rows(const T* go, const T* masks, T* grad_features, const Geometry& g,
-                        int64_t begin, int64_t end, RingState<T>& state) {
-  using Tile = FeatureGradTile<T>;
-  constexpr int CB = Tile::CB, SS = S * S;
-  const FeatureGradSizes<T, S> size(g);
-  const int64_t k = g.k, r = g.radius(), taps = g.taps(), cpg = g.channels_per_group();
-  const int64_t out_plane = g.out_h() * g.out_w(), plane = g.H * g.W, wr = size.wr;
-  T* ring = state.ring.get();
-  T* mst = state.aux.get();
-  T* pbuf = mst + taps * SS * wr;
-  std::vector<int64_t> window(k), slot(k);
-  for (int64_t row = begin; row < end; ++row) {
-    const int64_t n = row / g.H, iy = row % g.H;
-    advance_window(state, row, g, window.data(),
-                   [&](int64_t line) { stage_grad_output_row<T, S>(go, ring, g, n, line, wr); });
-    // Tap dy reads source row iy - dy + r: the window's row for dy' = k - 1 - dy.
-    for (int64_t dy = 0; dy < k; ++dy) slot[dy] = window[k - 1 - dy];
-    for (int64_t grp = 0; grp < g.G; ++grp) {
-      // Masks of tap t = (dy, dx), sub-pixel (py, px) at mst[(t*S*S + py*S + px)*wr + sx].
-      for (int64_t dy = std::max<int64_t>(0, iy + r - g.H + 1); dy < std::min(k, iy + r + 1);
-           ++dy)
-        for (int64_t dx = 0; dx < k; ++dx)
-          for (int64_t py = 0; py < S; ++py)
-            split_row<T, S>(masks + (n * g.mask_channels() + grp * taps + dy * k + dx) * out_plane +
-                                (S * (iy - dy + r) + py) * g.out_w(),
-                            mst + ((dy * k + dx) * SS + py * S) * wr, g, wr);
-      for (int64_t c = grp * cpg; c < (grp + 1) * cpg;) {
-        const T* gst = ring + c * k * SS * wr;
-        T* gf = grad_features + (n * g.C + c) * plane;
-        if (c + CB <= (grp + 1) * cpg) {
-          feature_grad_channels<T, S, CB>(mst, gst, slot.data(), pbuf, gf, plane, g, iy, wr,
-                                          size.wp, size.pl);
-          c += CB;
-        } else {
-          feature_grad_channels<T, S, 1>(mst, gst, slot.data(), pbuf, gf, plane, g, iy, wr,
-                                         size.wp, size.pl);
-          c += 1;
-        }
-      }
-    }
-  }
-}
-
-// Any other scale factor: one element at a time (carafe_index.h).
-template <typename T>
-void grad_features_rows_generic(const T* go, const T* masks, T* gf, const Geometry& g,
-                                int64_t begin, int64_t end) {
-  for (int64_t row = begin; row < end; ++row)
-    for (int64_t x = 0; x < g.W; ++x)
-      gf[row * g.W + x] =
-          carafe_index::grad_features_element<T, T>(go, masks, g, row * g.W + x);
-}
-template <typename T>
-void grad_masks_rows_generic(const T* go, const T* features, T* gm, const Geometry& g,
-                             int64_t begin, int64_t end) {
-  const int64_t ow = g.out_w();
-  for (int64_t row = begin; row < end; ++row)
-    for (int64_t x = 0; x < ow; ++x)
-      gm[row * ow + x] = carafe_index::grad_masks_element<T, T>(go, features, g, row * ow + x);
 }
 
 // Half types are computed in float32 on the CPU (the kernels are written for float/double).

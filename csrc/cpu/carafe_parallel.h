@@ -6,11 +6,11 @@
 // torch op those threads spin-wait for a while, and a separate helper pool (at::launch, tried
 // before) had to share a core with them, which cost 25-50 % of the quiet-machine speed.
 //
-// What keeps it steady when another process takes a core is how the work is handed out: not
-// split into one fixed share per thread (a descheduled thread then holds its whole share while
-// the others wait), but claimed in small chunks from an atomic counter. A thread that gets no
-// core only delays the chunk it is on; the others finish the rest, and a thread that starts
-// late finds nothing left to claim.
+// What keeps it steady when another process takes a core is how the work is handed out: each
+// thread has a contiguous share (neighbouring rows, good for its cache on a quiet machine) but
+// claims it in small chunks, and a thread that finishes claims chunks from the others' shares.
+// A thread that gets no core only delays the chunk it is on; the others finish the rest, and a
+// thread that starts late finds nothing left to claim.
 #pragma once
 
 #include <ATen/Parallel.h>
