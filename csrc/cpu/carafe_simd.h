@@ -73,12 +73,30 @@ constexpr int next_index(int i) {
   return Map::at(i) / L == J ? L + Map::at(i) % L : i;
 }
 
+// Two-input shuffle with constant lane indices (0..L-1 from a, L..2L-1 from b):
+// __builtin_shufflevector where the compiler has it (Clang, GCC 12+), else GCC's
+// __builtin_shuffle with an integer index vector of the same width.
+#if defined(__clang__) || !defined(__GNUC__) || __GNUC__ >= 12
+#define CARAFE_SHUFFLE(T, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+template <typename T>
+struct IndexVecOf {
+  typedef std::int32_t type __attribute__((vector_size(kBytes)));
+};
+template <>
+struct IndexVecOf<double> {
+  typedef std::int64_t type __attribute__((vector_size(kBytes)));
+};
+#define CARAFE_SHUFFLE(T, a, b, ...) \
+  __builtin_shuffle(a, b, typename IndexVecOf<T>::type{__VA_ARGS__})
+#endif
+
 template <typename T, int N, typename Map, int J, std::size_t... I>
 inline Vec<T> gather_from(Vec<T> t, const Vec<T>* src, std::index_sequence<I...> seq) {
   if constexpr (J >= N) {
     return t;
   } else {
-    t = __builtin_shufflevector(t, src[J], next_index<kLanes<T>, Map, J>(I)...);
+    t = CARAFE_SHUFFLE(T, t, src[J], next_index<kLanes<T>, Map, J>(I)...);
     return gather_from<T, N, Map, J + 1>(t, src, seq);
   }
 }
@@ -87,8 +105,7 @@ inline Vec<T> gather_from(Vec<T> t, const Vec<T>* src, std::index_sequence<I...>
 // shuffles (one for N <= 2).
 template <typename T, int N, typename Map, std::size_t... I>
 inline Vec<T> gather(const Vec<T>* src, std::index_sequence<I...> seq) {
-  const Vec<T> t = __builtin_shufflevector(src[0], src[N > 1 ? 1 : 0],
-                                           first_index<kLanes<T>, Map>(I)...);
+  const Vec<T> t = CARAFE_SHUFFLE(T, src[0], src[N > 1 ? 1 : 0], first_index<kLanes<T>, Map>(I)...);
   return gather_from<T, N, Map, 2>(t, src, seq);
 }
 
