@@ -72,7 +72,10 @@ def click_targets(out_hw, selected, coarse: int = CLICK_GRID, radius: int = CLIC
     return (gy[far], gx[far], sub), (fy.ravel(), fx.ravel())
 
 
-def _click_trace(step, rows, cols, size: int, name: str) -> go.Scatter:
+def click_trace(step, rows, cols, size: int, name: str, label: str = "output pixel") -> go.Scatter:
+    """Invisible square markers at output pixels (rows, cols) of ``step`` whose customdata is
+    (row, col): plotly reports the marker under a click. The hover label is needed: plotly
+    sends no click for a trace that skips hovering."""
     cy, cx = step.geometry.image_centre(rows, cols)
     return go.Scatter(
         x=np.asarray(cx, np.float32),
@@ -80,7 +83,7 @@ def _click_trace(step, rows, cols, size: int, name: str) -> go.Scatter:
         mode="markers",
         marker=dict(size=size, color="rgba(255,255,255,0.01)", symbol="square"),
         customdata=np.stack([rows, cols], axis=1).astype(np.int16),
-        hovertemplate="output pixel (%{customdata[0]}, %{customdata[1]})<extra></extra>",
+        hovertemplate=f"{label} (%{{customdata[0]}}, %{{customdata[1]}})<extra></extra>",
         showlegend=False,
         name=name,
     )

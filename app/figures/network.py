@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from figures.draw import number_text, rgb_image
-from figures.images import click_targets
+from figures.images import click_targets, click_trace
 from figures.style import HIGHLIGHT, KERNEL, PAD_FILL, SELECT, square
 
 #: One colour per top-down step, coarsest first (cycled for deeper pyramids).
@@ -307,22 +307,6 @@ def trace_kernels_figure(traced, selected: int, height: int = 430) -> go.Figure:
     )
 
 
-def _marker_trace(step, rows, cols, size: int, name: str) -> go.Scatter:
-    cy, cx = step.geometry.image_centre(rows, cols)
-    return go.Scatter(
-        x=np.asarray(cx, np.float32),
-        y=np.asarray(cy, np.float32),
-        mode="markers",
-        marker=dict(size=size, color="rgba(255,255,255,0.01)", symbol="square"),
-        customdata=np.stack([rows, cols], axis=1).astype(np.int16),
-        # a hover label, not "skip": plotly sends no click for a trace that skips hovering
-        hovertemplate=f"{step.levels} output pixel (%{{customdata[0]}}, %{{customdata[1]}})"
-        "<extra></extra>",
-        showlegend=False,
-        name=name,
-    )
-
-
 def _moves(start, points) -> tuple[list, list]:
     """x, y of one line trace from ``start`` to every point (None between the segments)."""
     xs, ys = [], []
@@ -347,8 +331,12 @@ def trace_image_figure(image, marks, point, click_step, click_pixel) -> go.Figur
     cell = max(2, 600 // max(oh, ow))
     traces = [
         rgb_image(image, fmt="JPEG" if h * w > 128**2 else "PNG"),
-        _marker_trace(click_step, gy, gx, max(4, cell * sub), "grid"),
-        _marker_trace(click_step, fy, fx, max(4, cell), "pixels"),
+        click_trace(
+            click_step, gy, gx, max(4, cell * sub), "grid", f"{click_step.levels} output pixel"
+        ),
+        click_trace(
+            click_step, fy, fx, max(4, cell), "pixels", f"{click_step.levels} output pixel"
+        ),
     ]
     shapes, notes = [], []
     y0, x0, y1, x1 = 0, 0, h, w

@@ -1,0 +1,343 @@
+"""Watch CARAFE learn: the same image and pixel through the training snapshots, beside the
+stored curves of every snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import figures.images as image_figs
+import figures.kernels as kernel_figs
+import figures.learning as learning_figs
+import figures.maps as map_figs
+import numpy as np
+import state
+import streamlit as st
+import texts
+from figures import draw, style
+from figures.click_image import click_canvas
+
+from carafe.inspect.analysis import analyze
+from carafe.inspect.pixel import kernel_view
+from carafe.inspect.snapshots import (
+    CONTENT_MARGIN,
+    SNAPSHOTS_DIR,
+    border_padding_sentence,
+    content_aware_sentence,
+    lean_scale,
+    list_snapshots,
+    load_curves,
+    load_snapshot,
+    padding_series,
+)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def snapshot_model(steps_done: int, path: str):
+    """One snapshot's model, loaded once per process (read-only, eval mode)."""
+    return load_snapshot(Path(path))
+
+
+@st.cache_data(show_spinner="Analysing this image with the training snapshot…", max_entries=14)
+def snapshot_analysis(steps_done: int, path: str, image_key: str, _image: np.ndarray):
+    """Cached analysis of the image by one snapshot (key: step count, file, image content).
+
+    No baselines: this page shows only CARAFE's own kernels, and skipping them makes a first
+    analysis about 8× faster.
+    """
+    return analyze(snapshot_model(steps_done, path), _image, baselines=False)
+
+
+st.title("Watch CARAFE learn")
+st.markdown(
+    "The shipped CARAFE configuration was trained a second time (same data, same schedule) "
+    "and saved after 0, 25, 50, … optimizer steps. Move the slider to see **your image** "
+    "through each snapshot: the kernel of the **same output pixel** (the one selected on "
+    "Explore), the kernel statistics over the whole image and the segmentation. Beside it, "
+    "what was measured once on the held-out scenes for every snapshot, with the shown snapshot "
+    "marked on each curve."
+)
+
+snapshots = list_snapshots()
+if not snapshots:
+    st.info(
+        f"No training snapshots were found in `{SNAPSHOTS_DIR}`, so there is nothing to show "
+        "here. Train with `carafe-train --snapshots` to write them (step_NNNN.safetensors with "
+        "their .json) and `carafe-evaluate --snapshots assets/snapshots` to measure them."
+    )
+    st.stop()
+
+cur = state.require_current()
+by_steps = {s.steps_done: s for s in snapshots}
+steps = list(by_steps)
+
+
+def analysed(snap):
+    """The snapshot's cached analysis of the current image, or None (the error shown)."""
+    try:
+        return snapshot_analysis(snap.steps_done, str(snap.path), cur.image_key, cur.image)
+    except Exception as err:  # noqa: BLE001 - a broken snapshot file: say so, never crash
+        st.error(f"`{snap.path.name}` could not be analysed: {type(err).__name__}: {err}")
+        return None
+
+
+# The first visit with an image analyses every snapshot once (cached), so that each slider
+# move afterwards only reads the cache.
+ready = st.session_state.setdefault("learning_ready", set())
+if cur.image_key not in ready:
+    bar = st.progress(0.0)
+    for i, snap in enumerate(snapshots):
+        bar.progress(
+            i / len(snapshots),
+            text=f"Analysing this image with the snapshot after {snap.steps_done} steps "
+            f"({i + 1} of {len(snapshots)}, once per image)…",
+        )
+        analysed(snap)
+    bar.empty()
+    ready.add(cur.image_key)
+
+# the widget's own key is dropped when the learner leaves the page; this one remembers
+if st.session_state.get("learning_step") not in steps:
+    remembered = st.session_state.get("learning_shown")
+    st.session_state["learning_step"] = remembered if remembered in steps else steps[0]
+shown = st.select_slider(
+    "Training steps done",
+    options=steps,
+    key="learning_step",
+    help="Each position is one saved snapshot of the same training run. Focus the slider and "
+    "use the arrow keys to step through them.",
+)
+st.session_state["learning_shown"] = shown
+snap = by_steps[shown]
+a = analysed(snap)
+if a is None:
+    st.stop()
+pos = cur.step_index if cur.step_index < len(a.steps) else len(a.steps) - 1
+step = a.steps[pos]
+d = step.carafe
+if d is None:
+    st.info(f"The snapshot upsamples with **{step.kind}** at this step: no kernels to show.")
+    st.stop()
+k = d.up_kernel
+run = (
+    f"seed {snap.seed}, a schedule of {snap.schedule_steps} steps"
+    if snap.seed is not None and snap.schedule_steps is not None
+    else "one training run"
+)
+st.caption(
+    f"Snapshot after **{shown}** optimizer steps ({run}; `{snap.path.name}`) · "
+    f"{texts.step_title(step)} (the sidebar's FPN step) · image {cur.name}"
+)
+
+try:
+    curves = load_curves()
+    curves_problem = None
+except ValueError as err:
+    curves, curves_problem = None, str(err)
+
+left, right = st.columns([1, 1.25], gap="medium")
+with left:
+    oy, ox = state.selected_pixel(step)
+    v = kernel_view(step, oy, ox)
+    st.plotly_chart(
+        kernel_figs.kernel_figure(
+            v.kernel,
+            f"Reassembly kernel of output pixel ({oy}, {ox}) after {shown} steps",
+            zmax=1.0,  # one scale for every snapshot: a peaked kernel looks peaked
+            outside=v.outside if v.outside.any() else None,
+            height=340,
+        ),
+        config=style.png_config(f"kernel_{oy}_{ox}_step_{shown}"),
+        key="learning_kernel",
+    )
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(
+        "Entropy",
+        f"{v.entropy:.3f}",
+        help=f"In nats. log({k * k}) = {np.log(k * k):.3f} is a uniform kernel.",
+    )
+    m2.metric("Peak weight", f"{v.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
+    m3.metric("Lean dy", draw.number_text([v.lean[0]], "+.2f")[0], help="Rows, + = down.")
+    m4.metric("Lean dx", draw.number_text([v.lean[1]], "+.2f")[0], help="Columns, + = right.")
+    state.pixel_inputs(step, key="learning_px")
+    st.caption(
+        "The selected pixel is shared with Explore (kept in image coordinates): click a pixel "
+        "there, or type its row and column here."
+    )
+    canvas = click_canvas(
+        cur.image, a.segmentation, 0.5, v, margin=step.geometry.radius * step.stride_in
+    )
+    st.image(
+        canvas.rgb,
+        width=canvas.css_width,
+        caption=f"Segmentation after {shown} steps; the selected output pixel framed, its "
+        f"{k}×{k} source window dashed.",
+    )
+    if a.segmentation is not None and a.class_names:
+        st.markdown(
+            "Classes: " + image_figs.legend_html(a.class_names, np.unique(a.segmentation)),
+            unsafe_allow_html=True,
+        )
+
+with right:
+    if curves is None:
+        st.info(
+            curves_problem
+            or f"No stored metrics for the snapshots (`{SNAPSHOTS_DIR / 'metrics.json'}` is "
+            "missing): run `carafe-evaluate --snapshots assets/snapshots` to measure them."
+        )
+    else:
+        records = curves.snapshots
+        x = curves.steps
+        st.markdown(f"**Curves across the snapshots**, {curves.label}.")
+        now = curves.at(shown)
+        if now is not None:
+            st.caption(
+                f"Stored for the snapshot after {shown} steps: mIoU {now.miou:.2f} %, boundary "
+                f"F {now.boundary_f:.2f} %."
+            )
+        st.plotly_chart(
+            learning_figs.snapshot_curves(
+                x,
+                [
+                    learning_figs.Curve("mIoU", [r.miou for r in records], fmt=".2f"),
+                    learning_figs.Curve("boundary F", [r.boundary_f for r in records], fmt=".2f"),
+                ],
+                shown,
+                "Held-out mIoU and boundary F (stored)",
+                "%",
+            ),
+            config=style.png_config("snapshots_miou"),
+            key="learning_miou",
+        )
+        carafe_colour, bilinear_colour = (
+            style.METHOD_COLOURS["carafe"],
+            style.METHOD_COLOURS["bilinear"],
+        )
+        st.plotly_chart(
+            learning_figs.snapshot_curves(
+                x,
+                [
+                    learning_figs.Curve(
+                        "CARAFE, own-object share",
+                        [r.own_share.carafe for r in records],
+                        carafe_colour,
+                        width=1.5,
+                        dash="dot",
+                    ),
+                    learning_figs.Curve(
+                        "CARAFE, off-centre own share",
+                        [r.off_centre_own_share.carafe for r in records],
+                        carafe_colour,
+                    ),
+                    learning_figs.Curve(
+                        "same kernels moved (content-blind control), off-centre",
+                        [r.off_centre_own_share.carafe_moved for r in records],
+                        learning_figs.CONTROL_COLOUR,
+                    ),
+                    learning_figs.Curve(
+                        "bilinear (fixed), off-centre",
+                        [r.off_centre_own_share.bilinear for r in records],
+                        bilinear_colour,
+                        dash="dash",
+                        width=1.5,
+                    ),
+                ],
+                shown,
+                "Kernel weight on the pixel's own object at boundaries (stored)",
+                "share of the kernel's weight",
+                height=340,
+            ),
+            config=style.png_config("snapshots_alignment"),
+            key="learning_alignment",
+        )
+        st.caption(
+            "Own-object share: the weight a kernel puts on taps of the output pixel's own "
+            "object, at held-out boundary pixels. Off-centre: the same, leaving out the centre "
+            "tap (a centre spike wins the plain share). The control moves each kernel to "
+            "another boundary pixel: what it keeps owes nothing to the content there. "
+            + content_aware_sentence(records)
+            + f" (The margin of {CONTENT_MARGIN:.2f} is this page's choice.)"
+        )
+        names = {s.index: s.levels for s in a.steps}
+        series = padding_series(records)
+        st.plotly_chart(
+            learning_figs.snapshot_curves(
+                x,
+                [
+                    learning_figs.Curve(
+                        names.get(i, f"FPN step {i}"),
+                        values,
+                        width=4 if i == step.index else 1.8,  # the sidebar's step, thicker
+                        fmt=".2f",
+                    )
+                    for i, values in series.items()
+                ],
+                shown,
+                "Border: median kernel weight on zero padding, outer ring (stored)",
+                "weight on padding",
+            ),
+            config=style.png_config("snapshots_border"),
+            key="learning_border",
+        )
+        st.caption(
+            f"Thick line: the sidebar's FPN step ({step.levels}). "
+            + border_padding_sentence(records, names)
+        )
+
+st.subheader(f"Kernel statistics over the whole image, after {shown} steps")
+st.markdown(
+    "Entropy near log k² means kernels close to uniform; a high peak means "
+    "a kernel that concentrates its weight; the lean map shows which way each kernel's centre "
+    "of mass points (colour = direction, brightness = distance)."
+)
+s1, s2, s3 = st.columns(3)
+s1.plotly_chart(
+    map_figs.map_figure(
+        d.entropy[0],
+        f"Entropy (nats), step {shown}",
+        zmin=0,
+        zmax=float(np.log(k * k)),
+        colorbar_title="nats",
+        height=360,
+    ),
+    config=style.png_config(f"entropy_step_{shown}"),
+    key="learning_entropy",
+)
+s2.plotly_chart(
+    map_figs.map_figure(
+        d.peak[0],
+        f"Peak weight, step {shown}",
+        colorscale=style.KERNEL,
+        zmin=0,
+        zmax=1,
+        colorbar_title="weight",
+        height=360,
+    ),
+    config=style.png_config(f"peak_step_{shown}"),
+    key="learning_peak",
+)
+s3.plotly_chart(
+    map_figs.offset_figure(
+        d.com_dy[0],
+        d.com_dx[0],
+        f"Centre-of-mass offset (lean), step {shown}",
+        background=image_figs.map_background(
+            cur.image, d.com_dy.shape[1:], step.visible_output_hw()
+        ),
+        height=360,
+    ),
+    config=style.png_config(f"lean_step_{shown}"),
+    key="learning_lean",
+)
+w1, w2 = st.columns([1, 8])
+w1.image(map_figs.wheel_legend(), width=64, caption="direction")
+w2.caption(
+    "Wheel: right = leans right (+dx), up = leans up (−dy). Full brightness in the lean map is "
+    f"this snapshot's own 99th-percentile lean, {lean_scale(d):.2g} input pixels after {shown} "
+    "steps: each snapshot's map has its own brightness scale."
+)
+texts.cite(
+    stored="the curves and the sentences about them (assets/snapshots/metrics.json)"
+    if curves is not None
+    else ""
+)
