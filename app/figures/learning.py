@@ -9,10 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from figures.style import SELECT
+from figures.style import CONTROL_COLOUR, SELECT
 
 #: The content-blind control (CARAFE's kernels moved to other pixels): a neutral grey.
-CONTROL_COLOUR = "#7f7f7f"
 
 
 @dataclass(frozen=True)
