@@ -9,9 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from figures.style import CONTROL_COLOUR, SELECT
-
-#: The content-blind control (CARAFE's kernels moved to other pixels): a neutral grey.
+from figures.style import SELECT
 
 
 @dataclass(frozen=True)
