@@ -232,7 +232,7 @@ with right:
                     learning_figs.Curve(
                         "same kernels moved (content-blind control), off-centre",
                         [r.off_centre_own_share.carafe_moved for r in records],
-                        learning_figs.CONTROL_COLOUR,
+                        style.CONTROL_COLOUR,
                     ),
                     learning_figs.Curve(
                         "bilinear (fixed), off-centre",

@@ -44,6 +44,7 @@ METHOD_COLOURS = {
     "deconv": "#9467bd",
     "dysample": "#ff7f0e",
 }
+CONTROL_COLOUR = "#7f7f7f"  # a content-blind control (CARAFE's kernels moved elsewhere)
 
 
 def symmetric_range(*arrays) -> float:
