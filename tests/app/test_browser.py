@@ -176,10 +176,13 @@ def test_click_pixel_shows_its_kernel(server):
         )
 
         for path, title in [
+            ("network", "The whole network"),
+            ("learning", "Watch CARAFE learn"),
             ("compressed", "Compressed channels"),
             ("compare", "Compare upsamplers"),
             ("how-it-works", "How it works"),
             ("sandbox", "Sandbox"),
+            ("train-tiny", "Train a tiny CARAFE"),
             ("performance", "Performance"),
         ]:
             # the sidebar navigation keeps the session (and the clicked pixel)

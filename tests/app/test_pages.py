@@ -30,9 +30,12 @@ def test_every_page_renders():
     assert_no_exception(at)
     assert at.title[0].value.startswith("Explore")
     for page, title in [
+        ("network", "The whole network"),
+        ("learning", "Watch CARAFE learn"),
         ("compressed", "Compressed channels"),
         ("compare", "Compare upsamplers"),
         ("how_it_works", "How it works"),
+        ("train_tiny", "Train a tiny CARAFE"),
         ("performance", "Performance"),
     ]:
         at.switch_page(f"app_pages/{page}.py").run()
@@ -41,11 +44,11 @@ def test_every_page_renders():
         assert not at.error, [e.value for e in at.error]
         assert any("1905.02188" in c.value for c in at.caption)  # the paper is cited
         assert at.get("plotly_chart") or page == "performance"
-        for spec in figures_by_title(at).values():  # every heatmap has a colour bar
+        for name, spec in figures_by_title(at).items():  # a colour bar, or a legend of regions
             assert all(
-                t.get("showscale", True) is not False or i > 0
+                t.get("showscale", True) is not False or i > 0 or t.get("showlegend")
                 for i, t in enumerate(x for x in spec["data"] if x["type"] == "heatmap")
-            )
+            ), (page, name)
 
 
 def test_explore_kernel_matches_inspect(reference):
