@@ -76,6 +76,7 @@ if first_run:
     )
 import state  # noqa: E402 - after the message: imports carafe (and may build the op)
 import texts  # noqa: E402
+import tour  # noqa: E402
 
 names = state.checkpoint_names()
 if st.session_state.get("checkpoint") not in names:
@@ -138,6 +139,7 @@ def _sidebar() -> None:
                 help="The FPN's top-down path upsamples ×2 once per level, coarsest "
                 "first; P2 (stride 4) is the finest level.",
             )
+        tour.sidebar()
         st.caption(texts.PAPER)
 
 

@@ -210,11 +210,44 @@ def step_labels(model_name: str) -> list[str]:
 def selected_pixel(step) -> tuple[int, int]:
     """The selected output pixel (row, col) of ``step``, from the image-coordinate selection."""
     h, w = step.image_hw
-    iy = int(np.clip(st.session_state.get("sel_y", h // 2), 0, h - 1))
-    ix = int(np.clip(st.session_state.get("sel_x", w // 2), 0, w - 1))
+    return output_pixel_of(
+        step, st.session_state.get("sel_y", h // 2), st.session_state.get("sel_x", w // 2)
+    )
+
+
+def output_pixel_of(step, iy: int, ix: int) -> tuple[int, int]:
+    """The visible output pixel (row, col) of ``step`` under image pixel (iy, ix)."""
+    h, w = step.image_hw
+    iy, ix = int(np.clip(iy, 0, h - 1)), int(np.clip(ix, 0, w - 1))
     oy, ox = step.geometry.output_pixel_at(iy, ix)
     oh, ow = step.visible_output_hw()
     return min(oy, oh - 1), min(ox, ow - 1)
+
+
+MAX_PINS = 2
+
+
+def pins(image_key: str) -> list[dict]:
+    """The pinned pixels of this image: dicts with ``y``, ``x`` (image pixels) and ``what``
+    (how they were chosen: "" by hand, else e.g. "edge"). Pins of another image are dropped."""
+    if st.session_state.get("pins_image") != image_key:
+        return []
+    return list(st.session_state.get("pins", []))
+
+
+def set_pins(image_key: str, pinned: list[dict], note: str = "") -> None:
+    """Replace the pins of this image (at most MAX_PINS) and the note that says how."""
+    st.session_state["pins_image"] = image_key
+    st.session_state["pins"] = list(pinned)[:MAX_PINS]
+    st.session_state["pins_note"] = note
+
+
+def pin_selected(step, image_key: str) -> None:
+    """Pin the selected pixel (its output pixel's centre on ``step``), if a pin is free."""
+    pinned = pins(image_key)
+    if len(pinned) < MAX_PINS:
+        iy, ix = step.geometry.image_centre(*selected_pixel(step))
+        set_pins(image_key, pinned + [{"y": int(iy), "x": int(ix), "what": ""}])
 
 
 def select_output_pixel(step, oy: int, ox: int) -> None:

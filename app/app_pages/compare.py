@@ -337,8 +337,7 @@ if view is not None:
             key="metrics_per_class",
         )
     st.caption(
-        "Written by `carafe-evaluate`; see assets/MODEL_CARD.md for the data and "
-        "the protocol."
+        "Written by `carafe-evaluate`; see assets/MODEL_CARD.md for the data and the protocol."
     )
 st.markdown(
     "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): nearest "

@@ -8,9 +8,11 @@ import figures.images as image_figs
 import figures.kernels as kernel_figs
 import figures.maps as map_figs
 import numpy as np
+import pins
 import state
 import streamlit as st
 import texts
+import tour
 from figures import draw, style
 from figures.click_image import click_canvas
 from streamlit_image_coordinates import streamlit_image_coordinates
@@ -73,6 +75,7 @@ st.markdown(
 )
 
 cur = state.require_current()
+tour.banner("explore", cur)
 a = cur.analysis
 step = cur.step
 d = step.carafe
@@ -319,6 +322,7 @@ def pixel_view() -> None:
 
 
 pixel_view()
+pins.panel(cur, "explore")
 
 st.subheader("Kernel statistics over the whole image")
 st.markdown(

@@ -8,9 +8,11 @@ import figures.maps as map_figs
 import figures.shuffle as shuffle_figs
 import numpy as np
 import pandas as pd
+import pins
 import state
 import streamlit as st
 import texts
+import tour
 from figures import style
 
 from carafe.inspect.explain import explain_pixel, shuffle_view
@@ -92,6 +94,7 @@ if mode == "Toy 6×6":
     )
 else:
     cur = state.require_current()
+    tour.banner("how_it_works", cur)
     step = cur.step
     if step.carafe is None:
         st.info(
@@ -387,4 +390,6 @@ else:
                     key="hiw_bil",
                     config=style.png_config("bilinear_kernel"),
                 )
+if mode == "Your image":
+    pins.panel(cur, "hiw")
 texts.cite()

@@ -4,6 +4,7 @@ one image point traced through every top-down step."""
 from __future__ import annotations
 
 import figures.network as network_figs
+import pins
 import state
 import streamlit as st
 import texts
@@ -249,4 +250,5 @@ def trace_view() -> None:
 
 
 trace_view()
+pins.panel(cur, "network")
 texts.cite()

@@ -13,6 +13,7 @@ import figures.sandbox as sandbox_figs
 import state
 import streamlit as st
 import texts
+import tour
 from figures import style
 
 import carafe.inspect.sandbox as sb
@@ -40,6 +41,7 @@ st.markdown(
     "same map. The checkpoint and the FPN step come from the sidebar; the sidebar's image is "
     "not used here."
 )
+tour.banner("sandbox")
 
 
 @st.cache_data(show_spinner="Running the model on the pattern…", max_entries=8)
