@@ -10,6 +10,7 @@ import figures.maps as map_figs
 import numpy as np
 import pytest
 from figures import draw
+from figures.click_image import PAD_GREY, WINDOW_COLOURS
 
 from tests.app.conftest import (
     assert_no_exception,
@@ -148,9 +149,12 @@ def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
         "pad" in t for t in text[~v.outside]
     )
     assert any(f"{v.padding_weight:.1%}" in w.value and "zero" in w.value for w in at.warning)
-    image = figures_by_title(at)["Image: click an output pixel"]
-    assert any("zero padding" in a_["text"] for a_ in image["layout"]["annotations"])
-    assert image["layout"]["xaxis"]["range"][0] < -0.5  # the window is shown, not cut off
+    # the picture shows the window past the image on a grey margin, not cut off
+    canvas = at.session_state["explore_canvas"]
+    z = int(canvas.zoom)
+    assert canvas.margin == 2 * step.stride_in  # how far a 5×5 window reaches past the image
+    assert tuple(canvas.rgb[0, 0]) == WINDOW_COLOURS[0]  # the window's corner, in the margin
+    assert tuple(canvas.rgb[z, (canvas.margin + 100) * z]) == PAD_GREY  # the margin is grey
     at.toggle(key="explore_kernel_scale").set_value(True).run()
     fig = figures_by_title(at)["Reassembly kernel of output pixel (0, 0)"]
     assert fig["data"][0]["zmax"] == pytest.approx(v.kernel.max(), rel=1e-6)
