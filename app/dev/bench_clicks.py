@@ -5,10 +5,10 @@
 
 (Run from app/, as Streamlit runs the pages, so ``state`` and ``figures`` import as there.)
 
-Server side: the work the pixel fragment does for one clicked pixel (kernel view, the three-way
-comparison, DySample's sampling point when shipped, building and serialising the figures),
+Server side: the work the pixel fragment does for one clicked pixel (kernel view, the clickable
+picture drawn and encoded, the three-way comparison, DySample's sampling point when shipped, building and serialising the figures),
 timed for many pixels of the first sample image. Browser side: ``streamlit run`` on a local
-port, headless Chromium clicks pixels of the image and waits until the kernel title names the
+port, headless Chromium clicks pixels of the picture (in its component frame) and waits until the kernel title names the
 new pixel ("kernel"), then until the app stops running ("page done"). A benchmark, not a test:
 it prints a table and asserts nothing.
 """
@@ -16,12 +16,15 @@ it prints a table and asserts nothing.
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import time
 
 import figures.kernels as kernel_figs
 import numpy as np
 import state
+from figures.click_image import click_canvas
+from PIL import Image
 
 from carafe.inspect.analysis import analyze
 from carafe.inspect.catalog import load_model
@@ -29,6 +32,9 @@ from carafe.inspect.imageio import load_image_file, sample_images
 from carafe.inspect.kernel_compare import compare_pixel
 from carafe.inspect.pixel import kernel_view
 from dev.live_app import NEW_KERNEL_TITLE, running_app, wait_idle
+
+# Explore's clickable picture lives in the component's iframe.
+CLICK_FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 
 
 def _ms(samples: list[float]) -> str:
@@ -48,6 +54,8 @@ def server_side(clicks: int = 40) -> list[float]:
         y, x = int(rng.integers(oh)), int(rng.integers(ow))
         t0 = time.perf_counter()
         v = kernel_view(step, y, x)
+        canvas = click_canvas(a.image, a.segmentation, 0.45, v, margin=2 * step.stride_in)
+        Image.fromarray(canvas.rgb).save(io.BytesIO(), format="JPEG", quality=92)  # as sent
         cmp = compare_pixel(step, y, x, channel, a.segmentation)
         figs = [
             kernel_figs.kernel_figure(
@@ -78,19 +86,14 @@ def browser_side(clicks: int = 12) -> tuple[list[float], list[float], list[float
         page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
         wait_idle(page, quiet=2.0, timeout=120, poll=0.02)
         title = page.locator("text=/Reassembly kernel of output pixel/").first
-        plot = page.locator(".js-plotly-plot").first
-        box = plot.bounding_box()
+        picture = page.frame_locator(CLICK_FRAME).locator("#image")
         rng = np.random.default_rng(1)
         for _ in range(clicks):
             before = title.text_content()
+            box = picture.bounding_box()
             fx, fy = rng.uniform(0.15, 0.85, 2)
-            x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
-            page.mouse.move(x - 3, y)
-            time.sleep(0.3)
-            page.mouse.move(x, y)
-            time.sleep(0.3)
-            page.mouse.down()
-            page.mouse.up()
+            x, y = round(box["x"] + box["width"] * fx), round(box["y"] + box["height"] * fy)
+            page.mouse.click(x, y)
             t0 = time.time()
             try:
                 page.wait_for_function(NEW_KERNEL_TITLE, arg=before, polling=10, timeout=20_000)
