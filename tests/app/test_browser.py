@@ -192,6 +192,36 @@ def test_click_pixel_shows_its_kernel(server):
             _check_clean(page, path)
             _full_screenshot(page, ARTIFACTS / f"{path}.png")
 
+        # the guided tour, driven with the keyboard: focus a button, press Enter
+        page.locator('[data-testid="stSidebar"]').get_by_role(
+            "button", name="Take the tour"
+        ).focus()
+        page.keyboard.press("Enter")
+        steps = 0
+        while True:
+            page.wait_for_selector("text=/Guided tour · step \\d+ of \\d+/", timeout=240_000)
+            wait_idle(page)
+            _check_clean(page, f"tour step {steps + 1}")
+            steps += 1
+            label = page.locator("text=/Guided tour · step/").first.text_content()
+            _full_screenshot(page, ARTIFACTS / f"tour_{steps}.png")
+            last = page.get_by_role("button", name="Finish the tour")
+            if last.count():
+                last.focus()
+                page.keyboard.press("Enter")
+                break
+            page.get_by_role("button", name="Next tour step ▶").focus()
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "prev => ![...document.querySelectorAll('p, strong')].some(e => "
+                "e.textContent === prev)",
+                arg=label,
+                timeout=240_000,
+            )
+        assert steps >= 5, f"the tour had {steps} steps"
+        wait_idle(page)
+        _check_clean(page, "after the tour")
+
         # uploads: a corrupt file gives st.error, a real one is analysed, and a second
         # browser session (own cookies and websocket) still sees the sample image
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Explore").click()
