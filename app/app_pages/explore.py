@@ -332,44 +332,15 @@ st.markdown(
     "Colour = direction (wheel), brightness = distance; arrows on a coarse grid."
 )
 s1, s2, s3 = st.columns(3)
-s1.plotly_chart(
-    map_figs.map_figure(
-        d.entropy[g],
-        "Entropy (nats)",
-        zmin=0,
-        zmax=float(np.log(k * k)),
-        colorbar_title="nats",
-        height=380,
-    ),
-    config=style.png_config("entropy"),
-    key="explore_entropy",
+stats = map_figs.kernel_statistics_figures(
+    d, g, image_figs.map_background(cur.image, d.com_dy.shape[1:], step.visible_output_hw())
 )
-s2.plotly_chart(
-    map_figs.map_figure(
-        d.peak[g],
-        "Peak weight",
-        colorscale=style.KERNEL,
-        zmin=0,
-        zmax=1,
-        colorbar_title="weight",
-        height=380,
-    ),
-    config=style.png_config("peak"),
-    key="explore_peak",
-)
-s3.plotly_chart(
-    map_figs.offset_figure(
-        d.com_dy[g],
-        d.com_dx[g],
-        "Centre-of-mass offset (lean)",
-        background=image_figs.map_background(
-            cur.image, d.com_dy.shape[1:], step.visible_output_hw()
-        ),
-        height=380,
-    ),
-    config=style.png_config("com_offset"),
-    key="explore_com",
-)
+for column, fig, name in zip((s1, s2, s3), stats, ("entropy", "peak", "com"), strict=True):
+    column.plotly_chart(
+        fig,
+        config=style.png_config("com_offset" if name == "com" else name),
+        key=f"explore_{name}",
+    )
 w1, w2 = st.columns([1, 6])
 w1.image(map_figs.wheel_legend(), width=64, caption="direction")
 w2.caption(

@@ -291,44 +291,17 @@ st.markdown(
     "of mass points (colour = direction, brightness = distance)."
 )
 s1, s2, s3 = st.columns(3)
-s1.plotly_chart(
-    map_figs.map_figure(
-        d.entropy[0],
-        f"Entropy (nats), step {shown}",
-        zmin=0,
-        zmax=float(np.log(k * k)),
-        colorbar_title="nats",
-        height=360,
-    ),
-    config=style.png_config(f"entropy_step_{shown}"),
-    key="learning_entropy",
+stats = map_figs.kernel_statistics_figures(
+    d,
+    0,
+    image_figs.map_background(cur.image, d.com_dy.shape[1:], step.visible_output_hw()),
+    suffix=f", step {shown}",
+    height=360,
 )
-s2.plotly_chart(
-    map_figs.map_figure(
-        d.peak[0],
-        f"Peak weight, step {shown}",
-        colorscale=style.KERNEL,
-        zmin=0,
-        zmax=1,
-        colorbar_title="weight",
-        height=360,
-    ),
-    config=style.png_config(f"peak_step_{shown}"),
-    key="learning_peak",
-)
-s3.plotly_chart(
-    map_figs.offset_figure(
-        d.com_dy[0],
-        d.com_dx[0],
-        f"Centre-of-mass offset (lean), step {shown}",
-        background=image_figs.map_background(
-            cur.image, d.com_dy.shape[1:], step.visible_output_hw()
-        ),
-        height=360,
-    ),
-    config=style.png_config(f"lean_step_{shown}"),
-    key="learning_lean",
-)
+for column, fig, name in zip((s1, s2, s3), stats, ("entropy", "peak", "lean"), strict=True):
+    column.plotly_chart(
+        fig, config=style.png_config(f"{name}_step_{shown}"), key=f"learning_{name}"
+    )
 w1, w2 = st.columns([1, 8])
 w1.image(map_figs.wheel_legend(), width=64, caption="direction")
 w2.caption(

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from figures.draw import outline, rgb_image
-from figures.style import DIV, HIGHLIGHT, PAD_FILL, SEQ, square, symmetric_range
+from figures.style import DIV, HIGHLIGHT, KERNEL, PAD_FILL, SEQ, square, symmetric_range
 
 
 def map_figure(
@@ -209,3 +209,35 @@ def region_figure(labels, names, title, colours=REGION_COLOURS, height=300) -> g
         )
     fig.update_layout(title=title, legend=dict(orientation="h", y=-0.05))
     return square(fig, height=height)
+
+
+def kernel_statistics_figures(details, group: int, background, suffix: str = "", height=380):
+    """The three maps of one step's kernels (``details``: a CarafeDetails), one group:
+    entropy (0 to log k², uniform), peak weight (0 to 1) and lean (centre-of-mass offsets over
+    the grey ``background``). ``suffix`` ends every title (e.g. ", step 200")."""
+    k = details.up_kernel
+    entropy = map_figure(
+        details.entropy[group],
+        f"Entropy (nats){suffix}",
+        zmin=0,
+        zmax=float(np.log(k * k)),
+        colorbar_title="nats",
+        height=height,
+    )
+    peak = map_figure(
+        details.peak[group],
+        f"Peak weight{suffix}",
+        colorscale=KERNEL,
+        zmin=0,
+        zmax=1,
+        colorbar_title="weight",
+        height=height,
+    )
+    lean = offset_figure(
+        details.com_dy[group],
+        details.com_dx[group],
+        f"Centre-of-mass offset (lean){suffix}",
+        background=background,
+        height=height,
+    )
+    return entropy, peak, lean
