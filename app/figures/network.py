@@ -307,13 +307,21 @@ def trace_kernels_figure(traced, selected: int, height: int = 430) -> go.Figure:
     )
 
 
-def _moves(start, points) -> tuple[list, list]:
-    """x, y of one line trace from ``start`` to every point (None between the segments)."""
+def _moves(start, points, colour: str, **axes) -> go.Scatter:
+    """Thin lines from ``start`` to every point: how far each sampling point moved."""
     xs, ys = [], []
     for px, py in np.asarray(points, np.float64):
-        xs += [float(start[0]), float(px), None]
+        xs += [float(start[0]), float(px), None]  # None breaks the line between segments
         ys += [float(start[1]), float(py), None]
-    return xs, ys
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="lines",
+        line=dict(color=colour, width=1),
+        hoverinfo="skip",
+        showlegend=False,
+        **axes,
+    )
 
 
 def trace_image_figure(image, marks, point, click_step, click_pixel) -> go.Figure:
@@ -359,17 +367,9 @@ def trace_image_figure(image, marks, point, click_step, click_pixel) -> go.Figur
             notes[-1]["font"]["color"] = colour
         shapes.append(_cells(*m["output_box"], line=dict(color=colour, width=2)))
         if m.get("points") is not None:
-            lx, ly = _moves(m["start"], m["points"])
             pts = np.asarray(m["points"])
             traces += [
-                go.Scatter(
-                    x=lx,
-                    y=ly,
-                    mode="lines",
-                    line=dict(color=colour, width=1),
-                    hoverinfo="skip",
-                    showlegend=False,
-                ),
+                _moves(m["start"], pts, colour),
                 go.Scatter(
                     x=pts[:, 0],
                     y=pts[:, 1],
@@ -420,19 +420,9 @@ def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
         xref, yref = refs[i]
         sy, sx = t.view.source
         pts = np.asarray(t.view.points)
-        lx, ly = _moves(t.view.start, pts)
         shapes.append(_cells(sy, sx, sy + 1, sx + 1, xref, yref, line=dict(color=colour, width=2)))
         traces += [
-            go.Scatter(
-                x=lx,
-                y=ly,
-                mode="lines",
-                line=dict(color=colour, width=1),
-                hoverinfo="skip",
-                showlegend=False,
-                xaxis=xref,
-                yaxis=yref,
-            ),
+            _moves(t.view.start, pts, colour, xaxis=xref, yaxis=yref),
             go.Scatter(
                 x=pts[:, 0],
                 y=pts[:, 1],
