@@ -36,7 +36,6 @@ PAGES = {
     "how_it_works": "app_pages/how_it_works.py",
     "sandbox": "app_pages/sandbox.py",
 }
-SANDBOX_SIDE = 256  # the Sandbox page's UPLOAD_SIDE: it decodes uploads to this long side
 CHANNEL_KEYS = {"explore": "explore_channel", "how_it_works": "hiw_channel"}
 
 
@@ -106,7 +105,7 @@ def _prepare_sandbox() -> None:
     ss = st.session_state
     data, name = _image_bytes()
     image, _ = state.decode(data)
-    small, _ = state.decode(data, SANDBOX_SIDE)
+    small, _ = state.decode(data, sb.UPLOAD_SIDE)
     if image is None or small is None:
         return  # the page itself says why the image cannot be used
     key = hashlib.sha1(data).hexdigest()
@@ -193,7 +192,7 @@ def _sandbox_text() -> str | None:
     data = ss.get("sb_upload_bytes")
     if ss.get("sb_pattern") != "Upload" or data is None:
         return None
-    image, _ = state.decode(data, SANDBOX_SIDE)
+    image, _ = state.decode(data, sb.UPLOAD_SIDE)
     if image is None:
         return None
     model_name = ss.get("checkpoint") or state.checkpoint_names()[0]

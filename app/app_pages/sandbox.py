@@ -30,7 +30,6 @@ KINDS = {
     "Disc": "disc",
     "Upload": None,
 }
-UPLOAD_SIDE = 256  # uploads are downscaled to this long side: small maps, quick answers
 TWIN = "dysample"  # the twin shown beside CARAFE (a separate model, see sandbox_twin)
 
 st.title("Sandbox")
@@ -98,14 +97,14 @@ with left:
             type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
             key="sb_upload",
             on_change=_store,
-            help=f"Downscaled to a long side of {UPLOAD_SIDE} px; it stays in your session.",
+            help=f"Downscaled to a long side of {sb.UPLOAD_SIDE} px; it stays in your session.",
         )
         data = st.session_state.get("sb_upload_bytes")
         name = st.session_state.get("sb_upload_name", "upload")
         if data is None:
             st.info("Upload an image to see it here, or pick a pattern.")
             st.stop()
-        image, info = state.decode(data, UPLOAD_SIDE)
+        image, info = state.decode(data, sb.UPLOAD_SIDE)
         if image is None:
             st.error(f"**{name}** cannot be used: {info}")
             st.stop()

@@ -61,6 +61,7 @@ __all__ = [
     "METHODS",
     "PATTERNS",
     "SIZE_CONVENTION",
+    "UPLOAD_SIDE",
     "FlatRegion",
     "KernelOnLine",
     "Line",
@@ -93,6 +94,9 @@ METHODS = ("carafe", "bilinear", "nearest", "deconv")
 
 #: How every size on the Sandbox page is written.
 SIZE_CONVENTION = "H×W, rows × columns"
+
+#: Images for the Sandbox are downscaled to this long side: small maps, quick answers.
+UPLOAD_SIDE = 256
 
 
 def size_hw(hw) -> str:
