@@ -24,7 +24,17 @@ import torch
 from PIL import Image
 from skimage.draw import ellipse, polygon
 
-__all__ = ["CLASS_NAMES", "SOURCE_PHOTOS", "SPLIT_SEEDS", "ShapesData", "load_split", "make_scene"]
+__all__ = [
+    "CLASS_NAMES",
+    "MultiScaleShapes",
+    "SOURCE_PHOTOS",
+    "SPLIT_SEEDS",
+    "ShapesData",
+    "load_multiscale",
+    "load_split",
+    "make_scene",
+    "scenes_per_size",
+]
 
 CLASS_NAMES = ("background", "ellipse", "triangle", "rectangle", "star")
 SPLIT_SEEDS = {"train": 1905, "heldout": 2188}
@@ -168,3 +178,38 @@ def load_split(
         np.savez(tmp, images=images, labels=labels)
         tmp.replace(cache)
     return ShapesData(torch.from_numpy(images), torch.from_numpy(labels).long())
+
+
+class MultiScaleShapes:
+    """Scenes of one split generated at several sizes, for scale-robust training.
+
+    ``splits[size]`` holds the scenes made at that size (objects scale with the scene, so a
+    512-px scene has objects 4x the radius of a 128-px one). Labels stay uint8 in memory
+    and become int64 per batch, which keeps five sizes of scenes in about 2 GB.
+    """
+
+    def __init__(self, splits: dict[int, ShapesData]) -> None:
+        self.splits = dict(sorted(splits.items()))
+        self.sizes = tuple(self.splits)
+        self.class_names = list(CLASS_NAMES)
+
+    def batch(self, size: int, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images as float in [0, 1] and int64 labels of scenes ``indices`` at ``size``."""
+        data = self.splits[size]
+        return data.images[indices].float() / 255.0, data.labels[indices].long()
+
+
+def scenes_per_size(size: int, base_images: int, base_size: int = 128) -> int:
+    """How many scenes to generate at ``size``: fewer for big sizes (each holds more pixels)."""
+    return max(200, round(base_images * (base_size / size) ** 1.5))
+
+
+def load_multiscale(
+    split: str, sizes: list[int], base_images: int, cache_dir: str | Path | None = None
+) -> MultiScaleShapes:
+    """:func:`load_split` at every size in ``sizes``, with :func:`scenes_per_size` scenes each."""
+    splits = {}
+    for size in sizes:
+        data = load_split(split, scenes_per_size(size, base_images, min(sizes)), size, cache_dir)
+        splits[size] = ShapesData(data.images, data.labels.to(torch.uint8))
+    return MultiScaleShapes(splits)

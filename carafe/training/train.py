@@ -2,6 +2,11 @@
 
     carafe-train --upsampler carafe --seed 0 --out runs/carafe_s0
     carafe-train --out runs/carafe_s0 --resume          # continue after a stop
+    carafe-train --image-sizes 128,192,256,384,512 --steps 1600 --out runs/ms/carafe_s0
+
+With several ``--image-sizes`` (the shipped recipe) every step draws one size and a batch of
+whole scenes at that size holding about as many pixels as ``--batch-size`` scenes of the
+smallest size, so the models see objects from 1x to 4x the 128-px scale at one step's cost.
     torchrun --nproc_per_node 4 -m carafe.train --upsampler carafe --out runs/ddp   # DDP
 
 Every step draws its batch and its flips from ``seed`` and the step number alone, so a run is
@@ -26,7 +31,7 @@ from tqdm import tqdm
 
 from carafe.models import build_model, default_config, save_checkpoint
 from carafe.nn import UPSAMPLER_KINDS
-from carafe.training.data import CLASS_NAMES, load_split
+from carafe.training.data import CLASS_NAMES, load_multiscale, load_split
 
 __all__ = ["find_mobilenet_weights", "main", "parse_args", "train"]
 
@@ -65,6 +70,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps")
     p.add_argument("--image-size", type=int, default=128)
+    p.add_argument(
+        "--image-sizes",
+        type=lambda text: sorted({int(v) for v in text.split(",") if v.strip()}),
+        default=None,
+        help="comma-separated scene sizes for multi-scale training (e.g. 128,192,256,384,512); "
+        "overrides --image-size; --batch-size is the batch at the smallest size",
+    )
     p.add_argument("--train-images", type=int, default=4000)
     p.add_argument("--fpn-channels", type=int, default=64)
     p.add_argument("--checkpoint-every", type=int, default=250)
@@ -118,6 +130,27 @@ def _batch_plan(seed: int, step: int, num_images: int, batch: int) -> tuple[torc
     )
 
 
+def batch_at_size(size: int, smallest: int, batch: int, world: int = 1) -> int:
+    """Scenes per step at ``size``: about the pixels of ``batch`` scenes at ``smallest``."""
+    scenes = max(1, round(batch * (smallest / size) ** 2))
+    return max(world, scenes - scenes % world)
+
+
+def _multiscale_plan(
+    seed: int, step: int, counts: dict[int, int], batch: int, world: int
+) -> tuple[int, torch.Tensor, int]:
+    """(size, indices, augmentation code) of a multi-scale step, from (seed, step) alone."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    sizes = sorted(counts)
+    size = sizes[int(torch.randint(len(sizes), (1,), generator=g))]
+    n = batch_at_size(size, sizes[0], batch, world)
+    return (
+        size,
+        torch.randint(counts[size], (n,), generator=g),
+        int(torch.randint(8, (1,), generator=g)),
+    )
+
+
 def _augment(x: torch.Tensor, code: int) -> torch.Tensor:
     """One of the 8 flips/rotations (shape classes are invariant to them)."""
     if code & 4:
@@ -163,7 +196,12 @@ def train(args: argparse.Namespace) -> Path | None:
         )
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    data = load_split("train", args.train_images, args.image_size, args.cache_dir)
+    sizes = getattr(args, "image_sizes", None) or [args.image_size]
+    if len(sizes) > 1:
+        data = load_multiscale("train", sizes, args.train_images, args.cache_dir)
+        counts = {size: len(part) for size, part in data.splits.items()}
+    else:
+        data = load_split("train", args.train_images, sizes[0], args.cache_dir)
     model = build_model(
         default_config(args.upsampler, len(CLASS_NAMES), list(CLASS_NAMES), args.fpn_channels)
     )
@@ -212,8 +250,12 @@ def train(args: argparse.Namespace) -> Path | None:
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = args.lr * _lr_factor(step, args.steps, args.warmup)
-        indices, code = _batch_plan(args.seed, step, len(data), args.batch_size)
-        images, labels = data.batch(indices[rank::world])
+        if len(sizes) > 1:
+            size, indices, code = _multiscale_plan(args.seed, step, counts, args.batch_size, world)
+            images, labels = data.batch(size, indices[rank::world])
+        else:
+            indices, code = _batch_plan(args.seed, step, len(data), args.batch_size)
+            images, labels = data.batch(indices[rank::world])
         images = _augment(images, code).to(device)
         labels = _augment(labels, code).to(device)
         loss = F.cross_entropy(net(images), labels)
@@ -241,7 +283,8 @@ def train(args: argparse.Namespace) -> Path | None:
         "steps": args.steps,
         "batch_size": args.batch_size,
         "world_size": world,
-        "image_size": args.image_size,
+        "image_size": args.image_size if len(sizes) == 1 else sizes[0],
+        "image_sizes": list(sizes),
         "train_images": args.train_images,
         "lr": args.lr,
         "weight_decay": args.weight_decay,
