@@ -37,6 +37,9 @@ from carafe.training.metrics import boundary_f_scores, class_boundary_f, mean_io
 __all__ = [
     "LATENCY_SHAPE",
     "evaluate_model",
+    "predict",
+    "scene_confusions",
+    "scores",
     "SHIPPED_CHECK_IMAGES",
     "main",
     "markdown_tables",
@@ -51,27 +54,42 @@ SHIPPED_CHECK_IMAGES = 64  # held-out scenes on which the shipped files are re-c
 
 
 @torch.no_grad()
-def evaluate_model(
-    model: SegmentationModel,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    batch_size: int = 50,
-    tolerance: int = 1,
-) -> dict:
-    """mIoU (%), both boundary F-scores (%) and per-class IoU of ``model`` on uint8 images."""
+def predict(model: SegmentationModel, images: torch.Tensor, batch_size: int = 50) -> torch.Tensor:
+    """Predicted class ids (N, H, W) uint8 of ``model`` on uint8 images (N, 3, H, W)."""
     model.eval()
-    k = model.num_classes
-    confusion = torch.zeros(k, k, dtype=torch.long)
+    out = torch.empty((images.shape[0], *images.shape[-2:]), dtype=torch.uint8)
+    for start in range(0, images.shape[0], batch_size):
+        x = images[start : start + batch_size].float() / 255.0
+        out[start : start + batch_size] = model(x).argmax(1).to(torch.uint8)
+    return out
+
+
+def scene_confusions(pred: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(N, K, K) confusion matrix of each scene (rows: truth, columns: prediction)."""
+    k = num_classes
+    codes = labels.flatten(1).long() * k + pred.flatten(1).long()
+    out = torch.zeros(pred.shape[0], k * k, dtype=torch.long)
+    out.scatter_add_(1, codes, torch.ones_like(codes))
+    return out.view(-1, k, k)
+
+
+def scores(
+    pred: torch.Tensor,
+    labels: torch.Tensor,
+    class_names: list[str],
+    tolerance: int = 1,
+    batch_size: int = 50,
+) -> dict:
+    """mIoU (%), both boundary F-scores (%) and per-class IoU of predictions against labels."""
+    k = len(class_names)
+    confusion = scene_confusions(pred, labels, k).sum(0)
     f_scores = []
     class_f = torch.zeros(k, dtype=torch.float64)
     class_count = torch.zeros(k, dtype=torch.long)
-    for start in range(0, images.shape[0], batch_size):
-        x = images[start : start + batch_size].float() / 255.0
-        y = labels[start : start + batch_size]
-        pred = model(x).argmax(1)
-        confusion += torch.bincount(y.flatten() * k + pred.flatten(), minlength=k * k).view(k, k)
-        f_scores.append(boundary_f_scores(pred, y, tolerance))
-        score_sum, count = class_boundary_f(pred, y, k)
+    for start in range(0, pred.shape[0], batch_size):
+        p, y = pred[start : start + batch_size].long(), labels[start : start + batch_size].long()
+        f_scores.append(boundary_f_scores(p, y, tolerance))
+        score_sum, count = class_boundary_f(p, y, k)
         class_f += score_sum
         class_count += count
     miou, per_class = mean_iou(confusion)
@@ -81,11 +99,21 @@ def evaluate_model(
         "boundary_f": 100 * float(torch.cat(f_scores).mean()),
         "class_boundary_f": 100 * float((class_f[seen] / class_count[seen]).mean()),
         "per_class_iou": {
-            name: 100 * v
-            for name, v in zip(model.class_names, per_class, strict=True)
-            if v is not None
+            name: 100 * v for name, v in zip(class_names, per_class, strict=True) if v is not None
         },
     }
+
+
+def evaluate_model(
+    model: SegmentationModel,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int = 50,
+    tolerance: int = 1,
+) -> dict:
+    """mIoU (%), both boundary F-scores (%) and per-class IoU of ``model`` on uint8 images."""
+    pred = predict(model, images, batch_size)
+    return scores(pred, labels, model.class_names, tolerance, batch_size)
 
 
 def model_costs(model: SegmentationModel, image_size: int) -> dict:
