@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carafe.inspect.kernel_compare import bilinear_kernels
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.subpixel import bilinear_kernels
 
 __all__ = ["PixelExplanation", "ShuffleView", "explain_pixel", "shuffle_view"]
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from carafe.inspect.pixel import padding_weight_map
+from carafe.inspect.pixel import FLAT_TOLERANCE, flat_mask, padding_weight_map
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.subpixel import FLAT_TOLERANCE, flat_mask
 from carafe.ops import carafe
 from carafe.ops.geometry import taps_inside_map
 

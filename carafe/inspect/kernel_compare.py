@@ -14,10 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from carafe.inspect.records import StepAnalysis
-from carafe.nn.interpolation import bilinear_taps_1d
+from carafe.nn.interpolation import bilinear_kernel_1d, bilinear_taps_1d
 from carafe.ops.geometry import Geometry, pixel_centre
 
-__all__ = ["MethodKernel", "PixelComparison", "bilinear_kernel", "compare_pixel", "nearest_kernel"]
+__all__ = [
+    "MethodKernel",
+    "PixelComparison",
+    "bilinear_kernel",
+    "bilinear_kernels",
+    "compare_pixel",
+    "nearest_kernel",
+]
 
 METHOD_NAMES = {"carafe": "CARAFE", "bilinear": "Bilinear", "nearest": "Nearest"}
 
@@ -37,6 +44,13 @@ def bilinear_kernel(geo: Geometry, y: int, x: int) -> np.ndarray:
         for col, wx in bilinear_taps_1d(x, geo.s, geo.W):
             kernel[row - sy + r, col - sx + r] += wy * wx
     return kernel
+
+
+def bilinear_kernels(k: int, s: int) -> np.ndarray:
+    """(s, s, k, k): the weights bilinear interpolation puts on the k×k window of sub-pixel
+    (a, b), away from the border (:func:`carafe.alignment.bilinear_kernel_1d`)."""
+    rows = [bilinear_kernel_1d(k, s, a).numpy() for a in range(s)]
+    return np.stack([np.stack([np.outer(ra, rb) for rb in rows]) for ra in rows])
 
 
 def nearest_kernel(geo: Geometry, y: int, x: int) -> np.ndarray:

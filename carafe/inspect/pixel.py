@@ -1,5 +1,5 @@
-"""One output pixel of an analysed step: its kernel (with the taps that read zero padding) and
-where to start exploring. Plain numbers and arrays for :mod:`carafe.inspect`; no drawing."""
+"""One output pixel of an analysed step: its kernel (with the taps that read zero padding),
+where to start exploring, and which windows lie on one colour of the image. Plain numbers and arrays for :mod:`carafe.inspect`; no drawing."""
 
 from __future__ import annotations
 
@@ -8,10 +8,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.summaries import window_reduce
+from carafe.inspect.summaries import block_reduce, window_reduce
 from carafe.ops.geometry import Geometry, pixel_centre, taps_inside_map
 
-__all__ = ["KernelView", "boundary_windows", "kernel_view", "padding_weight_map", "start_pixel"]
+__all__ = [
+    "FLAT_TOLERANCE",
+    "KernelView",
+    "boundary_windows",
+    "flat_mask",
+    "kernel_view",
+    "padding_weight_map",
+    "start_pixel",
+    "window_spread",
+]
+
+#: A window is flat when every RGB channel of the image under it spans at most this (of 255).
+FLAT_TOLERANCE = 8
 
 
 def boundary_windows(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> np.ndarray:
@@ -33,6 +45,29 @@ def boundary_windows(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> 
     sy = np.arange(oh) // geo.s
     sx = np.arange(ow) // geo.s
     return mixed[np.ix_(sy, sx)]
+
+
+def window_spread(step: StepAnalysis, image: np.ndarray) -> np.ndarray:
+    """(H, W) over the input map: the largest range (max − min, of 255) of one RGB channel of
+    the image under the pixel's k×k window; NaN where the window passes the image."""
+    geo = step.geometry
+    spread = np.zeros((geo.H, geo.W))
+    for c in range(image.shape[2]):
+        channel = image[..., c].astype(np.float64)
+        lo = window_reduce(
+            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min
+        )
+        hi = window_reduce(
+            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max
+        )
+        spread = np.fmax(spread, hi - lo) if c else hi - lo
+    return spread
+
+
+def flat_mask(step: StepAnalysis, image: np.ndarray, tol: int = FLAT_TOLERANCE) -> np.ndarray:
+    """(H, W) bool: input pixels whose k×k window lies in the image, on one colour (± tol)."""
+    with np.errstate(invalid="ignore"):
+        return window_spread(step, image) <= tol  # NaN (window past the image) compares False
 
 
 def start_pixel(

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carafe.inspect.kernel_compare import bilinear_kernels
 from carafe.inspect.patterns import (
     PATTERNS,
     Line,
@@ -44,16 +45,10 @@ from carafe.inspect.patterns import (
     line_through,
     make_pattern,
 )
+from carafe.inspect.pixel import FLAT_TOLERANCE, flat_mask
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.subpixel import (
-    FLAT_TOLERANCE,
-    FlatRegion,
-    bilinear_kernels,
-    block_reduce,
-    flat_mask,
-    flat_region,
-)
-from carafe.inspect.summaries import window_reduce
+from carafe.inspect.subpixel import FlatRegion, flat_region
+from carafe.inspect.summaries import block_reduce, window_reduce
 from carafe.ops.geometry import taps_inside_map
 
 __all__ = [

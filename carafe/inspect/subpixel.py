@@ -22,15 +22,13 @@ from itertools import combinations
 
 import numpy as np
 
+from carafe.inspect.kernel_compare import bilinear_kernels
+from carafe.inspect.pixel import FLAT_TOLERANCE, flat_mask
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.summaries import window_reduce
-from carafe.nn.interpolation import bilinear_kernel_1d
 from carafe.ops.geometry import kernel_lean
 
-__all__ = ["FLAT_TOLERANCE", "FlatRegion", "bilinear_kernels", "block_reduce", "flat_region"]
-
-#: A window is flat when every RGB channel of the image under it spans at most this (of 255).
-FLAT_TOLERANCE = 8
+__all__ = ["FlatRegion", "flat_region"]
 
 
 @dataclass
@@ -53,47 +51,6 @@ class FlatRegion:
     bilinear_lean: np.ndarray
     roughness: dict[str, float]
     input_spread: float  # mean (max − min) of the projected input under a flat window
-
-
-def block_reduce(values: np.ndarray, stride: int, hw, how=np.mean) -> np.ndarray:
-    """(h, w) image values -> (H, W) map: ``how`` over each stride × stride block.
-
-    NaN where a map pixel covers no image pixel (the model's padding past the image).
-    """
-    h, w = values.shape
-    H, W = int(hw[0]), int(hw[1])
-    nh, nw = -(-h // stride), -(-w // stride)
-    padded = np.full((nh * stride, nw * stride), np.nan)
-    padded[:h, :w] = values
-    blocks = padded.reshape(nh, stride, nw, stride)
-    name = {np.mean: np.nanmean, np.min: np.nanmin, np.max: np.nanmax}[how]
-    out = np.full((H, W), np.nan)
-    out[: min(H, nh), : min(W, nw)] = name(blocks, axis=(1, 3))[:H, :W]
-    return out
-
-
-def flat_mask(step: StepAnalysis, image: np.ndarray, tol: int = FLAT_TOLERANCE) -> np.ndarray:
-    """(H, W) bool: input pixels whose k×k window lies in the image, on one colour (± tol)."""
-    geo = step.geometry
-    ok = np.ones((geo.H, geo.W), bool)
-    for c in range(image.shape[2]):
-        channel = image[..., c].astype(np.float64)
-        lo = window_reduce(
-            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min
-        )
-        hi = window_reduce(
-            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max
-        )
-        with np.errstate(invalid="ignore"):
-            ok &= (hi - lo) <= tol  # NaN (window past the image) compares False
-    return ok
-
-
-def bilinear_kernels(k: int, s: int) -> np.ndarray:
-    """(s, s, k, k): the weights bilinear interpolation puts on the k×k window of sub-pixel
-    (a, b), away from the border (:func:`carafe.alignment.bilinear_kernel_1d`)."""
-    rows = [bilinear_kernel_1d(k, s, a).numpy() for a in range(s)]
-    return np.stack([np.stack([np.outer(ra, rb) for rb in rows]) for ra in rows])
 
 
 def _tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:

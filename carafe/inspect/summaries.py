@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["agreement", "max_abs_difference", "pca_rgb", "rms_difference", "window_reduce"]
+__all__ = [
+    "agreement",
+    "block_reduce",
+    "max_abs_difference",
+    "pca_rgb",
+    "rms_difference",
+    "window_reduce",
+]
 
 
 def window_reduce(a: np.ndarray, k: int, fn, pad: float | None = np.nan) -> np.ndarray:
@@ -16,6 +23,23 @@ def window_reduce(a: np.ndarray, k: int, fn, pad: float | None = np.nan) -> np.n
     r = (k - 1) // 2
     padded = np.pad(a, r, mode="edge") if pad is None else np.pad(a, r, constant_values=pad)
     return fn(np.lib.stride_tricks.sliding_window_view(padded, (k, k)), axis=(2, 3))
+
+
+def block_reduce(values: np.ndarray, stride: int, hw, how=np.mean) -> np.ndarray:
+    """(h, w) image values -> (H, W) map: ``how`` over each stride × stride block.
+
+    NaN where a map pixel covers no image pixel (the model's padding past the image).
+    """
+    h, w = values.shape
+    H, W = int(hw[0]), int(hw[1])
+    nh, nw = -(-h // stride), -(-w // stride)
+    padded = np.full((nh * stride, nw * stride), np.nan)
+    padded[:h, :w] = values
+    blocks = padded.reshape(nh, stride, nw, stride)
+    name = {np.mean: np.nanmean, np.min: np.nanmin, np.max: np.nanmax}[how]
+    out = np.full((H, W), np.nan)
+    out[: min(H, nh), : min(W, nw)] = name(blocks, axis=(1, 3))[:H, :W]
+    return out
 
 
 def rms_difference(a: np.ndarray, b: np.ndarray) -> float:

@@ -15,11 +15,16 @@ import numpy as np
 
 from carafe.inspect.explain import PixelExplanation, explain_pixel
 from carafe.inspect.kernel_compare import PixelComparison, compare_pixel
-from carafe.inspect.pixel import KernelView, kernel_view, start_pixel
+from carafe.inspect.pixel import (
+    FLAT_TOLERANCE,
+    KernelView,
+    flat_mask,
+    kernel_view,
+    start_pixel,
+    window_spread,
+)
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.sandbox import Profile
-from carafe.inspect.subpixel import FLAT_TOLERANCE, block_reduce, flat_mask
-from carafe.inspect.summaries import window_reduce
 
 __all__ = [
     "CENTRED",
@@ -39,7 +44,6 @@ __all__ = [
     "sandbox_line",
     "sandbox_sentence",
     "softmax_sentence",
-    "window_spread",
 ]
 
 CENTRED = 0.25  # a kernel whose centre of mass lies within a quarter tap of the centre
@@ -371,23 +375,6 @@ class PinChoice:
     flat_pixels: int
     spread: float
     tolerance: int = FLAT_TOLERANCE
-
-
-def window_spread(step: StepAnalysis, image: np.ndarray) -> np.ndarray:
-    """(H, W) over the input map: the largest range (max − min, of 255) of one RGB channel of
-    the image under the pixel's k×k window; NaN where the window passes the image."""
-    geo = step.geometry
-    spread = np.zeros((geo.H, geo.W))
-    for c in range(image.shape[2]):
-        channel = image[..., c].astype(np.float64)
-        lo = window_reduce(
-            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.min), geo.k, np.min
-        )
-        hi = window_reduce(
-            block_reduce(channel, geo.stride_in, (geo.H, geo.W), np.max), geo.k, np.max
-        )
-        spread = np.fmax(spread, hi - lo) if c else hi - lo
-    return spread
 
 
 def choose_pins(

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 
 import carafe.inspect.sandbox as sb
 from carafe.inspect.analysis import analyze
-from carafe.inspect.subpixel import _roughness, bilinear_kernels, flat_mask
+from carafe.inspect.kernel_compare import bilinear_kernels
+from carafe.inspect.pixel import flat_mask
+from carafe.inspect.subpixel import _roughness
 
 A, B = (10, 20, 30), (200, 180, 40)
 

@@ -14,8 +14,7 @@ from carafe.inspect.catalog import load_model, model_names
 from carafe.inspect.explain import explain_pixel
 from carafe.inspect.imageio import load_image_file, sample_images
 from carafe.inspect.kernel_compare import compare_pixel
-from carafe.inspect.pixel import kernel_view, start_pixel
-from carafe.inspect.subpixel import FLAT_TOLERANCE
+from carafe.inspect.pixel import FLAT_TOLERANCE, kernel_view, start_pixel, window_spread
 from carafe.inspect.tour import (
     CENTRED,
     STEPS,
@@ -30,7 +29,6 @@ from carafe.inspect.tour import (
     sandbox_line,
     sandbox_sentence,
     softmax_sentence,
-    window_spread,
 )
 
 
