@@ -1,5 +1,6 @@
-"""The layers of DESIGN.md hold: every import of carafe/ and app/ (module level or inside a
-function) points down or sideways within a package, never up, and carafe/ has no import circle.
+"""The layers of the README's "Layout" section hold: every import of carafe/ and app/ (module
+level or inside a function) points down or sideways within a package, never up, and carafe/ has
+no import circle.
 
 Layers, lowest first: carafe.assets < carafe.ops < carafe.nn < carafe.models < carafe.tools <
 carafe.training < carafe.inspect < app.
@@ -15,7 +16,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 LAYERS = ("assets", "ops", "nn", "models", "tools", "training", "inspect")
 APP_LAYER = len(LAYERS)
-APP_LOCAL = {"state", "texts", "downloads", "figures", "app_pages", "dev"}
+# What app/ code imports as a top-level name (`import state`, `from tour import ...`): every
+# module and package in app/, read from the folder so a new one (tour, pins, ...) is never missed.
+APP_LOCAL = {
+    p.stem
+    for p in (REPO / "app").iterdir()
+    if p.suffix == ".py" or (p.is_dir() and any(p.glob("*.py")))
+}
 
 
 def _module_name(path: Path) -> str:
