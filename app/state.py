@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from carafe.inspect.imageio import DEFAULT_MAX_SIDE, ImageLoadError, load_image, sample_images
+from carafe.inspect.imageio import (
+    DEFAULT_MAX_SIDE,
+    MODEL_MIN_SIDE,
+    ImageLoadError,
+    load_image,
+    sample_images,
+)
 
 MAX_SIDE = DEFAULT_MAX_SIDE
 
@@ -45,10 +51,10 @@ def get_model(name: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def decode(data: bytes, max_side: int = MAX_SIDE):
+def decode(data: bytes, max_side: int = MAX_SIDE, min_long_side: int = MODEL_MIN_SIDE):
     """Bytes -> (array, notes) or (None, error message). Cached per file content."""
     try:
-        loaded = load_image(data, max_side=max_side)
+        loaded = load_image(data, max_side=max_side, min_long_side=min_long_side)
     except ImageLoadError as err:
         return None, str(err)
     return loaded.array, loaded.notes

@@ -25,21 +25,26 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from carafe.assets import SAMPLES_DIR
+from carafe.training.sizes import WORKING_RANGE
 
 __all__ = [
     "DEFAULT_MAX_SIDE",
     "MAX_UPLOAD_BYTES",
     "MAX_PIXELS",
     "MIN_SIDE",
+    "MODEL_MIN_SIDE",
     "ImageLoadError",
     "LoadedImage",
     "load_image",
     "load_image_file",
 ]
 
-#: Long side (pixels) images are downscaled to before analysis. 512 keeps one analysis ≤ 2 s
-#: on a 2-core CPU.
-DEFAULT_MAX_SIDE = 512
+#: Long side (pixels) images are downscaled to before analysis: the top of the shipped models'
+#: working range (carafe.training.sizes.WORKING_RANGE); it also keeps one analysis ≤ 2 s on a
+#: 2-core CPU.
+DEFAULT_MAX_SIDE = WORKING_RANGE[1]
+#: Long side smaller images are upscaled to before the model sees them (the range's bottom).
+MODEL_MIN_SIDE = WORKING_RANGE[0]
 #: Uploads larger than this many bytes are refused before decoding.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 #: Images with more pixels than this are refused (decompression-bomb guard; 40 megapixels).
@@ -96,8 +101,13 @@ def load_image(
     max_side: int = DEFAULT_MAX_SIDE,
     max_bytes: int = MAX_UPLOAD_BYTES,
     max_pixels: int = MAX_PIXELS,
+    min_long_side: int = 0,
 ) -> LoadedImage:
     """Decode ``data`` (the bytes of an image file) into a safe RGB array.
+
+    Images with a long side over ``max_side`` are downscaled to it; with ``min_long_side``
+    (the model's working range starts there), smaller ones are upscaled to it, and a note says
+    so with the size used.
 
     Raises ``ImageLoadError`` with a user-facing message for anything unusable.
     """
@@ -164,6 +174,15 @@ def load_image(
         notes.append(
             f"downscaled from {upright[1]}×{upright[0]} to {new_size[1]}×{new_size[0]} pixels "
             f"(rows × columns; maximum side {max_side} px)"
+        )
+    w, h = img.size
+    if 0 < max(w, h) < min_long_side:
+        factor = min_long_side / max(w, h)
+        new_size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        img = img.resize(new_size, Image.Resampling.BICUBIC)
+        notes.append(
+            f"upscaled from {h}×{w} to {new_size[1]}×{new_size[0]} pixels (rows × columns; the "
+            f"model was trained and measured on long sides of {min_long_side} px and more)"
         )
     w, h = img.size
     if min(w, h) < MIN_SIDE:

@@ -107,3 +107,17 @@ def test_big_exif_rotated_jpeg_is_fast_and_reported_correctly():
         in out.notes
     )
     assert any("EXIF" in n for n in out.notes)
+
+
+def test_small_images_are_upscaled_into_the_working_range_and_say_so():
+    out = load_image(_encode(_rgb(12, 12)), min_long_side=128)
+    assert out.array.shape == (128, 128, 3)
+    assert any("upscaled from 12×12 to 128×128" in n and "128 px" in n for n in out.notes)
+    strip = load_image(_encode(_rgb(24, 60)), min_long_side=128)
+    assert strip.array.shape == (51, 128, 3)  # the long side reaches 128, the aspect is kept
+
+
+def test_images_inside_the_working_range_keep_their_size():
+    out = load_image(_encode(_rgb(200, 300)), min_long_side=128)
+    assert out.array.shape == (200, 300, 3) and not any("scaled" in n for n in out.notes)
+    assert load_image(_encode(_rgb(12, 12))).array.shape == (12, 12, 3)  # default: no upscaling
