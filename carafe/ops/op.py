@@ -49,7 +49,7 @@ def _find_sources() -> Path:
 
 
 CSRC_DIR = _find_sources()
-_CPU_SOURCES = ("carafe.cpp", "cpu/carafe_kernel.cpp")
+_CPU_SOURCES = ("carafe.cpp", "cpu/carafe_kernel.cpp", "cpu/carafe_backward.cpp")
 _CUDA_SOURCES = ("cuda/carafe_cuda.cpp", "cuda/carafe_kernel.cu")
 # -march=native is safe: the library is built on, and cached for, the machine that runs it.
 _CFLAGS = ("-O3", "-march=native", "-fopenmp")

@@ -1,4 +1,4 @@
-// CARAFE CPU kernels: forward, grad wrt features and grad wrt masks.
+// CARAFE CPU forward kernel, and the layout the backward (carafe_backward.cpp) shares.
 //
 // Every output pixel (y, x) = (s*sy + py, s*sx + px) is a weighted sum of the k*k input pixels
 // around source pixel (sy, sx), one weight per output pixel and tap. The kernels work per
@@ -10,13 +10,8 @@
 // - forward: per source row, registers hold 4 channels x 4 sub-pixels (s = 2) x 16 columns
 //   (AVX-512, float32) for all k*k taps; the masks of the row are split once and serve every
 //   channel. Each output element is written once.
-// - grad wrt masks (carafe_backward_rows.h): per source row, the sums over channels for every
-//   tap and sub-pixel live in an L1 buffer; channels are added eight at a time, up to 5 taps x
-//   4 sub-pixels in registers.
-// - grad wrt features (carafe_backward_rows.h): per input row, a gather (no atomics, no
-//   races): for each tap column dx the sum over dy and sub-pixels of mask x grad_output
-//   (aligned loads; a grad_output vector serves 5 taps and a mask vector 4 channels), then one
-//   shifted sum over dx.
+// - backward (carafe_backward.cpp): grad wrt masks per source row and grad wrt features per
+//   input row, in the same phase layout and with the same rings.
 // Intermediates are a few rows per worker: per-worker rings hold the k-row window of staged
 // input (or phase-split grad_output) rows, so a worker moving to a neighbouring row stages one
 // row. s > 4 falls back to the per-element functions of carafe_index.h.
@@ -40,7 +35,6 @@
 #include <vector>
 
 #include "../carafe_index.h"
-#include "carafe_backward_rows.h"
 #include "carafe_parallel.h"
 #include "carafe_rows.h"
 #include "carafe_simd.h"
@@ -171,11 +165,6 @@ void forward_rows_generic(const T* features, const T* masks, T* out, const Geome
       out[row * ow + x] = carafe_index::forward_element<T, T>(features, masks, g, row * ow + x);
 }
 
-// Half types are computed in float32 on the CPU (the kernels are written for float/double).
-bool needs_upcast(const at::Tensor& t) {
-  return t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16;
-}
-
 }  // namespace
 
 at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Geometry& g) {
@@ -216,81 +205,6 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& masks, const Ge
     }
   });
   return out;
-}
-
-std::tuple<at::Tensor, at::Tensor> backward(const at::Tensor& grad_output,
-                                            const at::Tensor& features, const at::Tensor& masks,
-                                            const Geometry& g) {
-  if (needs_upcast(features)) {
-    auto [gf, gm] = backward(grad_output.to(at::kFloat), features.to(at::kFloat),
-                             masks.to(at::kFloat), g);
-    return {gf.to(features.scalar_type()), gm.to(masks.scalar_type())};
-  }
-  auto grad_features = at::empty({g.N, g.C, g.H, g.W}, features.options());
-  auto grad_masks = at::empty({g.N, g.mask_channels(), g.out_h(), g.out_w()}, masks.options());
-  if (grad_output.numel() == 0 || masks.numel() == 0)
-    return {grad_features.zero_(), grad_masks.zero_()};
-  const auto go = grad_output.contiguous();
-  const auto f = features.contiguous();
-  const auto m = masks.contiguous();
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_backward_cpu", [&] {
-    const scalar_t* go_data = go.const_data_ptr<scalar_t>();
-    const scalar_t* m_data = m.const_data_ptr<scalar_t>();
-    const scalar_t* f_data = f.const_data_ptr<scalar_t>();
-    scalar_t* gf_data = grad_features.mutable_data_ptr<scalar_t>();
-    scalar_t* gm_data = grad_masks.mutable_data_ptr<scalar_t>();
-    // One loop over N * H rows of grad wrt features (input rows), then N * H source rows of
-    // grad wrt masks (s mask rows each): one fork and join.
-    const int64_t rows = g.N * g.H;
-    const int64_t grain = grain_for(g.C * g.W * g.s * g.s * g.taps());
-    auto run = [&](auto scale) {
-      constexpr int S = decltype(scale)::value, L = simd::kLanes<scalar_t>;
-      using State = RingState<scalar_t>;
-      const int64_t nb = (g.W + L - 1) / L, wq = nb * L + g.k - 1, ss = S * S;
-      std::vector<std::unique_ptr<State>> gf_states(max_workers()), gm_states(max_workers());
-      parallel_chunks(2 * rows, grain, [&](int64_t begin, int64_t end, int worker) {
-        split_rows(
-            begin, end, rows,
-            [&](int64_t b, int64_t e) {
-              auto& state = gf_states[worker];
-              if (!state) {
-                const FeatureGradSizes<scalar_t, S> size(g);
-                state = std::make_unique<State>(size.ring, size.aux);
-              }
-              grad_features_rows<scalar_t, S>(go_data, m_data, gf_data, g, b, e, *state);
-            },
-            [&](int64_t b, int64_t e) {
-              auto& state = gm_states[worker];
-              if (!state)
-                state = std::make_unique<State>(
-                    g.C * g.k * wq,
-                    (MaskGradTile<scalar_t, S>::kStageChannels + g.taps()) * ss * nb * L);
-              grad_masks_rows<scalar_t, S>(go_data, f_data, gm_data, g, b, e, *state);
-            });
-      });
-    };
-    switch (g.s) {
-      case 1: run(std::integral_constant<int, 1>{}); break;
-      case 2: run(std::integral_constant<int, 2>{}); break;
-      case 3: run(std::integral_constant<int, 3>{}); break;
-      case 4: run(std::integral_constant<int, 4>{}); break;
-      default: {
-        const int64_t gf_rows = g.N * g.C * g.H, gm_rows = g.N * g.mask_channels() * g.out_h();
-        parallel_chunks(gf_rows + gm_rows, grain_for(g.W * g.taps() * g.s * g.s),
-                        [&](int64_t begin, int64_t end, int) {
-                          split_rows(
-                              begin, end, gf_rows,
-                              [&](int64_t b, int64_t e) {
-                                grad_features_rows_generic(go_data, m_data, gf_data, g, b, e);
-                              },
-                              [&](int64_t b, int64_t e) {
-                                grad_masks_rows_generic(go_data, f_data, gm_data, g, b, e);
-                              });
-                        });
-      }
-    }
-  });
-  return {grad_features, grad_masks};
 }
 
 }  // namespace carafe_cpu

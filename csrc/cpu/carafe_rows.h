@@ -1,4 +1,4 @@
-// Row helpers shared by the CPU kernels (carafe_kernel.cpp, carafe_backward_rows.h): valid tap
+// Row helpers shared by the CPU kernels (carafe_kernel.cpp, carafe_backward.cpp): valid tap
 // ranges, per-worker scratch, rings of staged rows that follow a worker along neighbouring rows,
 // and the phase split / merge of output-sized rows.
 #pragma once
