@@ -1,5 +1,6 @@
-// CARAFE CUDA kernels. No torch header on purpose: this file compiles with a bare nvcc (CI
-// builds it for sm_80 and sm_90 on machines without a GPU or a CUDA build of torch).
+// CARAFE CUDA kernels. No torch header on purpose: this file compiles with a bare nvcc, so
+// tests/ops/test_build.py compiles it for sm_80 and sm_90 wherever nvcc is on PATH, with no GPU
+// and no CUDA build of torch (the test skips where nvcc is missing).
 //
 // One thread per output element (forward), per feature element (grad wrt features: a gather,
 // so no atomics) and per mask element (grad wrt masks: a dot product over the group's
