@@ -18,7 +18,9 @@ import pins
 import state
 import streamlit as st
 
-import carafe.inspect.sandbox as sb
+import carafe.inspect.sandbox.patterns as patterns
+import carafe.inspect.sandbox.profile as profiles
+import carafe.inspect.sandbox.view as sb
 from carafe.inspect.analysis import analyze
 from carafe.inspect.imageio import sample_images
 from carafe.inspect.pixel import start_pixel
@@ -183,7 +185,7 @@ def _sandbox_profile(model_name: str, key: str, pos: int, line_values: tuple, _i
     if step.carafe is None:
         return None
     view = sb.sandbox_view(step, _image, None)
-    return sb.profile_along(view, sb.line_through(*line_values))
+    return profiles.profile_along(view, patterns.line_through(*line_values))
 
 
 def _sandbox_text() -> str | None:

@@ -1,8 +1,8 @@
 """Sandbox: a pattern you choose (or a small upload) through the trained model, one FPN step,
 CARAFE beside bilinear, nearest and deconv on one scale, the DySample twin (a separate model) on
 the same pattern, a profile across the edge, the kernels on that line, and why CARAFE's flat
-areas show a grid texture. Numbers: carafe.inspect.sandbox (+ sandbox_twin); sentences that
-state a fact about the data: carafe.inspect.sandbox_words.
+areas show a grid texture. Numbers: carafe.inspect.sandbox (view, profile, twin); sentences
+that state a fact about the data: carafe.inspect.sandbox.words.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import texts
 import tour
 from figures import style
 
-import carafe.inspect.sandbox as sb
-import carafe.inspect.sandbox_twin as twin_mod
-import carafe.inspect.sandbox_words as words
+import carafe.inspect.sandbox.patterns as patterns
+import carafe.inspect.sandbox.profile as profiles
+import carafe.inspect.sandbox.twin as twin_mod
+import carafe.inspect.sandbox.view as sb
+import carafe.inspect.sandbox.words as words
 from carafe.inspect.analysis import analyze
 from carafe.inspect.catalog import display_name, twin_names
 
@@ -143,11 +145,11 @@ with left:
             c1, c2 = st.columns(2)
             colour_a = c1.color_picker("Colour A (background)", "#282828", key="sb_colour_a")
             colour_b = c2.color_picker("Colour B (shape)", "#ebc828", key="sb_colour_b")
-        pattern = sb.make_pattern(
+        pattern = patterns.make_pattern(
             kind,
             size,
-            colour_a=sb.hex_to_rgb(colour_a),
-            colour_b=sb.hex_to_rgb(colour_b),
+            colour_a=patterns.hex_to_rgb(colour_a),
+            colour_b=patterns.hex_to_rgb(colour_b),
             **opts,
         )
         image, mask, what = pattern.image, pattern.mask, pattern.description
@@ -186,7 +188,7 @@ with left:
         key="sb_reset_line",
         on_click=lambda: st.session_state.update(sb_reset=True),
     )
-line = sb.line_through(
+line = patterns.line_through(
     float(st.session_state["sb_line_cy"]),
     float(st.session_state["sb_line_cx"]),
     float(st.session_state["sb_line_angle"]),
@@ -217,7 +219,7 @@ st.plotly_chart(
     sandbox_figs.maps_figure(
         maps,
         titles,
-        [sb.map_line(line, s) for s in strides],
+        [profiles.map_line(line, s) for s in strides],
         view.zmin,
         view.zmax,
         words.maps_title(len(view.methods)),
@@ -232,7 +234,7 @@ st.caption(
     "with weights summing to 1, which cannot leave that range" + words.outside_sentence(view, names)
 )
 
-prof = sb.profile_along(view, line, {twin.name: twin.output_map} if twin is not None else None)
+prof = profiles.profile_along(view, line, {twin.name: twin.output_map} if twin is not None else None)
 if twin is not None:
     tname = names[twin.name]
     st.subheader(f"{tname}, a separate model, on the same pattern")
@@ -247,7 +249,7 @@ if twin is not None:
                 f"{tname}'s input (visible {sb.size_hw(twin.input_map.shape)})",
                 f"{tname} (its own model)",
             ],
-            [sb.map_line(line, step.stride_in), sb.map_line(line, step.stride_out)],
+            [profiles.map_line(line, step.stride_in), profiles.map_line(line, step.stride_out)],
             view.zmin,
             view.zmax,
             f"{tname}'s step on CARAFE's colour scale, with its sampling points along the line",
@@ -317,7 +319,7 @@ else:
         "the pattern itself, exactly along the line"
         + (f"; dashed: {names[twin.name]}, a separate model." if twin is not None else ".")
     )
-    ks = sb.kernels_along(view, prof)
+    ks = profiles.kernels_along(view, prof)
     st.plotly_chart(
         sandbox_figs.kernels_figure(ks),
         key="sb_kernels",

@@ -24,7 +24,7 @@ from carafe.inspect.pixel import (
     window_spread,
 )
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.sandbox import Profile
+from carafe.inspect.sandbox.profile import Profile
 
 __all__ = [
     "CENTRED",

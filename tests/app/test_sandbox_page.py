@@ -32,17 +32,19 @@ def _sandbox() -> AppTest:
 @pytest.fixture(scope="module")
 def expected():
     """The default pattern's view and profile, computed outside the app."""
-    import carafe.inspect.sandbox as sb
+    import carafe.inspect.sandbox.patterns as patterns
+    import carafe.inspect.sandbox.profile as profiles
+    import carafe.inspect.sandbox.view as sb
     from carafe.inspect.analysis import analyze
     from carafe.inspect.catalog import load_model
 
-    p = sb.make_pattern(
+    p = patterns.make_pattern(
         "edge", 256, angle=75, centre=(128.0, 128.0), colour_a=(40, 40, 40), colour_b=(235, 200, 40)
     )
     step = analyze(load_model("carafe"), p.image).steps[-1]
     view = sb.sandbox_view(step, p.image, p.mask)
-    line = sb.line_through(128.0, 128.0, round(p.across) % 360, 128.0)
-    return view, sb.profile_along(view, line)
+    line = patterns.line_through(128.0, 128.0, round(p.across) % 360, 128.0)
+    return view, profiles.profile_along(view, line)
 
 
 def test_sandbox_shows_the_live_numbers(expected):
@@ -170,7 +172,7 @@ def test_upload_sizes_follow_one_convention():
     """A 342×512 (H×W) upload: every size on the page is rows × columns, and the padded and
     visible maps are named (issue 17: '24×32 → 48×64' beside 'input 22×32', 'downscaled to
     256×171' beside '(171×256 px)')."""
-    import carafe.inspect.sandbox as sb
+    import carafe.inspect.sandbox.view as sb
     from carafe.inspect.analysis import analyze
     from carafe.inspect.catalog import load_model
     from carafe.inspect.imageio import load_image
@@ -213,8 +215,9 @@ def test_upload_sizes_follow_one_convention():
 @pytest.fixture(scope="module")
 def expected_twin(expected):
     """The DySample twin's view of the default pattern, computed outside the app."""
-    import carafe.inspect.sandbox as sb
-    import carafe.inspect.sandbox_twin as twin_mod
+    import carafe.inspect.sandbox.patterns as patterns
+    import carafe.inspect.sandbox.profile as profiles
+    import carafe.inspect.sandbox.twin as twin_mod
     from carafe.inspect.analysis import analyze
     from carafe.inspect.catalog import load_model, twin_names
     from carafe.inspect.sampling import dysample_points
@@ -222,17 +225,17 @@ def expected_twin(expected):
     if "dysample" not in twin_names():
         pytest.skip("the DySample twin is not shipped")
     view, _ = expected
-    p = sb.make_pattern("edge", 256, angle=75)
+    p = patterns.make_pattern("edge", 256, angle=75)
     model = load_model("dysample")
     step = analyze(model, p.image, baselines=False).steps[-1]
     twin = twin_mod.twin_view(step, view, p.image, p.mask, dysample_points(model, p.image)[-1])
-    line = sb.line_through(128.0, 128.0, round(p.across) % 360, 128.0)
-    prof = sb.profile_along(view, line, {"dysample": twin.output_map})
+    line = patterns.line_through(128.0, 128.0, round(p.across) % 360, 128.0)
+    prof = profiles.profile_along(view, line, {"dysample": twin.output_map})
     return twin, prof, twin_mod.sampling_along(twin, prof)
 
 
 def test_dysample_panel_shows_the_display_layers_numbers(expected, expected_twin):
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.words as words
 
     view, _ = expected
     twin, prof, sampling = expected_twin
@@ -261,12 +264,13 @@ def test_dysample_panel_shows_the_display_layers_numbers(expected, expected_twin
 def test_out_of_range_caption_splits_frame_and_interior():
     """Issue 17's 45° edge: CARAFE's out-of-range pixels, split into border frame and interior
     as the display layer counts them."""
-    import carafe.inspect.sandbox as sb
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.patterns as patterns
+    import carafe.inspect.sandbox.view as sb
+    import carafe.inspect.sandbox.words as words
     from carafe.inspect.analysis import analyze
     from carafe.inspect.catalog import load_model
 
-    p = sb.make_pattern("edge", 256, angle=45)
+    p = patterns.make_pattern("edge", 256, angle=45)
     view = sb.sandbox_view(analyze(load_model("carafe"), p.image).steps[-1], p.image, p.mask)
     carafe = view.outside["carafe"]
     assert carafe.total > 0

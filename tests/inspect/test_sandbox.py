@@ -8,11 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import carafe.inspect.sandbox as sb
+import carafe.inspect.sandbox.patterns as patterns
+import carafe.inspect.sandbox.profile as profiles
+import carafe.inspect.sandbox.view as sb
 from carafe.inspect.analysis import analyze
 from carafe.inspect.kernel_compare import bilinear_kernels
 from carafe.inspect.pixel import flat_mask
-from carafe.inspect.subpixel import _roughness
+from carafe.inspect.sandbox.subpixel import _roughness
 
 A, B = (10, 20, 30), (200, 180, 40)
 
@@ -23,52 +25,52 @@ def _colours(p) -> None:
 
 
 def test_edge_sides_follow_the_angle():
-    right = sb.make_pattern("edge", 64, angle=90, colour_a=A, colour_b=B)
+    right = patterns.make_pattern("edge", 64, angle=90, colour_a=A, colour_b=B)
     _colours(right)
     assert right.mask[:, 32:].all() and not right.mask[:, :32].any()  # vertical, B right
-    below = sb.make_pattern("edge", 64, angle=0, colour_a=A, colour_b=B)
+    below = patterns.make_pattern("edge", 64, angle=0, colour_a=A, colour_b=B)
     assert below.mask[32:].all() and not below.mask[:32].any()  # horizontal, B below
-    left = sb.make_pattern("edge", 64, angle=270)
+    left = patterns.make_pattern("edge", 64, angle=270)
     np.testing.assert_array_equal(left.mask, ~right.mask)
-    diagonal = sb.make_pattern("edge", 64, angle=45)  # runs bottom-left to top-right
+    diagonal = patterns.make_pattern("edge", 64, angle=45)  # runs bottom-left to top-right
     np.testing.assert_array_equal(diagonal.mask, diagonal.mask.T)
     assert diagonal.mask[-1, -1] and not diagonal.mask[0, 0]
-    dy, dx = sb.direction(diagonal.across)  # the default profile points into B
+    dy, dx = patterns.direction(diagonal.across)  # the default profile points into B
     assert dy > 0 and dx > 0
 
 
 def test_corner_line_checkerboard_disc():
-    corner = sb.make_pattern("corner", 64, angle=90, colour_a=A, colour_b=B)
+    corner = patterns.make_pattern("corner", 64, angle=90, colour_a=A, colour_b=B)
     _colours(corner)
     assert corner.mask[:32, 32:].all() and corner.mask.sum() == 32 * 32  # the top-right quadrant
-    line = sb.make_pattern("line", 64, angle=90, width=4)
+    line = patterns.make_pattern("line", 64, angle=90, width=4)
     assert (line.mask.sum(axis=1) == 4).all() and line.mask[:, 30:34].all()
-    flat_line = sb.make_pattern("line", 64, angle=0, width=6)
+    flat_line = patterns.make_pattern("line", 64, angle=0, width=6)
     assert (flat_line.mask.sum(axis=0) == 6).all()
-    board = sb.make_pattern("checkerboard", 64, square=8, colour_a=A, colour_b=B)
+    board = patterns.make_pattern("checkerboard", 64, square=8, colour_a=A, colour_b=B)
     _colours(board)
     assert not board.mask[0, 0] and board.mask[0, 8] and board.mask[8, 0] and not board.mask[8, 8]
     np.testing.assert_array_equal(board.mask[:, :-8], ~board.mask[:, 8:])  # period 16
     assert (board.mask[:8, :8] == board.mask[0, 0]).all()
-    disc = sb.make_pattern("disc", 128, radius=30)
+    disc = patterns.make_pattern("disc", 128, radius=30)
     assert disc.mask.sum() == pytest.approx(np.pi * 30**2, rel=0.02)
     assert disc.mask[64, 64] and not disc.mask[0, 0] and not disc.mask[64, 64 + 31]
-    moved = sb.make_pattern("disc", 128, radius=10, centre=(20.0, 100.0))
+    moved = patterns.make_pattern("disc", 128, radius=10, centre=(20.0, 100.0))
     assert moved.mask[20, 100] and not moved.mask[64, 64]
     with pytest.raises(ValueError, match="unknown pattern"):
-        sb.make_pattern("spiral")
+        patterns.make_pattern("spiral")
     with pytest.raises(ValueError):
-        sb.make_pattern("line", width=0)
+        patterns.make_pattern("line", width=0)
 
 
 def test_lines_and_colours():
-    line = sb.line_through(50.0, 60.0, 90.0, 20.0)  # pointing up
+    line = patterns.line_through(50.0, 60.0, 90.0, 20.0)  # pointing up
     assert (line.y0, line.x0, line.y1, line.x1) == pytest.approx((60.0, 60.0, 40.0, 60.0))
     assert line.length == pytest.approx(20.0) and line.centre == pytest.approx((50.0, 60.0))
-    assert sb.hex_to_rgb("#ff8001") == (255, 128, 1)
+    assert patterns.hex_to_rgb("#ff8001") == (255, 128, 1)
     with pytest.raises(ValueError):
-        sb.hex_to_rgb("red")
-    in_map = sb.map_line(line, 4)
+        patterns.hex_to_rgb("red")
+    in_map = profiles.map_line(line, 4)
     assert (in_map.y0, in_map.x0) == pytest.approx((14.5, 14.5))
 
 
@@ -87,7 +89,7 @@ def test_projection_is_affine_and_commutes_with_bilinear():
 
 @pytest.fixture(scope="module")
 def edge_view(tiny_model):
-    p = sb.make_pattern("edge", 96, angle=90)
+    p = patterns.make_pattern("edge", 96, angle=90)
     step = analyze(tiny_model, p.image).steps[-1]
     return p, step, sb.sandbox_view(step, p.image, p.mask)
 
@@ -119,8 +121,8 @@ def test_every_map_is_projected_the_same_way_on_one_scale(edge_view):
 def test_profile_samples_each_crossed_pixel_once(edge_view):
     p, step, view = edge_view
     so = step.stride_out
-    row_line = sb.line_through(45.0, 48.0, 0.0, 60.0)  # horizontal, left to right
-    prof = sb.profile_along(view, row_line)
+    row_line = patterns.line_through(45.0, 48.0, 0.0, 60.0)  # horizontal, left to right
+    prof = profiles.profile_along(view, row_line)
     assert (prof.pixels[:, 0] == 45 // so).all()
     np.testing.assert_array_equal(np.diff(prof.pixels[:, 1]), 1)
     np.testing.assert_allclose(np.diff(prof.distance), so)
@@ -130,18 +132,23 @@ def test_profile_samples_each_crossed_pixel_once(edge_view):
         assert prof.steepest[m] == pytest.approx(np.abs(np.diff(values)).max())
     src = prof.pixels // step.scale
     np.testing.assert_array_equal(prof.input_values, view.input_map[src[:, 0], src[:, 1]])
-    diagonal = sb.profile_along(view, sb.line_through(40.0, 40.0, 30.0, 200.0))  # past the image
+    diagonal = profiles.profile_along(
+        view, patterns.line_through(40.0, 40.0, 30.0, 200.0)
+    )  # past the image
     steps = np.abs(np.diff(diagonal.pixels, axis=0))
     assert steps.max() <= 1 and (steps.sum(axis=1) > 0).all()  # neighbours, no repeats
     oh, ow = step.visible_output_hw()
     assert diagonal.pixels.min() >= 0 and (diagonal.pixels < (oh, ow)).all()
-    assert len(sb.profile_along(view, sb.line_through(-50.0, -50.0, 0.0, 10.0)).pixels) == 0
+    assert (
+        len(profiles.profile_along(view, patterns.line_through(-50.0, -50.0, 0.0, 10.0)).pixels)
+        == 0
+    )
 
 
 def test_kernels_along_the_line(edge_view):
     p, step, view = edge_view
-    prof = sb.profile_along(view, sb.line_through(45.0, 48.0, 0.0, 60.0))
-    ks = sb.kernels_along(view, prof, count=4)
+    prof = profiles.profile_along(view, patterns.line_through(45.0, 48.0, 0.0, 60.0))
+    ks = profiles.kernels_along(view, prof, count=4)
     assert len(ks) == 4
     jump = int(np.argmax(np.abs(np.diff(prof.input_values)))) + 1
     assert [k.pixel for k in ks] == [tuple(px) for px in prof.pixels[jump - 2 : jump + 2]]
@@ -153,7 +160,7 @@ def test_kernels_along_the_line(edge_view):
 
 
 def test_flat_mask_matches_the_image_under_each_window(tiny_model):
-    p = sb.make_pattern("edge", 128, angle=90)
+    p = patterns.make_pattern("edge", 128, angle=90)
     step = analyze(tiny_model, p.image).steps[-1]
     flat = flat_mask(step, p.image)
     geo = step.geometry
@@ -171,7 +178,7 @@ def test_bilinear_sub_pixel_kernels():
     np.testing.assert_allclose(kernels.sum(axis=(2, 3)), 1.0)
     # by hand: 1-D phases [¼, ¾, 0] and [0, ¾, ¼] around the centre; neighbouring sub-pixels
     # differ by ¼ of the weight, diagonal ones by 7/16; mean over the 6 pairs = 5/16
-    from carafe.inspect.subpixel import _pair_difference
+    from carafe.inspect.sandbox.subpixel import _pair_difference
 
     assert _pair_difference(kernels.reshape(4, 25)) == pytest.approx(5 / 16)
 
@@ -187,7 +194,7 @@ def test_roughness_is_zero_on_a_ramp_and_sees_a_texture():
 def test_flat_region_with_the_shipped_model():
     from carafe.inspect.catalog import load_model
 
-    p = sb.make_pattern("disc", 192, radius=40)
+    p = patterns.make_pattern("disc", 192, radius=40)
     step = analyze(load_model("carafe"), p.image).steps[-1]
     view = sb.sandbox_view(step, p.image, p.mask)
     flat = view.flat
@@ -227,13 +234,13 @@ def test_flat_region_with_the_shipped_model():
 
 
 def test_without_pure_pixels_the_principal_component_puts_colour_b_high(tiny_model):
-    p = sb.make_pattern("line", 96, angle=90, width=6)  # thinner than one input pixel (8 px)
+    p = patterns.make_pattern("line", 96, angle=90, width=6)  # thinner than one input pixel (8 px)
     step = analyze(tiny_model, p.image).steps[-1]
     view = sb.sandbox_view(step, p.image, p.mask)
     assert view.projection == "pca" and "colour B's side high" in view.projection_note
     on_line = view.input_map[:, 44 // step.stride_in]  # the input column holding the line
     assert np.median(on_line) > np.median(view.input_map[:, 1])
-    flat = sb.make_pattern("edge", 96, colour_a=A, colour_b=A)
+    flat = patterns.make_pattern("edge", 96, colour_a=A, colour_b=A)
     one = sb.sandbox_view(step, flat.image, flat.mask)
     assert one.mask is None and "one colour only" in one.projection_note
 
@@ -255,18 +262,18 @@ def _dense_b_length(mask: np.ndarray, line, per_px: int = 400) -> float:
 @pytest.mark.parametrize("angle", ANGLES)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_pattern_along_a_line_meets_a_thin_line(angle, width):
-    p = sb.make_pattern("line", 128, angle=angle, width=width)
-    across = sb.line_through(*p.anchor, p.across, 64.0)
-    along = sb.pattern_along(p.mask, across)
+    p = patterns.make_pattern("line", 128, angle=angle, width=width)
+    across = patterns.line_through(*p.anchor, p.across, 64.0)
+    along = profiles.pattern_along(p.mask, across)
     assert along.touches_a and along.touches_b  # even a 1 px line at 45° (pixels touch at corners)
     assert np.nanmax(along.trace[:, 1]) == 1.0  # the dotted trace shows the line
     pieces = np.diff(along.pieces_t) * across.length
     b_length = float((pieces * np.nan_to_num(along.pieces_value)).sum())
     assert b_length == pytest.approx(_dense_b_length(p.mask, across), abs=0.02)
-    dy, dx = sb.direction(angle)  # a parallel line 10 px to the side stays on colour A
-    ny, nx = sb.direction(p.across)
-    beside = sb.line_through(p.anchor[0] + 10 * ny, p.anchor[1] + 10 * nx, angle, 40.0)
-    off = sb.pattern_along(p.mask, beside)
+    dy, dx = patterns.direction(angle)  # a parallel line 10 px to the side stays on colour A
+    ny, nx = patterns.direction(p.across)
+    beside = patterns.line_through(p.anchor[0] + 10 * ny, p.anchor[1] + 10 * nx, angle, 40.0)
+    off = profiles.pattern_along(p.mask, beside)
     assert off.touches_a and not off.touches_b and np.nanmax(off.trace[:, 1]) == 0.0
 
 
@@ -277,7 +284,7 @@ def shipped():
     from carafe.inspect.catalog import load_model
 
     model = load_model("carafe")
-    p = sb.make_pattern("line", 128, angle=45, width=4)
+    p = patterns.make_pattern("line", 128, angle=45, width=4)
     return model, analyze(model, p.image, baselines=False)
 
 
@@ -287,15 +294,15 @@ def test_profiles_cross_thin_lines_at_every_step(shipped, width):
     output pixels' centres a line thinner than their spacing is often missed."""
     _, analysis = shipped
     for angle in ANGLES:
-        p = sb.make_pattern("line", 128, angle=angle, width=width)
-        line = sb.line_through(*p.anchor, round(p.across) % 360, 64.0)
+        p = patterns.make_pattern("line", 128, angle=angle, width=width)
+        line = patterns.line_through(*p.anchor, round(p.across) % 360, 64.0)
         for step in analysis.steps:
             view = sb.sandbox_view(step, p.image, p.mask)
-            prof = sb.profile_along(view, line)
+            prof = profiles.profile_along(view, line)
             assert prof.crosses_pattern, (angle, width, step.levels)
             # the per-pixel B share adds up to the line's length over B (dense recount)
             so = step.stride_out
-            t, owner, length = sb._pieces(line, so)
+            t, owner, length = profiles._pieces(line, so)
             in_pixel = [
                 length[(owner == px).all(axis=1)].sum() for px in prof.pixels
             ]  # the line's length inside each profile pixel (the image is 128 px: all inside)
@@ -307,10 +314,12 @@ def test_the_45_degree_line_of_issue_17_is_crossed(shipped):
     """Issue 17's cases: 45° width 4 at the finest step, 75° width 1 at P5→P4 (256 px)."""
     model, _ = shipped
     for angle, width, pos in ((45, 4, -1), (75, 1, 0)):
-        p = sb.make_pattern("line", 256, angle=angle, width=width)
+        p = patterns.make_pattern("line", 256, angle=angle, width=width)
         step = analyze(model, p.image, baselines=False).steps[pos]
         view = sb.sandbox_view(step, p.image, p.mask)
-        prof = sb.profile_along(view, sb.line_through(128.0, 128.0, round(p.across) % 360, 128.0))
+        prof = profiles.profile_along(
+            view, patterns.line_through(128.0, 128.0, round(p.across) % 360, 128.0)
+        )
         assert prof.crosses_pattern and np.nanmax(prof.pattern.trace[:, 1]) == 1.0
         centres = step.geometry.image_centre(prof.pixels[:, 0], prof.pixels[:, 1])
         assert not p.mask[centres].any()  # why the old per-centre sampling said "no crossing"
@@ -332,7 +341,7 @@ def _window_on_one_colour(step, mask, i, j):
 )
 def test_one_count_of_one_colour_windows(tiny_model, kind, opts):
     """The projection note and the flat area quote one count, recounted here by hand."""
-    p = sb.make_pattern(kind, 96, **opts)
+    p = patterns.make_pattern(kind, 96, **opts)
     step = analyze(tiny_model, p.image).steps[-1]
     view = sb.sandbox_view(step, p.image, p.mask)
     geo = step.geometry
@@ -385,7 +394,7 @@ def test_out_of_range_split_into_frame_and_interior():
     """Issue 17's 45° edge: every out-of-range CARAFE pixel lies in the border frame."""
     from carafe.inspect.catalog import load_model
 
-    p = sb.make_pattern("edge", 256, angle=45)
+    p = patterns.make_pattern("edge", 256, angle=45)
     step = analyze(load_model("carafe"), p.image).steps[-1]
     view = sb.sandbox_view(step, p.image, p.mask)
     for m, values in view.maps.items():
@@ -410,14 +419,14 @@ def test_out_of_range_split_into_frame_and_interior():
 def test_a_line_of_width_w_covers_w_pixels_across(width):
     """Centred on a pixel boundary, a 1 px line used to cover no pixel at all (an empty image)."""
     for angle in (0, 90):
-        p = sb.make_pattern("line", 64, angle=angle, width=width)
+        p = patterns.make_pattern("line", 64, angle=angle, width=width)
         per_column = p.mask.sum(axis=0 if angle == 0 else 1)
         assert (per_column == width).all()
 
 
 # --- the sentences: each tested where its fact holds and where it does not --------------------
 def test_split_and_outside_sentences_follow_the_counts(edge_view):
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.words as words
 
     assert words.split_phrase(sb.OutsideCount(5, 0)) == "all 5 in the border frame"
     assert words.split_phrase(sb.OutsideCount(0, 3)) == "all 3 in the interior"
@@ -440,9 +449,9 @@ def test_split_and_outside_sentences_follow_the_counts(edge_view):
 def test_step_sizes_name_the_padded_and_the_visible_maps(tiny_model):
     from dataclasses import replace
 
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.words as words
 
-    step = analyze(tiny_model, sb.make_pattern("edge", 96).image).steps[-1]
+    step = analyze(tiny_model, patterns.make_pattern("edge", 96).image).steps[-1]
     text = words.step_sizes(step)
     assert "H×W, rows × columns" in text and "Input map 12×12 → output 24×24." in text
     assert "padded" not in text
@@ -458,7 +467,7 @@ def test_upload_note_writes_sizes_rows_first():
 
     from PIL import Image
 
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.words as words
     from carafe.inspect.imageio import load_image
 
     buf = io.BytesIO()
@@ -474,7 +483,7 @@ def test_upload_note_writes_sizes_rows_first():
 
 
 def test_flat_features_and_kernel_sentences_both_ways():
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.words as words
 
     assert "They are not" in words.flat_features_sentence(0.123, 2)
     assert "**0.123**" in words.flat_features_sentence(0.123, 2)
@@ -482,7 +491,7 @@ def test_flat_features_and_kernel_sentences_both_ways():
     z = np.zeros((5, 5))
 
     def kv(weight, bilinear, high):
-        return sb.KernelOnLine((0, 0), (0, 0), 0.0, z, z, z > 0, weight, bilinear, high)
+        return profiles.KernelOnLine((0, 0), (0, 0), 0.0, z, z, z > 0, weight, bilinear, high)
 
     follows = words.kernels_sentence([kv(0.1, 0.3, False), kv(0.9, 0.7, True)])
     assert "**0.10**" in follows and "(bilinear 0.30)" in follows
@@ -497,14 +506,14 @@ def test_flat_features_and_kernel_sentences_both_ways():
 
 def test_the_dysample_twin_is_reduced_the_same_way():
     """The twin's maps, range, out-of-range split and sampling points, recounted."""
-    import carafe.inspect.sandbox_twin as twin_mod
-    import carafe.inspect.sandbox_words as words
+    import carafe.inspect.sandbox.twin as twin_mod
+    import carafe.inspect.sandbox.words as words
     from carafe.inspect.catalog import load_model, twin_names
     from carafe.inspect.sampling import dysample_points, sampling_at
 
     if "dysample" not in twin_names():
         pytest.skip("the DySample twin is not shipped")
-    p = sb.make_pattern("edge", 128, angle=45)
+    p = patterns.make_pattern("edge", 128, angle=45)
     carafe_step = analyze(load_model("carafe"), p.image).steps[-1]
     view = sb.sandbox_view(carafe_step, p.image, p.mask)
     dys = load_model("dysample")
@@ -522,8 +531,8 @@ def test_the_dysample_twin_is_reduced_the_same_way():
     assert (got.frame, got.interior) == _recount_outside(
         view, twin.output_map, twin.zmin, twin.zmax
     )
-    prof = sb.profile_along(
-        view, sb.line_through(64.0, 64.0, 315.0, 64.0), {"dysample": twin.output_map}
+    prof = profiles.profile_along(
+        view, patterns.line_through(64.0, 64.0, 315.0, 64.0), {"dysample": twin.output_map}
     )
     np.testing.assert_array_equal(
         prof.values["dysample"], twin.output_map[prof.pixels[:, 0], prof.pixels[:, 1]]

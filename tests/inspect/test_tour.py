@@ -8,7 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-import carafe.inspect.sandbox as sb
+import carafe.inspect.sandbox.patterns as patterns
+import carafe.inspect.sandbox.profile as profiles
+import carafe.inspect.sandbox.view as sb
 from carafe.inspect.analysis import analyze
 from carafe.inspect.catalog import load_model, model_names
 from carafe.inspect.explain import explain_pixel
@@ -196,7 +198,7 @@ def test_sandbox_line_goes_through_the_pixel_along_its_lean(astronaut):
     iy, ix = step.geometry.image_centre(y, x)
     line = sandbox_line(step, y, x, image.shape[:2])  # the same size: the same point
     assert (line.cy, line.cx) == (iy, ix) and line.scale == 1.0
-    dy, dx = sb.line_through(0, 0, line.angle, 2).y1, sb.line_through(0, 0, line.angle, 2).x1
+    dy, dx = patterns.line_through(0, 0, line.angle, 2).y1, patterns.line_through(0, 0, line.angle, 2).x1
     assert np.hypot(dy - v.lean[0] / np.hypot(*v.lean), dx - v.lean[1] / np.hypot(*v.lean)) < 0.02
     half = sandbox_line(step, y, x, (image.shape[0] // 2, image.shape[1] // 2))
     assert half.scale == 0.5 and abs(half.cy - iy / 2) <= 1 and abs(half.cx - ix / 2) <= 1
@@ -204,10 +206,10 @@ def test_sandbox_line_goes_through_the_pixel_along_its_lean(astronaut):
 
 
 def test_sandbox_sentence_both_ways(shipped):
-    pattern = sb.make_pattern("edge", 128, angle=90)
+    pattern = patterns.make_pattern("edge", 128, angle=90)
     step = analyze(shipped, pattern.image).steps[-1]
     view = sb.sandbox_view(step, pattern.image, pattern.mask)
-    prof = sb.profile_along(view, sb.line_through(64, 64, 0, 60))
+    prof = profiles.profile_along(view, patterns.line_through(64, 64, 0, 60))
     c, b = prof.steepest["carafe"], prof.steepest["bilinear"]
     text = sandbox_sentence(prof)
     assert f"{c:.3f} against bilinear's {b:.3f}" in text

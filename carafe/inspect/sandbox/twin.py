@@ -1,7 +1,7 @@
 """The Sandbox's DySample panel: the DySample twin, a separate model, on the same pattern.
 
 The twin has its own backbone and FPN, so its features are not CARAFE's: its step is reduced to
-one number per pixel *the same way* (:func:`carafe.inspect.sandbox.projection_for`: 0 = colour
+one number per pixel *the same way* (:func:`carafe.inspect.sandbox.view.projection_for`: 0 = colour
 A's mean feature, 1 = colour B's, measured on the same input-map pixels, the Sandbox's one count
 of one-colour windows), not onto CARAFE's axis. Its maps have the same sizes as CARAFE's (same
 image, same strides), so they share the profile's output pixels and the border frame.
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.sandbox import (
+from carafe.inspect.sandbox.profile import Profile
+from carafe.inspect.sandbox.view import (
     OutsideCount,
-    Profile,
     SandboxView,
     count_outside,
     project,

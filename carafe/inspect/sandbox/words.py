@@ -1,8 +1,8 @@
 """The Sandbox page's sentences that state facts about the data, worded from the data.
 
-Every function here takes the display layer's records (:mod:`carafe.inspect.sandbox`,
-:mod:`carafe.inspect.sandbox_twin`) and returns markdown; the page shows what they return and
-writes no such sentence itself. Sizes follow :data:`carafe.inspect.sandbox.SIZE_CONVENTION`
+Every function here takes the display layer's records (:mod:`carafe.inspect.sandbox.view`,
+:mod:`.profile`, :mod:`.twin`) and returns markdown; the page shows what they return and
+writes no such sentence itself. Sizes follow :data:`carafe.inspect.sandbox.view.SIZE_CONVENTION`
 (H×W, rows × columns) everywhere. No drawing, no Streamlit.
 """
 
@@ -11,14 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.sandbox import (
-    SIZE_CONVENTION,
-    KernelOnLine,
-    OutsideCount,
-    SandboxView,
-    size_hw,
-)
-from carafe.inspect.sandbox_twin import SamplingOnLine, TwinView
+from carafe.inspect.sandbox.profile import KernelOnLine
+from carafe.inspect.sandbox.twin import SamplingOnLine, TwinView
+from carafe.inspect.sandbox.view import SIZE_CONVENTION, OutsideCount, SandboxView, size_hw
 
 __all__ = [
     "flat_features_sentence",
