@@ -12,7 +12,8 @@ import streamlit as st
 import texts
 from figures import style
 
-from carafe.inspect.tour import choose_pins, pin_choice_sentence, pin_view, pins_sentence
+from carafe.inspect.pins.choice import choose_pins, pin_view
+from carafe.inspect.pins.words import pin_choice_sentence, pins_sentence
 
 LETTERS = "AB"
 WHAT = {"edge": "edge", "flat": "flat", "least edgy": "least edgy"}

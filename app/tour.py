@@ -2,7 +2,7 @@
 banner at the top of each tour page (step n of N, where to look, a sentence computed from the
 current analysis, Back / Next / End buttons).
 
-The steps and their sentences are carafe.inspect.tour's. The tour keeps its place in
+The steps and their sentences are carafe.inspect.tour's (steps, words). The tour keeps its place in
 ``st.session_state["tour_step"]``. Its buttons work in callbacks: a callback may set widget
 keys (the stage of How it works, the Sandbox's image and line, the sidebar's choices, which a
 page switch by the script would otherwise drop) and leaves the page to go to; the next run
@@ -23,15 +23,12 @@ import carafe.inspect.sandbox.profile as profiles
 import carafe.inspect.sandbox.view as sb
 from carafe.inspect.analysis import analyze
 from carafe.inspect.imageio import sample_images
+from carafe.inspect.pins.choice import choose_pins
+from carafe.inspect.pins.words import pin_choice_sentence
 from carafe.inspect.pixel import start_pixel
-from carafe.inspect.tour import (
-    STEPS,
-    choose_pins,
-    pin_choice_sentence,
-    pixel_sentence,
-    sandbox_line,
-    sandbox_sentence,
-)
+from carafe.inspect.tour.sandbox_line import sandbox_line
+from carafe.inspect.tour.steps import STEPS
+from carafe.inspect.tour.words import pixel_sentence, sandbox_sentence
 
 PAGES = {
     "explore": "app_pages/explore.py",

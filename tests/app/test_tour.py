@@ -8,8 +8,10 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from carafe.inspect.imageio import sample_images
+from carafe.inspect.pins.choice import choose_pins
 from carafe.inspect.pixel import kernel_view, start_pixel
-from carafe.inspect.tour import STEPS, choose_pins, kernel_sentence, pixel_sentence
+from carafe.inspect.tour.steps import STEPS
+from carafe.inspect.tour.words import kernel_sentence, pixel_sentence
 from tests.app.conftest import assert_clean, figures_by_title, heatmap_z, open_app
 
 TITLES = {"explore": "Explore", "how_it_works": "How it works", "sandbox": "Sandbox"}

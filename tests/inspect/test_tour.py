@@ -1,5 +1,5 @@
-"""carafe.inspect.tour: the tour's steps, its sentences (each checked where its fact holds and
-where it does not) and the edge / flat pixels it pins, on the tiny model and the shipped one."""
+"""carafe.inspect.tour: the tour's steps, its Sandbox line and its sentences (each checked where
+its fact holds and where it does not), on the tiny model and the shipped one."""
 
 from __future__ import annotations
 
@@ -12,49 +12,20 @@ import carafe.inspect.sandbox.patterns as patterns
 import carafe.inspect.sandbox.profile as profiles
 import carafe.inspect.sandbox.view as sb
 from carafe.inspect.analysis import analyze
-from carafe.inspect.catalog import load_model, model_names
 from carafe.inspect.explain import explain_pixel
-from carafe.inspect.imageio import load_image_file, sample_images
 from carafe.inspect.kernel_compare import compare_pixel
-from carafe.inspect.pixel import FLAT_TOLERANCE, kernel_view, start_pixel, window_spread
-from carafe.inspect.tour import (
-    CENTRED,
-    STEPS,
-    choose_pins,
+from carafe.inspect.pins.words import CENTRED
+from carafe.inspect.pixel import kernel_view, start_pixel
+from carafe.inspect.tour.sandbox_line import sandbox_line
+from carafe.inspect.tour.steps import STEPS
+from carafe.inspect.tour.words import (
     edge_sentence,
     kernel_sentence,
-    pin_choice_sentence,
-    pin_view,
-    pins_sentence,
     pixel_sentence,
     reassembly_sentence,
-    sandbox_line,
     sandbox_sentence,
     softmax_sentence,
 )
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_model(model_names()[0])
-
-
-def _sample(name: str) -> np.ndarray:
-    return load_image_file(sample_images()[name]).array
-
-
-@pytest.fixture(scope="module")
-def astronaut(shipped):
-    """(image, analysis) of a photo that has windows on one colour at the finest step."""
-    image = _sample("astronaut.jpg")
-    return image, analyze(shipped, image)
-
-
-@pytest.fixture(scope="module")
-def shapes(shipped):
-    """(image, analysis) of a textured scene without a window on one colour."""
-    image = _sample("shapes_1.png")
-    return image, analyze(shipped, image)
 
 
 @pytest.fixture(scope="module")
@@ -198,16 +169,19 @@ def test_sandbox_line_goes_through_the_pixel_along_its_lean(astronaut):
     iy, ix = step.geometry.image_centre(y, x)
     line = sandbox_line(step, y, x, image.shape[:2])  # the same size: the same point
     assert (line.cy, line.cx) == (iy, ix) and line.scale == 1.0
-    dy, dx = patterns.line_through(0, 0, line.angle, 2).y1, patterns.line_through(0, 0, line.angle, 2).x1
+    dy, dx = (
+        patterns.line_through(0, 0, line.angle, 2).y1,
+        patterns.line_through(0, 0, line.angle, 2).x1,
+    )
     assert np.hypot(dy - v.lean[0] / np.hypot(*v.lean), dx - v.lean[1] / np.hypot(*v.lean)) < 0.02
     half = sandbox_line(step, y, x, (image.shape[0] // 2, image.shape[1] // 2))
     assert half.scale == 0.5 and abs(half.cy - iy / 2) <= 1 and abs(half.cx - ix / 2) <= 1
     assert half.angle == line.angle and 8 <= half.length <= 2 * max(half.hw)
 
 
-def test_sandbox_sentence_both_ways(shipped):
+def test_sandbox_sentence_both_ways(default_model):
     pattern = patterns.make_pattern("edge", 128, angle=90)
-    step = analyze(shipped, pattern.image).steps[-1]
+    step = analyze(default_model, pattern.image).steps[-1]
     view = sb.sandbox_view(step, pattern.image, pattern.mask)
     prof = profiles.profile_along(view, patterns.line_through(64, 64, 0, 60))
     c, b = prof.steepest["carafe"], prof.steepest["bilinear"]
@@ -225,77 +199,3 @@ def test_sandbox_sentence_both_ways(shipped):
     assert "copy of your image (×0.50)" in sandbox_sentence(prof, line)
     same = sandbox_line(step, 16, 16, pattern.image.shape[:2])
     assert "at its own size" in sandbox_sentence(prof, same)
-
-
-def _independent_spread(image: np.ndarray, box) -> float:
-    """The largest per-channel colour range of the image under a window box (image pixels)."""
-    y0, x0, y1, x1 = box
-    patch = image[max(y0, 0) : y1, max(x0, 0) : x1].reshape(-1, 3).astype(int)
-    return float((patch.max(axis=0) - patch.min(axis=0)).max())
-
-
-def test_pins_edge_is_start_pixel_and_flat_window_lies_on_one_colour(astronaut):
-    image, a = astronaut
-    step = a.steps[-1]
-    choice = choose_pins(step, image, a.segmentation)
-    assert choice.edge == start_pixel(step, 0, a.segmentation)
-    assert choice.flat_is_flat and choice.flat_pixels > 0
-    box = step.geometry.window_box(*choice.flat)
-    h, w = image.shape[:2]
-    assert box[0] >= 0 and box[1] >= 0 and box[2] <= h and box[3] <= w  # inside the image
-    assert _independent_spread(image, box) <= FLAT_TOLERANCE
-    assert _independent_spread(image, step.geometry.window_box(*choice.edge)) > FLAT_TOLERANCE
-    text = pin_choice_sentence(choice)
-    assert f"flat pixel ({choice.flat[0]}, {choice.flat[1]})" in text
-    assert f"{choice.flat_pixels} output pixels" in text and "least edgy" not in text
-
-
-def test_pins_fall_back_to_the_least_edgy_pixel(shapes):
-    image, a = shapes
-    step = a.steps[-1]
-    choice = choose_pins(step, image, a.segmentation)
-    assert not choice.flat_is_flat and choice.flat_pixels == 0
-    spread = _independent_spread(image, step.geometry.window_box(*choice.flat))
-    assert spread == choice.spread > FLAT_TOLERANCE
-    # no window inside the image has a smaller colour range
-    spreads = window_spread(step, image)
-    assert np.nanmin(spreads) == pytest.approx(spread)
-    text = pin_choice_sentence(choice)
-    assert "least edgy pixel" in text and f"span {spread:.0f} of 255" in text
-
-
-def test_pins_on_a_one_colour_image_are_flat(tiny_model):
-    image = np.full((64, 80, 3), 90, np.uint8)
-    step = analyze(tiny_model, image).steps[-1]
-    choice = choose_pins(step, image)
-    assert choice.flat_is_flat and choice.spread == 0.0
-
-
-def test_pins_sentence_both_ways(astronaut):
-    image, a = astronaut
-    step = a.steps[-1]
-    choice = choose_pins(step, image, a.segmentation)
-    edge = pin_view(step, *choice.edge, "Pin A (edge)")
-    flat = pin_view(step, *choice.flat, "Pin B (flat)")
-    assert edge.value == pytest.approx(float(step.output[(edge.channel, *choice.edge)]))
-    assert edge.view.peak > flat.view.peak + 0.02
-    text = pins_sentence(edge, flat)
-    assert text.startswith("Pin A (edge)'s kernel is more peaked than Pin B (flat)'s")
-    assert pins_sentence(flat, edge).startswith("Pin A (edge)'s kernel is more peaked")
-    assert "Pin A (edge) leans" in text
-    k = edge.view.kernel.shape[0]
-    uniform = dataclasses.replace(
-        edge.view, kernel=np.full((k, k), 1 / k**2), peak=1 / k**2, lean=(0.0, 0.05)
-    )
-    a_flat = dataclasses.replace(edge, name="A", view=uniform)
-    b_flat = dataclasses.replace(edge, name="B", view=dataclasses.replace(uniform, lean=(0.1, 0)))
-    text = pins_sentence(a_flat, b_flat)
-    assert "about as peaked" in text and "both are centred" in text
-    assert "zero padding" not in text
-    padded = dataclasses.replace(b_flat, view=dataclasses.replace(b_flat.view, padding_weight=0.2))
-    assert "B puts 0.20 of its weight on zero padding" in pins_sentence(a_flat, padded)
-    # the entropy disagrees with the peak: the sentence says so
-    spread_peak = dataclasses.replace(
-        a_flat, view=dataclasses.replace(uniform, peak=0.5, entropy=3.5)
-    )
-    assert "by entropy, though" in pins_sentence(spread_peak, b_flat)
