@@ -234,7 +234,9 @@ st.caption(
     "with weights summing to 1, which cannot leave that range" + words.outside_sentence(view, names)
 )
 
-prof = profiles.profile_along(view, line, {twin.name: twin.output_map} if twin is not None else None)
+prof = profiles.profile_along(
+    view, line, {twin.name: twin.output_map} if twin is not None else None
+)
 if twin is not None:
     tname = names[twin.name]
     st.subheader(f"{tname}, a separate model, on the same pattern")

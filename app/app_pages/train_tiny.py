@@ -1,16 +1,18 @@
 """Train a tiny CARAFE: pick the knobs, press Train, and watch CARAFE, bilinear and DySample
 learn to give back the sharp edges of shrunken pictures in a few seconds on the CPU. Numbers and
-sentences: carafe.inspect.playground; figures: figures/training.py."""
+sentences: carafe.inspect.train_tiny; figures: figures/train_tiny.py."""
 
 from __future__ import annotations
 
 import streamlit as st
 import texts
 from figures import style
-from figures import training as training_figs
+from figures import train_tiny as train_tiny_figs
 from figures.kernels import kernel_figure
 
-import carafe.inspect.playground as pg
+import carafe.inspect.train_tiny.knobs as tiny_knobs
+import carafe.inspect.train_tiny.view as tiny_view
+import carafe.inspect.train_tiny.words as tiny_words
 
 st.title("Train a tiny CARAFE")
 st.markdown(
@@ -36,11 +38,11 @@ KNOB_LABELS = {
 cols = st.columns(len(KNOB_LABELS))
 values = {}
 for col, (name, (label, help_text)) in zip(cols, KNOB_LABELS.items(), strict=True):
-    choices = pg.CHOICES[name]
+    choices = tiny_knobs.CHOICES[name]
     values[name] = col.select_slider(
-        label, choices, value=getattr(pg.Knobs(), name), key=f"tt_{name}", help=help_text
+        label, choices, value=getattr(tiny_knobs.Knobs(), name), key=f"tt_{name}", help=help_text
     )
-knobs = pg.Knobs(**values)
+knobs = tiny_knobs.Knobs(**values)
 
 st.subheader("Size under these knobs")
 cost_rows = [
@@ -50,7 +52,7 @@ cost_rows = [
         "FLOPs per input pixel": f"{c.flops_per_input_pixel:,}",
         "parameters (whole network)": f"{c.net_params:,}",
     }
-    for c in pg.costs(knobs)
+    for c in tiny_knobs.costs(knobs)
 ]
 st.markdown(texts.numbers_table(cost_rows))
 st.caption(
@@ -67,15 +69,15 @@ def _trained(
     """Train once per knob set (every session shares the result). The progress bar is made
     here, so a cache hit replays it, emptied, instead of drawing a stale one."""
     bar = st.progress(0.0, text="Training CARAFE, bilinear and DySample…")
-    result = pg.train_playground(
-        pg.Knobs(up_kernel, encoder_kernel, compressed_channels, scale, groups),
+    result = tiny_view.train_tiny_view(
+        tiny_knobs.Knobs(up_kernel, encoder_kernel, compressed_channels, scale, groups),
         progress=lambda fraction, text: bar.progress(fraction, text=text),
     )
     bar.empty()
     return result
 
 
-def _key(k: pg.Knobs) -> tuple[int, ...]:
+def _key(k: tiny_knobs.Knobs) -> tuple[int, ...]:
     return (k.up_kernel, k.encoder_kernel, k.compressed_channels, k.scale, k.groups)
 
 
@@ -86,7 +88,9 @@ if _key(knobs) not in trained:
     st.info(
         "Press **Train** to train CARAFE, bilinear and DySample with these knobs (the default "
         "knobs take about 5–20 s on two CPU cores). "
-        + pg.work_sentence(pg.step_flops(knobs), pg.step_flops(pg.Knobs()))
+        + tiny_words.work_sentence(
+            tiny_knobs.step_flops(knobs), tiny_knobs.step_flops(tiny_knobs.Knobs())
+        )
         + " Knob sets trained before come back at once; changing a knob while it trains "
         "stops the run."
     )
@@ -106,7 +110,7 @@ st.caption(
     f"{cfg.eval_every} steps."
 )
 st.plotly_chart(
-    training_figs.loss_figure(
+    train_tiny_figs.loss_figure(
         play.steps, play.train_loss, play.heldout_steps, play.heldout_loss, names
     ),
     key="tt_losses",
@@ -118,7 +122,7 @@ st.markdown(
         [{"upsampler": names[k], "final held-out MSE": f"{final[k]:.5f}"} for k in play.kinds]
     )
 )
-st.markdown(pg.loss_sentence(final, names))
+st.markdown(tiny_words.loss_sentence(final, names))
 
 st.subheader("One held-out picture through each model")
 role = st.radio(
@@ -154,7 +158,7 @@ titles = [f"input {cfg.low_size}×{cfg.low_size} (shown ×{s})", "target"] + [
     names[kd] for kd in play.kinds
 ]
 st.plotly_chart(
-    training_figs.pictures_figure(
+    train_tiny_figs.pictures_figure(
         list(images.values()),
         titles,
         px.window,
@@ -166,7 +170,8 @@ st.plotly_chart(
     config=style.png_config("tiny_pictures"),
 )
 st.caption(
-    "One colour scale for all: the RGB values, clipped to [0, 1]. " + pg.reach_sentence(k, s)
+    "One colour scale for all: the RGB values, clipped to [0, 1]. "
+    + tiny_words.reach_sentence(k, s)
 )
 
 st.subheader(f"CARAFE's kernels at the {role} pixel")
@@ -185,15 +190,15 @@ for gi in range(g):
         config=style.png_config(f"tiny_kernel_{gi}"),
     )
 if role == "edge":
-    st.markdown(pg.edge_sentence(px))
-    st.markdown(pg.edge_summary_sentence(play.edge_summary))
+    st.markdown(tiny_words.edge_sentence(px))
+    st.markdown(tiny_words.edge_summary_sentence(play.edge_summary))
 else:
-    st.markdown(pg.flat_sentence(px))
-st.markdown(pg.groups_sentence(px.kernels))
+    st.markdown(tiny_words.flat_sentence(px))
+st.markdown(tiny_words.groups_sentence(px.kernels))
 
 st.subheader(f"The {s * s} kernels of input pixel {px.source}")
 st.plotly_chart(
-    training_figs.block_figure(
+    train_tiny_figs.block_figure(
         px.block[:, :, 0],
         px.sub_pixel,
         f"Input pixel {px.source} predicts one kernel per output pixel of its {s}×{s} block"
@@ -202,5 +207,5 @@ st.plotly_chart(
     key="tt_block",
     config=style.png_config("tiny_block"),
 )
-st.markdown(pg.block_sentence(px.block))
+st.markdown(tiny_words.block_sentence(px.block))
 texts.cite()

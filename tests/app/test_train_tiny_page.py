@@ -1,5 +1,5 @@
 """The "Train a tiny CARAFE" page: renders without training, shows the registry's costs for the
-knobs, trains on Train and shows exactly the playground's numbers."""
+knobs, trains on Train and shows exactly the numbers of carafe.inspect.train_tiny."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import time
 import numpy as np
 import pytest
 
-import carafe.inspect.playground as pg
+from carafe.inspect.train_tiny.knobs import CHOICES, Knobs
+from carafe.inspect.train_tiny.view import train_tiny_view
+from carafe.inspect.train_tiny.words import (
+    edge_sentence,
+    edge_summary_sentence,
+    flat_sentence,
+    groups_sentence,
+    loss_sentence,
+)
 from carafe.nn.registry import upsampler_cost
 from tests.app.conftest import (
     assert_clean,
@@ -20,7 +28,7 @@ from tests.app.conftest import (
 )
 
 PAGE = "train_tiny"
-SMALL = pg.Knobs(up_kernel=3, encoder_kernel=1, compressed_channels=4, scale=2, groups=2)
+SMALL = Knobs(up_kernel=3, encoder_kernel=1, compressed_channels=4, scale=2, groups=2)
 
 
 def _table(at, headers: str) -> list[list[str]]:
@@ -35,8 +43,8 @@ def _carafe_params(at) -> int:
     return int(row[1].replace(",", ""))
 
 
-def _set_knobs(at, knobs: pg.Knobs) -> None:
-    for name in pg.CHOICES:
+def _set_knobs(at, knobs: Knobs) -> None:
+    for name in CHOICES:
         at.select_slider(key=f"tt_{name}").set_value(getattr(knobs, name))
 
 
@@ -47,7 +55,7 @@ def trained_page():
     _set_knobs(at, SMALL)
     at.run()
     at.button(key="tt_train").click().run()
-    return at, pg.train_playground(SMALL)
+    return at, train_tiny_view(SMALL)
 
 
 def test_renders_without_training():
@@ -60,25 +68,25 @@ def test_renders_without_training():
 
 def test_parameter_count_follows_k_up():
     at = open_app(PAGE)
-    channels = pg.Knobs().config().channels
+    channels = Knobs().config().channels
     for k in (3, 7):
         at.select_slider(key="tt_up_kernel").set_value(k)
         start = time.perf_counter()
         at.run()
         assert time.perf_counter() - start < 5  # no training on a knob change
         assert_clean(at)
-        cfg = pg.Knobs(up_kernel=k).config()
+        cfg = Knobs(up_kernel=k).config()
         want = upsampler_cost("carafe", channels, 2, **cfg.upsampler_options("carafe"))
         assert _carafe_params(at) == want["params"]
 
 
-def test_train_shows_the_playgrounds_numbers(trained_page):
+def test_train_shows_the_runs_numbers(trained_page):
     at, play = trained_page
     assert_clean(at)
     final = {r[0]: float(r[1]) for r in _table(at, "upsampler | final held-out MSE")}
     for kind in play.kinds:
         assert final[play.names[kind]] == pytest.approx(play.final_heldout[kind], abs=5e-6)
-    assert any(m.value == pg.loss_sentence(play.final_heldout, play.names) for m in at.markdown)
+    assert any(m.value == loss_sentence(play.final_heldout, play.names) for m in at.markdown)
     figs = figures_by_title(at)
     losses = figs["Loss curves (mean square error)"]
     for trace in losses["data"]:
@@ -90,9 +98,9 @@ def test_train_shows_the_playgrounds_numbers(trained_page):
     for g in range(SMALL.groups):
         spec = next(f for t, f in figs.items() if t.startswith(f"Group {g + 1} of {SMALL.groups}"))
         np.testing.assert_allclose(heatmap_z(spec["data"][0]), play.edge.kernels[g], rtol=1e-6)
-    assert any(m.value == pg.edge_sentence(play.edge) for m in at.markdown)
-    assert any(m.value == pg.edge_summary_sentence(play.edge_summary) for m in at.markdown)
-    assert any(m.value == pg.groups_sentence(play.edge.kernels) for m in at.markdown)
+    assert any(m.value == edge_sentence(play.edge) for m in at.markdown)
+    assert any(m.value == edge_summary_sentence(play.edge_summary) for m in at.markdown)
+    assert any(m.value == groups_sentence(play.edge.kernels) for m in at.markdown)
     block = next(f for t, f in figs.items() if t.startswith(f"Input pixel {play.edge.source}"))
     assert len(block["data"]) == SMALL.scale**2
     for spec in figs.values():  # every heatmap figure has a colour bar (its first heatmap)
@@ -106,7 +114,7 @@ def test_switching_to_the_flat_pixel_is_quick(trained_page):
     at.slider(key="tt_edge_index").set_value(3).run()
     assert_clean(at)
     third = play.pixel("edge", 2)
-    assert any(m.value == pg.edge_sentence(third) for m in at.markdown)
+    assert any(m.value == edge_sentence(third) for m in at.markdown)
     spec = figure_titled(at, f"Group 1 of {SMALL.groups}: kernel of pixel {third.pixel}")
     np.testing.assert_allclose(heatmap_z(spec["data"][0]), third.kernels[0], rtol=1e-6)
     at.radio(key="tt_role").set_value("flat")
@@ -114,7 +122,7 @@ def test_switching_to_the_flat_pixel_is_quick(trained_page):
     at.run()
     assert time.perf_counter() - start < 5  # a cached run: no training again
     assert_clean(at)
-    assert any(m.value == pg.flat_sentence(play.flat) for m in at.markdown)
+    assert any(m.value == flat_sentence(play.flat) for m in at.markdown)
     figs = figures_by_title(at)
     spec = next(f for t, f in figs.items() if t.startswith(f"Group 1 of {SMALL.groups}"))
     np.testing.assert_allclose(heatmap_z(spec["data"][0]), play.flat.kernels[0], rtol=1e-6)

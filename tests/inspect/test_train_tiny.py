@@ -1,4 +1,4 @@
-"""The playground records: kernels at the chosen pixels are the model's own, the costs are the
+"""The "Train a tiny CARAFE" records (carafe.inspect.train_tiny): kernels at the chosen pixels are the model's own, the costs are the
 registry's, the chosen pixels are what their names say, and every sentence both ways."""
 
 from __future__ import annotations
@@ -9,18 +9,36 @@ import numpy as np
 import pytest
 import torch
 
-import carafe.inspect.playground as pg
+from carafe.inspect.train_tiny.knobs import KINDS, Knobs, costs, step_flops
+from carafe.inspect.train_tiny.pixels import (
+    EDGE_CONTRAST,
+    MATCH_TOLERANCE,
+    EdgeGroup,
+    EdgeSummary,
+    PixelKernels,
+)
+from carafe.inspect.train_tiny.view import tiny_view
+from carafe.inspect.train_tiny.words import (
+    block_sentence,
+    edge_sentence,
+    edge_summary_sentence,
+    flat_sentence,
+    groups_sentence,
+    loss_sentence,
+    reach_sentence,
+    work_sentence,
+)
 from carafe.nn.registry import upsampler_cost
-from carafe.training.tiny import train_tiny
+from carafe.training.train_tiny import train_tiny
 
 SMALL = dict(steps=6, eval_every=3, train_pictures=8, heldout_pictures=2, batch=2)
 
 
-@pytest.fixture(scope="module", params=[pg.Knobs(), pg.Knobs(up_kernel=3, scale=3, groups=2)])
+@pytest.fixture(scope="module", params=[Knobs(), Knobs(up_kernel=3, scale=3, groups=2)])
 def trained(request):
-    """(run, playground) of a short run: the record is built from this very run."""
+    """(run, view) of a short run: the record is built from this very run."""
     run = train_tiny(request.param.config(**SMALL))
-    return run, pg.playground_from_run(run)
+    return run, tiny_view(run)
 
 
 def _own_kernels(run, y, x):
@@ -65,8 +83,8 @@ def test_chosen_pixels_are_an_edge_and_a_flat_area(trained):
     _, play = trained
     edge, flat = play.edge, play.flat
     assert 0 < edge.n_matching < edge.matching.size  # its true colour and others under it
-    assert edge.spread > pg.EDGE_CONTRAST
-    assert flat.spread <= pg.MATCH_TOLERANCE  # these pictures have big flat areas
+    assert edge.spread > EDGE_CONTRAST
+    assert flat.spread <= MATCH_TOLERANCE  # these pictures have big flat areas
     y0, x0, y1, x1 = edge.window
     k, s = play.config.up_kernel, play.config.scale
     assert (y1 - y0, x1 - x0) == (k * s, k * s)  # inside the map: the whole window
@@ -84,7 +102,7 @@ def test_every_edge_pixel_and_the_summary(trained):
     assert play.edge_beside[:n_beside].all()  # beside the edge first
     for px in edges[:: max(1, len(edges) // 5)]:
         np.testing.assert_allclose(px.kernels, _own_kernels(run, *px.pixel), rtol=1e-6, atol=1e-7)
-        assert px.spread > pg.EDGE_CONTRAST and 0 < px.n_matching < px.matching.size
+        assert px.spread > EDGE_CONTRAST and 0 < px.n_matching < px.matching.size
         src = play.low[px.source]
         near = np.abs(src - px.truth).max() < np.abs(src - px.taps[px.matching == 0]).max()
         assert px.beside == near or not px.beside  # a beside pixel's source is its colour
@@ -116,11 +134,11 @@ def test_weights_and_colours_under_the_kernel(trained):
         assert px.reassembled[c] == pytest.approx(float((kern * taps[..., c]).sum()), abs=1e-6)
 
 
-@pytest.mark.parametrize("knobs", [pg.Knobs(), pg.Knobs(up_kernel=7, scale=4, groups=4)])
+@pytest.mark.parametrize("knobs", [Knobs(), Knobs(up_kernel=7, scale=4, groups=4)])
 def test_costs_are_the_registrys(knobs):
     cfg = knobs.config()
-    got = {c.kind: c for c in pg.costs(knobs)}
-    for kind in pg.KINDS:
+    got = {c.kind: c for c in costs(knobs)}
+    for kind in KINDS:
         want = upsampler_cost(kind, cfg.channels, cfg.scale, **cfg.upsampler_options(kind))
         assert got[kind].params == want["params"]
         assert got[kind].flops_per_input_pixel == want["flops_per_input_pixel"]
@@ -130,7 +148,7 @@ def test_costs_are_the_registrys(knobs):
 
 
 def test_costs_follow_the_knobs():
-    small, big = pg.costs(pg.Knobs(up_kernel=3))[0], pg.costs(pg.Knobs(up_kernel=7))[0]
+    small, big = costs(Knobs(up_kernel=3))[0], costs(Knobs(up_kernel=7))[0]
     assert small.params < big.params and small.flops_per_input_pixel < big.flops_per_input_pixel
 
 
@@ -139,19 +157,19 @@ NAMES = {"carafe": "CARAFE", "bilinear": "Bilinear", "dysample": "DySample"}
 
 
 def test_loss_sentence_both_ways():
-    wins = pg.loss_sentence({"carafe": 0.004, "bilinear": 0.005, "dysample": 0.006}, NAMES)
+    wins = loss_sentence({"carafe": 0.004, "bilinear": 0.005, "dysample": 0.006}, NAMES)
     assert wins.startswith("CARAFE ends with a lower held-out loss (0.00400) than Bilinear")
     assert "20% lower" in wins and "not" not in wins
-    loses = pg.loss_sentence({"carafe": 0.006, "bilinear": 0.005, "dysample": 0.004}, NAMES)
+    loses = loss_sentence({"carafe": 0.006, "bilinear": 0.005, "dysample": 0.004}, NAMES)
     assert loses.startswith("CARAFE (0.00600) does not end below Bilinear")
     assert "lower held-out loss" not in loses and "higher" in loses
-    mixed = pg.loss_sentence({"carafe": 0.005, "bilinear": 0.006, "dysample": 0.004}, NAMES)
+    mixed = loss_sentence({"carafe": 0.005, "bilinear": 0.006, "dysample": 0.004}, NAMES)
     assert "than Bilinear" in mixed and "It does not end below DySample" in mixed
 
 
 def _pixel(**changes):
     k = 3
-    base = pg.PixelKernels(
+    base = PixelKernels(
         role="edge",
         pixel=(4, 5),
         source=(2, 2),
@@ -172,45 +190,45 @@ def _pixel(**changes):
 
 
 def test_edge_sentence_both_ways():
-    better = pg.edge_sentence(_pixel(beside=True))
+    better = edge_sentence(_pixel(beside=True))
     assert "(its source pixel has its own colour: the edge passes beside it)" in better
     assert "**0.10**" in better and "bilinear's weights **0.30**" in better
     assert "80% of its weight on the 3 input pixels" in better and "own side" in better
-    closer_only = pg.edge_sentence(_pixel(beside=False, weight_on_match=0.1))
+    closer_only = edge_sentence(_pixel(beside=False, weight_on_match=0.1))
     assert "(the edge crosses its source pixel)" in closer_only
     assert "comes closer to the true colour than bilinear." in closer_only
     assert "own side" not in closer_only
-    worse = pg.edge_sentence(_pixel(reassembled=np.array([0.5, 0.0, 0.0])))
+    worse = edge_sentence(_pixel(reassembled=np.array([0.5, 0.0, 0.0])))
     assert "0.50" in worse and "no better" in worse and "closer" not in worse
-    none = pg.edge_sentence(_pixel(matching=np.zeros((3, 3), bool), bilinear_colour=None))
+    none = edge_sentence(_pixel(matching=np.zeros((3, 3), bool), bilinear_colour=None))
     assert "no input pixel" in none and "do not fit a 3×3 window" in none
 
 
 def test_edge_summary_sentence_both_ways():
-    good, bad = pg.EdgeGroup(40, 30, 0.2, 0.3), pg.EdgeGroup(40, 10, 0.3, 0.2)
-    text = pg.edge_summary_sentence(pg.EdgeSummary(beside=good, across=bad))
+    good, bad = EdgeGroup(40, 30, 0.2, 0.3), EdgeGroup(40, 10, 0.3, 0.2)
+    text = edge_summary_sentence(EdgeSummary(beside=good, across=bad))
     first, second = text.split(". Where")
     assert first.startswith("Beside an edge (source pixel of the pixel's own colour), CARAFE's")
     assert "come closer to the true colour than bilinear's at **30** of 40 pixels (75%)" in first
     assert "do not clearly beat bilinear's" in second and "(25%)" in second
     assert "by 0.30, bilinear's weights by 0.20" in second
     # closer more often but worse on average: not a clear win either
-    mixed = pg.edge_summary_sentence(pg.EdgeSummary(pg.EdgeGroup(40, 30, 0.4, 0.3), good))
+    mixed = edge_summary_sentence(EdgeSummary(EdgeGroup(40, 30, 0.4, 0.3), good))
     assert mixed.startswith(
         "Beside an edge (source pixel of the pixel's own colour), CARAFE's "
         "kernels do not clearly beat"
     )
-    none = pg.edge_summary_sentence(
-        pg.EdgeSummary(pg.EdgeGroup(0, 0, 0.0, None), pg.EdgeGroup(12, 0, 0.5, None))
+    none = edge_summary_sentence(
+        EdgeSummary(EdgeGroup(0, 0, 0.0, None), EdgeGroup(12, 0, 0.5, None))
     )
     assert none.startswith("No edge pixel of this picture lies beside an edge")
     assert "(12 pixels)" in none and "do not fit a 1×1 window" in none
 
 
 def test_flat_sentence_both_ways():
-    flat = pg.flat_sentence(_pixel(spread=0.0))
+    flat = flat_sentence(_pixel(spread=0.0))
     assert "reads the same colour" in flat and "do not matter" in flat
-    not_flat = pg.flat_sentence(_pixel(spread=0.4))
+    not_flat = flat_sentence(_pixel(spread=0.4))
     assert "No 3×3 window" in not_flat and "0.40" in not_flat and "do matter" in not_flat
 
 
@@ -219,10 +237,10 @@ def test_groups_sentence_both_ways():
     one[1, 1] = 1
     other = np.zeros((3, 3))
     other[0, 0] = 1
-    assert "One group" in pg.groups_sentence(one[None])
-    differ = pg.groups_sentence(np.stack([one, other]))
+    assert "One group" in groups_sentence(one[None])
+    differ = groups_sentence(np.stack([one, other]))
     assert "learned different kernels" in differ and "100%" in differ
-    same = pg.groups_sentence(np.stack([one, one * 0.99 + other * 0.01]))
+    same = groups_sentence(np.stack([one, one * 0.99 + other * 0.01]))
     assert "nearly the same" in same and "1%" in same
 
 
@@ -230,32 +248,32 @@ def test_block_sentence_both_ways():
     differ = np.zeros((2, 2, 1, 3, 3))
     for i, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
         differ[a, b, 0].flat[i] = 1
-    assert "these differ" in pg.block_sentence(differ) and "**100%**" in pg.block_sentence(differ)
+    assert "these differ" in block_sentence(differ) and "**100%**" in block_sentence(differ)
     same = np.full((2, 2, 1, 3, 3), 1 / 9)
-    assert "nearly the same (on average 0%" in pg.block_sentence(same)
+    assert "nearly the same (on average 0%" in block_sentence(same)
 
 
 def test_reach_sentence():
-    assert pg.reach_sentence(5, 2) == (
+    assert reach_sentence(5, 2) == (
         "A 5×5 kernel reads 5×5 input pixels: 10×10 pixels of the full-resolution picture, "
         "up to 2 input pixels from the source pixel."
     )
 
 
 def test_step_flops_is_the_registrys_count_over_the_input():
-    knobs = pg.Knobs(scale=3)
+    knobs = Knobs(scale=3)
     cfg = knobs.config()
     low = cfg.low_size**2
-    upsamplers = sum(c.flops_per_input_pixel for c in pg.costs(knobs)) * low
-    assert upsamplers < pg.step_flops(knobs) < upsamplers * 1.5  # the convs are the rest
-    heavy = pg.Knobs(up_kernel=7, encoder_kernel=5, groups=4)
-    assert pg.step_flops(heavy) > 5 * pg.step_flops(pg.Knobs())
+    upsamplers = sum(c.flops_per_input_pixel for c in costs(knobs)) * low
+    assert upsamplers < step_flops(knobs) < upsamplers * 1.5  # the convs are the rest
+    heavy = Knobs(up_kernel=7, encoder_kernel=5, groups=4)
+    assert step_flops(heavy) > 5 * step_flops(Knobs())
 
 
 def test_work_sentence_both_ways():
-    more = pg.work_sentence(30_000_000, 10_000_000)
+    more = work_sentence(30_000_000, 10_000_000)
     assert "about **3.0×** the default" in more and "(30.0 vs 10.0 MFLOPs" in more
-    less = pg.work_sentence(5_000_000, 10_000_000)
+    less = work_sentence(5_000_000, 10_000_000)
     assert "2.0× less work" in less and "quicker" in less
-    same = pg.work_sentence(11_000_000, 10_000_000)
+    same = work_sentence(11_000_000, 10_000_000)
     assert "about the same work" in same and "×" not in same

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from carafe.training.tiny import (
+from carafe.training.train_tiny import (
     KINDS,
     TinyConfig,
     area_downsample,

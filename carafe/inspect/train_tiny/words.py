@@ -1,0 +1,203 @@
+"""The sentences of "Train a tiny CARAFE": each words one fact from the numbers of a run
+(:mod:`carafe.inspect.train_tiny.view`), so the page never states a fact the data do not hold.
+No Streamlit and no plotting here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from carafe.inspect.train_tiny.pixels import MATCH_TOLERANCE, EdgeGroup, EdgeSummary, PixelKernels
+
+__all__ = [
+    "SAME_KERNEL",
+    "block_sentence",
+    "edge_sentence",
+    "edge_summary_sentence",
+    "flat_sentence",
+    "groups_sentence",
+    "loss_sentence",
+    "reach_sentence",
+    "work_sentence",
+]
+
+#: Kernels differing by less than this share of their weight count as "nearly the same".
+SAME_KERNEL = 0.05
+
+
+def loss_sentence(final: dict[str, float], names: dict[str, str]) -> str:
+    """Whether CARAFE ends with a lower held-out loss than each other upsampler, with numbers."""
+    c = final["carafe"]
+    others = [k for k in final if k != "carafe"]
+    below = [k for k in others if c < final[k]]
+    not_below = [k for k in others if k not in below]
+
+    def vs(k: str) -> str:
+        change = (final[k] - c) / final[k] if final[k] else 0.0
+        word = "lower" if change >= 0 else "higher"
+        return f"{names[k]} ({final[k]:.5f}; CARAFE is {abs(change):.0%} {word})"
+
+    parts = []
+    if below:
+        parts.append(
+            f"CARAFE ends with a lower held-out loss ({c:.5f}) than "
+            + " and ".join(vs(k) for k in below)
+            + "."
+        )
+    if not_below:
+        start = "It does not end below " if below else f"CARAFE ({c:.5f}) does not end below "
+        parts.append(start + " or ".join(vs(k) for k in not_below) + ".")
+    return " ".join(parts)
+
+
+def _group_sentence(where: str, group: EdgeGroup) -> str:
+    n = group.pixels
+    if n == 0:
+        return f"No edge pixel of this picture lies {where}."
+    if group.bilinear_miss is None:
+        return (
+            f"{where.capitalize()} ({n} pixels), CARAFE's kernels miss the true colour by "
+            f"{group.carafe_miss:.2f} on average; bilinear's taps do not fit a 1×1 window."
+        )
+    share = group.carafe_closer / n
+    numbers = (
+        f"at **{group.carafe_closer}** of {n} pixels ({share:.0%}); on average they miss it by "
+        f"{group.carafe_miss:.2f}, bilinear's weights by {group.bilinear_miss:.2f}"
+    )
+    if share > 0.5 and group.carafe_miss < group.bilinear_miss:
+        return (
+            f"{where.capitalize()}, CARAFE's kernels come closer to the true colour than "
+            f"bilinear's {numbers}."
+        )
+    return (
+        f"{where.capitalize()}, CARAFE's kernels do not clearly beat bilinear's: they come "
+        f"closer to the true colour {numbers}."
+    )
+
+
+def edge_summary_sentence(summary: EdgeSummary) -> str:
+    """Over the picture's edge pixels, beside and across the edge: how often and how much
+    CARAFE's kernels come closer to the true colour than bilinear's weights."""
+    return (
+        _group_sentence("beside an edge (source pixel of the pixel's own colour)", summary.beside)
+        + " "
+        + _group_sentence("where the edge crosses the source pixel", summary.across)
+    )
+
+
+def edge_sentence(px: PixelKernels) -> str:
+    """Whether the edge kernel's colour comes closer to the pixel's true colour than
+    bilinear's weights on the same taps, and its weight on taps of that colour."""
+    k = px.kernels.shape[-1]
+    y, x = px.pixel
+    where = {
+        True: " (its source pixel has its own colour: the edge passes beside it)",
+        False: " (the edge crosses its source pixel)",
+        None: "",
+    }[px.beside]
+    head = (
+        f"At the edge pixel ({y}, {x}){where}, CARAFE's kernel reassembles a colour "
+        f"**{px.miss:.2f}** from the pixel's true colour (largest channel difference)"
+    )
+    if px.n_matching:
+        share = f"; it puts {px.weight_on_match:.0%} of its weight on the {px.n_matching} "
+        share += "input pixels of that colour"
+        if px.bilinear_on_match is not None:
+            share += f" (bilinear {px.bilinear_on_match:.0%})"
+    else:
+        share = f"; no input pixel of its {k}×{k} window has that colour"
+    b = px.bilinear_miss
+    if b is None:
+        return head + share + f". Bilinear's taps do not fit a {k}×{k} window."
+    if px.miss >= b:
+        return head + f", bilinear's weights {b:.2f}" + share + ". Here CARAFE does no better."
+    verdict = ". CARAFE comes closer to the true colour than bilinear"
+    if px.bilinear_on_match is not None and px.weight_on_match > px.bilinear_on_match:
+        verdict += ": it takes more of its value from the pixel's own side of the edge"
+    return head + f", bilinear's weights **{b:.2f}**" + share + verdict + "."
+
+
+def flat_sentence(px: PixelKernels) -> str:
+    """Whether the flat pixel's window really holds one colour, and what that means."""
+    k = px.kernels.shape[-1]
+    peak = float(px.kernels.max())
+    if px.spread <= MATCH_TOLERANCE:
+        return (
+            f"In the flat area every tap of the {k}×{k} window reads the same colour (spread "
+            f"{px.spread:.3f}), so any kernel gives that colour: the weights (largest "
+            f"{peak:.2f}) do not matter here."
+        )
+    return (
+        f"No {k}×{k} window of this picture lies on one colour; the flattest, shown here, "
+        f"still spreads by {px.spread:.2f}, so its weights (largest {peak:.2f}) do matter."
+    )
+
+
+def _mean_difference(kernels: np.ndarray) -> float:
+    """Mean over pairs of half the L1 distance of (n, k, k) kernels: the share of the weight
+    that sits on other taps."""
+    flat = kernels.reshape(len(kernels), -1)
+    pairs = [
+        0.5 * np.abs(flat[i] - flat[j]).sum()
+        for i in range(len(flat))
+        for j in range(i + 1, len(flat))
+    ]
+    return float(np.mean(pairs)) if pairs else 0.0
+
+
+def groups_sentence(kernels: np.ndarray) -> str:
+    """Whether the G kernels of one pixel differ. kernels: (G, k, k)."""
+    g = len(kernels)
+    if g == 1:
+        return "One group: all C channels are reassembled with this one kernel."
+    d = _mean_difference(kernels)
+    if d > SAME_KERNEL:
+        return (
+            f"The {g} groups learned different kernels for this pixel: on average "
+            f"**{d:.0%}** of the weight sits on other taps, so each group of channels is "
+            "reassembled its own way."
+        )
+    return (
+        f"The {g} groups' kernels for this pixel are nearly the same (on average {d:.0%} of "
+        "the weight sits on other taps): here the groups did not need to differ."
+    )
+
+
+def block_sentence(block: np.ndarray) -> str:
+    """Whether the s² kernels one input pixel predicts differ. block: (s, s, G, k, k)."""
+    s = block.shape[0]
+    d = _mean_difference(block[:, :, 0].reshape(s * s, *block.shape[-2:]))
+    if d > SAME_KERNEL:
+        return (
+            f"One input pixel predicts **{s * s}** kernels, one per output pixel of its {s}×{s} "
+            f"block; these differ: on average **{d:.0%}** of the weight sits on other taps."
+        )
+    return (
+        f"One input pixel predicts {s * s} kernels, one per output pixel of its {s}×{s} block; "
+        f"here they are nearly the same (on average {d:.0%} of the weight on other taps)."
+    )
+
+
+def work_sentence(flops: int, default_flops: int) -> str:
+    """How the work of a training step compares with the default knobs' (see step_flops)."""
+    ratio = flops / default_flops
+    numbers = f"({flops / 1e6:.1f} vs {default_flops / 1e6:.1f} MFLOPs per picture)"
+    if ratio >= 1.5:
+        return (
+            f"These knobs cost about **{ratio:.1f}×** the default knobs' work per step "
+            f"{numbers}: training takes about that much longer."
+        )
+    if ratio <= 1 / 1.5:
+        return (
+            f"These knobs cost about {1 / ratio:.1f}× less work per step than the default "
+            f"knobs {numbers}: training is quicker."
+        )
+    return f"These knobs cost about the same work per step as the default knobs {numbers}."
+
+
+def reach_sentence(k: int, s: int) -> str:
+    """How far a k×k window reaches on the full-resolution picture."""
+    return (
+        f"A {k}×{k} kernel reads {k}×{k} input pixels: {k * s}×{k * s} pixels of the "
+        f"full-resolution picture, up to {(k - 1) // 2} input pixels from the source pixel."
+    )
