@@ -29,7 +29,12 @@ import torch.nn.functional as F
 from carafe.nn.interpolation import bilinear_kernel_1d, bilinear_point_taps
 from carafe.ops.geometry import pixel_centre
 
-__all__ = ["ALIGNMENT_WINDOW", "kernel_alignment"]
+__all__ = [
+    "ALIGNMENT_WINDOW",
+    "bilinear_window_kernels",
+    "kernel_alignment",
+    "own_share_maps",
+]
 
 ALIGNMENT_WINDOW = 5  # the shipped CARAFE's k_up; DySample models are measured on the same pixels
 
@@ -65,6 +70,75 @@ def _dysample_kernels(step, src, own, batch_idx, oy, ox) -> tuple[torch.Tensor, 
     return own_w, torch.stack([off_w, off_own])
 
 
+def _windows(labels, stride_in: int, stride_out: int, in_hw, out_hw, s: int, k: int):
+    """Labels at the source map (N, h, w) and output (N, oh, ow) pixel centres, whether each
+    tap of each output pixel's k x k window holds its own label (N, k², oh, ow), and which
+    output pixels are straddling: the window lies inside the map and holds both its own label
+    and another (N, oh, ow)."""
+    (h, w), (oh, ow) = in_hw, out_hw
+    src = _sample_labels(labels, stride_in, h, w)
+    out = _sample_labels(labels, stride_out, oh, ow)
+    r = (k - 1) // 2
+    win = F.unfold(F.pad(src[:, None].float(), [r] * 4, value=-1), k).view(-1, k * k, h, w)
+    win = win.repeat_interleave(s, 2).repeat_interleave(s, 3)[..., :oh, :ow].long()
+    same = win == out[:, None]
+    inside = (win >= 0).all(1)
+    mixed = same.any(1) & (~same & (win >= 0)).any(1) & inside & (out >= 0)
+    return src, out, same, mixed
+
+
+def bilinear_window_kernels(k: int, s: int) -> torch.Tensor:
+    """(s², k²) float64: the weights bilinear upsampling by ``s`` gives each output phase
+    (dy * s + dx), written as a k x k kernel on the source window."""
+    return torch.stack(
+        [
+            torch.outer(bilinear_kernel_1d(k, s, a), bilinear_kernel_1d(k, s, b)).flatten()
+            for a in range(s)
+            for b in range(s)
+        ]
+    )
+
+
+@torch.no_grad()
+def own_share_maps(
+    kernels: torch.Tensor,
+    labels: torch.Tensor,
+    stride_in: int,
+    stride_out: int,
+    scale: int,
+    seed: int = 0,
+) -> dict[str, torch.Tensor]:
+    """Per-pixel own-label shares of one upsampling step's kernels, where the window straddles.
+
+    kernels: (N, k², oh, ow) reassembly kernels (groups averaged); labels: (N, H, W) ids of
+    the image's classes or regions. Returns "straddling" (N, oh, ow) bool and, for "carafe"
+    (the given kernels), "carafe_moved" (each straddling pixel's kernel moved to another one,
+    drawn with ``seed``: the content-blind control), "bilinear" and "nearest", (N, oh, ow)
+    float64 own shares (NaN where the window does not straddle).
+    """
+    n, kk, oh, ow = kernels.shape
+    k = int(round(kk**0.5))
+    h, w = -(-oh // scale), -(-ow // scale)
+    _, _, same, mixed = _windows(labels, stride_in, stride_out, (h, w), (oh, ow), scale, k)
+    taps = same.double()
+    rows, cols = torch.arange(oh)[:, None], torch.arange(ow)[None, :]
+    bilinear = bilinear_window_kernels(k, scale)[(rows % scale) * scale + cols % scale]
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    shares = {
+        "carafe": (kernels.double() * taps).sum(1),
+        "bilinear": (bilinear.permute(2, 0, 1)[None] * taps).sum(1),
+        "nearest": taps[:, kk // 2],
+    }
+    out = {name: torch.where(mixed, value, nan) for name, value in shares.items()}
+    own_kernels = kernels.double().permute(0, 2, 3, 1)[mixed]
+    perm = torch.randperm(own_kernels.shape[0], generator=torch.Generator().manual_seed(seed))
+    moved = torch.full_like(out["carafe"], float("nan"))
+    moved[mixed] = (own_kernels[perm] * taps.permute(0, 2, 3, 1)[mixed]).sum(1)
+    out["carafe_moved"] = moved
+    out["straddling"] = mixed
+    return out
+
+
 @torch.no_grad()
 def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 50):
     """Alignment measures (see the module docstring) of a CARAFE or DySample model.
@@ -89,26 +163,13 @@ def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_si
         s = step.scale
         h, w = step.input.shape[-2:]
         oh, ow = step.output.shape[-2:]
-        src = _sample_labels(y, step.stride_in, h, w)
-        out = _sample_labels(y, step.stride_out, oh, ow)
-        r = (k - 1) // 2
-        win = F.unfold(F.pad(src[:, None].float(), [r] * 4, value=-1), k).view(-1, k * k, h, w)
-        win = win.repeat_interleave(s, 2).repeat_interleave(s, 3)[..., :oh, :ow].long()
-        same = win == out[:, None]
-        inside = (win >= 0).all(1)
-        mixed = same.any(1) & (~same & (win >= 0)).any(1) & inside & (out >= 0)
+        src, out, same, mixed = _windows(y, step.stride_in, step.stride_out, (h, w), (oh, ow), s, k)
         batch_idx, oy, ox = mixed.nonzero(as_tuple=True)
         if batch_idx.numel() == 0:
             continue
         taps = same.permute(0, 2, 3, 1)[mixed].double()  # (M, k²): tap on the own object
         phases = (oy % s) * s + ox % s
-        bil = torch.stack(
-            [
-                torch.outer(bilinear_kernel_1d(k, s, a), bilinear_kernel_1d(k, s, b)).flatten()
-                for a in range(s)
-                for b in range(s)
-            ]
-        )
+        bil = bilinear_window_kernels(k, s)
         kernels = {
             "bilinear": bil[phases],
             "nearest": F.one_hot(torch.tensor(k * k // 2), k * k).double().expand_as(taps),

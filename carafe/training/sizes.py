@@ -32,6 +32,7 @@ __all__ = [
     "main",
     "miou_difference_ci",
     "photo_section",
+    "size_markdown",
     "size_row",
     "size_section",
 ]
@@ -172,14 +173,103 @@ def photo_section(found) -> dict:
     }
 
 
+def _fmt(value, digits=2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def size_markdown(sizes: dict, photos: dict | None = None) -> str:
+    """The model card's size, difference, alignment and photo tables from metrics.json."""
+    columns = [str(s) for s in sizes["sizes"]]
+    head = " | ".join(f"{c} px" for c in columns)
+    lines = [
+        f"| upsampler | seed | mIoU: {head} | boundary F: {head} |",
+        "|---|---|" + "---|" * (2 * len(columns)),
+    ]
+    for run in sizes["runs"]:
+        by = run["by_size"]
+        lines.append(
+            f"| {run['upsampler']} | {run['seed']} | "
+            + " | ".join(_fmt(by[c]["miou"]) for c in columns)
+            + " | "
+            + " | ".join(_fmt(by[c]["boundary_f"]) for c in columns)
+            + " |"
+        )
+    lines += [
+        "",
+        f"| mIoU difference (95 % CI) | seed | {head} |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for diff in sizes["differences"]:
+        cells = [
+            f"{d['difference']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
+            for d in (diff["by_size"][c] for c in columns)
+        ]
+        lines.append(
+            f"| {diff['upsampler']} − {diff['against']} | {diff['seed']} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    methods = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest")
+    lines += [
+        "",
+        "| run | size | own-object share: "
+        + " / ".join(methods)
+        + " | off-centre own share: "
+        + " / ".join(methods)
+        + " |",
+        "|---|---|---|---|",
+    ]
+    for run in sizes["runs"]:
+        for c in columns:
+            align = run["by_size"][c].get("kernel_alignment")
+            if not align:
+                continue
+            own, off = align["own_object_share"], align["off_centre_own_share"]
+            lines.append(
+                f"| {run['upsampler']} {run['seed']} | {c} px | "
+                + " / ".join(_fmt(own.get(m), 3) for m in methods)
+                + " | "
+                + " / ".join(_fmt(off.get(m), 3) for m in methods)
+                + " |"
+            )
+    if photos:
+        lines += [
+            "",
+            "| run | photo | straddling pixels | own-region share: "
+            + " / ".join(methods)
+            + " | off-centre own share: "
+            + " / ".join(methods)
+            + " |",
+            "|---|---|---|---|---|",
+        ]
+        for run in photos["runs"]:
+            for name, align in run["by_photo"].items():
+                own, off = align["own_object_share"], align["off_centre_own_share"]
+                lines.append(
+                    f"| {run['upsampler']} {run['seed']} | {name} | {align['boundary_pixels']:,} | "
+                    + " / ".join(_fmt(own.get(m), 3) for m in methods)
+                    + " | "
+                    + " / ".join(_fmt(off.get(m), 3) for m in methods)
+                    + " |"
+                )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI: ``python -m carafe.training.sizes RUN_DIR... --json assets/metrics.json``."""
     p = argparse.ArgumentParser(prog="carafe-evaluate-sizes", description=__doc__)
-    p.add_argument("paths", nargs="+", type=Path, help="run dirs or .safetensors files")
+    p.add_argument("paths", nargs="*", type=Path, help="run dirs or .safetensors files")
     p.add_argument("--json", type=Path, required=True, help="metrics file to update")
     p.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--markdown", action="store_true", help="print the model card's tables of --json"
+    )
     args = p.parse_args(argv)
+    if args.markdown:
+        payload = json.loads(args.json.read_text())
+        print(size_markdown(payload["sizes"], payload.get("photos")))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     found = _load_runs(args.paths)

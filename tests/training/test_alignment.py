@@ -79,3 +79,28 @@ def test_untrained_dysample_samples_like_bilinear(scenes):
 def test_not_measured_for_kernel_free_upsamplers(scenes):
     model = build_model(default_config("bilinear", fpn_channels=8))
     assert kernel_alignment(model, scenes.images, scenes.labels) is None
+
+
+def test_own_share_maps_agree_with_the_image_wide_alignment():
+    """Averaged over the straddling pixels, the per-pixel maps give kernel_alignment's means."""
+    from carafe.training.alignment import own_share_maps
+    from carafe.training.data import load_split
+
+    torch.manual_seed(0)
+    data = load_split("heldout", 2, 96)
+    model = build_model(default_config("carafe", fpn_channels=8)).eval()
+    with torch.no_grad():
+        step = model.forward_with_intermediates(data.images.float() / 255.0).steps[-1]
+    maps = own_share_maps(
+        step.carafe.kernels, data.labels, step.stride_in, step.stride_out, step.scale
+    )
+    straddling = maps["straddling"]
+    assert straddling.any() and not straddling.all()
+    assert torch.isnan(maps["carafe"][~straddling]).all()
+    expected = kernel_alignment(model, data.images, data.labels)
+    assert int(straddling.sum()) == expected["boundary_pixels"]
+    for name in ("carafe", "bilinear", "nearest"):
+        mean = float(maps[name][straddling].mean())
+        assert mean == pytest.approx(expected["own_object_share"][name], abs=1e-6)
+    # nearest's share is the centre tap's label: 0 or 1 at every straddling pixel
+    assert set(maps["nearest"][straddling].unique().tolist()) <= {0.0, 1.0}
