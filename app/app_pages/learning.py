@@ -17,18 +17,20 @@ from figures import draw, style
 from figures.click_image import click_canvas
 
 from carafe.inspect.analysis import analyze
-from carafe.inspect.pixel import kernel_view
-from carafe.inspect.snapshots import (
-    CONTENT_MARGIN,
+from carafe.inspect.learning.snapshots import (
     SNAPSHOTS_DIR,
-    border_padding_sentence,
-    content_aware_sentence,
     lean_scale,
     list_snapshots,
     load_curves,
     load_snapshot,
     padding_series,
 )
+from carafe.inspect.learning.words import (
+    CONTENT_MARGIN,
+    border_padding_sentence,
+    content_aware_sentence,
+)
+from carafe.inspect.pixel import kernel_view
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

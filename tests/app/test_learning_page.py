@@ -10,11 +10,16 @@ import re
 import numpy as np
 import pytest
 
-import carafe.inspect.snapshots as snapshots_module
+import carafe.inspect.learning.snapshots as snapshots_module
 from carafe.inspect.analysis import analyze
 from carafe.inspect.imageio import load_image_file, sample_images
+from carafe.inspect.learning.snapshots import (
+    SNAPSHOTS_DIR,
+    lean_scale,
+    list_snapshots,
+    load_snapshot,
+)
 from carafe.inspect.pixel import kernel_view
-from carafe.inspect.snapshots import SNAPSHOTS_DIR, lean_scale, list_snapshots, load_snapshot
 from tests.app.conftest import assert_clean, figure_titled, heatmap_z, open_app, plotly_array
 
 KERNEL = "Reassembly kernel of output pixel"

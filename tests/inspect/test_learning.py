@@ -11,19 +11,18 @@ import pytest
 
 from carafe.inspect.analysis import analyze
 from carafe.inspect.imageio import load_image_file, sample_images
-from carafe.inspect.snapshots import (
+from carafe.inspect.learning.snapshots import (
     SNAPSHOTS_DIR,
     MethodShares,
     RingMeasures,
     SnapshotMetrics,
-    border_padding_sentence,
-    content_aware_sentence,
     lean_scale,
     list_snapshots,
     load_curves,
     load_snapshot,
     padding_series,
 )
+from carafe.inspect.learning.words import border_padding_sentence, content_aware_sentence
 from carafe.training.data import load_split
 from carafe.training.evaluate import evaluate_model
 
