@@ -20,11 +20,13 @@ from carafe.inspect.catalog import (
     twin_names,
     upsampler_kinds,
 )
-from carafe.inspect.differences import (
+from carafe.inspect.compare.differences import (
     REGIONS,
     border_padding_weight,
     difference_regions,
     split_energy,
+)
+from carafe.inspect.compare.words import (
     split_sentence,
     twin_input_sentence,
     twins_heading,

@@ -65,12 +65,12 @@ def _baselines(step) -> list[str]:
 
 def test_difference_caption_is_worded_from_the_maps_shown(page, reference):
     from carafe.inspect.catalog import display_name
-    from carafe.inspect.differences import (
+    from carafe.inspect.compare.differences import (
         border_padding_weight,
         difference_regions,
         split_energy,
-        split_sentence,
     )
+    from carafe.inspect.compare.words import split_sentence
 
     analysis, step = reference
     ch = _channel(page)
@@ -166,7 +166,7 @@ def test_alignment_table_says_why_a_share_is_undefined(page):
 
 def test_titles_use_display_names_once_and_name_the_twins_shown(page):
     from carafe.inspect.catalog import display_name, twin_names
-    from carafe.inspect.differences import twins_heading
+    from carafe.inspect.compare.words import twins_heading
 
     titles = [t for spec in _specs(page) for t in _panel_titles(spec)]
     assert "carafe (CARAFE)" not in titles

@@ -1,4 +1,4 @@
-"""Where CARAFE − baseline differences lie (carafe.inspect.differences): the region split
+"""Where CARAFE − baseline differences lie (carafe.inspect.compare): the region split
 recounted with plain loops, and the sentences worded where each fact holds and where not."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from carafe.inspect.differences import (
+from carafe.inspect.compare.differences import (
     BORDER,
     EDGES,
     ELSEWHERE,
@@ -16,6 +16,8 @@ from carafe.inspect.differences import (
     border_padding_weight,
     difference_regions,
     split_energy,
+)
+from carafe.inspect.compare.words import (
     split_sentence,
     twin_input_sentence,
     twins_heading,
