@@ -11,13 +11,9 @@ import texts
 from figures import draw, style
 
 from carafe.inspect.catalog import display_name
-from carafe.inspect.network import (
-    network_diagram,
-    sampling_caption,
-    trace_caption,
-    trace_kernels,
-    trace_sampling,
-)
+from carafe.inspect.network.diagram import network_diagram
+from carafe.inspect.network.trace import trace_kernels, trace_sampling
+from carafe.inspect.network.words import sampling_caption, trace_caption
 from carafe.inspect.sampling import dysample_points
 
 

@@ -92,7 +92,7 @@ def _hw(hw) -> str:
 
 
 def diagram_figure(diagram, selected: int, kind_name) -> go.Figure:
-    """The network from ``diagram`` (:class:`carafe.inspect.network.NetworkDiagram`), finest
+    """The network from ``diagram`` (:class:`carafe.inspect.network.diagram.NetworkDiagram`), finest
     level at the bottom. The top-down step boxes are points of one scatter trace (customdata:
     the step's position) so a click selects them; ``selected`` is outlined in its colour.
     ``kind_name`` turns an upsampler kind into its display name."""
@@ -240,7 +240,7 @@ def _panel_title(refs, i: int, text: str) -> dict:
 
 
 def trace_kernels_figure(traced, selected: int, height: int = 430) -> go.Figure:
-    """The traced kernels (:class:`carafe.inspect.network.TracedKernel`) side by side, one
+    """The traced kernels (:class:`carafe.inspect.network.trace.TracedKernel`) side by side, one
     heatmap each, on ONE colour scale from 0 to the largest weight of all of them, each titled
     with its step, output and source pixel, strides, entropy, peak and padding weight."""
     layout, refs = _row_layout(len(traced))
@@ -410,7 +410,7 @@ def trace_image_figure(image, marks, point, click_step, click_pixel) -> go.Figur
 
 
 def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
-    """DySample's points at every step (:class:`carafe.inspect.network.TracedSampling`), each
+    """DySample's points at every step (:class:`carafe.inspect.network.trace.TracedSampling`), each
     on its own input map around the source pixel (map pixels; cell centres at integers): the
     start (hollow) where bilinear samples and the learned points (filled), one per group."""
     layout, refs = _row_layout(len(traced))

@@ -1,4 +1,6 @@
 """The display layer: (model, image) in, plain numpy records out, for the app to draw. No
-Streamlit, no plotting. Import each name from the module that owns it (records, analysis,
-catalog, pixel, kernel_compare, explain, sampling, toy, subpixel, sandbox, patterns, summaries,
-imageio); this package re-exports nothing."""
+Streamlit, no plotting. The shared core is flat (records, analysis, catalog, imageio, pixel,
+summaries, kernel_compare, explain, habits, sampling, toy); each feature with more than one
+module is a package named as its page (sandbox, tour, pins, train_tiny, learning, compare,
+network), with its sentences in its ``words`` module. Import each name from the module that
+owns it; this package re-exports nothing."""

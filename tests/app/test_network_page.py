@@ -93,7 +93,8 @@ def test_figures_draw_other_networks_and_dysample_points(tiny_model, small_image
 
     from carafe.inspect.analysis import analyze
     from carafe.inspect.catalog import display_name
-    from carafe.inspect.network import network_diagram, trace_sampling
+    from carafe.inspect.network.diagram import network_diagram
+    from carafe.inspect.network.trace import trace_sampling
     from carafe.inspect.sampling import dysample_points
     from carafe.models import build_model, default_config
 

@@ -12,14 +12,9 @@ import torch
 from carafe.inspect.analysis import analyze
 from carafe.inspect.catalog import load_model
 from carafe.inspect.imageio import load_image_file, sample_images
-from carafe.inspect.network import (
-    map_to_image,
-    network_diagram,
-    sampling_caption,
-    trace_caption,
-    trace_kernels,
-    trace_sampling,
-)
+from carafe.inspect.network.diagram import network_diagram
+from carafe.inspect.network.trace import map_to_image, trace_kernels, trace_sampling
+from carafe.inspect.network.words import sampling_caption, trace_caption
 from carafe.inspect.sampling import dysample_points
 from carafe.models import build_model, default_config
 from tests.conftest import TinySegModel

@@ -1,0 +1,107 @@
+"""The whole-network page's sentences: how the kernels traced through every step compare, and
+how far DySample's points moved, every number read from the traced records
+(:mod:`carafe.inspect.network.trace`). No Streamlit, no drawing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from carafe.inspect.network.trace import TracedKernel, TracedSampling
+
+__all__ = ["PADDING_NOTE", "SAME_ENTROPY", "sampling_caption", "trace_caption"]
+
+#: Entropies (nats) closer than this count as "about equally concentrated".
+SAME_ENTROPY = 0.05
+#: Kernel weight on zero padding below this is not worth a sentence.
+PADDING_NOTE = 0.01
+
+
+def _listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def trace_caption(traced: list[TracedKernel]) -> str:
+    """A few sentences comparing the traced kernels, every number read from ``traced``: how
+    far each window reaches on the image, which kernel is most concentrated, how far each
+    reads on average and (when it matters) how much weight lands on zero padding."""
+    if not traced:
+        return "This model has no CARAFE step, so there are no kernels to compare."
+    k = traced[0].view.kernel.shape[0]
+    reach = _listing(
+        [f"{t.name} {t.window_px}×{t.window_px} (stride {t.stride_in})" for t in traced]
+    )
+    parts = [f"The {k}×{k} windows cover {reach} image pixels"]
+    widest = max(traced, key=lambda t: t.window_px)
+    narrowest = min(traced, key=lambda t: t.window_px)
+    if widest.window_px > narrowest.window_px:
+        ratio = widest.window_px / narrowest.window_px
+        parts[0] += (
+            f": the same taps reach {ratio:g}× further at {widest.name} than at {narrowest.name}, "
+            "because each tap there is a coarser map pixel."
+        )
+    else:
+        parts[0] += "."
+    entropies = [t.view.entropy for t in traced]
+    if len(traced) > 1 and max(entropies) - min(entropies) < SAME_ENTROPY:
+        parts.append(
+            f"The kernels are about equally concentrated (entropy {min(entropies):.2f}–"
+            f"{max(entropies):.2f} nats, uniform would be {traced[0].max_entropy:.2f})."
+        )
+    elif len(traced) > 1:
+        sharp = min(traced, key=lambda t: t.view.entropy)
+        flat = max(traced, key=lambda t: t.view.entropy)
+        parts.append(
+            f"{sharp.name}'s kernel is the most concentrated (entropy {sharp.view.entropy:.2f} "
+            f"nats, peak {sharp.view.peak:.2f}); {flat.name}'s the most spread (entropy "
+            f"{flat.view.entropy:.2f} of at most {flat.max_entropy:.2f}, peak {flat.view.peak:.2f})."
+        )
+    else:
+        t = traced[0]
+        parts.append(
+            f"Its entropy is {t.view.entropy:.2f} nats (uniform would be {t.max_entropy:.2f}), "
+            f"peak {t.view.peak:.2f}."
+        )
+    parts.append(
+        "Weighted by its kernel, the point reads on average "
+        + _listing([f"{t.spread_px:.0f} image px away at {t.name}" for t in traced])
+        + "."
+    )
+    padded = [t for t in traced if t.view.padding_weight >= PADDING_NOTE]
+    if padded:
+        parts.append(
+            "Weight on zero padding (the window passes the image border): "
+            + _listing([f"{t.view.padding_weight:.1%} at {t.name}" for t in padded])
+            + "."
+        )
+    return " ".join(parts)
+
+
+def sampling_caption(traced: list[TracedSampling]) -> str:
+    """How far the sampling points moved at each step, in input-map and image pixels, and at
+    which step they moved furthest on the image, every number read from ``traced``."""
+    if not traced:
+        return "This model has no DySample step, so there are no sampling points to compare."
+    moves = [
+        f"{np.hypot(*t.view.offsets.T).mean():.2f} map px = {t.mean_move_px:.1f} image px "
+        f"at {t.name}"
+        for t in traced
+    ]
+    text = (
+        "On average the points moved from where bilinear interpolation samples by "
+        + _listing(moves)
+        + "."
+    )
+    if len(traced) > 1:
+        far = max(traced, key=lambda t: t.mean_move_px)
+        near = min(traced, key=lambda t: t.mean_move_px)
+        if far.mean_move_px - near.mean_move_px < 0.5:  # under half an image pixel apart
+            text += " On the image they move about equally far at every step."
+        else:
+            text += (
+                f" On the image they move furthest at {far.name} and least at {near.name}: "
+                "one map pixel there spans more image pixels."
+                if far.stride_in > near.stride_in
+                else f" On the image they move furthest at {far.name} and least at {near.name}."
+            )
+    return text
