@@ -108,8 +108,9 @@ def _sidebar() -> None:
                 on_change=state.store_upload,
                 max_upload_size=25,
                 type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"],
-                help=f"Images are converted to RGB and downscaled to a maximum side of "
-                f"{state.MAX_SIDE} px. Your image stays in your session only.",
+                help=f"Images are converted to RGB and resized into the models' working range "
+                f"({state.MODEL_MIN_SIDE}–{state.MAX_SIDE} px on the long side). Your image "
+                "stays in your session only.",
             )
         else:
             st.selectbox(
@@ -118,8 +119,8 @@ def _sidebar() -> None:
                 key="sample",
                 format_func=texts.sample_label,
                 help="Bundled images (assets/samples/, sources in SOURCES.md). The "
-                "shapes scenes look like the training data: textured shapes "
-                "pasted on photographs.",
+                "shapes scenes are held-out scenes like the training data (textured "
+                "shapes pasted on photographs the model never saw); the others are photos.",
             )
         st.markdown("### Model")
         st.selectbox(
@@ -140,6 +141,7 @@ def _sidebar() -> None:
                 "first; P2 (stride 4) is the finest level.",
             )
         tour.sidebar()
+        st.caption(texts.WORKING_RANGE)
         st.caption(texts.PAPER)
 
 

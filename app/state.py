@@ -69,6 +69,14 @@ def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
+def image_alignment_for(model_name: str, image_key: str, _analysis):
+    """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis."""
+    from carafe.inspect.regions import image_alignment
+
+    return image_alignment(_analysis)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
 def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
     """Cached segmentation of another checkpoint (the twins on the Compare page)."""
     from carafe.inspect.analysis import segment
@@ -193,10 +201,14 @@ def current() -> Current | None:
     idx = st.session_state.get("step_pos")
     if idx is None or not 0 <= idx < len(steps):
         idx = len(steps) - 1  # the finest step: most pixels, clearest edges
-    if st.session_state.get("sel_image") != key:  # a new image: start at an edge pixel
+    if st.session_state.get("sel_image") != key:  # a new image: start at a typical edge pixel
         st.session_state["sel_image"] = key
         st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
-        if steps[idx].carafe is not None:
+        measure = image_alignment_for(model_name, key, analysis)
+        if measure is not None and measure.typical is not None:
+            finest = next(s for s in steps if s.index == measure.step_index)
+            select_output_pixel(finest, *measure.typical)
+        elif steps[idx].carafe is not None:
             select_output_pixel(steps[idx], *start_pixel(steps[idx], 0, analysis.segmentation))
     source = st.session_state.get("image_source", "Sample")
     training_like = source != "Upload" and is_training_like(label)

@@ -10,8 +10,8 @@ PAPER = (
 )
 
 SAMPLE_LABELS = {
-    "shapes_1.png": "Shapes 1 (training-like)",
-    "shapes_2.png": "Shapes 2 (training-like)",
+    "shapes_1.png": "Shapes 1 (held-out scene, 256 px)",
+    "shapes_2.png": "Shapes 2 (held-out scene, 384 px)",
     "astronaut.jpg": "Astronaut (photo, 512×512)",
     "cat.jpg": "Cat (photo)",
     "coffee.jpg": "Coffee cup (photo)",
@@ -19,10 +19,17 @@ SAMPLE_LABELS = {
 
 #: What the shipped model learned, said where its segmentation or kernels of a photo are shown.
 TRAINED_FOR = (
-    "The shipped model was trained on textured shapes (ellipse, triangle, rectangle, star) "
-    "pasted on photographs. On a real photo it labels most pixels background and a few "
-    "patches as shapes: read the class labels as its guesses, not as a claim about the photo, "
-    "and the kernels at real edges as what it learned from the shapes' edges."
+    "This is not one of the generated scenes, so the model's classes (ellipse, triangle, "
+    "rectangle, star) mean nothing here: it was trained only on textured shapes pasted on "
+    "photographs, and the colours it paints are guesses about shapes, not about this picture. "
+    "What its kernels follow can still be measured without labels, against the picture's own "
+    "colour regions (below)."
+)
+
+#: The image sizes the shipped models were trained and measured at, said in the sidebar.
+WORKING_RANGE = (
+    "The models were trained and measured on images of 128–512 px (long side); others are "
+    "resized into that range before the model sees them."
 )
 
 

@@ -21,6 +21,7 @@ from carafe.inspect.catalog import load_metrics, stored_border_sentence
 from carafe.inspect.habits import border_sentence, flat_sentence, what_if_sentence
 from carafe.inspect.kernel_compare import compare_pixel
 from carafe.inspect.pixel import kernel_view, start_pixel
+from carafe.inspect.regions import image_alignment_sentence, pixel_alignment_sentence
 from carafe.inspect.sampling import sampling_at
 
 
@@ -70,8 +71,7 @@ st.markdown(
     "kernel-weighted sum of the k×k input pixels around the source location. Bilinear "
     "interpolation always uses the same fixed weights; CARAFE can put its weight on the side "
     "of an edge that belongs to the same object. **Click any pixel** of the image (or type its "
-    "row/column) to see its kernel; it starts at the pixel whose kernel leans most among "
-    "those whose whole window lies inside the image, preferring object boundaries."
+    "row/column) to see its kernel; it starts at a typical pixel of this image's edges."
 )
 
 cur = state.require_current()
@@ -95,6 +95,9 @@ k, groups = d.up_kernel, d.up_group
 geo = step.geometry
 if not cur.training_like:
     st.caption(texts.TRAINED_FOR)
+edges = state.image_alignment_for(cur.model_name, cur.key, a)
+if edges is not None:
+    st.markdown("**This image's edges.** " + image_alignment_sentence(edges))
 
 
 def _on_click() -> None:
@@ -196,6 +199,13 @@ def pixel_view() -> None:
             config=style.png_config(f"kernel_{oy}_{ox}"),
             key="explore_kernel",
         )
+        if edges is not None and step.index == edges.step_index:
+            shares = edges.shares_at(oy, ox)
+            st.caption(
+                pixel_alignment_sentence(edges, oy, ox, *shares)
+                if shares
+                else f"This pixel's {k}×{k} window lies within one colour region of the image."
+            )
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(
             "Entropy",

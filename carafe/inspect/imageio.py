@@ -37,6 +37,7 @@ __all__ = [
     "LoadedImage",
     "load_image",
     "load_image_file",
+    "sample_scene",
 ]
 
 #: Long side (pixels) images are downscaled to before analysis: the top of the shipped models'
@@ -204,6 +205,21 @@ def load_image_file(path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
 
 
 SAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+#: The shapes samples are held-out scenes: (file, size px, i) for make_scene(rng([4242, i])),
+#: i the first seeds whose scene holds all five classes (so their masks can be regenerated).
+SAMPLE_SCENES = {"shapes_1.png": (256, 0), "shapes_2.png": (384, 2)}
+SAMPLE_SEED = 4242
+
+
+def sample_scene(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(image (H, W, 3) uint8, true labels (H, W)) of a shapes sample; None for photos."""
+    if name not in SAMPLE_SCENES:
+        return None
+    from carafe.training.data import make_scene
+
+    size, i = SAMPLE_SCENES[name]
+    return make_scene(np.random.default_rng([SAMPLE_SEED, i]), size, "heldout")
 
 
 def sample_images() -> dict[str, Path]:
