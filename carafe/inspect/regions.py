@@ -36,6 +36,7 @@ class ImageAlignment:
     """Own-region shares of one CARAFE step of one image, at its straddling pixels."""
 
     step_index: int
+    window: int  # k of the k x k kernels
     regions: int  # regions the label-free segmentation found
     straddling: int  # output pixels whose window straddles two or more regions
     carafe: float  # mean own-region share of the model's kernels
@@ -48,6 +49,16 @@ class ImageAlignment:
     typical_carafe: float | None
     typical_bilinear: float | None
     regions_map: np.ndarray  # (H, W) region ids
+    carafe_map: np.ndarray  # (oh, ow) own-region share per output pixel, NaN off the edges
+    bilinear_map: np.ndarray
+
+    def shares_at(self, row: int, col: int) -> tuple[float, float] | None:
+        """(CARAFE, bilinear) own-region shares of output pixel (row, col); None unless its
+        window straddles two regions."""
+        h, w = self.carafe_map.shape
+        if not (0 <= row < h and 0 <= col < w) or np.isnan(self.carafe_map[row, col]):
+            return None
+        return float(self.carafe_map[row, col]), float(self.bilinear_map[row, col])
 
 
 def _finest_carafe_step(analysis: Analysis) -> StepAnalysis | None:
@@ -85,6 +96,7 @@ def image_alignment(analysis: Analysis, seed: int = 0) -> ImageAlignment | None:
     rows, cols = mask.nonzero(as_tuple=True)
     return ImageAlignment(
         step_index=step.index,
+        window=d.up_kernel,
         regions=int(regions.max()) + 1,
         straddling=n,
         carafe=float(carafe.mean()),
@@ -97,6 +109,8 @@ def image_alignment(analysis: Analysis, seed: int = 0) -> ImageAlignment | None:
         typical_carafe=float(carafe[middle]),
         typical_bilinear=float(bilinear[middle]),
         regions_map=regions,
+        carafe_map=maps["carafe"][0].numpy(),
+        bilinear_map=maps["bilinear"][0].numpy(),
     )
 
 
@@ -113,7 +127,7 @@ def image_alignment_sentence(a: ImageAlignment) -> str:
     lead = _compare(a.carafe, a.bilinear)
     control = _compare(a.carafe, a.moved)
     return (
-        f"At the {a.straddling:,} pixels where a 5×5 window straddles two of this image's "
+        f"At the {a.straddling:,} pixels where a {a.window}×{a.window} window straddles two of this image's "
         f"{a.regions} colour regions, CARAFE puts {a.carafe:.2f} of its weight on the pixel's own "
         f"region: {lead} bilinear ({a.bilinear:.2f}) and {control} its own kernels moved to "
         f"other edge pixels ({a.moved:.2f}, a content-blind control). It beats bilinear by "

@@ -110,6 +110,32 @@ def _load_runs(paths: list[Path]) -> list[tuple[str, object, Path]]:
     return found
 
 
+def _scored_run(ckpt: Path, cache_dir: Path | None) -> dict:
+    """One checkpoint's rows and per-scene confusions at every size, kept beside it in
+    ``NAME.sizes.pt`` so that runs can be scored as they finish and assembled later."""
+    cache = ckpt.with_name(ckpt.stem + ".sizes.pt")
+    stamp = ckpt.stat().st_mtime_ns
+    if cache.is_file():
+        saved = torch.load(cache, weights_only=True)
+        if saved.get("stamp") == stamp and saved.get("sizes") == list(TABLE_SIZES):
+            return saved
+    model = load_checkpoint(ckpt)
+    by_size, confusions = {}, {}
+    for size in TABLE_SIZES:
+        data = load_split("heldout", SIZE_SCENES[size], size, cache_dir)
+        row, conf = size_row(model, data.images, data.labels)
+        by_size[str(size)], confusions[str(size)] = row, conf
+        print(f"{size:>4} px  {ckpt}: mIoU {row['miou']:6.2f}", flush=True)
+    saved = {
+        "stamp": stamp,
+        "sizes": list(TABLE_SIZES),
+        "by_size": by_size,
+        "confusions": confusions,
+    }
+    torch.save(saved, cache)
+    return saved
+
+
 def size_section(found, cache_dir: Path | None) -> dict:
     """The "sizes" section of metrics.json: every run at every size, and the paired bootstrap
     CIs of each learned upsampler against the bilinear twin of the same seed."""
@@ -118,14 +144,11 @@ def size_section(found, cache_dir: Path | None) -> dict:
         for kind, seed, ckpt in found
     }
     confusions: dict[tuple, torch.Tensor] = {}
-    for size in TABLE_SIZES:
-        data = load_split("heldout", SIZE_SCENES[size], size, cache_dir)
-        for kind, seed, ckpt in found:
-            model = load_checkpoint(ckpt)
-            row, conf = size_row(model, data.images, data.labels)
-            runs[(kind, seed)]["by_size"][str(size)] = row
-            confusions[(kind, seed, size)] = conf
-            print(f"{size:>4} px  {kind:<10} seed {seed}: mIoU {row['miou']:6.2f}", flush=True)
+    for kind, seed, ckpt in found:
+        scored = _scored_run(ckpt, cache_dir)
+        runs[(kind, seed)]["by_size"] = scored["by_size"]
+        for size in TABLE_SIZES:
+            confusions[(kind, seed, size)] = scored["confusions"][str(size)]
     comparisons = []
     for kind, seed, _ in found:
         if kind == "bilinear" or ("bilinear", seed) not in runs:
@@ -265,6 +288,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--markdown", action="store_true", help="print the model card's tables of --json"
     )
+    p.add_argument(
+        "--score-only",
+        action="store_true",
+        help="score the runs (kept beside each checkpoint as NAME.sizes.pt) and write nothing else",
+    )
     args = p.parse_args(argv)
     if args.markdown:
         payload = json.loads(args.json.read_text())
@@ -273,6 +301,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     found = _load_runs(args.paths)
+    if args.score_only:
+        for _, _, ckpt in found:
+            _scored_run(ckpt, args.cache_dir)
+        return
     payload = json.loads(args.json.read_text()) if args.json.is_file() else {}
     payload["sizes"] = size_section(found, args.cache_dir)
     payload["photos"] = photo_section(found)

@@ -59,6 +59,9 @@ def test_the_measure_is_the_mean_of_the_straddling_pixels(carafe_analysis):
     above = int((lead > a.typical_carafe - a.typical_bilinear).sum())
     assert abs(below - above) <= 1 + int((lead == lead[0]).sum())
     assert 0 <= a.carafe_ahead + a.carafe_behind <= 1
+    assert a.shares_at(row, col) == pytest.approx((a.typical_carafe, a.typical_bilinear))
+    off = (~mask).nonzero()[0].tolist()
+    assert a.shares_at(*off) is None and a.shares_at(-1, 0) is None
 
 
 def test_no_measure_without_carafe_or_without_edges():
@@ -73,6 +76,7 @@ def test_no_measure_without_carafe_or_without_edges():
 def _made_up(carafe, bilinear, moved, ahead, behind, typical=(3, 4)):
     return ImageAlignment(
         step_index=2,
+        window=5,
         regions=7,
         straddling=1234,
         carafe=carafe,
@@ -85,6 +89,8 @@ def _made_up(carafe, bilinear, moved, ahead, behind, typical=(3, 4)):
         typical_carafe=carafe,
         typical_bilinear=bilinear,
         regions_map=np.zeros((2, 2), np.int64),
+        carafe_map=np.full((8, 8), np.nan),
+        bilinear_map=np.full((8, 8), np.nan),
     )
 
 
