@@ -1,15 +1,13 @@
-// Declares the carafe ops and registers their CPU implementations.
+// Registers the CPU kernels (cpu/carafe_kernel.cpp, cpu/carafe_backward.cpp) for the carafe ops.
 //
 //   carafe::carafe(features, masks, kernel_size, group_size, scale_factor) -> output
 //   carafe::carafe_backward(grad_output, features, masks, ...) -> (grad_features, grad_masks)
-//   carafe_testing::index_forward / index_backward (same arguments): the per-element functions
-//     of carafe_index.h (the ones the CUDA kernels run) evaluated on the CPU, so tests check
-//     the CUDA index maths against the reference on machines without a GPU. Slow; for tests
-//     only, hence their own namespace, outside the public torch.ops.carafe.
 //
-// Autograd and fake (meta) implementations are registered from Python (carafe/ops.py).
+// The schema is written once, in Python (carafe/ops/op.py defines it with torch.library before
+// this library is loaded), so this file only implements it: the dispatcher checks each kernel's
+// C++ signature against that schema when the library loads. The fake (meta) and autograd
+// implementations are registered from Python too; the test-only ops are in carafe_testing.cpp.
 #include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
 #include <torch/library.h>
 
 #include "carafe_checks.h"
@@ -20,8 +18,8 @@ namespace {
 
 using carafe_index::Geometry;
 
-at::Tensor carafe_forward_cpu(const at::Tensor& features, const at::Tensor& masks, int64_t k, int64_t G,
-                      int64_t s) {
+at::Tensor carafe_forward_cpu(const at::Tensor& features, const at::Tensor& masks, int64_t k,
+                              int64_t G, int64_t s) {
   const Geometry g = carafe_checks::make_geometry(features, masks, k, G, s);
   return carafe_cpu::forward(features, masks, g);
 }
@@ -35,76 +33,9 @@ std::tuple<at::Tensor, at::Tensor> carafe_backward_cpu(const at::Tensor& grad_ou
   return carafe_cpu::backward(grad_output, features, masks, g);
 }
 
-// Runs `element(flat_index)` for every element of `out` (contiguous, same dtype as inputs).
-template <typename scalar_t, typename Element>
-void fill_elementwise(at::Tensor& out, const Element& element) {
-  scalar_t* dst = out.mutable_data_ptr<scalar_t>();
-  for (int64_t i = 0; i < out.numel(); ++i) dst[i] = static_cast<scalar_t>(element(i));
-}
-
-at::Tensor index_forward(const at::Tensor& features_in, const at::Tensor& masks_in, int64_t k,
-                         int64_t G, int64_t s) {
-  const Geometry g = carafe_checks::make_geometry(features_in, masks_in, k, G, s);
-  const auto features = features_in.contiguous();
-  const auto masks = masks_in.contiguous();
-  auto out = at::empty({g.N, g.C, g.out_h(), g.out_w()}, features.options());
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_index_forward", [&] {
-    const scalar_t* f = features.const_data_ptr<scalar_t>();
-    const scalar_t* m = masks.const_data_ptr<scalar_t>();
-    fill_elementwise<scalar_t>(out, [&](int64_t i) {
-      return carafe_index::forward_element<scalar_t, double>(f, m, g, i);
-    });
-  });
-  return out;
-}
-
-std::tuple<at::Tensor, at::Tensor> index_backward(const at::Tensor& grad_output_in,
-                                                  const at::Tensor& features_in,
-                                                  const at::Tensor& masks_in, int64_t k, int64_t G,
-                                                  int64_t s) {
-  const Geometry g = carafe_checks::make_geometry(features_in, masks_in, k, G, s);
-  carafe_checks::check_grad_output(grad_output_in, g, features_in);
-  const auto grad_output = grad_output_in.contiguous();
-  const auto features = features_in.contiguous();
-  const auto masks = masks_in.contiguous();
-  auto grad_features = at::empty_like(features);
-  auto grad_masks = at::empty_like(masks);
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "carafe_index_backward", [&] {
-    const scalar_t* go = grad_output.const_data_ptr<scalar_t>();
-    const scalar_t* f = features.const_data_ptr<scalar_t>();
-    const scalar_t* m = masks.const_data_ptr<scalar_t>();
-    fill_elementwise<scalar_t>(grad_features, [&](int64_t i) {
-      return carafe_index::grad_features_element<scalar_t, double>(go, m, g, i);
-    });
-    fill_elementwise<scalar_t>(grad_masks, [&](int64_t i) {
-      return carafe_index::grad_masks_element<scalar_t, double>(go, f, g, i);
-    });
-  });
-  return {grad_features, grad_masks};
-}
-
 }  // namespace
-
-TORCH_LIBRARY(carafe, m) {
-  m.def("carafe(Tensor features, Tensor masks, int kernel_size, int group_size, "
-        "int scale_factor) -> Tensor");
-  m.def("carafe_backward(Tensor grad_output, Tensor features, Tensor masks, int kernel_size, "
-        "int group_size, int scale_factor) -> (Tensor, Tensor)");
-}
 
 TORCH_LIBRARY_IMPL(carafe, CPU, m) {
   m.impl("carafe", &carafe_forward_cpu);
   m.impl("carafe_backward", &carafe_backward_cpu);
-}
-
-TORCH_LIBRARY(carafe_testing, m) {
-  m.def("index_forward(Tensor features, Tensor masks, int kernel_size, int group_size, "
-        "int scale_factor) -> Tensor");
-  m.def("index_backward(Tensor grad_output, Tensor features, Tensor masks, int kernel_size, "
-        "int group_size, int scale_factor) -> (Tensor, Tensor)");
-}
-
-TORCH_LIBRARY_IMPL(carafe_testing, CPU, m) {
-  m.impl("index_forward", &index_forward);
-  m.impl("index_backward", &index_backward);
 }

@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import carafe.ops as ops
 from carafe.ops.geometry import Geometry, visible_extent
 from carafe.ops.reference import carafe_reference
 from tests.conftest import random_inputs
@@ -16,19 +15,6 @@ SHAPES = [  # c, h, w, k, g, s
     (8, 4, 9, 5, 4, 3),
     (3, 3, 3, 7, 1, 4),
 ]
-
-
-def _index_op(name: str):
-    """The C++ test-only op ``name`` (index_forward / index_backward), wherever it is registered:
-    it is moving from the public ``carafe`` namespace to a testing one."""
-    if not ops.backend().startswith(("cpp", "cuda")):
-        pytest.skip(f"C++ extension not built: {ops.backend()}")
-    for namespace in ("carafe_testing", "carafe_test", "carafe"):
-        try:
-            return getattr(getattr(torch.ops, namespace), name)
-        except (AttributeError, RuntimeError):
-            continue
-    pytest.skip(f"no {name} op registered")
 
 
 def _forward_by_geometry(features: np.ndarray, masks: np.ndarray, geo: Geometry) -> np.ndarray:
@@ -53,24 +39,25 @@ def _geometry(shape) -> Geometry:
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_forward_by_geometry_matches_the_cpp_index_functions(shape):
+def test_forward_by_geometry_matches_the_cpp_index_functions(shape, index_ops):
     c, h, w, k, g, s = shape
     features, masks = random_inputs(1, c, h, w, k, g, s, normalised=False)
     geo = _geometry(shape)
     assert geo.mask_channels == masks.shape[1] and geo.out_hw == tuple(masks.shape[-2:])
     mine = _forward_by_geometry(features[0].numpy(), masks[0].numpy(), geo)
-    index_forward = _index_op("index_forward")
-    np.testing.assert_allclose(mine, index_forward(features, masks, k, g, s)[0].numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        mine, index_ops.index_forward(features, masks, k, g, s)[0].numpy(), atol=1e-12
+    )
     np.testing.assert_allclose(mine, carafe_reference(features, masks, k, g, s)[0].numpy())
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_grad_masks_by_geometry_match_the_cpp_index_functions(shape):
+def test_grad_masks_by_geometry_match_the_cpp_index_functions(shape, index_ops):
     """d out / d mask[(g·k + dy)·k + dx, y, x] = Σ over group g's channels of grad · tap value."""
     c, h, w, k, g, s = shape
     features, masks = random_inputs(1, c, h, w, k, g, s, normalised=False)
     grad_out = torch.randn(1, c, h * s, w * s, dtype=torch.float64)
-    _, grad_masks = _index_op("index_backward")(grad_out, features, masks, k, g, s)
+    _, grad_masks = index_ops.index_backward(grad_out, features, masks, k, g, s)
     geo, f, go = _geometry(shape), features[0].numpy(), grad_out[0].numpy()
     mine = np.zeros(grad_masks.shape[1:])
     for y in range(h * s):
