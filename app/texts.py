@@ -10,8 +10,8 @@ PAPER = (
 )
 
 SAMPLE_LABELS = {
-    "shapes_1.png": "Shapes 1 (held-out scene, 256 px)",
-    "shapes_2.png": "Shapes 2 (held-out scene, 384 px)",
+    "shapes_1.png": "Shapes 1 (scene, 256 px)",
+    "shapes_2.png": "Shapes 2 (scene, 384 px)",
     "astronaut.jpg": "Astronaut (photo, 512×512)",
     "cat.jpg": "Cat (photo)",
     "coffee.jpg": "Coffee cup (photo)",

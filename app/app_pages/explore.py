@@ -95,7 +95,7 @@ k, groups = d.up_kernel, d.up_group
 geo = step.geometry
 if not cur.training_like:
     st.caption(texts.TRAINED_FOR)
-edges = state.image_alignment_for(cur.model_name, cur.key, a)
+edges = state.image_alignment_for(cur.model_name, cur.image_key, a)
 if edges is not None:
     st.markdown("**This image's edges.** " + image_alignment_sentence(edges))
 

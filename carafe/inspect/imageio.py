@@ -177,6 +177,13 @@ def load_image(
             f"(rows × columns; maximum side {max_side} px)"
         )
     w, h = img.size
+    if min(w, h) < MIN_SIDE:
+        raise ImageLoadError(
+            f"The image is {h}×{w} pixels (rows × columns, after downscaling to a maximum side "
+            f"of {max_side}); "
+            f"both sides must be at least {MIN_SIDE} pixels to show any upsampling."
+        )
+    w, h = img.size
     if 0 < max(w, h) < min_long_side:
         factor = min_long_side / max(w, h)
         new_size = (max(1, round(w * factor)), max(1, round(h * factor)))
@@ -184,13 +191,6 @@ def load_image(
         notes.append(
             f"upscaled from {h}×{w} to {new_size[1]}×{new_size[0]} pixels (rows × columns; the "
             f"model was trained and measured on long sides of {min_long_side} px and more)"
-        )
-    w, h = img.size
-    if min(w, h) < MIN_SIDE:
-        raise ImageLoadError(
-            f"The image is {h}×{w} pixels (rows × columns, after downscaling to a maximum side "
-            f"of {max_side}); "
-            f"both sides must be at least {MIN_SIDE} pixels to show any upsampling."
         )
     array = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
     return LoadedImage(

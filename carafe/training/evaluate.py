@@ -338,7 +338,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.snapshots:
         rows = snapshot_rows(args.snapshots, data.images, data.labels)
         out = args.snapshots / "metrics.json"
-        payload = {"split": "heldout", "heldout_images": args.heldout_images, "snapshots": rows}
+        payload = {
+            "split": "heldout",
+            "heldout_images": args.heldout_images,
+            "image_size": args.image_size,
+            "snapshots": rows,
+        }
         out.write_text(json.dumps(payload, indent=2) + "\n")
         for r in rows:
             print(

@@ -160,14 +160,21 @@ def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
     assert fig["data"][0]["zmax"] == pytest.approx(v.kernel.max(), rel=1e-6)
 
 
-def test_explore_starts_inside_the_image_and_clamps_typed_pixels(reference):
-    from carafe.inspect.pixel import kernel_view, start_pixel
+def test_explore_starts_at_the_typical_edge_pixel_and_clamps_typed_pixels(reference):
+    """It starts at the image's typical straddling pixel (median CARAFE lead over bilinear),
+    says so, and its window lies inside the image."""
+    from carafe.inspect.pixel import kernel_view
+    from carafe.inspect.regions import image_alignment
 
     a, step = reference
+    edges = image_alignment(a)
+    assert edges.step_index == step.index
     at = open_app()
     at.run()
     start = (at.number_input(key="explore_px_y").value, at.number_input(key="explore_px_x").value)
-    assert start == start_pixel(step, 0, a.segmentation)
+    assert start == edges.typical
+    assert any("is the typical straddling pixel" in c.value for c in at.caption)
+    assert any(m.value.startswith("**This image's edges.**") for m in at.markdown)
     assert kernel_view(step, *start).padding_weight <= 0.05
     oh, ow = step.visible_output_hw()
     at.number_input(key="explore_px_x").set_value(999).run()
@@ -311,7 +318,10 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
         assert "(x, y)" not in words and "(dx, dy)" not in words
         dx, dy = expected.offsets[0]
         start = f"(row, col) = ({expected.start[1]:.2f}, {expected.start[0]:.2f})"
-        assert start in words and f"moved by (rows, cols) = ({dy:+.2f}, {dx:+.2f})" in words
+        from figures import draw
+
+        moved = "({}, {})".format(*draw.number_text([dy, dx], "+.2f"))  # no "-0.00"
+        assert start in words and f"moved by (rows, cols) = {moved}" in words
         at.switch_page("app_pages/compare.py").run()
         assert_no_exception(at)
         assert any("DySample twin" in m.value for m in at.markdown)

@@ -64,7 +64,7 @@ def _shown_kernel(at) -> tuple[str, np.ndarray]:
 
 def test_page_renders_with_the_stored_label(at):
     slider = at.select_slider(key="learning_step")
-    assert list(slider.options) == ["0", "25", "50", "100", "200", "400", "800"]
+    assert list(slider.options) == ["0", "25", "50", "100", "200", "400", "800", "1600", "2400"]
     assert slider.value == 0  # it starts at the random initialisation
     assert any(LABEL in m.value for m in at.markdown)
     captions = " ".join(c.value for c in at.caption)
@@ -78,7 +78,7 @@ def test_moving_the_slider_shows_that_snapshots_kernel(at):
     (oy, ox), expected0 = _expected_kernel(at, 0)
     assert title0 == f"{KERNEL} ({oy}, {ox}) after 0 steps"
     np.testing.assert_allclose(shown0, expected0, atol=1e-6)
-    for steps_done in (100, 800):
+    for steps_done in (100, 2400):
         at.select_slider(key="learning_step").set_value(steps_done).run()
         assert_clean(at)
         title, shown = _shown_kernel(at)

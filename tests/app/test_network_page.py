@@ -149,9 +149,10 @@ def test_a_small_odd_image_is_padded_and_traced():
 
     buf = io.BytesIO()
     rng = np.random.default_rng(3)
+    # 45x70 is below the working range: upscaled to a long side of 128 (82x128), then padded
     Image.fromarray(rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)).save(buf, "PNG")
     at = _uploaded(buf.getvalue(), "small.png")
     assert_clean(at)
     notes = " ".join(a["text"] for a in figure_titled(at, DIAGRAM)["layout"]["annotations"])
-    assert "image 45×70<br>padded to 64×96" in notes
+    assert "image 82×128<br>padded to 96×128" in notes
     assert len(_kernel_traces(at)) == 3

@@ -121,3 +121,10 @@ def test_images_inside_the_working_range_keep_their_size():
     out = load_image(_encode(_rgb(200, 300)), min_long_side=128)
     assert out.array.shape == (200, 300, 3) and not any("scaled" in n for n in out.notes)
     assert load_image(_encode(_rgb(12, 12))).array.shape == (12, 12, 3)  # default: no upscaling
+
+
+def test_images_too_small_to_upsample_are_refused_before_any_upscaling():
+    with pytest.raises(ImageLoadError, match="at least"):
+        load_image(_encode(_rgb(1, 1)), min_long_side=128)
+    with pytest.raises(ImageLoadError, match="at least"):
+        load_image(_encode(_rgb(4, 100)), min_long_side=128)
