@@ -1,39 +1,96 @@
 """End-to-end: `streamlit run app/main.py` headless + Debian's chromium driven by playwright.
 
-Opens the app, clicks a pixel of the image, checks the kernel view follows the click, visits
-every page and saves screenshots to test-artifacts/ (git-ignored). Every request the pages
-make is recorded: the test fails on any that leaves 127.0.0.1/localhost (nothing is fetched
-from a font host or a CDN) and on any console error. Skips cleanly without
-/usr/bin/chromium or the playwright package. Setup: `apt-get install -y chromium` and
-`pip install playwright` (its own browser download is not needed).
+One server and one browser page serve the whole module (module-scoped fixtures); each test is
+one scenario on that page, in file order: the app opens, clicks select pixels, every page
+renders, the guided tour walks with the keyboard, uploads (a corrupt one, a real one, a
+second one), a second browser session, the favicon; the last test checks that no request of
+any of them left 127.0.0.1/localhost (nothing from a font host or a CDN) and that no console
+error was logged. Screenshots go to test-artifacts/ (git-ignored). Every wait is a playwright
+``wait_for_*`` (tests/app/browser.py), none a fixed sleep.
+
+Marked ``slow``: the README's ``pytest`` leaves them out, ``.ci/run`` runs them explicitly
+(``pytest -m slow tests/app/test_browser.py``). Skips cleanly without /usr/bin/chromium or
+the playwright package. Setup: `apt-get install -y chromium` and `pip install playwright`
+(its own browser download is not needed).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
-from dev.live_app import running_app, wait_idle
+from PIL import Image
 
 from carafe.inspect.imageio import load_image_file, sample_images
+from tests.app.browser import (
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    arm_seen,
+    check_clean,
+    full_screenshot,
+    seen,
+    settle,
+    show_page,
+    watch,
+)
 from tests.app.conftest import ROOT
+
+pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
+KERNEL_TITLE = "text=/Reassembly kernel of output pixel/"
+# Explore's clickable image lives in the component's iframe.
+CLICK_FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+PAGES = [
+    ("network", "The whole network"),
+    ("learning", "Watch CARAFE learn"),
+    ("compressed", "Compressed channels"),
+    ("compare", "Compare upsamplers"),
+    ("how-it-works", "How it works"),
+    ("sandbox", "Sandbox"),
+    ("train-tiny", "Train a tiny CARAFE"),
+    ("performance", "Performance"),
+]
+
+# What a fresh page shows first: the start-up message, or (if it was missed) the kernel.
+_FIRST_SIGN = """() => {
+    const text = document.body ? document.body.textContent : '';
+    if (text.includes('Reassembly kernel of output pixel')) return 'kernel';
+    if (/Preparing the CARAFE operator|Loading the model/.test(text)) return 'message';
+    return false;
+}"""
+
+
+_KERNEL_OR_ERROR = """() => {
+    if (document.querySelector('[data-testid="stException"], [data-testid="stAlertContentError"]'))
+        return 'error';
+    return document.body.textContent.includes('Reassembly kernel of output pixel') && 'kernel';
+}"""
 
 
 def _png(width: int, height: int) -> bytes:
-    import io
-
-    import numpy as np
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buf, "PNG")
     return buf.getvalue()
+
+
+@dataclass
+class Session:
+    """The shared browser page, what its start-up showed, and what every page recorded."""
+
+    url: str
+    page: object
+    message_s: float | None  # seconds until the start-up message showed, None if never
+    kernel_s: float  # seconds until the first kernel view
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +98,8 @@ def server():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    from dev.live_app import running_app
+
     try:
         with running_app() as url:
             yield url
@@ -48,229 +107,226 @@ def server():
         pytest.fail(str(e))
 
 
-def _check_clean(page, name: str) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, f"traceback on {name}"
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"error on {name}"
-
-
-# Explore's clickable image lives in the component's iframe.
-CLICK_FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
-
-
-def _kernel_title(page) -> str:
-    return page.locator("text=/Reassembly kernel of output pixel/").first.text_content()
-
-
-_LOCAL_HOSTS = ("127.0.0.1", "localhost")
-
-
-def _watch(page, outside: list, errors: list) -> None:
-    """Record requests that leave this machine and console errors of ``page``."""
-    from urllib.parse import urlparse
-
-    def on_request(req):
-        url = urlparse(req.url)
-        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in _LOCAL_HOSTS:
-            outside.append(req.url)
-
-    page.on("request", on_request)
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda err: errors.append(str(err)))
-
-
-def _full_screenshot(page, path: Path) -> None:
-    """Resize the viewport to the page's height first, so the whole page is captured."""
-    height = page.evaluate(
-        "Math.max(...[...document.querySelectorAll('section.main, [data-testid=stMain], "
-        "[data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 900)"
-    )
-    page.set_viewport_size({"width": 1440, "height": min(int(height) + 120, 12000)})
-    time.sleep(0.8)
-    page.screenshot(path=str(path), full_page=True)
-
-
-def test_click_pixel_shows_its_kernel(server):
+@pytest.fixture(scope="module")
+def browser(server):
     from playwright.sync_api import sync_playwright
-
-    outside: list[str] = []
-    errors: list[str] = []
 
     ARTIFACTS.mkdir(exist_ok=True)
     # launch() gives chromium a fresh, temporary profile (no --user-data-dir needed)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1500, "height": 2200})
-        _watch(page, outside, errors)
-        # the server's first session does the heavy imports: a message shows at once
-        t0 = time.time()
-        page.goto(server)
-        message_s = None
-        while time.time() - t0 < 300:
-            if (
-                message_s is None
-                and page.locator("text=/Preparing the CARAFE operator|Loading the model/").count()
-            ):
-                message_s = time.time() - t0
-            if page.locator("text=/Reassembly kernel of output pixel/").count():
-                break
-            time.sleep(0.05)
-        kernel_s = time.time() - t0
-        print(f"start-up: message after {message_s} s, first kernel after {kernel_s:.1f} s")
-        assert message_s is not None, "the main area stayed blank while the app started"
-        page.wait_for_selector("text=Explore: what does CARAFE predict?", timeout=240_000)
-        page.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
-        wait_idle(page)
-        _check_clean(page, "explore")
-
-        # Clicks select the output pixel under the cursor: the first and the last screen pixel
-        # of output pixels' boxes (their boundaries), near and far from the selection.
-        image = page.frame_locator(CLICK_FRAME).locator("#image")
-        image.scroll_into_view_if_needed()
-        sample = load_image_file(next(iter(sample_images().values()))).array
-        h, w = sample.shape[:2]
-        stride_in, stride_out, reach = 8, 4, 2  # the finest step of the shipped model, k = 5
-        margin = reach * stride_in
-        latencies = []
-        targets = [(5, 7), (30, 2), (0, 0), (h // 4 - 1, w // 4 - 1), (17, 40), (44, 13)]
-        for n, (oy, ox) in enumerate(targets * 2):
-            box = image.bounding_box()
-            zoom = box["width"] / (w + 2 * margin)  # CSS pixels per image pixel
-            last = n >= len(targets)  # second round: the box's last screen pixel
-            iy = oy * stride_out + (stride_out - 1 if last else 0)
-            ix = ox * stride_out + (stride_out - 1 if last else 0)
-            edge = (max(zoom, 1) - 1) if last else 0  # last CSS pixel of that image pixel
-            # A mouse sits on whole screen pixels, and the browser paints the picture from
-            # its rounded origin: click whole pixels from there, as a hand would.
-            x = round(box["x"]) + int((margin + ix) * zoom + edge)
-            y = round(box["y"]) + int((margin + iy) * zoom + edge)
-            before = _kernel_title(page)
-            page.mouse.click(x, y)
-            want = f"Reassembly kernel of output pixel ({oy}, {ox})"
-            t0 = time.time()
-            if before != want:
-                try:
-                    page.wait_for_function(
-                        "want => [...document.querySelectorAll('.gtitle')].some(t => "
-                        "t.textContent === want)",
-                        arg=want,
-                        timeout=30_000,
-                    )
-                except Exception:
-                    page.screenshot(path=str(ARTIFACTS / "explore_click_failed.png"))
-                    raise AssertionError(
-                        f"click {n} at {x:.1f}, {y:.1f}: {_kernel_title(page)!r}, want {want!r}"
-                    ) from None
-                latencies.append(time.time() - t0)
-            wait_idle(page)
-            assert _kernel_title(page) == want, (n, _kernel_title(page), want)
-            _check_clean(page, f"explore after click {n}")
-        page.screenshot(path=str(ARTIFACTS / "explore_clicked.png"))
-        latencies.sort()
-        print(
-            f"{len(targets) * 2} clicks, each selected the pixel under the cursor; click -> "
-            f"kernel view median {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s"
-        )
-
-        for path, title in [
-            ("network", "The whole network"),
-            ("learning", "Watch CARAFE learn"),
-            ("compressed", "Compressed channels"),
-            ("compare", "Compare upsamplers"),
-            ("how-it-works", "How it works"),
-            ("sandbox", "Sandbox"),
-            ("train-tiny", "Train a tiny CARAFE"),
-            ("performance", "Performance"),
-        ]:
-            # the sidebar navigation keeps the session (and the clicked pixel)
-            page.locator('[data-testid="stSidebarNav"]').get_by_text(title).click()
-            page.wait_for_selector(f"h1:has-text('{title}')", timeout=240_000)
-            wait_idle(page)
-            _check_clean(page, path)
-            _full_screenshot(page, ARTIFACTS / f"{path}.png")
-
-        # the guided tour, driven with the keyboard: focus a button, press Enter
-        page.locator('[data-testid="stSidebar"]').get_by_role(
-            "button", name="Take the tour"
-        ).focus()
-        page.keyboard.press("Enter")
-        steps = 0
-        while True:
-            page.wait_for_selector("text=/Guided tour · step \\d+ of \\d+/", timeout=240_000)
-            wait_idle(page)
-            _check_clean(page, f"tour step {steps + 1}")
-            steps += 1
-            label = page.locator("text=/Guided tour · step/").first.text_content()
-            _full_screenshot(page, ARTIFACTS / f"tour_{steps}.png")
-            last = page.get_by_role("button", name="Finish the tour")
-            if last.count():
-                last.focus()
-                page.keyboard.press("Enter")
-                break
-            page.get_by_role("button", name="Next tour step ▶").focus()
-            page.keyboard.press("Enter")
-            page.wait_for_function(
-                "prev => ![...document.querySelectorAll('p, strong')].some(e => "
-                "e.textContent === prev)",
-                arg=label,
-                timeout=240_000,
-            )
-        assert steps >= 5, f"the tour had {steps} steps"
-        wait_idle(page)
-        _check_clean(page, "after the tour")
-
-        # uploads: a corrupt file gives st.error, a real one is analysed, and a second
-        # browser session (own cookies and websocket) still sees the sample image
-        page.locator('[data-testid="stSidebarNav"]').get_by_text("Explore").click()
-        wait_idle(page)
-        page.set_viewport_size({"width": 1440, "height": 900})
-        page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload").check(
-            force=True, timeout=240_000
-        )
-        page.wait_for_selector('input[type="file"]', state="attached", timeout=240_000)
-        wait_idle(page)
-        page.locator('input[type="file"]').set_input_files(
-            files=[
-                {
-                    "name": "broken.png",
-                    "mimeType": "image/png",
-                    "buffer": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
-                }
-            ]
-        )
-        page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=240_000)
-        wait_idle(page)
-        assert "broken.png" in page.locator('[data-testid="stAlertContentError"]').inner_text()
-        assert page.locator('[data-testid="stException"]').count() == 0
-        page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(72, 40)}]
-        )
-        page.wait_for_selector("text=/image 40×72 px/", timeout=240_000)
-        wait_idle(page)
-        _check_clean(page, "upload")
-        # a second upload replaces the first without flashing back to a sample image
-        page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "two.png", "mimeType": "image/png", "buffer": _png(40, 72)}]
-        )
-        flashed, t0 = False, time.time()
-        while page.locator("text=/image 72×40 px/").count() == 0 and time.time() - t0 < 60:
-            flashed |= page.locator("text=/a sample image is shown/").count() > 0
-            time.sleep(0.02)
-        assert page.locator("text=/image 72×40 px/").count() > 0
-        assert not flashed, "the sample image flashed while the second upload was loading"
-        wait_idle(page)
-        other = browser.new_context().new_page()
-        _watch(other, outside, errors)
-        other.goto(server)
-        other.wait_for_selector("text=/Reassembly kernel of output pixel/", timeout=240_000)
-        wait_idle(other)
-        assert other.locator("text=/image 40×72 px/").count() == 0
-        page.screenshot(path=str(ARTIFACTS / "explore_upload.png"))
-        icon = page.evaluate("document.querySelector('link[rel*=icon]')?.href || ''")
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
         browser.close()
-    assert not outside, f"requests left this machine: {sorted(set(outside))[:5]}"
-    assert not errors, f"console errors: {errors[:5]}"
-    assert icon.startswith(server), f"favicon not served by the app: {icon!r}"
+
+
+def _new_page(browser, session_lists: tuple[list, list], **context):
+    page = browser.new_context(**context).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    watch(page, *session_lists)
+    return page
+
+
+@pytest.fixture(scope="module")
+def app(server, browser) -> Session:
+    """The first session of a fresh server, opened on Explore once its first kernel shows.
+
+    The first session does the heavy imports: the main area should say so at once.
+    """
+    outside: list[str] = []
+    errors: list[str] = []
+    page = _new_page(browser, (outside, errors), viewport={"width": 1500, "height": 2200})
+    t0 = time.monotonic()
+    page.goto(server)
+    first = page.wait_for_function(_FIRST_SIGN, polling=50).json_value()
+    message_s = time.monotonic() - t0 if first == "message" else None
+    # the kernel view, or a traceback / st.error that would keep it away (fail at once then)
+    shown = page.wait_for_function(_KERNEL_OR_ERROR, polling=50).json_value()
+    kernel_s = time.monotonic() - t0
+    if shown != "kernel":
+        page.screenshot(path=str(ARTIFACTS / "start_up_failed.png"))
+        problem = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
+        pytest.fail(f"the app did not start: {problem.first.inner_text()[:2000]}")
+    message = "none" if message_s is None else f"{message_s:.1f} s"
+    print(f"start-up: message after {message}, first kernel after {kernel_s:.1f} s")
+    settle(page)
+    return Session(server, page, message_s, kernel_s, outside, errors)
+
+
+def _kernel_title(page) -> str:
+    return page.locator(KERNEL_TITLE).first.text_content()
+
+
+def test_opens_on_explore_with_a_start_up_message(app):
+    page = app.page
+    assert app.message_s is not None, "the main area stayed blank while the app started"
+    page.wait_for_selector("text=Explore: what does CARAFE predict?")
+    check_clean(page, "explore")
+
+
+def test_click_a_pixel_shows_its_kernel(app):
+    """Clicks select the output pixel under the cursor: the first and the last screen pixel
+    of output pixels' boxes (their boundaries), near and far from the selection."""
+    page = app.page
+    if page.locator("h1:has-text('Explore')").count() == 0:
+        show_page(page, "Explore")
+    image = page.frame_locator(CLICK_FRAME).locator("#image")
+    image.scroll_into_view_if_needed()
+    sample = load_image_file(next(iter(sample_images().values()))).array
+    h, w = sample.shape[:2]
+    stride_out, reach, stride_in = 4, 2, 8  # the finest step of the shipped model, k = 5
+    margin = reach * stride_in
+    latencies = []
+    targets = [(5, 7), (30, 2), (0, 0), (h // 4 - 1, w // 4 - 1), (17, 40), (44, 13)]
+    for n, (oy, ox) in enumerate(targets * 2):
+        box = image.bounding_box()
+        zoom = box["width"] / (w + 2 * margin)  # CSS pixels per image pixel
+        last = n >= len(targets)  # second round: the box's last screen pixel
+        iy = oy * stride_out + (stride_out - 1 if last else 0)
+        ix = ox * stride_out + (stride_out - 1 if last else 0)
+        edge = (max(zoom, 1) - 1) if last else 0  # last CSS pixel of that image pixel
+        # A mouse sits on whole screen pixels, and the browser paints the picture from its
+        # rounded origin: click whole pixels from there, as a hand would.
+        x = round(box["x"]) + int((margin + ix) * zoom + edge)
+        y = round(box["y"]) + int((margin + iy) * zoom + edge)
+        before = _kernel_title(page)
+        page.mouse.click(x, y)
+        want = f"Reassembly kernel of output pixel ({oy}, {ox})"
+        t0 = time.monotonic()
+        if before != want:
+            try:
+                page.wait_for_function(
+                    "want => [...document.querySelectorAll('.gtitle')].some(t => "
+                    "t.textContent === want)",
+                    arg=want,
+                    polling=20,
+                    timeout=120_000,
+                )
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "explore_click_failed.png"))
+                raise AssertionError(
+                    f"click {n} at {x:.1f}, {y:.1f}: {_kernel_title(page)!r}, want {want!r}"
+                ) from None
+            latencies.append(time.monotonic() - t0)
+        settle(page)
+        assert _kernel_title(page) == want, (n, _kernel_title(page), want)
+        check_clean(page, f"explore after click {n}")
+    page.screenshot(path=str(ARTIFACTS / "explore_clicked.png"))
+    latencies.sort()
+    print(
+        f"{len(targets) * 2} clicks, each selected the pixel under the cursor; click -> "
+        f"kernel view median {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s"
+    )
+
+
+@pytest.mark.parametrize("path, title", PAGES, ids=[path for path, _ in PAGES])
+def test_page_renders(app, path, title):
+    show_page(app.page, title)
+    check_clean(app.page, path)
+    full_screenshot(app.page, ARTIFACTS / f"{path}.png")
+
+
+def test_guided_tour_walks_with_the_keyboard(app):
+    """Focus a button, press Enter: from "Take the tour" through every step to the end."""
+    page = app.page
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Take the tour").focus()
+    page.keyboard.press("Enter")
+    steps = 0
+    while True:
+        page.wait_for_selector("text=/Guided tour · step \\d+ of \\d+/")
+        settle(page)
+        check_clean(page, f"tour step {steps + 1}")
+        steps += 1
+        label = page.locator("text=/Guided tour · step/").first.text_content()
+        full_screenshot(page, ARTIFACTS / f"tour_{steps}.png")
+        finish = page.get_by_role("button", name="Finish the tour")
+        if finish.count():
+            finish.focus()
+            page.keyboard.press("Enter")
+            break
+        page.get_by_role("button", name="Next tour step ▶").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "prev => ![...document.querySelectorAll('p, strong')].some(e => "
+            "e.textContent === prev)",
+            arg=label,
+            polling=50,
+        )
+    assert steps >= 5, f"the tour had {steps} steps"
+    settle(page)
+    check_clean(page, "after the tour")
+
+
+def _upload(page, name: str, data: bytes) -> None:
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": name, "mimeType": "image/png", "buffer": data}]
+    )
+
+
+def _explore_upload_mode(page) -> None:
+    """Explore with the sidebar's image source on Upload and its file input there."""
+    show_page(page, "Explore")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload").check(force=True)
+    page.wait_for_selector('input[type="file"]', state="attached")
+    settle(page)
+
+
+def test_corrupt_upload_shows_st_error(app):
+    page = app.page
+    _explore_upload_mode(page)
+    _upload(page, "broken.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    page.wait_for_selector('[data-testid="stAlertContentError"]')
+    settle(page)
+    assert "broken.png" in page.locator('[data-testid="stAlertContentError"]').inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _upload_mine(page) -> None:
+    """Upload a real 72×40 PNG and wait for its analysis."""
+    if page.locator('input[type="file"]').count() == 0:
+        _explore_upload_mode(page)
+    _upload(page, "mine.png", _png(72, 40))
+    page.wait_for_selector("text=/image 40×72 px/")
+    settle(page)
+
+
+def test_real_upload_is_analysed(app):
+    _upload_mine(app.page)
+    check_clean(app.page, "upload")
+
+
+def test_second_upload_replaces_the_first_without_a_sample_flash(app):
+    page = app.page
+    if page.locator("text=/image 40×72 px/").count() == 0:
+        _upload_mine(page)  # this test run alone
+    sample_note = "a sample image is shown"
+    assert page.locator(f"text=/{sample_note}/").count() == 0
+    arm_seen(page, sample_note)
+    _upload(page, "two.png", _png(40, 72))
+    page.wait_for_selector("text=/image 72×40 px/")
+    assert not seen(page), "the sample image flashed while the second upload was loading"
+    settle(page)
+    check_clean(page, "second upload")
+    page.screenshot(path=str(ARTIFACTS / "explore_upload.png"))
+
+
+def test_a_second_session_still_sees_the_sample(app, browser):
+    """Another browser session (own cookies and websocket) does not get the uploads."""
+    other = _new_page(browser, (app.outside, app.errors))
+    other.goto(app.url)
+    other.wait_for_selector(KERNEL_TITLE)
+    settle(other)
+    check_clean(other, "second session")
+    assert other.locator("text=/image 40×72 px|image 72×40 px/").count() == 0
+    other.context.close()
+
+
+def test_favicon_is_served_by_the_app(app):
+    icon = app.page.evaluate("document.querySelector('link[rel*=icon]')?.href || ''")
+    assert icon.startswith(app.url), f"favicon not served by the app: {icon!r}"
+
+
+def test_nothing_left_this_machine_and_no_console_error(app):
+    """Runs last: covers every request and console message of the tests above."""
+    assert not app.outside, f"requests left this machine: {sorted(set(app.outside))[:5]}"
+    assert not app.errors, f"console errors: {app.errors[:5]}"
