@@ -13,6 +13,7 @@ from carafe.ops.geometry import Geometry, pixel_centre, taps_inside_map
 
 __all__ = [
     "FLAT_TOLERANCE",
+    "PADDING_NOTE",
     "KernelView",
     "boundary_windows",
     "flat_mask",
@@ -24,6 +25,8 @@ __all__ = [
 
 #: A window is flat when every RGB channel of the image under it spans at most this (of 255).
 FLAT_TOLERANCE = 8
+#: Kernel weight on zero padding below this is not worth a sentence.
+PADDING_NOTE = 0.01
 
 
 def boundary_windows(segmentation: np.ndarray | None, geo: Geometry, out_hw) -> np.ndarray:

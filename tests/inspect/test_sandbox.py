@@ -559,3 +559,62 @@ def test_the_dysample_twin_is_reduced_the_same_way():
     said = words.twin_sentence(loud, view, {})
     assert f"5 of {view.frame.size:,} output pixels leave" in said
     assert "(3 in the border frame, 2 in the interior)" in said
+
+
+def test_profile_verdict_and_caption_both_ways(edge_view):
+    import dataclasses
+
+    import carafe.inspect.sandbox.words as words
+
+    p, step, view = edge_view
+    prof = profiles.profile_along(view, patterns.line_through(48, 48, 0, 60))
+    assert prof.crosses_pattern
+
+    def with_steps(carafe: float, bilinear: float, input_steepest: float = 0.5):
+        steepest = dict(prof.steepest, carafe=carafe, bilinear=bilinear)
+        return dataclasses.replace(prof, steepest=steepest, input_steepest=input_steepest)
+
+    keeps = words.profile_verdict(with_steps(0.6, 0.6 / words.STEEPER * 0.99))
+    assert keeps.startswith("Here CARAFE keeps the step") and "**1.2×**" in keeps
+    blunt = words.profile_verdict(with_steps(0.6, 0.55))
+    assert "is **not** clearly steeper than bilinear (0.600 vs 0.550)" in blunt
+    flat = words.profile_verdict(with_steps(0.6, 0.1, words.FLAT_LINE / 2))
+    assert flat == "The input map is flat along this line: there is no step to keep."
+    away = dataclasses.replace(prof, pattern=dataclasses.replace(prof.pattern, touches_b=False))
+    assert words.profile_verdict(away).startswith("This line does not cross")
+    steeper = words.profile_caption(with_steps(0.7, 0.2, 0.5), "DySample")
+    assert "(here CARAFE 0.700 vs input 0.500)" in steeper and steeper.endswith("separate model.")
+    below = words.profile_caption(with_steps(0.4, 0.2, 0.5))
+    assert "stays below the input map's largest jump" in below and below.endswith("the line.")
+    names = {m: m.upper() for m in view.methods}
+    jumps = words.steepest_sentence(prof, names, view.methods)
+    assert jumps.startswith(f"The line crosses {len(prof.pixels)} output pixels.")
+    assert f"CARAFE **{prof.steepest['carafe']:.3f}**" in jumps and "separate" not in jumps
+
+
+def test_flat_area_sentence_both_ways(edge_view):
+    import dataclasses
+
+    import carafe.inspect.sandbox.words as words
+
+    _, step, view = edge_view
+    flat = view.flat
+    assert flat is not None and flat.neighbour_difference is not None
+    s = step.scale
+
+    def said(subpixel: float, neighbour: float, carafe: float, bilinear: float) -> str:
+        region = dataclasses.replace(
+            flat,
+            subpixel_difference=subpixel,
+            neighbour_difference=neighbour,
+            roughness=dict(flat.roughness, carafe=carafe, bilinear=bilinear),
+        )
+        return words.flat_area_sentence(dataclasses.replace(view, flat=region), s)
+
+    by_position = said(0.3, 0.1, 0.07, 0.05)  # 3× and 1.4×: past BY_POSITION and ROUGHER
+    assert "far more than with the place" in by_position
+    assert "as rough as bilinear's there: that is the grid texture" in by_position
+    by_place = said(0.3, 0.2, 0.055, 0.05)  # 1.5× and 1.1×: short of them
+    assert "far more" not in by_place and "not clearly rougher than bilinear's" in by_place
+    assert f"**{flat.pixels:,}** input pixels" in by_place
+    assert words.no_flat_area_sentence(view).startswith(f"At this step {view.pixels.sentence()}")

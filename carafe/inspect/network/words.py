@@ -8,13 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from carafe.inspect.network.trace import TracedKernel, TracedSampling
+from carafe.inspect.pixel import PADDING_NOTE
 
-__all__ = ["PADDING_NOTE", "SAME_ENTROPY", "sampling_caption", "trace_caption"]
+__all__ = ["SAME_ENTROPY", "SAME_MOVE", "sampling_caption", "trace_caption"]
 
 #: Entropies (nats) closer than this count as "about equally concentrated".
 SAME_ENTROPY = 0.05
-#: Kernel weight on zero padding below this is not worth a sentence.
-PADDING_NOTE = 0.01
+#: Sampling points that move less than this much apart (image px) move "about equally far".
+SAME_MOVE = 0.5
 
 
 def _listing(items: list[str]) -> str:
@@ -95,7 +96,7 @@ def sampling_caption(traced: list[TracedSampling]) -> str:
     if len(traced) > 1:
         far = max(traced, key=lambda t: t.mean_move_px)
         near = min(traced, key=lambda t: t.mean_move_px)
-        if far.mean_move_px - near.mean_move_px < 0.5:  # under half an image pixel apart
+        if far.mean_move_px - near.mean_move_px < SAME_MOVE:
             text += " On the image they move about equally far at every step."
         else:
             text += (

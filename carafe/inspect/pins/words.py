@@ -6,19 +6,29 @@ from __future__ import annotations
 import numpy as np
 
 from carafe.inspect.pins.choice import PinChoice, PinView
+from carafe.inspect.pixel import PADDING_NOTE
 
-__all__ = ["CENTRED", "lean_direction", "pin_choice_sentence", "pins_sentence"]
+__all__ = [
+    "CENTRED",
+    "ON_AXIS",
+    "SAME_PEAK",
+    "lean_direction",
+    "pin_choice_sentence",
+    "pins_sentence",
+]
 
 CENTRED = 0.25  # a kernel whose centre of mass lies within a quarter tap of the centre
+ON_AXIS = 0.4  # a lean names a direction (up, left, ...) from this share of its length on
+SAME_PEAK = 0.02  # two peaks closer than this are "about as peaked"
 
 
 def lean_direction(dy: float, dx: float) -> str:
     """'up', 'down and to the left', ... for a lean (rows down, columns right)."""
     dist = float(np.hypot(dy, dx))
     parts = []
-    if abs(dy) >= 0.4 * dist:
+    if abs(dy) >= ON_AXIS * dist:
         parts.append("up" if dy < 0 else "down")
-    if abs(dx) >= 0.4 * dist:
+    if abs(dx) >= ON_AXIS * dist:
         parts.append("to the left" if dx < 0 else "to the right")
     return " and ".join(parts)
 
@@ -47,7 +57,7 @@ def pin_choice_sentence(c: PinChoice) -> str:
 def pins_sentence(a: PinView, b: PinView) -> str:
     """Which of two pinned kernels is more peaked and which leans, with their padding."""
     va, vb = a.view, b.view
-    if abs(va.peak - vb.peak) < 0.02:
+    if abs(va.peak - vb.peak) < SAME_PEAK:
         parts = [
             f"The two kernels are about as peaked (peak {va.peak:.2f} and {vb.peak:.2f}, "
             f"entropy {va.entropy:.2f} and {vb.entropy:.2f} nats)"
@@ -80,6 +90,6 @@ def pins_sentence(a: PinView, b: PinView) -> str:
         )
     text = "; ".join(parts) + "."
     for p in (a, b):
-        if p.view.padding_weight > 0.01:
+        if p.view.padding_weight > PADDING_NOTE:
             text += f" {p.name} puts {p.view.padding_weight:.2f} of its weight on zero padding."
     return text

@@ -11,22 +11,45 @@ from __future__ import annotations
 import numpy as np
 
 from carafe.inspect.records import StepAnalysis
-from carafe.inspect.sandbox.profile import KernelOnLine
+from carafe.inspect.sandbox.profile import KernelOnLine, Profile
 from carafe.inspect.sandbox.twin import SamplingOnLine, TwinView
 from carafe.inspect.sandbox.view import SIZE_CONVENTION, OutsideCount, SandboxView, size_hw
 
 __all__ = [
+    "BY_POSITION",
+    "FLAT_LINE",
+    "ROUGHER",
+    "STEEPER",
+    "flat_area_sentence",
     "flat_features_sentence",
+    "kernels_caption",
     "kernels_sentence",
+    "maps_caption",
     "maps_title",
+    "no_flat_area_sentence",
     "number_word",
     "outside_sentence",
+    "profile_caption",
+    "profile_verdict",
     "sampling_sentence",
     "split_phrase",
+    "steepest_sentence",
     "step_sizes",
     "twin_sentence",
     "upload_note",
 ]
+
+#: CARAFE's steepest change along the line is "clearly steeper" than bilinear's from this many
+#: times bilinear's on (the Sandbox page and the tour's Sandbox step).
+STEEPER = 1.2
+#: The input map changes by less than this along the line: it is flat there, no step to keep.
+FLAT_LINE = 1e-3
+#: CARAFE's output in flat areas is "clearly rougher" than bilinear's from this many times
+#: bilinear's roughness on: the grid texture.
+ROUGHER = 1.2
+#: In flat areas the sub-pixel kernels "change with the position in the block far more than
+#: with the place" when they differ this many times more than neighbouring pixels' kernels.
+BY_POSITION = 2.0
 
 _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -198,4 +221,142 @@ def sampling_sentence(sampling: SamplingOnLine | None, name: str = "DySample") -
         f"group); rings: where bilinear would sample (each pixel's sub-pixel centre). The "
         f"points sit on average **{moved.mean():.2f}** input pixels from the ring, at most "
         f"{moved.max():.2f}."
+    )
+
+
+def maps_caption(view: SandboxView, names: dict[str, str]) -> str:
+    """Under the maps figure: the projection, the one colour scale (the input's range, which no
+    weighted average can leave) and the output pixels that leave it anyway."""
+    return (
+        view.projection_note
+        + f" All {number_word(len(view.methods) + 1)} maps share the colour scale of the "
+        f"input's range, {view.zmin:.2f} to {view.zmax:.2f}: each output here is a weighted "
+        "average of input values with weights summing to 1, which cannot leave that range"
+        + outside_sentence(view, names)
+    )
+
+
+def steepest_sentence(
+    prof: Profile, names: dict[str, str], methods: list[str], twin: str | None = None
+) -> str:
+    """The largest change between neighbouring pixels along the line, of the input map and of
+    each method (``twin``: the key of the separate model's values in the profile, if shown)."""
+    jumps = ", ".join(f"{names[m]} **{prof.steepest[m]:.3f}**" for m in methods)
+    if twin is not None:
+        jumps += f"; {names[twin]} (separate model) **{prof.steepest[twin]:.3f}**"
+    return (
+        f"The line crosses {len(prof.pixels)} output pixels. Largest change between two "
+        f"neighbouring pixels on it: input map **{prof.input_steepest:.3f}** (between "
+        f"neighbouring input pixels); {jumps}."
+    )
+
+
+def _carafe_and_bilinear(prof: Profile) -> tuple[float, float]:
+    return prof.steepest.get("carafe", 0.0), prof.steepest.get("bilinear", 0.0)
+
+
+def profile_verdict(prof: Profile) -> str:
+    """Whether CARAFE keeps the step the line crosses clearly steeper than bilinear
+    (:data:`STEEPER`), or why the line cannot say."""
+    c, b = _carafe_and_bilinear(prof)
+    if prof.pattern_values is not None and not prof.crosses_pattern:
+        return (
+            "This line does not cross the pattern's boundary: the changes along it come from "
+            "the features alone (the image is one colour here). Move the line across the edge."
+        )
+    if prof.input_steepest < FLAT_LINE:
+        return "The input map is flat along this line: there is no step to keep."
+    if not prof.crosses_pattern:
+        return f"CARAFE's steepest change on this line is {c / max(b, 1e-12):.1f}× bilinear's."
+    if c > STEEPER * b:
+        return (
+            f"Here CARAFE keeps the step: its steepest change is **{c / b:.1f}×** bilinear's. "
+            "Bilinear's weights are fixed by position, so each jump of the input is shared "
+            "out over the output pixels between two input pixels: a ramp. CARAFE chooses its "
+            "weights per output pixel; the kernels below show where each one takes them from."
+        )
+    return (
+        f"Here CARAFE is **not** clearly steeper than bilinear ({c:.3f} vs {b:.3f}). Pick "
+        "a finer step in the sidebar or move the line."
+    )
+
+
+def profile_caption(prof: Profile, twin_title: str | None = None) -> str:
+    """Under the profile: why a weighted average stays in range and can still step more
+    steeply than the input map, and what the figure's lines are (``twin_title``: the separate
+    model's name when it is drawn)."""
+    c, _ = _carafe_and_bilinear(prof)
+    return (
+        "Every output is a weighted average of the input under its window (weights summing "
+        "to 1), so it stays within the range of those input values. "
+        + (
+            f"A step can still come out steeper than the input map's own largest jump (here "
+            f"CARAFE {c:.3f} vs input {prof.input_steepest:.3f}): two neighbouring output "
+            "pixels may take their weight from input pixels further apart than one."
+            if c > prof.input_steepest
+            else "Here CARAFE's steepest change stays below the input map's largest jump."
+        )
+        + " Grey band: the input map (each input pixel covers several output pixels); dotted: "
+        "the pattern itself, exactly along the line"
+        + (f"; dashed: {twin_title}, a separate model." if twin_title is not None else ".")
+    )
+
+
+def kernels_caption(kernels: list[KernelOnLine], k: int) -> str:
+    """Under the kernels along the line: what they are and whether they follow the edge."""
+    return (
+        f"CARAFE's {k}×{k} kernels at {len(kernels)} consecutive "
+        "output pixels of the line, around the input's largest jump. A white dot marks a tap "
+        "whose input lies on the high side of the line's range; each title gives the "
+        "kernel's weight on the dotted taps and bilinear's at the same pixel (fixed by its "
+        "position). " + kernels_sentence(kernels)
+    )
+
+
+def no_flat_area_sentence(view: SandboxView) -> str:
+    """Said instead of the flat-area measures when no window lies on one colour."""
+    return (
+        f"At this step {view.pixels.sentence()}, so there is no flat area to measure: pick a "
+        "finer step or a bigger pattern."
+    )
+
+
+def flat_area_sentence(view: SandboxView, s: int) -> str:
+    """Why CARAFE's flat areas show a grid texture, from the flat-area measures of ``view``
+    (not None): how much the s² sub-pixel kernels differ against neighbouring pixels' kernels
+    (:data:`BY_POSITION`), and how rough each method's output is there (:data:`ROUGHER`)."""
+    flat = view.flat
+    neighbour = (
+        f"; the same sub-pixel's kernel at a neighbouring flat input pixel differs by only "
+        f"**{flat.neighbour_difference:.0%}**"
+        if flat.neighbour_difference is not None
+        else ""
+    )
+    r = flat.roughness
+    return (
+        f"Each input pixel predicts **s² = {s * s}** kernels, one for each output pixel of its "
+        f"{s}×{s} block. On the **{flat.pixels:,}** input pixels whose whole window lies on "
+        f"one colour ({view.pixels.sentence()}), these kernels differ: from one sub-pixel's "
+        "kernel to another's, "
+        f"**{flat.subpixel_difference:.0%}** of the weight moves to other taps on average "
+        f"(bilinear's {s * s} sub-pixel kernels differ by {flat.bilinear_subpixel_difference:.0%})"
+        f"{neighbour}."
+        + (
+            " So in flat areas the kernels change with the position in the block far more "
+            "than with the place.\n\n"
+            if flat.neighbour_difference is not None
+            and flat.subpixel_difference > BY_POSITION * flat.neighbour_difference
+            else "\n\n"
+        )
+        + flat_features_sentence(flat.input_spread, s)
+        + " Roughness there (mean "
+        f"|second difference| along rows and columns): CARAFE **{r.get('carafe', 0):.4f}**, "
+        f"bilinear {r.get('bilinear', 0):.4f}, nearest {r.get('nearest', 0):.4f} (its blocks), "
+        f"deconv {r.get('deconv', 0):.4f}. "
+        + (
+            f"CARAFE's output is **{r['carafe'] / r['bilinear']:.1f}×** as rough as bilinear's "
+            "there: that is the grid texture."
+            if r.get("bilinear", 0) > 0 and r.get("carafe", 0) > ROUGHER * r["bilinear"]
+            else "Here CARAFE's output is not clearly rougher than bilinear's."
+        )
     )

@@ -11,15 +11,16 @@ import numpy as np
 from carafe.inspect.explain import PixelExplanation, explain_pixel
 from carafe.inspect.kernel_compare import PixelComparison, compare_pixel
 from carafe.inspect.pins.words import CENTRED, lean_direction
-from carafe.inspect.pixel import KernelView, kernel_view
+from carafe.inspect.pixel import PADDING_NOTE, KernelView, kernel_view
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.sandbox.profile import Profile
+from carafe.inspect.sandbox.words import FLAT_LINE, STEEPER
 from carafe.inspect.tour.sandbox_line import SandboxLine
 
 __all__ = [
     "CLEAR",
     "PEAKED",
-    "STEEPER",
+    "SAME_PLACE",
     "edge_sentence",
     "kernel_sentence",
     "pixel_sentence",
@@ -30,7 +31,7 @@ __all__ = [
 
 CLEAR = 0.05  # two shares closer than this are "about the same"
 PEAKED = 2.0  # a peak this many times a uniform kernel's weight makes a peaked kernel
-STEEPER = 1.2  # a step this many times bilinear's is "clearly steeper" (as on the Sandbox)
+SAME_PLACE = 0.1  # outputs closer than this (share of the window's range) land "about" alike
 
 
 def _peak_words(kernel: np.ndarray, peak: float) -> str:
@@ -68,7 +69,7 @@ def kernel_sentence(v: KernelView) -> str:
             f"{near.sum():.2f} of its weight on the {near.size} taps {side}, against "
             f"{far.sum():.2f} on the other side. {peak}"
         )
-    if v.padding_weight > 0.01:
+    if v.padding_weight > PADDING_NOTE:
         text += f" {v.padding_weight:.2f} of the weight lies on taps outside the image."
     return text
 
@@ -150,15 +151,15 @@ def reassembly_sentence(e: PixelExplanation) -> str:
         f"{head}, {frac:.0%} of the way from the window's lowest value ({lo:.3f}) to its "
         f"highest ({hi:.3f})"
     )
-    if e.padding_weight > 0.01:
+    if e.padding_weight > PADDING_NOTE:
         text += f"; {e.padding_weight:.2f} of the weight reads zero padding"
     if e.bilinear_value is None:
         return text + "."
     fb = (e.bilinear_value - lo) / (hi - lo)
     text += f". Bilinear gives {e.bilinear_value:.3f} ({fb:.0%} of the way)"
-    if frac > fb + 0.1:
+    if frac > fb + SAME_PLACE:
         return text + ": CARAFE takes more from the window's high values than bilinear."
-    if frac < fb - 0.1:
+    if frac < fb - SAME_PLACE:
         return text + ": CARAFE takes more from the window's low values than bilinear."
     return text + ": CARAFE lands about where bilinear does."
 
@@ -214,7 +215,7 @@ def sandbox_sentence(prof: Profile, line: SandboxLine | None = None) -> str:
         f"between neighbouring pixels is {c:.3f} against bilinear's {b:.3f} (input map: "
         f"{prof.input_steepest:.3f})"
     )
-    if prof.input_steepest < 1e-3:
+    if prof.input_steepest < FLAT_LINE:
         return text + ": the input map is flat along this line, there is no step to keep."
     if c > STEEPER * b:
         return text + f": CARAFE keeps the step {c / b:.1f}× as steep as bilinear."

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from carafe.inspect.habits import MOST
 from carafe.inspect.train_tiny.pixels import MATCH_TOLERANCE, EdgeGroup, EdgeSummary, PixelKernels
 
 __all__ = [
     "SAME_KERNEL",
+    "WORK_RATIO",
     "block_sentence",
     "edge_sentence",
     "edge_summary_sentence",
@@ -23,6 +25,8 @@ __all__ = [
 
 #: Kernels differing by less than this share of their weight count as "nearly the same".
 SAME_KERNEL = 0.05
+#: A knob set costs "about the same work" as the default within this factor either way.
+WORK_RATIO = 1.5
 
 
 def loss_sentence(final: dict[str, float], names: dict[str, str]) -> str:
@@ -64,7 +68,7 @@ def _group_sentence(where: str, group: EdgeGroup) -> str:
         f"at **{group.carafe_closer}** of {n} pixels ({share:.0%}); on average they miss it by "
         f"{group.carafe_miss:.2f}, bilinear's weights by {group.bilinear_miss:.2f}"
     )
-    if share > 0.5 and group.carafe_miss < group.bilinear_miss:
+    if share > MOST and group.carafe_miss < group.bilinear_miss:
         return (
             f"{where.capitalize()}, CARAFE's kernels come closer to the true colour than "
             f"bilinear's {numbers}."
@@ -182,12 +186,12 @@ def work_sentence(flops: int, default_flops: int) -> str:
     """How the work of a training step compares with the default knobs' (see step_flops)."""
     ratio = flops / default_flops
     numbers = f"({flops / 1e6:.1f} vs {default_flops / 1e6:.1f} MFLOPs per picture)"
-    if ratio >= 1.5:
+    if ratio >= WORK_RATIO:
         return (
             f"These knobs cost about **{ratio:.1f}×** the default knobs' work per step "
             f"{numbers}: training takes about that much longer."
         )
-    if ratio <= 1 / 1.5:
+    if ratio <= 1 / WORK_RATIO:
         return (
             f"These knobs cost about {1 / ratio:.1f}× less work per step than the default "
             f"knobs {numbers}: training is quicker."
