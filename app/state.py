@@ -69,11 +69,15 @@ def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
-def image_alignment_for(model_name: str, image_key: str, _analysis):
-    """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis."""
+def image_alignment_for(model_name: str, image_key: str, _analysis, sample: str | None = None):
+    """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis; a shapes
+    sample (``sample``: its file name) is measured against its true object masks."""
+    from carafe.inspect.imageio import sample_scene
     from carafe.inspect.regions import image_alignment
 
-    return image_alignment(_analysis)
+    scene = sample_scene(sample) if sample else None
+    labels = scene[1] if scene is not None and scene[1].shape == _analysis.image.shape[:2] else None
+    return image_alignment(_analysis, labels=labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
@@ -166,6 +170,11 @@ def image_from_sidebar() -> tuple[np.ndarray | None, str, str]:
     return array, hashlib.sha1(data).hexdigest(), label
 
 
+def scene_name(label: str) -> str | None:
+    """The sample's file name when the sidebar shows a bundled sample (else None)."""
+    return label if st.session_state.get("image_source", "Sample") != "Upload" else None
+
+
 def require_current() -> Current:
     """The current analysis; stops the page when there is none (the reason is already shown)."""
     cur = current()
@@ -204,7 +213,7 @@ def current() -> Current | None:
     if st.session_state.get("sel_image") != key:  # a new image: start at a typical edge pixel
         st.session_state["sel_image"] = key
         st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
-        measure = image_alignment_for(model_name, key, analysis)
+        measure = image_alignment_for(model_name, key, analysis, scene_name(label))
         if measure is not None and measure.typical is not None:
             finest = next(s for s in steps if s.index == measure.step_index)
             select_output_pixel(finest, *measure.typical)

@@ -37,7 +37,7 @@ class ImageAlignment:
 
     step_index: int
     window: int  # k of the k x k kernels
-    regions: int  # regions the label-free segmentation found
+    regions: int  # regions the label-free segmentation found (or objects and background)
     straddling: int  # output pixels whose window straddles two or more regions
     carafe: float  # mean own-region share of the model's kernels
     moved: float  # the same kernels moved to other straddling pixels (content-blind control)
@@ -51,6 +51,7 @@ class ImageAlignment:
     regions_map: np.ndarray  # (H, W) region ids
     carafe_map: np.ndarray  # (oh, ow) own-region share per output pixel, NaN off the edges
     bilinear_map: np.ndarray
+    true_labels: bool = False  # measured against the scene's true objects, not colour regions
 
     def shares_at(self, row: int, col: int) -> tuple[float, float] | None:
         """(CARAFE, bilinear) own-region shares of output pixel (row, col); None unless its
@@ -66,13 +67,16 @@ def _finest_carafe_step(analysis: Analysis) -> StepAnalysis | None:
     return steps[-1] if steps else None
 
 
-def image_alignment(analysis: Analysis, seed: int = 0) -> ImageAlignment | None:
+def image_alignment(
+    analysis: Analysis, seed: int = 0, labels: np.ndarray | None = None
+) -> ImageAlignment | None:
     """The measure for ``analysis``'s finest CARAFE step; None without CARAFE or straddling
-    pixels (a flat image has one region)."""
+    pixels (a flat image has one region). ``labels`` (H, W): the image's true object masks
+    (a generated scene's), used instead of the label-free colour regions."""
     step = _finest_carafe_step(analysis)
     if step is None:
         return None
-    regions = photo_regions(analysis.image)
+    regions = photo_regions(analysis.image) if labels is None else labels.astype(np.int64)
     d = step.carafe
     k2 = d.up_kernel**2
     kernels = torch.from_numpy(d.kernels).view(d.up_group, k2, *d.kernels.shape[-2:]).mean(0)
@@ -111,6 +115,7 @@ def image_alignment(analysis: Analysis, seed: int = 0) -> ImageAlignment | None:
         regions_map=regions,
         carafe_map=maps["carafe"][0].numpy(),
         bilinear_map=maps["bilinear"][0].numpy(),
+        true_labels=labels is not None,
     )
 
 
@@ -126,10 +131,12 @@ def image_alignment_sentence(a: ImageAlignment) -> str:
     """What the kernels do at this image's region edges, from the numbers (one sentence)."""
     lead = _compare(a.carafe, a.bilinear)
     control = _compare(a.carafe, a.moved)
+    what = "true object masks" if a.true_labels else f"{a.regions} colour regions"
+    own = "object" if a.true_labels else "region"
     return (
-        f"At the {a.straddling:,} pixels where a {a.window}×{a.window} window straddles two of this image's "
-        f"{a.regions} colour regions, CARAFE puts {a.carafe:.2f} of its weight on the pixel's own "
-        f"region: {lead} bilinear ({a.bilinear:.2f}) and {control} its own kernels moved to "
+        f"At the {a.straddling:,} pixels where a {a.window}×{a.window} window straddles two "
+        f"parts of this image ({what}), CARAFE puts {a.carafe:.2f} of its weight on the pixel's "
+        f"own {own}: {lead} bilinear ({a.bilinear:.2f}) and {control} its own kernels moved to "
         f"other edge pixels ({a.moved:.2f}, a content-blind control). It beats bilinear by "
         f"over {SAME_SHARE:.2f} at {100 * a.carafe_ahead:.0f} % of them and trails it at "
         f"{100 * a.carafe_behind:.0f} %."
@@ -155,7 +162,8 @@ def pixel_alignment_sentence(
     else:
         share = 1 - a.carafe_ahead - a.carafe_behind
         how_often = f"as at {100 * share:.0f} % of this image's straddling pixels"
+    own = "object" if a.true_labels else "region"
     return (
-        f"{where}: CARAFE puts {carafe:.2f} on its own region, {here} bilinear ({bilinear:.2f}), "
+        f"{where}: CARAFE puts {carafe:.2f} on its own {own}, {here} bilinear ({bilinear:.2f}), "
         f"{how_often}; {note}."
     )

@@ -163,11 +163,14 @@ def test_explore_marks_zero_padding_and_uses_a_fixed_colour_scale(reference):
 def test_explore_starts_at_the_typical_edge_pixel_and_clamps_typed_pixels(reference):
     """It starts at the image's typical straddling pixel (median CARAFE lead over bilinear),
     says so, and its window lies inside the image."""
+    from carafe.inspect.imageio import sample_images, sample_scene
     from carafe.inspect.pixel import kernel_view
     from carafe.inspect.regions import image_alignment
 
     a, step = reference
-    edges = image_alignment(a)
+    default = next(iter(sample_images()))  # a shapes scene: measured on its true masks
+    edges = image_alignment(a, labels=sample_scene(default)[1])
+    assert edges.true_labels
     assert edges.step_index == step.index
     at = open_app()
     at.run()

@@ -205,7 +205,9 @@ def test_exif_rotated_and_large_uploads():
     exif[0x0112] = 6
     at = _upload(_png(Image.fromarray(_GOOD), "JPEG", exif=exif.tobytes()), "phone.jpg")
     assert any("EXIF" in i.value for i in at.info) and not at.error
-    assert "image 64×48 px" in at.caption[0].value  # rotated: 64 rows, 48 columns
+    # rotated: 64 rows, 48 columns, then upscaled into the working range (long side 128)
+    assert "image 128×96 px" in at.caption[0].value
+    assert any("upscaled from 64×48 to 128×96" in i.value for i in at.info)
     big = np.zeros((700, 1400, 3), np.uint8)
     at = _upload(_png(Image.fromarray(big)), "big.png")
     assert any("downscaled" in i.value and "512" in i.value for i in at.info) and not at.error
@@ -215,11 +217,11 @@ def test_sessions_do_not_share_images():
     a = _upload(_png(Image.fromarray(_GOOD)), "mine.png")
     b = open_app()
     b.run()
-    assert "image 48×64 px" in a.caption[0].value  # a sees its upload
-    assert "image 48×64 px" not in b.caption[0].value  # b, at the same time, sees the sample
+    assert "image 96×128 px" in a.caption[0].value  # a sees its (upscaled) upload
+    assert "image 96×128 px" not in b.caption[0].value  # b, at the same time, sees the sample
     assert "upload_bytes" not in b.session_state
     a.run()
-    assert "image 48×64 px" in a.caption[0].value
+    assert "image 96×128 px" in a.caption[0].value
 
 
 def test_npz_download_names_arrays_by_step_and_says_what_they_hold(reference):

@@ -121,12 +121,15 @@ def _check_pins(at: AppTest, step, pins) -> None:
 
 
 def test_pin_two_pixels_and_see_them_on_explore_and_how_it_works(reference):
+    from carafe.inspect.imageio import sample_images, sample_scene
+    from carafe.inspect.regions import image_alignment
+
     a, step = reference
     at = open_app()
     at.run()
     assert not _pin_figures(at)
-    at.button(key="explore_pin").click().run()  # the start pixel
-    first = start_pixel(step, 0, a.segmentation)
+    at.button(key="explore_pin").click().run()  # the start pixel: the typical edge pixel
+    first = image_alignment(a, labels=sample_scene(next(iter(sample_images())))[1]).typical
     _check_pins(at, step, [first])
     at.session_state["sel_y"], at.session_state["sel_x"] = step.geometry.image_centre(10, 12)
     at.run()

@@ -115,3 +115,14 @@ def test_pixel_sentence_says_whether_the_pixel_is_typical_and_how_often_it_happe
     assert "is not the image's typical" in other
     same = pixel_alignment_sentence(a, 5, 5, 0.8, 0.8)
     assert "about as much as bilinear" in same and "10 %" in same
+
+
+def test_true_masks_replace_the_colour_regions_and_the_words_say_objects(carafe_analysis):
+    image = _photo()
+    yy, xx = np.mgrid[: image.shape[0], : image.shape[1]]
+    masks = ((yy - 48) ** 2 + (xx - 60) ** 2 < 30**2).astype(np.int64)
+    a = image_alignment(carafe_analysis, labels=masks)
+    assert a.true_labels and a.regions == 2 and np.array_equal(a.regions_map, masks)
+    text = image_alignment_sentence(a)
+    assert "(true object masks)" in text and "pixel's own object" in text
+    assert "colour regions" in image_alignment_sentence(image_alignment(carafe_analysis))
