@@ -17,6 +17,7 @@ import hashlib
 import pins
 import state
 import streamlit as st
+import widgets
 
 import carafe.inspect.sandbox.patterns as patterns
 import carafe.inspect.sandbox.profile as profiles
@@ -104,7 +105,7 @@ def _prepare_sandbox() -> None:
     ss = st.session_state
     data, name = _image_bytes()
     image, _ = state.decode(data)
-    small, _ = state.decode(data, sb.UPLOAD_SIDE)
+    small, _ = state.decode(data, sb.UPLOAD_SIDE, min_long_side=0)
     if image is None or small is None:
         return  # the page itself says why the image cannot be used
     key = hashlib.sha1(data).hexdigest()
@@ -191,7 +192,7 @@ def _sandbox_text() -> str | None:
     data = ss.get("sb_upload_bytes")
     if ss.get("sb_pattern") != "Upload" or data is None:
         return None
-    image, _ = state.decode(data, sb.UPLOAD_SIDE)
+    image, _ = state.decode(data, sb.UPLOAD_SIDE, min_long_side=0)
     if image is None:
         return None
     model_name = ss.get("checkpoint") or state.checkpoint_names()[0]
@@ -218,7 +219,7 @@ def _pixel_text(key: str, page: str, cur) -> str:
     if key == "pins" and step.carafe is not None:
         return pin_choice_sentence(choose_pins(step, cur.image, cur.analysis.segmentation))
     channel = st.session_state.get(CHANNEL_KEYS.get(page, ""))
-    if channel not in [int(c) for c in step.channel_order[:32]]:
+    if channel not in widgets.channel_choices(step):
         channel = None  # the page's own default: the most energetic channel
     return pixel_sentence(
         key,

@@ -10,6 +10,7 @@ import pandas as pd
 import state
 import streamlit as st
 import texts
+import widgets
 from figures import style
 
 from carafe.inspect.catalog import (
@@ -35,18 +36,12 @@ from carafe.inspect.compare.words import (
 from carafe.inspect.summaries import agreement, pca_rgb, rms_difference
 
 PEER = "dysample"  # the twin whose outputs join the panels (a separately trained model)
-
-st.title("Compare upsamplers")
-cur = state.require_current()
-step = cur.step
-kinds = [k for k in upsampler_kinds() if k in step.outputs]
-NAMES = {k: display_name(k) for k in kinds}
-twins = twin_names(exclude=cur.model_name)
 PEER_TITLE = f"{display_name(PEER)} twin"
 
 
-def peer_step():
+def peer_step(cur, twins: list[str]):
     """The DySample twin's step at this FPN level (its own analysis, cached), or None."""
+    step = cur.step
     if PEER not in twins or "carafe" not in step.outputs:
         return None
     try:
@@ -60,102 +55,114 @@ def peer_step():
     return same[0] if same else None
 
 
-peer = peer_step()
-st.markdown(
-    f"The **same input map** (one FPN level of your image) upsampled ×2 by {len(kinds)} "
-    "methods, all drawn with the **same colour scale**. Nearest copies pixels (blocky), "
-    "bilinear blends neighbours with fixed weights (blurry across edges); CARAFE chooses its "
-    "weights per pixel from the content, so edges can stay sharp where the image has them."
-    + (
-        f" The last panel, **{PEER_TITLE}**, is the output of a separately trained model with a "
-        "DySample upsampler at the same FPN step: its own input, on the same colour scale."
-        if peer is not None
-        else ""
+def intro(step, kinds: list[str], names: dict[str, str], peer) -> None:
+    """What the panels show, and how each baseline is set up."""
+    st.markdown(
+        f"The **same input map** (one FPN level of your image) upsampled ×2 by {len(kinds)} "
+        "methods, all drawn with the **same colour scale**. Nearest copies pixels (blocky), "
+        "bilinear blends neighbours with fixed weights (blurry across edges); CARAFE chooses its "
+        "weights per pixel from the content, so edges can stay sharp where the image has them."
+        + (
+            f" The last panel, **{PEER_TITLE}**, is the output of a separately trained model "
+            "with a DySample upsampler at the same FPN step: its own input, on the same colour "
+            "scale."
+            if peer is not None
+            else ""
+        )
     )
-)
-st.caption(f"{texts.step_title(step)}")
-with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):
-    for k in kinds:
-        note = baseline_note(k)
-        if k == step.kind:
-            note = f"{NAMES[k]}: this checkpoint's own trained upsampler."
-        st.markdown(f"- {note}")
+    st.caption(f"{texts.step_title(step)}")
+    with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):
+        for kind in kinds:
+            note = baseline_note(kind)
+            if kind == step.kind:
+                note = f"{names[kind]}: this checkpoint's own trained upsampler."
+            st.markdown(f"- {note}")
+        if peer is not None:
+            st.markdown(
+                f"- {PEER_TITLE}: the trained DySample model's own output at this step. It is "
+                "another model (own backbone and FPN), so its input is not the map the other "
+                "panels upsample; its sampling points are on the Explore page."
+            )
+        else:
+            st.markdown(
+                "- DySample has no fixed initialisation worth showing (untrained, it is "
+                "bilinear): it appears through its trained twin (segmentation, metrics, "
+                "outputs) when assets/dysample.safetensors is shipped."
+            )
+
+
+def channel_panels(step, kinds: list[str], names: dict[str, str], peer) -> tuple[int, list]:
+    """One channel of the input and of every upsampler's output on one colour scale; returns
+    (the channel, the panels' titles)."""
+    ch = widgets.channel_picker(step, "compare_channel")
+    maps = [step.input[ch]] + [step.outputs[k][ch] for k in kinds]
+    titles = [f"input {step.input.shape[1]}×{step.input.shape[2]}"] + [names[k] for k in kinds]
+    scales = [step.scale] + [1] * len(kinds)
     if peer is not None:
-        st.markdown(
-            f"- {PEER_TITLE}: the trained DySample model's own output at this step. It is "
-            "another model (own backbone and FPN), so its input is not the map the other "
-            "panels upsample; its sampling points are on the Explore page."
-        )
-    else:
-        st.markdown(
-            "- DySample has no fixed initialisation worth showing (untrained, it is bilinear): "
-            "it appears through its trained twin (segmentation, metrics, outputs) when "
-            "assets/dysample.safetensors is shipped."
-        )
-
-order = step.channel_order
-ch = st.selectbox(
-    "Feature channel (sorted by energy)",
-    [int(c) for c in order[:32]],
-    key="compare_channel",
-    format_func=lambda c: f"channel {c}",
-)
-maps = [step.input[ch]] + [step.outputs[k][ch] for k in kinds]
-titles = [f"input {step.input.shape[1]}×{step.input.shape[2]}"] + [NAMES[k] for k in kinds]
-scales = [step.scale] + [1] * len(kinds)
-if peer is not None:
-    maps.append(peer.output[ch])
-    titles.append(f"{PEER_TITLE} (own input)")
-    scales.append(1)
-st.plotly_chart(
-    map_figs.grid_figure(
-        maps,
-        titles,
-        cols=4 if len(maps) > 6 else 3,
-        height_per_row=330,
-        colorbar_title="value",
-        scales=scales,
-    ),
-    config=style.png_config("compare_channel"),
-    key="compare_grid",
-)
-if peer is not None:
-    st.caption(twin_input_sentence(display_name(PEER), step.input, peer.input))
-
-st.subheader("All channels at once: PCA → RGB")
-st.markdown(
-    "Each feature map has many channels. Projecting every pixel's feature vector onto the "
-    "three main directions of variation of the input map (principal components) gives an RGB "
-    "picture of the **whole** map; the same projection and colour range are used for every "
-    "upsampler, so equal colours mean equal features."
-    + (
-        f" The {PEER_TITLE}'s output is projected on the same basis, but its channels are its "
-        "own model's: there equal colours mean equal values, not the same learned features."
-        if peer is not None
-        else ""
+        maps.append(peer.output[ch])
+        titles.append(f"{PEER_TITLE} (own input)")
+        scales.append(1)
+    st.plotly_chart(
+        map_figs.grid_figure(
+            maps,
+            titles,
+            cols=4 if len(maps) > 6 else 3,
+            height_per_row=330,
+            colorbar_title="value",
+            scales=scales,
+        ),
+        config=style.png_config("compare_channel"),
+        key="compare_grid",
     )
-)
-rgbs = pca_rgb(
-    [step.input] + [step.outputs[k] for k in kinds] + ([peer.output] if peer is not None else []),
-    fit_index=0,
-)
-pca_titles = titles[:-1] + [PEER_TITLE] if peer is not None else titles  # 7 short titles fit
-st.plotly_chart(
-    image_figs.images_row(rgbs, pca_titles, height=260),
-    config=style.png_config("compare_pca"),
-    key="compare_pca",
-)
+    if peer is not None:
+        st.caption(twin_input_sentence(display_name(PEER), step.input, peer.input))
+    return ch, titles
 
-st.subheader("Differences: CARAFE − baseline")
-if "carafe" in step.outputs:
-    a = cur.analysis
+
+def pca_panels(step, kinds: list[str], titles: list[str], peer) -> None:
+    """Every channel at once: the maps projected onto the input's top three components."""
+    st.subheader("All channels at once: PCA → RGB")
+    st.markdown(
+        "Each feature map has many channels. Projecting every pixel's feature vector onto the "
+        "three main directions of variation of the input map (principal components) gives an "
+        "RGB picture of the **whole** map; the same projection and colour range are used for "
+        "every upsampler, so equal colours mean equal features."
+        + (
+            f" The {PEER_TITLE}'s output is projected on the same basis, but its channels are "
+            "its own model's: there equal colours mean equal values, not the same learned "
+            "features."
+            if peer is not None
+            else ""
+        )
+    )
+    rgbs = pca_rgb(
+        [step.input]
+        + [step.outputs[k] for k in kinds]
+        + ([peer.output] if peer is not None else []),
+        fit_index=0,
+    )
+    pca_titles = titles[:-1] + [PEER_TITLE] if peer is not None else titles  # 7 short titles fit
+    st.plotly_chart(
+        image_figs.images_row(rgbs, pca_titles, height=260),
+        config=style.png_config("compare_pca"),
+        key="compare_pca",
+    )
+
+
+def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> None:
+    """CARAFE − each baseline, where those differences lie, and CARAFE − the DySample twin."""
+    step = cur.step
+    st.subheader("Differences: CARAFE − baseline")
+    if "carafe" not in step.outputs:
+        st.info(widgets.no_kernels_note(step))
+        return
     others = [k for k in kinds if k != "carafe"]
     carafe_out = step.outputs["carafe"]
     diffs = [carafe_out[ch] - step.outputs[k][ch] for k in others]
     st.plotly_chart(
         map_figs.grid_figure(
             diffs,
-            [f"CARAFE − {NAMES[k]}" for k in others],
+            [f"CARAFE − {names[k]}" for k in others],
             cols=4,
             height_per_row=280,
             colorbar_title="difference",
@@ -163,10 +170,10 @@ if "carafe" in step.outputs:
         config=style.png_config("compare_diff"),
         key="compare_diff",
     )
-    regions = difference_regions(step.geometry, step.output_shape, a.segmentation)
+    regions = difference_regions(step.geometry, step.output_shape, cur.analysis.segmentation)
     pad_weight = border_padding_weight(step, regions)
-    has_seg = a.segmentation is not None
-    rms = {NAMES[k]: rms_difference(carafe_out, step.outputs[k]) for k in others}
+    has_seg = cur.analysis.segmentation is not None
+    rms = {names[k]: rms_difference(carafe_out, step.outputs[k]) for k in others}
     st.caption(
         "RMS difference over all channels: "
         + ", ".join(f"{n} {v:.3g}" for n, v in rms.items())
@@ -215,28 +222,30 @@ if "carafe" in step.outputs:
             config=style.png_config("compare_regions"),
             key="compare_regions",
         )
-else:
-    st.info("This checkpoint has no CARAFE step here; pick the 'carafe' checkpoint.")
 
-a = cur.analysis
-model_title = f"{display_name(cur.model_name)} model"
-shown = twins if a.segmentation is not None else []
-st.subheader(twins_heading(display_name(cur.model_name), [display_name(t) for t in shown]))
-st.markdown(
-    "Models with the same backbone, FPN and head, trained the same way; the only difference "
-    "is the upsampler of the FPN's top-down path."
-)
-if not cur.training_like:
-    st.caption(texts.TRAINED_FOR)
-if a.segmentation is None:
-    st.info("This checkpoint has no segmentation head (a converted detection model).")
-elif not twins:
-    st.info("The twin checkpoints (e.g. assets/bilinear.safetensors) are not available.")
-else:
+
+def twins_segmentations(cur, twins: list[str]) -> None:
+    """The model's segmentation beside its twins', and how often they agree."""
+    segmentation = cur.analysis.segmentation
+    model_title = f"{display_name(cur.model_name)} model"
+    shown = twins if segmentation is not None else []
+    st.subheader(twins_heading(display_name(cur.model_name), [display_name(t) for t in shown]))
+    st.markdown(
+        "Models with the same backbone, FPN and head, trained the same way; the only difference "
+        "is the upsampler of the FPN's top-down path."
+    )
+    if not cur.training_like:
+        st.caption(texts.TRAINED_FOR)
+    if segmentation is None:
+        st.info("This checkpoint has no segmentation head (a converted detection model).")
+        return
+    if not twins:
+        st.info("The twin checkpoints (e.g. assets/bilinear.safetensors) are not available.")
+        return
     segs = [state.segmentation_for(t, cur.image_key, cur.image) for t in twins]
     st.plotly_chart(
         image_figs.images_row(
-            [cur.image, image_figs.overlay(cur.image, a.segmentation, 0.6)]
+            [cur.image, image_figs.overlay(cur.image, segmentation, 0.6)]
             + [image_figs.overlay(cur.image, sg, 0.6) for sg in segs],
             ["image", model_title] + [f"{display_name(t)} twin" for t in twins],
             height=360 if len(twins) == 1 else 300,
@@ -247,27 +256,13 @@ else:
     st.markdown(
         f"Agreement with the {model_title}: "
         + ", ".join(
-            f"{display_name(t)} twin **{agreement(sg, a.segmentation):.1%}**"
+            f"{display_name(t)} twin **{agreement(sg, segmentation):.1%}**"
             for t, sg in zip(twins, segs, strict=True)
         )
         + " of the pixels. Classes: "
-        + image_figs.legend_html(a.class_names),
+        + image_figs.legend_html(cur.analysis.class_names),
         unsafe_allow_html=True,
     )
-
-st.subheader("Held-out metrics (stored: assets/metrics.json)")
-metrics = load_metrics()
-view = None
-if metrics is None:
-    st.info("Held-out metrics are not available (assets/metrics.json is missing).")
-else:
-    try:
-        view = metrics_view(metrics)
-    except (KeyError, TypeError) as err:
-        st.warning(
-            f"assets/metrics.json does not have the layout `carafe-evaluate` writes "
-            f"(missing {err}); regenerate it to see the table."
-        )
 
 
 def split_table(table, key: str, fmt: dict) -> None:
@@ -284,7 +279,25 @@ def split_table(table, key: str, fmt: dict) -> None:
         )
 
 
-if view is not None:
+def stored_metrics_view():
+    """The stored held-out metrics as tables, or None (the reason shown)."""
+    st.subheader("Held-out metrics (stored: assets/metrics.json)")
+    metrics = load_metrics()
+    if metrics is None:
+        st.info("Held-out metrics are not available (assets/metrics.json is missing).")
+        return None
+    try:
+        return metrics_view(metrics)
+    except (KeyError, TypeError) as err:
+        st.warning(
+            f"assets/metrics.json does not have the layout `carafe-evaluate` writes "
+            f"(missing {err}); regenerate it to see the table."
+        )
+        return None
+
+
+def held_out_metrics(view) -> None:
+    """The stored metrics: means over seeds, kernel alignment, every run and per-class IoU."""
     columns = set(view.means.columns) | set(view.runs.columns)
     fmt = {
         c: st.column_config.NumberColumn(format="%.2f")
@@ -341,8 +354,29 @@ if view is not None:
     st.caption(
         "Written by `carafe-evaluate`; see assets/MODEL_CARD.md for the data and the protocol."
     )
-st.markdown(
-    "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): nearest "
-    "36.5, bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
-)
-texts.cite(stored="the held-out metrics (assets/metrics.json) and the paper's AP figures")
+
+
+def main() -> None:
+    st.title("Compare upsamplers")
+    cur = state.require_current()
+    step = cur.step
+    kinds = [k for k in upsampler_kinds() if k in step.outputs]
+    names = {k: display_name(k) for k in kinds}
+    twins = twin_names(exclude=cur.model_name)
+    peer = peer_step(cur, twins)
+    intro(step, kinds, names, peer)
+    ch, titles = channel_panels(step, kinds, names, peer)
+    pca_panels(step, kinds, titles, peer)
+    differences(cur, kinds, names, ch, peer)
+    twins_segmentations(cur, twins)
+    view = stored_metrics_view()
+    if view is not None:
+        held_out_metrics(view)
+    st.markdown(
+        "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): nearest "
+        "36.5, bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
+    )
+    texts.cite(stored="the held-out metrics (assets/metrics.json) and the paper's AP figures")
+
+
+main()

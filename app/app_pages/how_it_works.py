@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import figures.charts as chart_figs
 import figures.kernels as kernel_figs
 import figures.maps as map_figs
@@ -13,23 +15,15 @@ import state
 import streamlit as st
 import texts
 import tour
+import widgets
 from figures import style
 
-from carafe.inspect.explain import explain_pixel, shuffle_view
-from carafe.inspect.pixel import kernel_view
+from carafe.inspect.explain import PixelExplanation, explain_pixel, shuffle_view
+from carafe.inspect.pixel import PADDING_NOTE, kernel_view
 from carafe.inspect.summaries import max_abs_difference
 from carafe.inspect.toy import make_toy_step
 
 STAGES = ("Channel compressor", "Content encoder", "Pixel shuffle", "Softmax", "Reassembly")
-
-st.title("How it works")
-st.markdown(
-    "Follow one output pixel through CARAFE's five steps. Every number is read from the "
-    "model's tensors, and recomputed by hand next to it. Use **Toy 6×6** to see a tiny map "
-    "where everything fits on screen."
-)
-
-mode = st.radio("Data", ["Your image", "Toy 6×6"], horizontal=True, key="hiw_mode")
 
 
 @st.cache_data(show_spinner=False)
@@ -37,7 +31,47 @@ def _toy(trained_like: bool):
     return make_toy_step(trained_like=trained_like)
 
 
-if mode == "Toy 6×6":
+@dataclass(frozen=True)
+class Followed:
+    """The output pixel (y, x) the page follows through the five stages, in ``channel``, with
+    the model's and the hand recomputation's numbers for it (``explained``)."""
+
+    step: object
+    y: int
+    x: int
+    channel: int
+    explained: PixelExplanation
+
+    @classmethod
+    def at(cls, step, y, x, channel) -> Followed:
+        """Output pixel (y, x) of ``step`` in ``channel``, explained."""
+        y, x, channel = int(y), int(x), int(channel)
+        return cls(step, y, x, channel, explain_pixel(step, y, x, channel))
+
+    @property
+    def details(self):
+        return self.step.carafe
+
+    @property
+    def pad(self) -> np.ndarray | None:
+        """The taps on zero padding, if any (None when there are none)."""
+        outside = self.explained.outside_image
+        return outside if outside.any() else None
+
+
+def intro() -> str:
+    """The page's title and lead; returns the data mode chosen (your image or the toy)."""
+    st.title("How it works")
+    st.markdown(
+        "Follow one output pixel through CARAFE's five steps. Every number is read from the "
+        "model's tensors, and recomputed by hand next to it. Use **Toy 6×6** to see a tiny map "
+        "where everything fits on screen."
+    )
+    return st.radio("Data", ["Your image", "Toy 6×6"], horizontal=True, key="hiw_mode")
+
+
+def toy_pixel() -> Followed:
+    """The toy map, its weights, the pixel and channel chosen on it, and its input and output."""
     weights = st.radio(
         "Toy weights",
         ["Edge-aware (hand-set)", "Untrained (random)"],
@@ -92,45 +126,37 @@ if mode == "Toy 6×6":
         key="toy_out",
         config=style.png_config("toy_output"),
     )
-else:
-    cur = state.require_current()
+    return Followed.at(step, oy, ox, ch)
+
+
+def image_pixel(cur) -> Followed:
+    """The selected pixel of the current step of your image, and the channel chosen for it."""
     tour.banner("how_it_works", cur)
     step = cur.step
-    if step.carafe is None:
-        st.info(
-            f"This checkpoint upsamples with **{step.kind}** here; pick 'carafe' or use "
-            "the toy mode."
-        )
-        st.stop()
+    widgets.require_kernels(step)
     st.caption(texts.step_title(step))
     oy, ox = state.pixel_inputs(step, key="hiw_px")
-    ch = st.selectbox(
-        "Feature channel",
-        [int(c) for c in step.channel_order[:32]],
-        key="hiw_channel",
-        format_func=lambda c: f"channel {c}",
+    ch = widgets.channel_picker(step, "hiw_channel", "Feature channel")
+    return Followed.at(step, oy, ox, ch)
+
+
+def stage_buttons() -> int:
+    """Previous / Next and the five stages' names; returns the stage shown."""
+    stage = int(np.clip(st.session_state.get("hiw_stage", 0), 0, len(STAGES) - 1))
+
+    def _go(delta: int) -> None:
+        st.session_state["hiw_stage"] = int(np.clip(stage + delta, 0, len(STAGES) - 1))
+
+    back, forward, names = st.columns([1, 1, 5])
+    back.button("◀ Previous", on_click=_go, args=(-1,), disabled=stage == 0, key="hiw_prev")
+    forward.button(
+        "Next ▶", on_click=_go, args=(1,), disabled=stage == len(STAGES) - 1, key="hiw_next"
     )
-
-d = step.carafe
-e = explain_pixel(step, int(oy), int(ox), int(ch))
-k, s, g = d.up_kernel, step.scale, e.group
-c_in, h, w = step.input.shape
-cm = d.compressed.shape[0]
-sy, sx = e.source
-pad = e.outside_image if e.outside_image.any() else None  # taps on zero padding, if any
-
-stage = int(np.clip(st.session_state.get("hiw_stage", 0), 0, len(STAGES) - 1))
-
-
-def _go(delta: int) -> None:
-    st.session_state["hiw_stage"] = int(np.clip(stage + delta, 0, len(STAGES) - 1))
-
-
-b1, b2, b3 = st.columns([1, 1, 5])
-b1.button("◀ Previous", on_click=_go, args=(-1,), disabled=stage == 0, key="hiw_prev")
-b2.button("Next ▶", on_click=_go, args=(1,), disabled=stage == len(STAGES) - 1, key="hiw_next")
-b3.markdown(" → ".join(f"**{n}**" if i == stage else n for i, n in enumerate(STAGES)))
-st.progress((stage + 1) / len(STAGES), text=f"Step {stage + 1} of {len(STAGES)}: {STAGES[stage]}")
+    names.markdown(" → ".join(f"**{n}**" if i == stage else n for i, n in enumerate(STAGES)))
+    st.progress(
+        (stage + 1) / len(STAGES), text=f"Step {stage + 1} of {len(STAGES)}: {STAGES[stage]}"
+    )
+    return stage
 
 
 def _shape(*dims) -> str:
@@ -154,7 +180,12 @@ def _by_hand(model, by_hand, what: str, figure, key: str, png_name: str) -> None
         st.plotly_chart(figure, key=key, config=style.png_config(png_name))
 
 
-if stage == 0:
+def compressor_stage(px: Followed) -> None:
+    """Stage 1: the 1×1 channel compressor at the pixel's source pixel."""
+    details, explained, oy, ox = px.details, px.explained, px.y, px.x
+    c_in, h, w = px.step.input.shape
+    cm = details.compressed.shape[0]
+    sy, sx = explained.source
     st.latex(r"c_{m}(i,j) = \sum_{c=1}^{C} W^{\mathrm{comp}}_{m,c}\, x_c(i,j) + b_m")
     st.markdown(
         f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
@@ -164,14 +195,14 @@ if stage == 0:
     _side_by_side(
         (
             chart_figs.bar_figure(
-                e.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"
+                explained.input_vector, f"Input features x at ({sy}, {sx}): {c_in} channels"
             ),
             "hiw_x",
             "input_vector",
         ),
         (
             chart_figs.bar_figure(
-                e.compressed_vector,
+                explained.compressed_vector,
                 f"Compressed c at ({sy}, {sx}): {cm} channels",
                 xlabel="compressed channel",
             ),
@@ -180,13 +211,13 @@ if stage == 0:
         ),
     )
     n = min(cm, 12)
-    idx = d.compressed_order[:n]
+    idx = details.compressed_order[:n]
     st.dataframe(
         pd.DataFrame(
             {
                 "compressed channel m": idx,
-                "model c_m": e.compressed_vector[idx],
-                "by hand W·x + b": e.compressed_by_hand[idx],
+                "model c_m": explained.compressed_vector[idx],
+                "by hand W·x + b": explained.compressed_by_hand[idx],
             }
         ),
         hide_index=True,
@@ -194,18 +225,26 @@ if stage == 0:
     )
     st.caption(
         f"{'All' if n == cm else f'The {n} most energetic of {cm}'} channels; "
-        f"{_close(e.compressed_vector, e.compressed_by_hand)}."
+        f"{_close(explained.compressed_vector, explained.compressed_by_hand)}."
     )
-elif stage == 1:
-    ke = d.encoder_kernel
-    n_enc = d.encoder_logits.shape[0]
+
+
+def encoder_stage(px: Followed) -> None:
+    """Stage 2: the content encoder's G·k²·s² logits at the source pixel."""
+    details, explained, oy, ox = px.details, px.explained, px.y, px.x
+    k, s = details.up_kernel, px.step.scale
+    _, h, w = px.step.input.shape
+    cm = details.compressed.shape[0]
+    sy, sx = explained.source
+    ke = details.encoder_kernel
+    n_enc = details.encoder_logits.shape[0]
     st.latex(
         r"z_{o}(i,j) = \sum_{m}\sum_{u,v=-r_e}^{r_e} W^{\mathrm{enc}}_{o,m,u,v}\, "
         r"c_m(i+u,\,j+v) + b_o"
     )
     st.markdown(
         f"A {ke}×{ke} convolution reads the compressed maps around ({sy}, {sx}) and "
-        f"predicts **G·k²·s² = {d.up_group}·{k}²·{s}² = {n_enc}** numbers per input pixel: "
+        f"predicts **G·k²·s² = {details.up_group}·{k}²·{s}² = {n_enc}** numbers per input pixel: "
         f"the logits of all {s * s} kernels of the {s}×{s} output pixels this input pixel "
         f"will produce, interleaved: {s * s} consecutive channels hold one tap for the "
         f"{s * s} sub-pixels. Shape {_shape(cm, h, w)} → {_shape(n_enc, h, w)}. The "
@@ -214,32 +253,41 @@ elif stage == 1:
     )
     st.plotly_chart(
         shuffle_figs.encoder_vector_figure(
-            e.encoder_vector, e.encoder_channels, f"Encoder output at input pixel ({sy}, {sx})"
+            explained.encoder_vector,
+            explained.encoder_channels,
+            f"Encoder output at input pixel ({sy}, {sx})",
         ),
         key="hiw_enc",
         config=style.png_config("encoder_output"),
     )
     _by_hand(
-        e.encoder_vector,
-        e.encoder_vector_by_hand,
+        explained.encoder_vector,
+        explained.encoder_vector_by_hand,
         f"a numpy {ke}×{ke} convolution of the compressed window, all {n_enc} channels",
         shuffle_figs.encoder_vector_figure(
-            e.encoder_vector_by_hand, e.encoder_channels, "By hand (numpy conv)"
+            explained.encoder_vector_by_hand, explained.encoder_channels, "By hand (numpy conv)"
         ),
         "hiw_enc_hand",
         "encoder_by_hand",
     )
-elif stage == 2:
+
+
+def shuffle_stage(px: Followed) -> None:
+    """Stage 3: the pixel shuffle deals the encoder's logits out as the s² kernels."""
+    step, details, explained, oy, ox = px.step, px.details, px.explained, px.y, px.x
+    k, s, g = details.up_kernel, step.scale, explained.group
+    _, h, w = step.input.shape
+    sy, sx = explained.source
     shuffle = shuffle_view(step, int(oy), int(ox), g)
     a, b = shuffle.sub_pixel
     st.latex(r"\ell_{g k^2 + t}(s i + a,\; s j + b) = z_{(g k^2 + t)\, s^2 + a s + b}(i, j)")
     st.markdown(
-        f"**Pixel shuffle** moves channels to space: the {d.encoder_logits.shape[0]} encoder "
+        f"**Pixel shuffle** moves channels to space: the {details.encoder_logits.shape[0]} encoder "
         f"outputs at input pixel ({sy}, {sx}) are dealt out as the {s * s} kernels of the "
         f"{s}×{s} output pixels it covers, {k * k} logits each. Output pixel ({oy}, {ox}) is "
         f"sub-pixel (a, b) = ({a}, {b}) (framed). Shape "
-        f"{_shape(d.encoder_logits.shape[0], h, w)} → "
-        f"{_shape(d.kernel_logits.shape[0], s * h, s * w)}."
+        f"{_shape(details.encoder_logits.shape[0], h, w)} → "
+        f"{_shape(details.kernel_logits.shape[0], s * h, s * w)}."
     )
     offsets = range(-step.geometry.radius, step.geometry.radius + 1)
     taps = [(dy, dx) for dy in range(k) for dx in range(k)]
@@ -281,28 +329,43 @@ elif stage == 2:
             else "."
         )
     )
-elif stage == 3:
+
+
+def softmax_stage(px: Followed) -> None:
+    """Stage 4: the softmax over the k² taps makes the kernel."""
+    details, explained, pad = px.details, px.explained, px.pad
+    k, s = details.up_kernel, px.step.scale
+    _, h, w = px.step.input.shape
     st.latex(r"w_t = \frac{\exp \ell_t}{\sum_{t'=1}^{k^2} \exp \ell_{t'}}")
     st.markdown(
         f"The softmax over the {k * k} taps makes the kernel positive and sum to 1, so "
         "the output is a weighted average of the window (no change of overall "
-        "brightness). Shape stays " + _shape(d.kernels.shape[0], s * h, s * w) + "."
+        "brightness). Shape stays " + _shape(details.kernels.shape[0], s * h, s * w) + "."
     )
     st.plotly_chart(
-        kernel_figs.kernel_figure(e.kernel, "Kernel (model)", zmax=1.0, outside=pad),
+        kernel_figs.kernel_figure(explained.kernel, "Kernel (model)", zmax=1.0, outside=pad),
         key="hiw_k",
         config=style.png_config("kernel_model"),
     )
-    st.caption(f"Sum of the weights: {e.kernel.sum():.6f}.")
+    st.caption(f"Sum of the weights: {explained.kernel.sum():.6f}.")
     _by_hand(
-        e.kernel,
-        e.kernel_by_hand,
+        explained.kernel,
+        explained.kernel_by_hand,
         "softmax of the logits in numpy",
-        kernel_figs.kernel_figure(e.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad),
+        kernel_figs.kernel_figure(
+            explained.kernel_by_hand, "softmax by hand", zmax=1.0, outside=pad
+        ),
         "hiw_k_hand",
         "kernel_by_hand",
     )
-else:
+
+
+def reassembly_stage(px: Followed) -> None:
+    """Stage 5: the kernel times the window of one channel, against bilinear's value."""
+    explained, oy, ox, ch, pad = px.explained, px.y, px.x, px.channel, px.pad
+    k, s = px.details.up_kernel, px.step.scale
+    c_in, h, w = px.step.input.shape
+    sy, sx = explained.source
     st.latex(
         r"y_c(i', j') = \sum_{dy,dx=0}^{k-1} w_{dy,dx}(i', j')\; "
         r"x_c\!\left(\lfloor i'/s \rfloor + dy - r,\; \lfloor j'/s \rfloor + dx - r\right)"
@@ -315,13 +378,13 @@ else:
     )
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(
-        kernel_figs.kernel_figure(e.kernel, "Kernel w", zmax=1.0, outside=pad),
+        kernel_figs.kernel_figure(explained.kernel, "Kernel w", zmax=1.0, outside=pad),
         key="hiw_rk",
         config=style.png_config("reassembly_kernel"),
     )
     c2.plotly_chart(
         kernel_figs.kernel_figure(
-            e.window,
+            explained.window,
             f"Window x (channel {ch})",
             fmt="auto",
             colorscale=style.DIV,
@@ -333,7 +396,7 @@ else:
     )
     c3.plotly_chart(
         kernel_figs.kernel_figure(
-            e.products,
+            explained.products,
             "w × x",
             fmt="auto",
             colorscale=style.DIV,
@@ -343,53 +406,70 @@ else:
         key="hiw_prod",
         config=style.png_config("products"),
     )
-    if e.padding_weight > 0.01:
+    if explained.padding_weight > PADDING_NOTE:
         st.warning(
-            f"**{e.padding_weight:.1%}** of the kernel's weight lies on taps outside the image "
+            f"**{explained.padding_weight:.1%}** of the kernel's weight lies on taps outside the image "
             '(grey, "pad"). Those taps read zero padding (or the area the model padded '
             "the image with), so that share of the weight pulls the output toward zero: the "
             "output here is smaller than the window's real values suggest."
         )
     m1, m2, m3 = st.columns(3)
-    m1.metric("By hand: Σ w·x", f"{e.value_by_hand:.6g}")
-    m2.metric("CARAFE op output", f"{e.value_op:.6g}")
-    m3.metric("Difference", f"{abs(e.value_by_hand - e.value_op):.1e}")
-    if abs(e.value_by_hand - e.value_op) <= 1e-4 * max(1.0, abs(e.value_op)):
+    m1.metric("By hand: Σ w·x", f"{explained.value_by_hand:.6g}")
+    m2.metric("CARAFE op output", f"{explained.value_op:.6g}")
+    m3.metric("Difference", f"{abs(explained.value_by_hand - explained.value_op):.1e}")
+    if abs(explained.value_by_hand - explained.value_op) <= 1e-4 * max(
+        1.0, abs(explained.value_op)
+    ):
         st.success(
             f"The hand computation equals the operator's output y[{ch}, {oy}, {ox}] "
             "(float32 rounding aside)."
         )
     else:
         st.error("The hand computation does not match the operator's output.")
-    if e.bilinear_value is not None:
+    if explained.bilinear_value is not None:
         st.markdown(f"**The same pixel by bilinear interpolation** (channel {ch}):")
         b1, b2, b3 = st.columns(3)
-        b1.metric("CARAFE", f"{e.value_op:.6g}")
-        b2.metric("Bilinear", f"{e.bilinear_value:.6g}")
-        b3.metric("CARAFE − bilinear", f"{e.value_op - e.bilinear_value:+.3g}")
-        if e.bilinear_kernel is not None:
+        b1.metric("CARAFE", f"{explained.value_op:.6g}")
+        b2.metric("Bilinear", f"{explained.bilinear_value:.6g}")
+        b3.metric("CARAFE − bilinear", f"{explained.value_op - explained.bilinear_value:+.3g}")
+        if explained.bilinear_kernel is not None:
             st.caption(
                 "Bilinear gives every output pixel at sub-pixel "
-                f"({e.sub_pixel[0]}, {e.sub_pixel[1]}) the same fixed weights, whatever the "
+                f"({explained.sub_pixel[0]}, {explained.sub_pixel[1]}) the same fixed weights, whatever the "
                 "content: up to four taps, in the expander. "
                 + (
-                    f"Applied to this window they give {e.bilinear_by_kernel:.6g}, bilinear's "
+                    f"Applied to this window they give {explained.bilinear_by_kernel:.6g}, bilinear's "
                     "output."
-                    if abs(e.bilinear_by_kernel - e.bilinear_value)
-                    <= 1e-4 * max(1.0, abs(e.bilinear_value))
+                    if abs(explained.bilinear_by_kernel - explained.bilinear_value)
+                    <= 1e-4 * max(1.0, abs(explained.bilinear_value))
                     else f"Applied to this zero-padded window they give "
-                    f"{e.bilinear_by_kernel:.6g}; bilinear itself repeats the border "
+                    f"{explained.bilinear_by_kernel:.6g}; bilinear itself repeats the border "
                     "pixels instead of reading zeros, hence its different value here."
                 )
             )
             with st.expander("Bilinear's weights for this pixel, on the same window"):
                 st.plotly_chart(
                     kernel_figs.kernel_figure(
-                        e.bilinear_kernel, "Bilinear's kernel", zmax=1.0, outside=pad
+                        explained.bilinear_kernel, "Bilinear's kernel", zmax=1.0, outside=pad
                     ),
                     key="hiw_bil",
                     config=style.png_config("bilinear_kernel"),
                 )
-if mode == "Your image":
-    pins.panel(cur, "hiw")
-texts.cite()
+
+
+def main() -> None:
+    mode = intro()
+    cur = None
+    if mode == "Toy 6×6":
+        px = toy_pixel()
+    else:
+        cur = state.require_current()
+        px = image_pixel(cur)
+    stage = stage_buttons()
+    (compressor_stage, encoder_stage, shuffle_stage, softmax_stage, reassembly_stage)[stage](px)
+    if mode == "Your image":
+        pins.panel(cur, "hiw")
+    texts.cite()
+
+
+main()

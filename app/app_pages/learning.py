@@ -13,7 +13,8 @@ import numpy as np
 import state
 import streamlit as st
 import texts
-from figures import draw, style
+import widgets
+from figures import style
 from figures.click_image import click_canvas
 
 from carafe.inspect.analysis import analyze
@@ -49,31 +50,33 @@ def snapshot_analysis(steps_done: int, path: str, image_key: str, _image: np.nda
     return analyze(snapshot_model(steps_done, path), _image, baselines=False)
 
 
-st.title("Watch CARAFE learn")
-st.markdown(
-    "The shipped CARAFE configuration was trained a second time (same data, same schedule) "
-    "and saved after 0, 25, 50, … optimizer steps. Move the slider to see **your image** "
-    "through each snapshot: the kernel of the **same output pixel** (the one selected on "
-    "Explore), the kernel statistics over the whole image and the segmentation. Beside it, "
-    "what was measured once on the held-out scenes for every snapshot, with the shown snapshot "
-    "marked on each curve."
-)
-
-snapshots = list_snapshots()
-if not snapshots:
-    st.info(
-        f"No training snapshots were found in `{SNAPSHOTS_DIR}`, so there is nothing to show "
-        "here. Train with `carafe-train --snapshots` to write them (step_NNNN.safetensors with "
-        "their .json) and `carafe-evaluate --snapshots assets/snapshots` to measure them."
+def intro() -> None:
+    st.title("Watch CARAFE learn")
+    st.markdown(
+        "The shipped CARAFE configuration was trained a second time (same data, same schedule) "
+        "and saved after 0, 25, 50, … optimizer steps. Move the slider to see **your image** "
+        "through each snapshot: the kernel of the **same output pixel** (the one selected on "
+        "Explore), the kernel statistics over the whole image and the segmentation. Beside it, "
+        "what was measured once on the held-out scenes for every snapshot, with the shown "
+        "snapshot marked on each curve."
     )
-    st.stop()
-
-cur = state.require_current()
-by_steps = {s.steps_done: s for s in snapshots}
-steps = list(by_steps)
 
 
-def analysed(snap):
+def shipped_snapshots() -> list:
+    """The training snapshots; without any, says how to make them and stops the page."""
+    snapshots = list_snapshots()
+    if not snapshots:
+        st.info(
+            f"No training snapshots were found in `{SNAPSHOTS_DIR}`, so there is nothing to show "
+            "here. Train with `carafe-train --snapshots` to write them (step_NNNN.safetensors "
+            "with their .json) and `carafe-evaluate --snapshots assets/snapshots` to measure "
+            "them."
+        )
+        st.stop()
+    return snapshots
+
+
+def analysed(snap, cur):
     """The snapshot's cached analysis of the current image, or None (the error shown)."""
     try:
         return snapshot_analysis(snap.steps_done, str(snap.path), cur.image_key, cur.image)
@@ -82,10 +85,12 @@ def analysed(snap):
         return None
 
 
-# The first visit with an image analyses every snapshot once (cached), so that each slider
-# move afterwards only reads the cache.
-ready = st.session_state.setdefault("learning_ready", set())
-if cur.image_key not in ready:
+def analyse_every_snapshot(snapshots, cur) -> None:
+    """The first visit with an image analyses every snapshot once (cached), so that each
+    slider move afterwards only reads the cache."""
+    ready = st.session_state.setdefault("learning_ready", set())
+    if cur.image_key in ready:
+        return
     bar = st.progress(0.0)
     for i, snap in enumerate(snapshots):
         bar.progress(
@@ -93,80 +98,64 @@ if cur.image_key not in ready:
             text=f"Analysing this image with the snapshot after {snap.steps_done} steps "
             f"({i + 1} of {len(snapshots)}, once per image)…",
         )
-        analysed(snap)
+        analysed(snap, cur)
     bar.empty()
     ready.add(cur.image_key)
 
-# the widget's own key is dropped when the learner leaves the page; this one remembers
-if st.session_state.get("learning_step") not in steps:
-    remembered = st.session_state.get("learning_shown")
-    st.session_state["learning_step"] = remembered if remembered in steps else steps[0]
-shown = st.select_slider(
-    "Training steps done",
-    options=steps,
-    key="learning_step",
-    help="Each position is one saved snapshot of the same training run. Focus the slider and "
-    "use the arrow keys to step through them.",
-)
-st.session_state["learning_shown"] = shown
-snap = by_steps[shown]
-a = analysed(snap)
-if a is None:
-    st.stop()
-pos = cur.step_index if cur.step_index < len(a.steps) else len(a.steps) - 1
-step = a.steps[pos]
-d = step.carafe
-if d is None:
-    st.info(f"The snapshot upsamples with **{step.kind}** at this step: no kernels to show.")
-    st.stop()
-k = d.up_kernel
-run = (
-    f"seed {snap.seed}, a schedule of {snap.schedule_steps} steps"
-    if snap.seed is not None and snap.schedule_steps is not None
-    else "one training run"
-)
-st.caption(
-    f"Snapshot after **{shown}** optimizer steps ({run}; `{snap.path.name}`) · "
-    f"{texts.step_title(step)} (the sidebar's FPN step) · image {cur.name}"
-)
 
-try:
-    curves = load_curves()
-    curves_problem = None
-except ValueError as err:
-    curves, curves_problem = None, str(err)
+def chosen_steps(steps: list[int]) -> int:
+    """The slider over the snapshots' step counts; returns the one shown."""
+    # the widget's own key is dropped when the learner leaves the page; this one remembers
+    if st.session_state.get("learning_step") not in steps:
+        remembered = st.session_state.get("learning_shown")
+        st.session_state["learning_step"] = remembered if remembered in steps else steps[0]
+    shown = st.select_slider(
+        "Training steps done",
+        options=steps,
+        key="learning_step",
+        help="Each position is one saved snapshot of the same training run. Focus the slider "
+        "and use the arrow keys to step through them.",
+    )
+    st.session_state["learning_shown"] = shown
+    return shown
 
-left, right = st.columns([1, 1.25], gap="medium")
-with left:
+
+def snapshot_caption(snap, shown: int, step, cur) -> None:
+    run = (
+        f"seed {snap.seed}, a schedule of {snap.schedule_steps} steps"
+        if snap.seed is not None and snap.schedule_steps is not None
+        else "one training run"
+    )
+    st.caption(
+        f"Snapshot after **{shown}** optimizer steps ({run}; `{snap.path.name}`) · "
+        f"{texts.step_title(step)} (the sidebar's FPN step) · image {cur.name}"
+    )
+
+
+def kernel_panel(cur, analysis, step, shown: int) -> None:
+    """The selected pixel's kernel after ``shown`` steps, its numbers and the segmentation."""
+    k = step.carafe.up_kernel
     oy, ox = state.selected_pixel(step)
-    v = kernel_view(step, oy, ox)
+    view = kernel_view(step, oy, ox)
     st.plotly_chart(
         kernel_figs.kernel_figure(
-            v.kernel,
+            view.kernel,
             f"Reassembly kernel of output pixel ({oy}, {ox}) after {shown} steps",
             zmax=1.0,  # one scale for every snapshot: a peaked kernel looks peaked
-            outside=v.outside if v.outside.any() else None,
+            outside=view.outside if view.outside.any() else None,
             height=340,
         ),
         config=style.png_config(f"kernel_{oy}_{ox}_step_{shown}"),
         key="learning_kernel",
     )
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(
-        "Entropy",
-        f"{v.entropy:.3f}",
-        help=f"In nats. log({k * k}) = {np.log(k * k):.3f} is a uniform kernel.",
-    )
-    m2.metric("Peak weight", f"{v.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
-    m3.metric("Lean dy", draw.number_text([v.lean[0]], "+.2f")[0], help="Rows, + = down.")
-    m4.metric("Lean dx", draw.number_text([v.lean[1]], "+.2f")[0], help="Columns, + = right.")
+    widgets.kernel_metrics(view)
     state.pixel_inputs(step, key="learning_px")
     st.caption(
         "The selected pixel is shared with Explore (kept in image coordinates): click a pixel "
         "there, or type its row and column here."
     )
     canvas = click_canvas(
-        cur.image, a.segmentation, 0.5, v, margin=step.geometry.radius * step.stride_in
+        cur.image, analysis.segmentation, 0.5, view, margin=step.geometry.radius * step.stride_in
     )
     st.image(
         canvas.rgb,
@@ -174,13 +163,16 @@ with left:
         caption=f"Segmentation after {shown} steps; the selected output pixel framed, its "
         f"{k}×{k} source window dashed.",
     )
-    if a.segmentation is not None and a.class_names:
+    if analysis.segmentation is not None and analysis.class_names:
         st.markdown(
-            "Classes: " + image_figs.legend_html(a.class_names, np.unique(a.segmentation)),
+            "Classes: "
+            + image_figs.legend_html(analysis.class_names, np.unique(analysis.segmentation)),
             unsafe_allow_html=True,
         )
 
-with right:
+
+def stored_curves(curves, curves_problem: str | None, shown: int, step, analysis) -> None:
+    """The stored curves across the snapshots, the shown snapshot marked on each."""
     if curves is None:
         st.info(
             curves_problem
@@ -189,7 +181,7 @@ with right:
         )
     else:
         records = curves.snapshots
-        x = curves.steps
+        steps_done = curves.steps
         st.markdown(f"**Curves across the snapshots**, {curves.label}.")
         now = curves.at(shown)
         if now is not None:
@@ -199,7 +191,7 @@ with right:
             )
         st.plotly_chart(
             learning_figs.snapshot_curves(
-                x,
+                steps_done,
                 [
                     learning_figs.Curve("mIoU", [r.miou for r in records], fmt=".2f"),
                     learning_figs.Curve("boundary F", [r.boundary_f for r in records], fmt=".2f"),
@@ -217,7 +209,7 @@ with right:
         )
         st.plotly_chart(
             learning_figs.snapshot_curves(
-                x,
+                steps_done,
                 [
                     learning_figs.Curve(
                         "CARAFE, own-object share",
@@ -260,11 +252,11 @@ with right:
             + content_aware_sentence(records)
             + f" (The margin of {CONTENT_MARGIN:.2f} is this page's choice.)"
         )
-        names = {s.index: s.levels for s in a.steps}
+        names = {s.index: s.levels for s in analysis.steps}
         series = padding_series(records)
         st.plotly_chart(
             learning_figs.snapshot_curves(
-                x,
+                steps_done,
                 [
                     learning_figs.Curve(
                         names.get(i, f"FPN step {i}"),
@@ -286,33 +278,66 @@ with right:
             + border_padding_sentence(records, names)
         )
 
-st.subheader(f"Kernel statistics over the whole image, after {shown} steps")
-st.markdown(
-    "Entropy near log k² means kernels close to uniform; a high peak means "
-    "a kernel that concentrates its weight; the lean map shows which way each kernel's centre "
-    "of mass points (colour = direction, brightness = distance)."
-)
-s1, s2, s3 = st.columns(3)
-stats = map_figs.kernel_statistics_figures(
-    d,
-    0,
-    image_figs.map_background(cur.image, d.com_dy.shape[1:], step.visible_output_hw()),
-    suffix=f", step {shown}",
-    height=360,
-)
-for column, fig, name in zip((s1, s2, s3), stats, ("entropy", "peak", "lean"), strict=True):
-    column.plotly_chart(
-        fig, config=style.png_config(f"{name}_step_{shown}"), key=f"learning_{name}"
+
+def kernel_statistics(cur, step, shown: int) -> None:
+    """Entropy, peak and lean over the whole image after ``shown`` steps."""
+    details = step.carafe
+    st.subheader(f"Kernel statistics over the whole image, after {shown} steps")
+    st.markdown(
+        "Entropy near log k² means kernels close to uniform; a high peak means "
+        "a kernel that concentrates its weight; the lean map shows which way each kernel's "
+        "centre of mass points (colour = direction, brightness = distance)."
     )
-w1, w2 = st.columns([1, 8])
-w1.image(map_figs.wheel_legend(), width=64, caption="direction")
-w2.caption(
-    "Wheel: right = leans right (+dx), up = leans up (−dy). Full brightness in the lean map is "
-    f"this snapshot's own 99th-percentile lean, {lean_scale(d):.2g} input pixels after {shown} "
-    "steps: each snapshot's map has its own brightness scale."
-)
-texts.cite(
-    stored="the curves and the sentences about them (assets/snapshots/metrics.json)"
-    if curves is not None
-    else ""
-)
+    columns = st.columns(3)
+    stats = map_figs.kernel_statistics_figures(
+        details,
+        0,
+        image_figs.map_background(cur.image, details.com_dy.shape[1:], step.visible_output_hw()),
+        suffix=f", step {shown}",
+        height=360,
+    )
+    for column, fig, name in zip(columns, stats, ("entropy", "peak", "lean"), strict=True):
+        column.plotly_chart(
+            fig, config=style.png_config(f"{name}_step_{shown}"), key=f"learning_{name}"
+        )
+    wheel, caption = st.columns([1, 8])
+    wheel.image(map_figs.wheel_legend(), width=64, caption="direction")
+    caption.caption(
+        "Wheel: right = leans right (+dx), up = leans up (−dy). Full brightness in the lean map "
+        f"is this snapshot's own 99th-percentile lean, {lean_scale(details):.2g} input pixels "
+        f"after {shown} steps: each snapshot's map has its own brightness scale."
+    )
+
+
+def main() -> None:
+    intro()
+    snapshots = shipped_snapshots()
+    cur = state.require_current()
+    by_steps = {s.steps_done: s for s in snapshots}
+    analyse_every_snapshot(snapshots, cur)
+    shown = chosen_steps(list(by_steps))
+    snap = by_steps[shown]
+    analysis = analysed(snap, cur)
+    if analysis is None:
+        st.stop()
+    step = analysis.steps[min(cur.step_index, len(analysis.steps) - 1)]
+    widgets.require_kernels(step)
+    snapshot_caption(snap, shown, step, cur)
+    try:
+        curves, curves_problem = load_curves(), None
+    except ValueError as err:
+        curves, curves_problem = None, str(err)
+    left, right = st.columns([1, 1.25], gap="medium")
+    with left:
+        kernel_panel(cur, analysis, step, shown)
+    with right:
+        stored_curves(curves, curves_problem, shown, step, analysis)
+    kernel_statistics(cur, step, shown)
+    texts.cite(
+        stored="the curves and the sentences about them (assets/snapshots/metrics.json)"
+        if curves is not None
+        else ""
+    )
+
+
+main()

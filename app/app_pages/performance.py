@@ -19,91 +19,104 @@ from carafe.inspect.catalog import (
     paper_check,
 )
 
-st.title("Performance")
-ours, paper = paper_check()
-cfg = PAPER_CARAFE["config"]
-st.markdown(
-    f"CARAFE is **lightweight**: its kernel prediction works on C_m = "
-    f"{cfg['compressed_channels']} compressed channels (at the paper's C = "
-    f"{PAPER_CARAFE['channels']}) and its reassembly touches only a k×k window per output pixel. "
-    "The table counts parameters and floating-point operations per *input* pixel of **one** ×2 "
-    f"upsampler, the way the paper does (k_up = {cfg['up_kernel']}, k_enc = "
-    f"{cfg['encoder_kernel']})."
-)
-
 NUMBERS = {
     "parameters (one upsampler)": st.column_config.NumberColumn(format="localized"),
     "FLOPs per input pixel": st.column_config.NumberColumn(format="localized"),
 }
-table = cost_table(PAPER_CARAFE["channels"], cfg)
-st.dataframe(
-    pd.DataFrame(table.rows, columns=table.columns),
-    hide_index=True,
-    width="stretch",
-    column_config=NUMBERS,
-    key="cost_paper",
-)
-same = (ours["params"], ours["flops_per_input_pixel"]) == (
-    paper["params"],
-    paper["flops_per_input_pixel"],
-)
-(st.success if same else st.warning)(
-    f"CARAFE at C = {PAPER_CARAFE['channels']}: computed here {ours['params']:,} parameters / "
-    f"{ours['flops_per_input_pixel']:,} FLOPs per input pixel; the paper (stored) "
-    f"{paper['params']:,} / {paper['flops_per_input_pixel']:,}"
-    + (" — identical." if same else " — they differ (see carafe.nn.upsampler_cost).")
-)
 
-try:
-    model = state.get_model(st.session_state.get("checkpoint") or state.checkpoint_names()[0])
-    mc = model_cost(model)
-except Exception as err:  # noqa: BLE001 - the paper's table is still useful
-    st.info(f"The loaded model's upsampler cost is not available: {err}")
-    mc = None
-if mc is not None:
-    st.subheader(f"The loaded model: C = {mc.channels}")
-    model_table = cost_table(mc.channels, mc.config if mc.kind == "carafe" else None)
+
+def paper_costs() -> None:
+    """One ×2 upsampler of each kind at the paper's C, counted as the paper does, and the check
+    against the paper's stored count for CARAFE."""
+    ours, paper = paper_check()
+    cfg = PAPER_CARAFE["config"]
+    st.markdown(
+        f"CARAFE is **lightweight**: its kernel prediction works on C_m = "
+        f"{cfg['compressed_channels']} compressed channels (at the paper's C = "
+        f"{PAPER_CARAFE['channels']}) and its reassembly touches only a k×k window per output "
+        "pixel. The table counts parameters and floating-point operations per *input* pixel of "
+        f"**one** ×2 upsampler, the way the paper does (k_up = {cfg['up_kernel']}, k_enc = "
+        f"{cfg['encoder_kernel']})."
+    )
+    table = cost_table(PAPER_CARAFE["channels"], cfg)
     st.dataframe(
-        pd.DataFrame(model_table.rows, columns=model_table.columns),
+        pd.DataFrame(table.rows, columns=table.columns),
         hide_index=True,
         width="stretch",
         column_config=NUMBERS,
-        key="cost_model",
+        key="cost_paper",
     )
-    st.markdown(
-        f"This checkpoint upsamples with **{display_name(mc.kind)}** at each of its "
-        f"{mc.steps} FPN steps: **{mc.params_one:,}** parameters and "
-        f"**{mc.flops_per_input_pixel:,}** FLOPs per input pixel for **one** upsampler, "
-        f"**{mc.params_all:,}** parameters for **all {mc.steps}** upsamplers of the FPN (the "
-        "Compare page lists both)."
+    same = (ours["params"], ours["flops_per_input_pixel"]) == (
+        paper["params"],
+        paper["flops_per_input_pixel"],
     )
-st.caption(
-    "Deconv here is mmdetection's 3×3 stride-2 transposed conv and pixel shuffle a 3×3 "
-    "conv to C·4 channels; both cost far more than CARAFE at C = 256."
-)
+    (st.success if same else st.warning)(
+        f"CARAFE at C = {PAPER_CARAFE['channels']}: computed here {ours['params']:,} parameters "
+        f"/ {ours['flops_per_input_pixel']:,} FLOPs per input pixel; the paper (stored) "
+        f"{paper['params']:,} / {paper['flops_per_input_pixel']:,}"
+        + (" — identical." if same else " — they differ (see carafe.nn.upsampler_cost).")
+    )
 
-st.subheader("Live benchmark on this machine")
-st.markdown(
-    f"Operator backend: **{operator_backend()}**. The button runs the benchmark in quick mode "
-    "(the same code as `carafe-bench --quick`): the CARAFE op, the plain-PyTorch "
-    "reference and bilinear interpolation, forward and forward+backward, on the quick shape "
-    "list (a few seconds on a 2-core CPU). Timings on a shared machine move by ±10 % and more "
-    "when other work runs."
-)
-if st.button("Run benchmark", type="primary", key="bench_run"):
-    bar = st.progress(0.0, text="Starting…")
 
-    def _progress(done: int, total: int, label: str) -> None:
-        bar.progress(min(1.0, done / max(total, 1)), text=f"{done}/{total}: {label}")
-
+def loaded_model_cost() -> None:
+    """The same counts for the loaded checkpoint's own upsampler, one and all of them."""
     try:
-        st.session_state["bench_table"] = benchmark_table(progress=_progress)
-        bar.progress(1.0, text="Done")
-    except Exception as err:  # noqa: BLE001 - show, never crash
-        st.error(f"The benchmark failed: {type(err).__name__}: {err}")
+        model = state.get_model(st.session_state.get("checkpoint") or state.checkpoint_names()[0])
+        cost = model_cost(model)
+    except Exception as err:  # noqa: BLE001 - the paper's table is still useful
+        st.info(f"The loaded model's upsampler cost is not available: {err}")
+        cost = None
+    if cost is not None:
+        st.subheader(f"The loaded model: C = {cost.channels}")
+        model_table = cost_table(cost.channels, cost.config if cost.kind == "carafe" else None)
+        st.dataframe(
+            pd.DataFrame(model_table.rows, columns=model_table.columns),
+            hide_index=True,
+            width="stretch",
+            column_config=NUMBERS,
+            key="cost_model",
+        )
+        st.markdown(
+            f"This checkpoint upsamples with **{display_name(cost.kind)}** at each of its "
+            f"{cost.steps} FPN steps: **{cost.params_one:,}** parameters and "
+            f"**{cost.flops_per_input_pixel:,}** FLOPs per input pixel for **one** upsampler, "
+            f"**{cost.params_all:,}** parameters for **all {cost.steps}** upsamplers of the FPN "
+            "(the Compare page lists both)."
+        )
+    st.caption(
+        "Deconv here is mmdetection's 3×3 stride-2 transposed conv and pixel shuffle a 3×3 "
+        "conv to C·4 channels; both cost far more than CARAFE at C = 256."
+    )
 
-bench = st.session_state.get("bench_table")
-if bench:
+
+def live_benchmark() -> None:
+    """The quick benchmark of the op on this machine, run on a button press."""
+    st.subheader("Live benchmark on this machine")
+    st.markdown(
+        f"Operator backend: **{operator_backend()}**. The button runs the benchmark in quick "
+        "mode (the same code as `carafe-bench --quick`): the CARAFE op, the plain-PyTorch "
+        "reference and bilinear interpolation, forward and forward+backward, on the quick shape "
+        "list (a few seconds on a 2-core CPU). Timings on a shared machine move by ±10 % and "
+        "more when other work runs."
+    )
+    if st.button("Run benchmark", type="primary", key="bench_run"):
+        bar = st.progress(0.0, text="Starting…")
+
+        def _progress(done: int, total: int, label: str) -> None:
+            bar.progress(min(1.0, done / max(total, 1)), text=f"{done}/{total}: {label}")
+
+        try:
+            st.session_state["bench_table"] = benchmark_table(progress=_progress)
+            bar.progress(1.0, text="Done")
+        except Exception as err:  # noqa: BLE001 - show, never crash
+            st.error(f"The benchmark failed: {type(err).__name__}: {err}")
+    bench = st.session_state.get("bench_table")
+    if bench:
+        benchmark_results(bench)
+
+
+def benchmark_results(bench) -> None:
+    """The last benchmark's table and bar chart (log scale)."""
     st.dataframe(
         pd.DataFrame(bench.rows, columns=bench.columns),
         hide_index=True,
@@ -128,4 +141,14 @@ if bench:
         legend=dict(orientation="h", y=1.1),
     )
     st.plotly_chart(fig, config=style.png_config("benchmark"), key="bench_fig")
-texts.cite(stored="the paper's parameter and FLOP counts")
+
+
+def main() -> None:
+    st.title("Performance")
+    paper_costs()
+    loaded_model_cost()
+    live_benchmark()
+    texts.cite(stored="the paper's parameter and FLOP counts")
+
+
+main()

@@ -8,12 +8,15 @@ that state a fact about the data: carafe.inspect.sandbox.words.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import figures.sandbox as sandbox_figs
+import numpy as np
 import state
 import streamlit as st
 import texts
 import tour
+import widgets
 from figures import style
 
 import carafe.inspect.sandbox.patterns as patterns
@@ -32,17 +35,33 @@ KINDS = {
     "Disc": "disc",
     "Upload": None,
 }
-TWIN = "dysample"  # the twin shown beside CARAFE (a separate model, see sandbox_twin)
+TWIN = "dysample"  # the twin shown beside CARAFE (a separate model, see sandbox.twin)
 
-st.title("Sandbox")
-st.markdown(
-    "Draw a pattern whose geometry you know exactly, run it through the trained model and "
-    "look at one FPN upsampling step: what **CARAFE** (the model's own upsampler) makes of "
-    "the step's input map, next to **bilinear**, **nearest** and **deconv** applied to the "
-    "same map. The checkpoint and the FPN step come from the sidebar; the sidebar's image is "
-    "not used here."
-)
-tour.banner("sandbox")
+
+@dataclass(frozen=True)
+class Drawn:
+    """The image the Sandbox runs the model on: a pattern (``mask``: its colour-B pixels) or a
+    small upload (no mask), its cache key, its description, and where the default profile line
+    crosses it (``anchor`` (y, x), in direction ``across``, degrees)."""
+
+    image: np.ndarray
+    mask: np.ndarray | None
+    what: str
+    key: str
+    anchor: tuple[float, float]
+    across: float
+
+
+def intro() -> None:
+    st.title("Sandbox")
+    st.markdown(
+        "Draw a pattern whose geometry you know exactly, run it through the trained model and "
+        "look at one FPN upsampling step: what **CARAFE** (the model's own upsampler) makes of "
+        "the step's input map, next to **bilinear**, **nearest** and **deconv** applied to the "
+        "same map. The checkpoint and the FPN step come from the sidebar; the sidebar's image is "
+        "not used here."
+    )
+    tour.banner("sandbox")
 
 
 @st.cache_data(show_spinner="Running the model on the pattern…", max_entries=8)
@@ -81,163 +100,165 @@ def _twin_view(model_name: str, key: str, step_index: int, _image, _mask):
         return None
 
 
-left, right = st.columns([1, 1.3])
-with left:
+def _store_upload() -> None:
+    """Keep the upload's bytes: the page never flashes back while a new one loads."""
+    up = st.session_state.get("sb_upload")
+    if up is not None:
+        st.session_state["sb_upload_bytes"] = up.getvalue()
+        st.session_state["sb_upload_name"] = up.name
+
+
+def uploaded_image() -> Drawn:
+    """A small upload, downscaled to :data:`UPLOAD_SIDE`; stops the page until there is one."""
+    st.file_uploader(
+        "A small image",
+        type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+        key="sb_upload",
+        on_change=_store_upload,
+        help=f"Downscaled to a long side of {sb.UPLOAD_SIDE} px; it stays in your session.",
+    )
+    data = st.session_state.get("sb_upload_bytes")
+    name = st.session_state.get("sb_upload_name", "upload")
+    if data is None:
+        st.info("Upload an image to see it here, or pick a pattern.")
+        st.stop()
+    image, info = state.decode(data, sb.UPLOAD_SIDE, min_long_side=0)
+    if image is None:
+        st.error(f"**{name}** cannot be used: {info}")
+        st.stop()
+    st.caption(words.upload_note(name, image.shape[:2], list(info or [])))
+    anchor = (image.shape[0] / 2, image.shape[1] / 2)
+    return Drawn(image, None, name, hashlib.sha1(data).hexdigest(), anchor, 0.0)
+
+
+def generated_pattern(kind: str) -> Drawn:
+    """A two-colour pattern of ``kind`` from the size, shape, position and colour controls."""
+    size = st.select_slider("Image size (px)", [128, 192, 256, 320], value=256, key="sb_size")
+    opts = {}
+    if kind in ("edge", "corner", "line"):
+        opts["angle"] = st.slider(
+            "Angle of the edge (degrees, counter-clockwise from →)",
+            0,
+            359,
+            75,
+            key="sb_angle",
+            help="Which side is colour B turns with the angle: 90° and 270° are both "
+            "vertical edges, with B on opposite sides.",
+        )
+    if kind == "line":
+        opts["width"] = st.slider("Line width (px)", 1, 32, 4, key="sb_width")
+    if kind == "checkerboard":
+        opts["square"] = st.slider(
+            "Square size (px; the period is twice this)", 2, 64, 16, key="sb_square"
+        )
+    if kind == "disc":
+        opts["radius"] = st.slider("Radius (px)", 4, size // 2, min(48, size // 2), key="sb_radius")
+    with st.expander("Position and colours"):
+        if kind != "checkerboard":
+            row, column = st.columns(2)
+            cy = row.number_input("Centre row", 0, size, size // 2, key="sb_cy")
+            cx = column.number_input("Centre column", 0, size, size // 2, key="sb_cx")
+            opts["centre"] = (float(cy), float(cx))
+        first, second = st.columns(2)
+        colour_a = first.color_picker("Colour A (background)", "#282828", key="sb_colour_a")
+        colour_b = second.color_picker("Colour B (shape)", "#ebc828", key="sb_colour_b")
+    pattern = patterns.make_pattern(
+        kind,
+        size,
+        colour_a=patterns.hex_to_rgb(colour_a),
+        colour_b=patterns.hex_to_rgb(colour_b),
+        **opts,
+    )
+    image = pattern.image
+    key = hashlib.sha1(image.tobytes() + repr(image.shape).encode()).hexdigest()
+    if pattern.colour_a == pattern.colour_b:
+        st.warning("Colours A and B are the same: the image is flat.")
+    return Drawn(image, pattern.mask, pattern.description, key, pattern.anchor, pattern.across)
+
+
+def chosen_image() -> Drawn:
+    """The pattern picker, and the pattern (or upload) it picks."""
     choice = st.radio("Pattern", list(KINDS), horizontal=True, key="sb_pattern")
     kind = KINDS[choice]
-    pattern = None
-    if kind is None:
+    return uploaded_image() if kind is None else generated_pattern(kind)
 
-        def _store() -> None:  # keep the bytes: the page never flashes back while a new one loads
-            up = st.session_state.get("sb_upload")
-            if up is not None:
-                st.session_state["sb_upload_bytes"] = up.getvalue()
-                st.session_state["sb_upload_name"] = up.name
 
-        st.file_uploader(
-            "A small image",
-            type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
-            key="sb_upload",
-            on_change=_store,
-            help=f"Downscaled to a long side of {sb.UPLOAD_SIDE} px; it stays in your session.",
+def reset_line_for(drawn: Drawn) -> None:
+    """Put the profile line across the pattern whenever the pattern changes (or on request)."""
+    h, w = drawn.image.shape[:2]
+    if st.session_state.get("sb_line_for") != drawn.key or st.session_state.pop("sb_reset", False):
+        st.session_state["sb_line_for"] = drawn.key
+        st.session_state["sb_line_angle"] = int(round(drawn.across)) % 360
+        st.session_state["sb_line_length"] = max(8, int(max(h, w) // 2))
+        st.session_state["sb_line_cy"], st.session_state["sb_line_cx"] = (
+            int(v) for v in drawn.anchor
         )
-        data = st.session_state.get("sb_upload_bytes")
-        name = st.session_state.get("sb_upload_name", "upload")
-        if data is None:
-            st.info("Upload an image to see it here, or pick a pattern.")
-            st.stop()
-        image, info = state.decode(data, sb.UPLOAD_SIDE)
-        if image is None:
-            st.error(f"**{name}** cannot be used: {info}")
-            st.stop()
-        st.caption(words.upload_note(name, image.shape[:2], list(info or [])))
-        key, mask, what = hashlib.sha1(data).hexdigest(), None, name
-        anchor, across = (image.shape[0] / 2, image.shape[1] / 2), 0.0
-    else:
-        size = st.select_slider("Image size (px)", [128, 192, 256, 320], value=256, key="sb_size")
-        opts = {}
-        if kind in ("edge", "corner", "line"):
-            opts["angle"] = st.slider(
-                "Angle of the edge (degrees, counter-clockwise from →)",
-                0,
-                359,
-                75,
-                key="sb_angle",
-                help="Which side is colour B turns with the angle: 90° and 270° are both "
-                "vertical edges, with B on opposite sides.",
-            )
-        if kind == "line":
-            opts["width"] = st.slider("Line width (px)", 1, 32, 4, key="sb_width")
-        if kind == "checkerboard":
-            opts["square"] = st.slider(
-                "Square size (px; the period is twice this)", 2, 64, 16, key="sb_square"
-            )
-        if kind == "disc":
-            opts["radius"] = st.slider(
-                "Radius (px)", 4, size // 2, min(48, size // 2), key="sb_radius"
-            )
-        with st.expander("Position and colours"):
-            if kind != "checkerboard":
-                c1, c2 = st.columns(2)
-                cy = c1.number_input("Centre row", 0, size, size // 2, key="sb_cy")
-                cx = c2.number_input("Centre column", 0, size, size // 2, key="sb_cx")
-                opts["centre"] = (float(cy), float(cx))
-            c1, c2 = st.columns(2)
-            colour_a = c1.color_picker("Colour A (background)", "#282828", key="sb_colour_a")
-            colour_b = c2.color_picker("Colour B (shape)", "#ebc828", key="sb_colour_b")
-        pattern = patterns.make_pattern(
-            kind,
-            size,
-            colour_a=patterns.hex_to_rgb(colour_a),
-            colour_b=patterns.hex_to_rgb(colour_b),
-            **opts,
-        )
-        image, mask, what = pattern.image, pattern.mask, pattern.description
-        key = hashlib.sha1(image.tobytes() + repr(image.shape).encode()).hexdigest()
-        anchor, across = pattern.anchor, pattern.across
-        if pattern.colour_a == pattern.colour_b:
-            st.warning("Colours A and B are the same: the image is flat.")
 
-# --- the profile line: reset across the pattern whenever the pattern changes --------------
-h, w = image.shape[:2]
-if st.session_state.get("sb_line_for") != key or st.session_state.pop("sb_reset", False):
-    st.session_state["sb_line_for"] = key
-    st.session_state["sb_line_angle"] = int(round(across)) % 360
-    st.session_state["sb_line_length"] = max(8, int(max(h, w) // 2))
-    st.session_state["sb_line_cy"], st.session_state["sb_line_cx"] = (int(v) for v in anchor)
 
-model_name = st.session_state.get("checkpoint") or state.checkpoint_names()[0]
-analysis = _analysis(model_name, key, image)
-pos = st.session_state.get("step_pos", len(analysis.steps) - 1)
-pos = min(max(int(pos), 0), len(analysis.steps) - 1)
-step = analysis.steps[pos]
-if step.carafe is None:
-    st.info(f"This checkpoint upsamples with **{step.kind}** at this step: pick 'carafe'.")
-    st.stop()
-view = _view(model_name, key, pos, image, mask)
+def sidebar_step(drawn: Drawn):
+    """(model name, analysis, step position, step) of the sidebar's checkpoint and FPN step on
+    the drawn image; stops the page when that step has no kernel upsampler."""
+    model_name = st.session_state.get("checkpoint") or state.checkpoint_names()[0]
+    analysis = _analysis(model_name, drawn.key, drawn.image)
+    pos = st.session_state.get("step_pos", len(analysis.steps) - 1)
+    pos = min(max(int(pos), 0), len(analysis.steps) - 1)
+    step = analysis.steps[pos]
+    widgets.require_kernels(step)
+    return model_name, analysis, pos, step
 
-with left:
+
+def line_controls(drawn: Drawn) -> None:
+    """Direction, length and centre of the profile line, and the button that resets it."""
+    h, w = drawn.image.shape[:2]
     st.markdown("**Profile line**")
-    c1, c2 = st.columns(2)
-    c1.slider("Direction (degrees)", 0, 359, key="sb_line_angle")
-    c2.slider("Length (image px)", 8, 2 * max(h, w), key="sb_line_length")
-    c1.number_input("Line centre row", 0, h, key="sb_line_cy")
-    c2.number_input("Line centre column", 0, w, key="sb_line_cx")
+    first, second = st.columns(2)
+    first.slider("Direction (degrees)", 0, 359, key="sb_line_angle")
+    second.slider("Length (image px)", 8, 2 * max(h, w), key="sb_line_length")
+    first.number_input("Line centre row", 0, h, key="sb_line_cy")
+    second.number_input("Line centre column", 0, w, key="sb_line_cx")
     st.button(
         "Put the line back across the pattern",
         key="sb_reset_line",
         on_click=lambda: st.session_state.update(sb_reset=True),
     )
-line = patterns.line_through(
-    float(st.session_state["sb_line_cy"]),
-    float(st.session_state["sb_line_cx"]),
-    float(st.session_state["sb_line_angle"]),
-    float(st.session_state["sb_line_length"]),
-)
-right.plotly_chart(
-    sandbox_figs.pattern_figure(
-        image,
-        line,
-        f"{what}<br>{sb.size_hw((h, w))} px ({sb.SIZE_CONVENTION}); the line starts at the dot",
-    ),
-    key="sb_pattern_fig",
-    config=style.png_config("sandbox_pattern"),
-)
 
-twin = _twin_view(model_name, key, pos, image, mask)
-names = {m: display_name(m) for m in view.methods}
-if twin is not None:
-    names[twin.name] = display_name(twin.name)
-st.subheader(f"One step, {words.number_word(len(view.methods))} upsamplers, one colour scale")
-st.caption(words.step_sizes(step, analysis.pad_multiple))
-maps = [view.input_map] + [view.maps[m] for m in view.methods]
-titles = [f"input (visible {sb.size_hw(view.input_map.shape)})"] + [
-    f"{names[m]}{' (the model)' if m == 'carafe' else ''}" for m in view.methods
-]
-strides = [step.stride_in] + [step.stride_out] * len(view.methods)
-st.plotly_chart(
-    sandbox_figs.maps_figure(
-        maps,
-        titles,
-        [profiles.map_line(line, s) for s in strides],
-        view.zmin,
-        view.zmax,
-        words.maps_title(len(view.methods)),
-    ),
-    key="sb_maps",
-    config=style.png_config("sandbox_outputs"),
-)
-st.caption(
-    view.projection_note
-    + f" All {words.number_word(len(maps))} maps share the colour scale of the input's range, "
-    f"{view.zmin:.2f} to {view.zmax:.2f}: each output here is a weighted average of input values "
-    "with weights summing to 1, which cannot leave that range" + words.outside_sentence(view, names)
-)
 
-prof = profiles.profile_along(
-    view, line, {twin.name: twin.output_map} if twin is not None else None
-)
-if twin is not None:
+def chosen_line():
+    """The profile line the controls set."""
+    return patterns.line_through(
+        float(st.session_state["sb_line_cy"]),
+        float(st.session_state["sb_line_cx"]),
+        float(st.session_state["sb_line_angle"]),
+        float(st.session_state["sb_line_length"]),
+    )
+
+
+def maps_section(step, analysis, view, names: dict[str, str], line) -> None:
+    """The step's input and every upsampler's output on one colour scale, the line on each."""
+    st.subheader(f"One step, {words.number_word(len(view.methods))} upsamplers, one colour scale")
+    st.caption(words.step_sizes(step, analysis.pad_multiple))
+    maps = [view.input_map] + [view.maps[m] for m in view.methods]
+    titles = [f"input (visible {sb.size_hw(view.input_map.shape)})"] + [
+        f"{names[m]}{' (the model)' if m == 'carafe' else ''}" for m in view.methods
+    ]
+    strides = [step.stride_in] + [step.stride_out] * len(view.methods)
+    st.plotly_chart(
+        sandbox_figs.maps_figure(
+            maps,
+            titles,
+            [profiles.map_line(line, s) for s in strides],
+            view.zmin,
+            view.zmax,
+            words.maps_title(len(view.methods)),
+        ),
+        key="sb_maps",
+        config=style.png_config("sandbox_outputs"),
+    )
+    st.caption(words.maps_caption(view, names))
+
+
+def twin_section(twin, view, names: dict[str, str], prof, step, line) -> None:
+    """The DySample twin's step on CARAFE's colour scale, with its sampling points."""
     tname = names[twin.name]
     st.subheader(f"{tname}, a separate model, on the same pattern")
     sampling = twin_mod.sampling_along(twin, prof)
@@ -265,119 +286,40 @@ if twin is not None:
         words.twin_sentence(twin, view, names) + " " + words.sampling_sentence(sampling, tname)
     )
 
-st.subheader("Across the edge: a profile")
-if len(prof.pixels) < 2:
-    st.warning("The line crosses fewer than two output pixels of this step: lengthen it.")
-else:
-    separate = (twin.name,) if twin is not None else ()
+
+def profile_section(prof, view, names: dict[str, str], twin, step) -> None:
+    """Every method along the line, whether CARAFE keeps the step, and the kernels there."""
+    st.subheader("Across the edge: a profile")
+    if len(prof.pixels) < 2:
+        st.warning("The line crosses fewer than two output pixels of this step: lengthen it.")
+        return
+    twin_kind = twin.name if twin is not None else None
     st.plotly_chart(
-        sandbox_figs.profile_figure(prof, names, separate),
+        sandbox_figs.profile_figure(prof, names, (twin_kind,) if twin is not None else ()),
         key="sb_profile",
         config=style.png_config("sandbox_profile"),
     )
-    jumps = ", ".join(f"{names[m]} **{prof.steepest[m]:.3f}**" for m in view.methods)
-    if twin is not None:
-        jumps += f"; {names[twin.name]} (separate model) **{prof.steepest[twin.name]:.3f}**"
-    st.markdown(
-        f"The line crosses {len(prof.pixels)} output pixels. Largest change between two "
-        f"neighbouring pixels on it: input map **{prof.input_steepest:.3f}** (between "
-        f"neighbouring input pixels); {jumps}."
-    )
-    c, b = prof.steepest.get("carafe", 0.0), prof.steepest.get("bilinear", 0.0)
-    if prof.pattern_values is not None and not prof.crosses_pattern:
-        st.markdown(
-            "This line does not cross the pattern's boundary: the changes along it come from "
-            "the features alone (the image is one colour here). Move the line across the edge."
-        )
-    elif prof.input_steepest < 1e-3:
-        st.markdown("The input map is flat along this line: there is no step to keep.")
-    elif not prof.crosses_pattern:
-        st.markdown(
-            f"CARAFE's steepest change on this line is {c / max(b, 1e-12):.1f}× bilinear's."
-        )
-    elif c > 1.2 * b:
-        st.markdown(
-            f"Here CARAFE keeps the step: its steepest change is **{c / b:.1f}×** bilinear's. "
-            "Bilinear's weights are fixed by position, so each jump of the input is shared "
-            "out over the output pixels between two input pixels: a ramp. CARAFE chooses its "
-            "weights per output pixel; the kernels below show where each one takes them from."
-        )
-    else:
-        st.markdown(
-            f"Here CARAFE is **not** clearly steeper than bilinear ({c:.3f} vs {b:.3f}). Pick "
-            "a finer step in the sidebar or move the line."
-        )
-    st.caption(
-        "Every output is a weighted average of the input under its window (weights summing "
-        "to 1), so it stays within the range of those input values. "
-        + (
-            f"A step can still come out steeper than the input map's own largest jump (here "
-            f"CARAFE {c:.3f} vs input {prof.input_steepest:.3f}): two neighbouring output "
-            "pixels may take their weight from input pixels further apart than one."
-            if c > prof.input_steepest
-            else "Here CARAFE's steepest change stays below the input map's largest jump."
-        )
-        + " Grey band: the input map (each input pixel covers several output pixels); dotted: "
-        "the pattern itself, exactly along the line"
-        + (f"; dashed: {names[twin.name]}, a separate model." if twin is not None else ".")
-    )
-    ks = profiles.kernels_along(view, prof)
+    st.markdown(words.steepest_sentence(prof, names, view.methods, twin_kind))
+    st.markdown(words.profile_verdict(prof))
+    st.caption(words.profile_caption(prof, names[twin_kind] if twin is not None else None))
+    kernels = profiles.kernels_along(view, prof)
     st.plotly_chart(
-        sandbox_figs.kernels_figure(ks),
+        sandbox_figs.kernels_figure(kernels),
         key="sb_kernels",
         config=style.png_config("sandbox_kernels"),
     )
-    st.caption(
-        f"CARAFE's {step.geometry.k}×{step.geometry.k} kernels at {len(ks)} consecutive "
-        "output pixels of the line, around the input's largest jump. A white dot marks a tap "
-        "whose input lies on the high side of the line's range; each title gives the "
-        "kernel's weight on the dotted taps and bilinear's at the same pixel (fixed by its "
-        "position). " + words.kernels_sentence(ks)
-    )
+    st.caption(words.kernels_caption(kernels, step.geometry.k))
 
-st.subheader("Why CARAFE's flat areas show a grid texture")
-flat = view.flat
-s = step.scale
-if flat is None:
-    st.info(
-        f"At this step {view.pixels.sentence()}, so there is no flat area to measure: pick a "
-        "finer step or a bigger pattern."
-    )
-else:
-    neighbour = (
-        f"; the same sub-pixel's kernel at a neighbouring flat input pixel differs by only "
-        f"**{flat.neighbour_difference:.0%}**"
-        if flat.neighbour_difference is not None
-        else ""
-    )
-    r = flat.roughness
-    st.markdown(
-        f"Each input pixel predicts **s² = {s * s}** kernels, one for each output pixel of its "
-        f"{s}×{s} block. On the **{flat.pixels:,}** input pixels whose whole window lies on "
-        f"one colour ({view.pixels.sentence()}), these kernels differ: from one sub-pixel's "
-        "kernel to another's, "
-        f"**{flat.subpixel_difference:.0%}** of the weight moves to other taps on average "
-        f"(bilinear's {s * s} sub-pixel kernels differ by {flat.bilinear_subpixel_difference:.0%})"
-        f"{neighbour}."
-        + (
-            " So in flat areas the kernels change with the position in the block far more "
-            "than with the place.\n\n"
-            if flat.neighbour_difference is not None
-            and flat.subpixel_difference > 2 * flat.neighbour_difference
-            else "\n\n"
-        )
-        + words.flat_features_sentence(flat.input_spread, s)
-        + " Roughness there (mean "
-        f"|second difference| along rows and columns): CARAFE **{r.get('carafe', 0):.4f}**, "
-        f"bilinear {r.get('bilinear', 0):.4f}, nearest {r.get('nearest', 0):.4f} (its blocks), "
-        f"deconv {r.get('deconv', 0):.4f}. "
-        + (
-            f"CARAFE's output is **{r['carafe'] / r['bilinear']:.1f}×** as rough as bilinear's "
-            "there: that is the grid texture."
-            if r.get("bilinear", 0) > 0 and r.get("carafe", 0) > 1.2 * r["bilinear"]
-            else "Here CARAFE's output is not clearly rougher than bilinear's."
-        )
-    )
+
+def flat_area_section(view, step) -> None:
+    """Why CARAFE's flat areas show a grid texture, and where each sub-pixel's kernel leans."""
+    st.subheader("Why CARAFE's flat areas show a grid texture")
+    flat = view.flat
+    s = step.scale
+    if flat is None:
+        st.info(words.no_flat_area_sentence(view))
+        return
+    st.markdown(words.flat_area_sentence(view, s))
     rows = [
         {
             "sub-pixel (a, b)": f"({a}, {b})",
@@ -402,4 +344,43 @@ else:
         "the window centre, in input pixels, averaged over the flat input pixels. Bilinear's "
         "lean is fixed by the geometry: (a + ½)/s − ½ input pixels down, (b + ½)/s − ½ right."
     )
-texts.cite()
+
+
+def main() -> None:
+    intro()
+    left, right = st.columns([1, 1.3])
+    with left:
+        drawn = chosen_image()
+    reset_line_for(drawn)
+    model_name, analysis, pos, step = sidebar_step(drawn)
+    view = _view(model_name, drawn.key, pos, drawn.image, drawn.mask)
+    with left:
+        line_controls(drawn)
+    line = chosen_line()
+    h, w = drawn.image.shape[:2]
+    right.plotly_chart(
+        sandbox_figs.pattern_figure(
+            drawn.image,
+            line,
+            f"{drawn.what}<br>{sb.size_hw((h, w))} px ({sb.SIZE_CONVENTION}); the line starts "
+            "at the dot",
+        ),
+        key="sb_pattern_fig",
+        config=style.png_config("sandbox_pattern"),
+    )
+    twin = _twin_view(model_name, drawn.key, pos, drawn.image, drawn.mask)
+    names = {m: display_name(m) for m in view.methods}
+    if twin is not None:
+        names[twin.name] = display_name(twin.name)
+    maps_section(step, analysis, view, names, line)
+    prof = profiles.profile_along(
+        view, line, {twin.name: twin.output_map} if twin is not None else None
+    )
+    if twin is not None:
+        twin_section(twin, view, names, prof, step, line)
+    profile_section(prof, view, names, twin, step)
+    flat_area_section(view, step)
+    texts.cite()
+
+
+main()

@@ -14,17 +14,6 @@ import carafe.inspect.train_tiny.knobs as tiny_knobs
 import carafe.inspect.train_tiny.view as tiny_view
 import carafe.inspect.train_tiny.words as tiny_words
 
-st.title("Train a tiny CARAFE")
-st.markdown(
-    "A task small enough to train live: pictures of flat-coloured shapes are shrunk **×s** "
-    "(each input pixel is the average of its s×s block, so edges turn into blends) and a tiny "
-    "network must upsample them back (mean square error against the full-size picture). The "
-    "network feeds the colours and the features of a 3×3 conv to the **upsampler**, then a 1×1 "
-    "conv turns the result back into colours; **CARAFE**, **bilinear** and **DySample** each "
-    "get the same convs and are trained side by side under the same budget: same steps, same "
-    "batches, same seed, same optimiser (Adam). The same knobs always give the same result."
-)
-
 KNOB_LABELS = {
     "up_kernel": (
         "k_up (reassembly kernel)",
@@ -35,31 +24,6 @@ KNOB_LABELS = {
     "scale": ("s (scale factor)", "Each input pixel predicts s² kernels, one per output pixel."),
     "groups": ("G (groups)", "Channel groups, each with its own kernel (DySample: point groups)."),
 }
-cols = st.columns(len(KNOB_LABELS))
-values = {}
-for col, (name, (label, help_text)) in zip(cols, KNOB_LABELS.items(), strict=True):
-    choices = tiny_knobs.CHOICES[name]
-    values[name] = col.select_slider(
-        label, choices, value=getattr(tiny_knobs.Knobs(), name), key=f"tt_{name}", help=help_text
-    )
-knobs = tiny_knobs.Knobs(**values)
-
-st.subheader("Size under these knobs")
-cost_rows = [
-    {
-        "upsampler": c.name,
-        "parameters (upsampler)": f"{c.params:,}",
-        "FLOPs per input pixel": f"{c.flops_per_input_pixel:,}",
-        "parameters (whole network)": f"{c.net_params:,}",
-    }
-    for c in tiny_knobs.costs(knobs)
-]
-st.markdown(texts.numbers_table(cost_rows))
-st.caption(
-    "Counted by the registry's upsampler_cost at the C = 8 maps the upsampler sees (the 3 "
-    "colours and 5 learned features), as in the CARAFE paper's table; the whole network adds "
-    "the two convs."
-)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -77,135 +41,225 @@ def _trained(
     return result
 
 
-def _key(k: tiny_knobs.Knobs) -> tuple[int, ...]:
-    return (k.up_kernel, k.encoder_kernel, k.compressed_channels, k.scale, k.groups)
+def intro() -> None:
+    st.title("Train a tiny CARAFE")
+    st.markdown(
+        "A task small enough to train live: pictures of flat-coloured shapes are shrunk **×s** "
+        "(each input pixel is the average of its s×s block, so edges turn into blends) and a tiny "
+        "network must upsample them back (mean square error against the full-size picture). The "
+        "network feeds the colours and the features of a 3×3 conv to the **upsampler**, then a 1×1 "
+        "conv turns the result back into colours; **CARAFE**, **bilinear** and **DySample** each "
+        "get the same convs and are trained side by side under the same budget: same steps, same "
+        "batches, same seed, same optimiser (Adam). The same knobs always give the same result."
+    )
 
 
-trained = st.session_state.setdefault("tt_trained", set())
-if st.button("Train", type="primary", key="tt_train", help="Trains three models (a few seconds)"):
-    trained.add(_key(knobs))
-if _key(knobs) not in trained:
-    st.info(
-        "Press **Train** to train CARAFE, bilinear and DySample with these knobs (the default "
-        "knobs take about 5–20 s on two CPU cores). "
-        + tiny_words.work_sentence(
-            tiny_knobs.step_flops(knobs), tiny_knobs.step_flops(tiny_knobs.Knobs())
+def chosen_knobs() -> tiny_knobs.Knobs:
+    """One slider per knob; returns the knob set chosen."""
+    values = {}
+    columns = st.columns(len(KNOB_LABELS))
+    for column, (name, (label, help_text)) in zip(columns, KNOB_LABELS.items(), strict=True):
+        values[name] = column.select_slider(
+            label,
+            tiny_knobs.CHOICES[name],
+            value=getattr(tiny_knobs.Knobs(), name),
+            key=f"tt_{name}",
+            help=help_text,
         )
-        + " Knob sets trained before come back at once; changing a knob while it trains "
-        "stops the run."
+    return tiny_knobs.Knobs(**values)
+
+
+def sizes(knobs: tiny_knobs.Knobs) -> None:
+    """Each upsampler's parameters and FLOPs under the knobs (no training needed)."""
+    st.subheader("Size under these knobs")
+    cost_rows = [
+        {
+            "upsampler": c.name,
+            "parameters (upsampler)": f"{c.params:,}",
+            "FLOPs per input pixel": f"{c.flops_per_input_pixel:,}",
+            "parameters (whole network)": f"{c.net_params:,}",
+        }
+        for c in tiny_knobs.costs(knobs)
+    ]
+    st.markdown(texts.numbers_table(cost_rows))
+    st.caption(
+        "Counted by the registry's upsampler_cost at the C = 8 maps the upsampler sees (the 3 "
+        "colours and 5 learned features), as in the CARAFE paper's table; the whole network "
+        "adds the two convs."
     )
-    texts.cite()
-    st.stop()
 
-play = _trained(*_key(knobs))
-names = play.names
-cfg = play.config
 
-st.subheader("How they learned")
-st.caption(
-    f"{len(play.kinds)} models × {cfg.steps} steps of {cfg.batch} pictures "
-    f"({cfg.size}×{cfg.size}, input {cfg.low_size}×{cfg.low_size}) trained in "
-    f"{play.seconds:.1f} s on one CPU thread ({play.cpu_seconds:.1f} s of CPU time); the "
-    f"held-out batch ({cfg.heldout_pictures} pictures never trained on) is evaluated every "
-    f"{cfg.eval_every} steps."
-)
-st.plotly_chart(
-    train_tiny_figs.loss_figure(
-        play.steps, play.train_loss, play.heldout_steps, play.heldout_loss, names
-    ),
-    key="tt_losses",
-    config=style.png_config("tiny_losses"),
-)
-final = play.final_heldout
-st.markdown(
-    texts.numbers_table(
-        [{"upsampler": names[k], "final held-out MSE": f"{final[k]:.5f}"} for k in play.kinds]
+def _key(knobs: tiny_knobs.Knobs) -> tuple[int, ...]:
+    return (
+        knobs.up_kernel,
+        knobs.encoder_kernel,
+        knobs.compressed_channels,
+        knobs.scale,
+        knobs.groups,
     )
-)
-st.markdown(tiny_words.loss_sentence(final, names))
 
-st.subheader("One held-out picture through each model")
-role = st.radio(
-    "Pixel",
-    ["edge", "flat"],
-    format_func=lambda r: {"edge": "a pixel at an edge", "flat": "a pixel in a flat area"}[r],
-    horizontal=True,
-    key="tt_role",
-    help="Both are chosen from the data: an edge pixel's window holds a clean edge between "
-    "two colours, where bilinear's fixed weights take from the other colour; the flat pixel's "
-    "whole window has one colour.",
-)
-index = 0
-n_edges = len(play.edge_pixels)
-if role == "edge" and n_edges > 1:
-    if not 1 <= st.session_state.get("tt_edge_index", 1) <= n_edges:
-        st.session_state["tt_edge_index"] = 1  # another knob set has fewer edge pixels
-    index = (
-        st.slider(
-            "Edge pixel",
-            1,
-            n_edges,
-            key="tt_edge_index",
-            help="Every edge pixel of the picture: first those beside an edge (their source "
-            "pixel has their own colour), then those whose source pixel the edge crosses.",
+
+def trained_run(knobs: tiny_knobs.Knobs) -> tiny_view.TinyView:
+    """The run of these knobs once Train was pressed for them; until then, what Train will do
+    (and the page stops)."""
+    trained = st.session_state.setdefault("tt_trained", set())
+    if st.button(
+        "Train", type="primary", key="tt_train", help="Trains three models (a few seconds)"
+    ):
+        trained.add(_key(knobs))
+    if _key(knobs) not in trained:
+        st.info(
+            "Press **Train** to train CARAFE, bilinear and DySample with these knobs (the "
+            "default knobs take about 5–20 s on two CPU cores). "
+            + tiny_words.work_sentence(
+                tiny_knobs.step_flops(knobs), tiny_knobs.step_flops(tiny_knobs.Knobs())
+            )
+            + " Knob sets trained before come back at once; changing a knob while it trains "
+            "stops the run."
         )
-        - 1
-    )
-px = play.pixel(role, index)
-k, s = cfg.up_kernel, cfg.scale
-images = play.rgb()
-titles = [f"input {cfg.low_size}×{cfg.low_size} (shown ×{s})", "target"] + [
-    names[kd] for kd in play.kinds
-]
-st.plotly_chart(
-    train_tiny_figs.pictures_figure(
-        list(images.values()),
-        titles,
-        px.window,
-        px.pixel,
-        f"Held-out picture {play.picture + 1}: output pixel {px.pixel} (red) and its "
-        f"{k}×{k} window (dashed)",
-    ),
-    key="tt_pictures",
-    config=style.png_config("tiny_pictures"),
-)
-st.caption(
-    "One colour scale for all: the RGB values, clipped to [0, 1]. "
-    + tiny_words.reach_sentence(k, s)
-)
+        texts.cite()
+        st.stop()
+    return _trained(*_key(knobs))
 
-st.subheader(f"CARAFE's kernels at the {role} pixel")
-g = cfg.groups
-kcols = st.columns(min(g, 4))
-for gi in range(g):
-    kcols[gi % len(kcols)].plotly_chart(
-        kernel_figure(
-            px.kernels[gi],
-            f"Group {gi + 1} of {g}: kernel of pixel {px.pixel}",
-            zmin=0.0,
-            zmax=1.0,
-            height=320,
+
+def losses(run: tiny_view.TinyView) -> None:
+    """The training and held-out losses of the three models, and who ends lowest."""
+    names, cfg = run.names, run.config
+    st.subheader("How they learned")
+    st.caption(
+        f"{len(run.kinds)} models × {cfg.steps} steps of {cfg.batch} pictures "
+        f"({cfg.size}×{cfg.size}, input {cfg.low_size}×{cfg.low_size}) trained in "
+        f"{run.seconds:.1f} s on one CPU thread ({run.cpu_seconds:.1f} s of CPU time); the "
+        f"held-out batch ({cfg.heldout_pictures} pictures never trained on) is evaluated every "
+        f"{cfg.eval_every} steps."
+    )
+    st.plotly_chart(
+        train_tiny_figs.loss_figure(
+            run.steps, run.train_loss, run.heldout_steps, run.heldout_loss, names
         ),
-        key=f"tt_kernel_{gi}",
-        config=style.png_config(f"tiny_kernel_{gi}"),
+        key="tt_losses",
+        config=style.png_config("tiny_losses"),
     )
-if role == "edge":
-    st.markdown(tiny_words.edge_sentence(px))
-    st.markdown(tiny_words.edge_summary_sentence(play.edge_summary))
-else:
-    st.markdown(tiny_words.flat_sentence(px))
-st.markdown(tiny_words.groups_sentence(px.kernels))
+    final = run.final_heldout
+    st.markdown(
+        texts.numbers_table(
+            [{"upsampler": names[k], "final held-out MSE": f"{final[k]:.5f}"} for k in run.kinds]
+        )
+    )
+    st.markdown(tiny_words.loss_sentence(final, names))
 
-st.subheader(f"The {s * s} kernels of input pixel {px.source}")
-st.plotly_chart(
-    train_tiny_figs.block_figure(
-        px.block[:, :, 0],
-        px.sub_pixel,
-        f"Input pixel {px.source} predicts one kernel per output pixel of its {s}×{s} block"
-        + (" (group 1)" if g > 1 else ""),
-    ),
-    key="tt_block",
-    config=style.png_config("tiny_block"),
-)
-st.markdown(tiny_words.block_sentence(px.block))
-texts.cite()
+
+def chosen_pixel(run: tiny_view.TinyView):
+    """The edge or flat pixel to look at (and which edge pixel); returns (role, its kernels)."""
+    role = st.radio(
+        "Pixel",
+        ["edge", "flat"],
+        format_func=lambda r: {"edge": "a pixel at an edge", "flat": "a pixel in a flat area"}[r],
+        horizontal=True,
+        key="tt_role",
+        help="Both are chosen from the data: an edge pixel's window holds a clean edge between "
+        "two colours, where bilinear's fixed weights take from the other colour; the flat "
+        "pixel's whole window has one colour.",
+    )
+    index = 0
+    n_edges = len(run.edge_pixels)
+    if role == "edge" and n_edges > 1:
+        if not 1 <= st.session_state.get("tt_edge_index", 1) <= n_edges:
+            st.session_state["tt_edge_index"] = 1  # another knob set has fewer edge pixels
+        index = (
+            st.slider(
+                "Edge pixel",
+                1,
+                n_edges,
+                key="tt_edge_index",
+                help="Every edge pixel of the picture: first those beside an edge (their source "
+                "pixel has their own colour), then those whose source pixel the edge crosses.",
+            )
+            - 1
+        )
+    return role, run.pixel(role, index)
+
+
+def pictures(run: tiny_view.TinyView, px) -> None:
+    """The held-out picture's input, target and the three outputs, the pixel's window marked."""
+    cfg = run.config
+    k, s = cfg.up_kernel, cfg.scale
+    images = run.rgb()
+    titles = [f"input {cfg.low_size}×{cfg.low_size} (shown ×{s})", "target"] + [
+        run.names[kind] for kind in run.kinds
+    ]
+    st.plotly_chart(
+        train_tiny_figs.pictures_figure(
+            list(images.values()),
+            titles,
+            px.window,
+            px.pixel,
+            f"Held-out picture {run.picture + 1}: output pixel {px.pixel} (red) and its "
+            f"{k}×{k} window (dashed)",
+        ),
+        key="tt_pictures",
+        config=style.png_config("tiny_pictures"),
+    )
+    st.caption(
+        "One colour scale for all: the RGB values, clipped to [0, 1]. "
+        + tiny_words.reach_sentence(k, s)
+    )
+
+
+def pixel_kernels(run: tiny_view.TinyView, role: str, px) -> None:
+    """CARAFE's G kernels at the pixel, and what they do there."""
+    st.subheader(f"CARAFE's kernels at the {role} pixel")
+    groups = run.config.groups
+    columns = st.columns(min(groups, 4))
+    for group in range(groups):
+        columns[group % len(columns)].plotly_chart(
+            kernel_figure(
+                px.kernels[group],
+                f"Group {group + 1} of {groups}: kernel of pixel {px.pixel}",
+                zmin=0.0,
+                zmax=1.0,
+                height=320,
+            ),
+            key=f"tt_kernel_{group}",
+            config=style.png_config(f"tiny_kernel_{group}"),
+        )
+    if role == "edge":
+        st.markdown(tiny_words.edge_sentence(px))
+        st.markdown(tiny_words.edge_summary_sentence(run.edge_summary))
+    else:
+        st.markdown(tiny_words.flat_sentence(px))
+    st.markdown(tiny_words.groups_sentence(px.kernels))
+
+
+def block_kernels(run: tiny_view.TinyView, px) -> None:
+    """The s² kernels the pixel's source pixel predicts, one per output pixel of its block."""
+    s = run.config.scale
+    st.subheader(f"The {s * s} kernels of input pixel {px.source}")
+    st.plotly_chart(
+        train_tiny_figs.block_figure(
+            px.block[:, :, 0],
+            px.sub_pixel,
+            f"Input pixel {px.source} predicts one kernel per output pixel of its {s}×{s} block"
+            + (" (group 1)" if run.config.groups > 1 else ""),
+        ),
+        key="tt_block",
+        config=style.png_config("tiny_block"),
+    )
+    st.markdown(tiny_words.block_sentence(px.block))
+
+
+def main() -> None:
+    intro()
+    knobs = chosen_knobs()
+    sizes(knobs)
+    run = trained_run(knobs)
+    losses(run)
+    st.subheader("One held-out picture through each model")
+    role, px = chosen_pixel(run)
+    pictures(run, px)
+    pixel_kernels(run, role, px)
+    block_kernels(run, px)
+    texts.cite()
+
+
+main()

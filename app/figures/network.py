@@ -4,6 +4,8 @@ DySample's sampling points at every step."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -22,6 +24,37 @@ _COLUMNS = {"backbone": 0.0, "lateral": 1.5, "top-down": 3.0, "output conv": 4.5
 _HEAD_X = 7.6
 _BOX_W, _BOX_H = 0.62, 0.34
 _ROW = 2.0  # data units between two pyramid levels
+
+
+@dataclass(frozen=True)
+class StepMark:
+    """What :func:`trace_image_figure` draws for one step on the image: the output pixel under
+    the point (``output_box``), and either the window its CARAFE kernel covers (``window_box``)
+    or DySample's sampling points (``points``, (G, 2) x, y, moved from ``start`` (x, y)); boxes
+    in image pixels [y0, y1) × [x0, x1)."""
+
+    name: str  # "P5→P4"
+    position: int  # the step's position in Analysis.steps: its colour
+    output_box: tuple[int, int, int, int]
+    window_box: tuple[int, int, int, int] | None = None
+    points: np.ndarray | None = None
+    start: tuple[float, float] | None = None
+
+    @classmethod
+    def of_kernel(cls, traced) -> StepMark:
+        """The mark of a :class:`carafe.inspect.network.trace.TracedKernel`."""
+        return cls(traced.name, traced.position, traced.view.output_box, traced.view.window_box)
+
+    @classmethod
+    def of_sampling(cls, traced) -> StepMark:
+        """The mark of a :class:`carafe.inspect.network.trace.TracedSampling`."""
+        return cls(
+            traced.name,
+            traced.position,
+            traced.output_box,
+            points=traced.points_px,
+            start=traced.start_px,
+        )
 
 
 def step_colour(position: int) -> str:
@@ -324,14 +357,13 @@ def _moves(start, points, colour: str, **axes) -> go.Scatter:
     )
 
 
-def trace_image_figure(image, marks, point, click_step, click_pixel) -> go.Figure:
+def trace_image_figure(image, marks: list[StepMark], point, click_step, click_pixel) -> go.Figure:
     """The image with, per step, the output pixel under the point (solid) and, for CARAFE,
     the window its kernel covers (dashed), or DySample's sampling points; plus invisible
     click targets on ``click_step``'s output pixels (customdata: row, col of that map).
 
-    ``marks``: dicts with ``name``, ``position``, ``output_box`` and optionally
-    ``window_box`` (image pixels [y0, y1) × [x0, x1)), ``points`` ((G, 2) x, y) and
-    ``start`` ((x, y)). ``point``: the image pixel (row, col) that is traced.
+    ``marks``: one :class:`StepMark` per step. ``point``: the image pixel (row, col) that is
+    traced.
     """
     h, w = image.shape[:2]
     oh, ow = click_step.visible_output_hw()
@@ -349,33 +381,33 @@ def trace_image_figure(image, marks, point, click_step, click_pixel) -> go.Figur
     shapes, notes = [], []
     y0, x0, y1, x1 = 0, 0, h, w
     for m in marks:
-        colour = step_colour(m["position"])
-        if m.get("window_box") is not None:
-            wy0, wx0, wy1, wx1 = m["window_box"]
+        colour = step_colour(m.position)
+        if m.window_box is not None:
+            wy0, wx0, wy1, wx1 = m.window_box
             y0, x0, y1, x1 = min(y0, wy0), min(x0, wx0), max(y1, wy1), max(x1, wx1)
             shapes.append(_cells(wy0, wx0, wy1, wx1, line=dict(color=colour, width=2, dash="dash")))
             notes.append(
                 _text(
                     wx0 - 0.5,
                     wy0 - 0.5,
-                    f"{m['name']}: {wy1 - wy0}×{wx1 - wx0} px",
+                    f"{m.name}: {wy1 - wy0}×{wx1 - wx0} px",
                     xanchor="left",
                     yanchor="bottom",
                     bgcolor="rgba(30,30,30,0.7)",
                 )
             )
             notes[-1]["font"]["color"] = colour
-        shapes.append(_cells(*m["output_box"], line=dict(color=colour, width=2)))
-        if m.get("points") is not None:
-            pts = np.asarray(m["points"])
+        shapes.append(_cells(*m.output_box, line=dict(color=colour, width=2)))
+        if m.points is not None:
+            pts = np.asarray(m.points)
             traces += [
-                _moves(m["start"], pts, colour),
+                _moves(m.start, pts, colour),
                 go.Scatter(
                     x=pts[:, 0],
                     y=pts[:, 1],
                     mode="markers",
                     marker=dict(color=colour, size=8, line=dict(color="black", width=1)),
-                    name=f"{m['name']} points",
+                    name=f"{m.name} points",
                     hoverinfo="skip",  # clicks go to the click markers
                 ),
             ]

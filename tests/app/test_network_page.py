@@ -106,16 +106,7 @@ def test_figures_draw_other_networks_and_dysample_points(tiny_model, small_image
     model = build_model(default_config("dysample", fpn_channels=8)).eval()
     a = analyze(model, small_image, baselines=False)
     traced = trace_sampling(a, dysample_points(model, small_image), 20, 30)
-    marks = [
-        {
-            "name": t.name,
-            "position": t.position,
-            "output_box": t.output_box,
-            "points": t.points_px,
-            "start": t.start_px,
-        }
-        for t in traced
-    ]
+    marks = [network_figs.StepMark.of_sampling(t) for t in traced]
     fig = network_figs.trace_image_figure(small_image, marks, (20, 30), a.steps[-1], (5, 7))
     for t in traced:
         shown = next(tr for tr in fig.data if tr.name == f"{t.name} points")

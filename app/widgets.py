@@ -1,0 +1,68 @@
+"""Pieces several pages show the same way: the kernel metric row (Explore, Watch CARAFE learn),
+the channel picker sorted by energy (Explore, Compare, How it works), and the guard for a step
+without a kernel upsampler (one wording on every page). Streamlit over carafe.inspect records;
+no maths beyond formatting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from figures import draw
+
+#: How many of a step's channels the pickers offer, most energetic first.
+CHANNELS_SHOWN = 32
+
+
+def channel_choices(step) -> list[int]:
+    """The channels a picker offers for ``step``: its most energetic ones, in energy order."""
+    return [int(c) for c in step.channel_order[:CHANNELS_SHOWN]]
+
+
+def channel_picker(
+    step, key: str, label: str = "Feature channel (sorted by energy)", where=st
+) -> int:
+    """A select box of :func:`channel_choices` (``where``: st or a column)."""
+    return where.selectbox(
+        label, channel_choices(step), key=key, format_func=lambda c: f"channel {c}"
+    )
+
+
+def kernel_metrics(view) -> None:
+    """Entropy, peak weight and lean (dy, dx) of one kernel (a :class:`KernelView`), as a row
+    of four metrics."""
+    k = view.kernel.shape[0]
+    entropy, peak, lean_dy, lean_dx = st.columns(4)
+    entropy.metric(
+        "Entropy",
+        f"{view.entropy:.3f}",
+        help=f"In nats. 0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.",
+    )
+    peak.metric("Peak weight", f"{view.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
+    lean_dy.metric(
+        "Lean dy",
+        draw.number_text([view.lean[0]], "+.2f")[0],
+        help="Centre of mass of the kernel, rows from the window centre (+ = down).",
+    )
+    lean_dx.metric(
+        "Lean dx",
+        draw.number_text([view.lean[1]], "+.2f")[0],
+        help="Centre of mass of the kernel, columns from the window centre (+ = right).",
+    )
+
+
+def no_kernels_note(step) -> str:
+    """What a page says where its step has no kernel upsampler."""
+    return (
+        f"This step upsamples with **{step.kind}**, which predicts no kernels: this needs a "
+        "kernel upsampler (CARAFE) at this step. Pick the 'carafe' checkpoint in the sidebar."
+    )
+
+
+def require_kernels(step):
+    """The step's CARAFE details; without them, says so (:func:`no_kernels_note`) and stops
+    the page."""
+    if step.carafe is None:
+        st.info(no_kernels_note(step))
+        st.stop()
+    return step.carafe
