@@ -334,7 +334,7 @@ def model_card(metrics: dict, snapshots: dict | None) -> str:
         f"{metrics['heldout_images']} held-out scenes of {metrics['image_size']} px. Params and "
         "FLOPs per input pixel: one upsampler at C = 64, counted as in the CARAFE paper. ms: "
         f"median CPU forward of one upsampler on {tuple(metrics['latency']['input_shape'])}, "
-        f"{metrics['latency']['threads']} threads, all kinds back to back.\n",
+        f"{metrics['latency']['threads']} thread(s), all kinds back to back.\n",
         markdown_tables(main_rows, metrics["means"]),
         "",
     ]
