@@ -23,7 +23,7 @@ from carafe.inspect.pixel import kernel_view
 from tests.app.conftest import assert_clean, figure_titled, heatmap_z, open_app, plotly_array
 
 KERNEL = "Reassembly kernel of output pixel"
-LABEL = "stored (measured once by carafe-evaluate on 500 held-out scenes)"
+LABEL = "stored (measured once by carafe-evaluate on 200 held-out scenes)"
 
 pytestmark = pytest.mark.skipif(not list_snapshots(), reason="no training snapshots shipped")
 
@@ -68,8 +68,8 @@ def test_page_renders_with_the_stored_label(at):
     assert slider.value == 0  # it starts at the random initialisation
     assert any(LABEL in m.value for m in at.markdown)
     captions = " ".join(c.value for c in at.caption)
-    assert "kernels become content-aware at step 50" in captions  # worded from the JSON
-    assert "rises at every FPN step" in captions
+    assert "kernels become content-aware at step 100" in captions  # worded from the JSON
+    assert "It rises at P5→P4; it falls at P4→P3, P3→P2" in captions
     assert "Stored, not computed here: the curves" in captions
 
 

@@ -168,7 +168,7 @@ def shipped():
     return a.steps[-1], a.segmentation
 
 
-def test_shipped_model_differences_concentrate_in_the_border_frame(shipped):
+def test_shipped_model_differences_lean_to_the_border_frame(shipped):
     from carafe.inspect.pixel import kernel_view
 
     step, seg = shipped
@@ -179,7 +179,10 @@ def test_shipped_model_differences_concentrate_in_the_border_frame(shipped):
     diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
     split = split_energy(diffs, labels, step.geometry.k)
     border = split.region("border frame")
-    assert border.energy_share > 2 * border.area_share  # the frame the issue is about
+    # the multi-scale models put far less weight on zero padding than the 128-px ones did
+    # (median 0.04-0.09 on the finest ring, metrics.json), yet the frame still holds more
+    # than its share of the differences
+    assert border.energy_share > border.area_share
     weight = border_padding_weight(step, labels)
     # recount from the kernels of every border-frame pixel, one by one
     ys, xs = np.nonzero(labels == BORDER)
@@ -188,8 +191,8 @@ def test_shipped_model_differences_concentrate_in_the_border_frame(shipped):
     )
     assert weight == pytest.approx(expected, rel=1e-5)
     text = split_sentence(split, f"channel {ch}", weight)
-    assert "They concentrate in the border frame" in text and "not at object edges" in text
-    assert f"put {weight:.0%} of their weight" in text
+    # 28 % of the energy on 23 % of the pixels: more than its share, not clearly more
+    assert "spread about evenly" in text and f"{weight:.0%} of their weight" not in text
 
 
 def test_twin_input_sentence_both_ways():

@@ -74,7 +74,7 @@ def test_values_are_the_models_and_the_interpolations(analysis):
             # never reads padding (the last pixel of the map lies in that padded area).
             assert by["bilinear"].padding_weight == 0.0
         for m in cmp.methods:
-            assert 0.0 <= m.own_share <= 1.0 + 1e-9
+            assert 0.0 <= m.own_share <= 1.0 + 1e-6  # float32 kernels sum to 1 within 1e-7
             assert m.kernel.sum() == pytest.approx(1.0, abs=1e-5)
     corner = compare_pixel(step, 0, 0, channel, analysis.segmentation)
     by = {m.method: m for m in corner.methods}

@@ -95,7 +95,9 @@ def test_random_init_kernels_are_uniform_and_trained_ones_are_not(snapshots):
 def test_curves_records_equal_the_json(stored):
     curves = load_curves()
     assert (curves.split, curves.heldout_images) == (stored["split"], stored["heldout_images"])
-    assert curves.label == "stored (measured once by carafe-evaluate on 500 held-out scenes)"
+    assert curves.label == (
+        f"stored (measured once by carafe-evaluate on {stored['heldout_images']} held-out scenes)"
+    )
     rows = sorted(stored["snapshots"], key=lambda r: r["steps_done"])
     assert curves.steps == [r["steps_done"] for r in rows] == STEPS
     for rec, row in zip(curves.snapshots, rows, strict=True):
