@@ -220,17 +220,18 @@ def _border_table(border: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in border["runs"]:
-        ring = (r.get("ring") or [{}])[-1]
+        ring = (r.get("ring") or [None])[-1]  # the finest step's ring; None without kernels
         renorm = r.get("renormalised")
-        lines.append(
-            f"| {NAMES.get(r['upsampler'], r['upsampler'])} | {r['seed']} "
-            f"| {r['band']['miou']:.2f} | {r['interior']['miou']:.2f} "
-            f"| {ring['padding_weight_median']:.2f} | {100 * ring['outward_share']:.0f} % "
-            if ring
-            else f"| {NAMES.get(r['upsampler'], r['upsampler'])} | {r['seed']} "
-            f"| {r['band']['miou']:.2f} | {r['interior']['miou']:.2f} | – | – "
-        )
-        lines[-1] += f"| {renorm['band']['miou']:.2f} |" if renorm else "| – |"
+        cells = [
+            NAMES.get(r["upsampler"], r["upsampler"]),
+            str(r["seed"]),
+            f"{r['band']['miou']:.2f}",
+            f"{r['interior']['miou']:.2f}",
+            f"{ring['padding_weight_median']:.2f}" if ring else "–",
+            f"{100 * ring['outward_share']:.0f} %" if ring else "–",
+            f"{renorm['band']['miou']:.2f}" if renorm else "–",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

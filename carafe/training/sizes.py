@@ -200,6 +200,16 @@ def _fmt(value, digits=2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _share_cells(align: dict, methods: tuple[str, ...]) -> str:
+    """ "own shares | off-centre shares" of one alignment result, methods joined by " / "."""
+    own, off = align["own_object_share"], align["off_centre_own_share"]
+    return (
+        " / ".join(_fmt(own.get(m), 3) for m in methods)
+        + " | "
+        + " / ".join(_fmt(off.get(m), 3) for m in methods)
+    )
+
+
 def size_markdown(sizes: dict, photos: dict | None = None) -> str:
     """The model card's size, difference, alignment and photo tables from metrics.json."""
     columns = [str(s) for s in sizes["sizes"]]
@@ -247,13 +257,8 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
             align = run["by_size"][c].get("kernel_alignment")
             if not align:
                 continue
-            own, off = align["own_object_share"], align["off_centre_own_share"]
             lines.append(
-                f"| {run['upsampler']} {run['seed']} | {c} px | "
-                + " / ".join(_fmt(own.get(m), 3) for m in methods)
-                + " | "
-                + " / ".join(_fmt(off.get(m), 3) for m in methods)
-                + " |"
+                f"| {run['upsampler']} {run['seed']} | {c} px | {_share_cells(align, methods)} |"
             )
     if photos:
         lines += ["", photo_markdown(photos)]
@@ -273,13 +278,9 @@ def photo_markdown(photos: dict) -> str:
     ]
     for run in photos["runs"]:
         for name, align in run["by_photo"].items():
-            own, off = align["own_object_share"], align["off_centre_own_share"]
             lines.append(
-                f"| {run['upsampler']} {run['seed']} | {name} | {align['boundary_pixels']:,} | "
-                + " / ".join(_fmt(own.get(m), 3) for m in methods)
-                + " | "
-                + " / ".join(_fmt(off.get(m), 3) for m in methods)
-                + " |"
+                f"| {run['upsampler']} {run['seed']} | {name} | {align['boundary_pixels']:,} "
+                f"| {_share_cells(align, methods)} |"
             )
     return "\n".join(lines)
 
