@@ -186,7 +186,6 @@ def require_current() -> Current:
 def current() -> Current | None:
     """The analysis of the current image, or None (an error message is already shown)."""
     from carafe.inspect.catalog import RANDOM_INIT
-    from carafe.inspect.pixel import start_pixel
 
     image, key, label = image_from_sidebar()
     if image is None:
@@ -213,15 +212,23 @@ def current() -> Current | None:
     if st.session_state.get("sel_image") != key:  # a new image: start at a typical edge pixel
         st.session_state["sel_image"] = key
         st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
-        measure = image_alignment_for(model_name, key, analysis, scene_name(label))
-        if measure is not None and measure.typical is not None:
-            finest = next(s for s in steps if s.index == measure.step_index)
-            select_output_pixel(finest, *measure.typical)
-        elif steps[idx].carafe is not None:
-            select_output_pixel(steps[idx], *start_pixel(steps[idx], 0, analysis.segmentation))
+        select_start_pixel(Current(image, key, label, model_name, analysis, idx))
     source = st.session_state.get("image_source", "Sample")
     training_like = source != "Upload" and is_training_like(label)
     return Current(image, key, label, model_name, analysis, idx, training_like)
+
+
+def select_start_pixel(cur: Current) -> None:
+    """Select the image's typical straddling pixel (carafe.inspect.regions), where the page
+    and the tour start; without one, the step's most-leaning edge pixel."""
+    from carafe.inspect.pixel import start_pixel
+
+    measure = image_alignment_for(cur.model_name, cur.image_key, cur.analysis, scene_name(cur.name))
+    if measure is not None and measure.typical is not None:
+        finest = next(s for s in cur.analysis.steps if s.index == measure.step_index)
+        select_output_pixel(finest, *measure.typical)
+    elif cur.step.carafe is not None:
+        select_output_pixel(cur.step, *start_pixel(cur.step, 0, cur.analysis.segmentation))
 
 
 def step_labels(model_name: str) -> list[str]:

@@ -26,7 +26,6 @@ from carafe.inspect.analysis import analyze
 from carafe.inspect.imageio import sample_images
 from carafe.inspect.pins.choice import choose_pins
 from carafe.inspect.pins.words import pin_choice_sentence
-from carafe.inspect.pixel import start_pixel
 from carafe.inspect.tour.sandbox_line import sandbox_line
 from carafe.inspect.tour.steps import STEPS
 from carafe.inspect.tour.words import pixel_sentence, sandbox_sentence
@@ -73,7 +72,8 @@ def switch_if_asked() -> None:
 
 
 def start() -> None:
-    """Callback: start the tour on Explore; its banner picks the pixel (start_pixel) there."""
+    """Callback: start the tour on Explore; its banner picks the pixel there (the image's
+    typical straddling pixel, as Explore starts)."""
     st.session_state["tour_step"] = 0
     st.session_state["tour_pick"] = True
     _go("explore")
@@ -238,7 +238,7 @@ def _arrive(cur) -> None:
     if cur is None or cur.step.carafe is None:
         return
     if ss.pop("tour_pick", False):
-        state.select_output_pixel(cur.step, *start_pixel(cur.step, 0, cur.analysis.segmentation))
+        state.select_start_pixel(cur)
     if STEPS[active()].pins and ss.pop("tour_pin_pending", False):
         pins.pin_pair(cur)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from carafe.inspect.imageio import sample_images
+from carafe.inspect.imageio import sample_images, sample_scene
 from carafe.inspect.pins.choice import choose_pins
-from carafe.inspect.pixel import kernel_view, start_pixel
+from carafe.inspect.pixel import kernel_view
+from carafe.inspect.regions import image_alignment
 from carafe.inspect.tour.steps import STEPS
 from carafe.inspect.tour.words import kernel_sentence, pixel_sentence
 from tests.app.conftest import assert_clean, figures_by_title, heatmap_z, open_app
@@ -46,7 +47,8 @@ def _point(at: AppTest) -> tuple[int, int]:
 def test_next_through_every_step_keeps_the_pixel(reference):
     a, step = reference
     at = _start()
-    oy, ox = start_pixel(step, 0, a.segmentation)
+    # the tour starts where Explore does: the image's typical straddling pixel
+    oy, ox = image_alignment(a, labels=sample_scene(next(iter(sample_images())))[1]).typical
     assert _point(at) == step.geometry.image_centre(oy, ox)  # the tour picked its pixel
     point = _point(at)
     for i, s in enumerate(STEPS):
@@ -121,9 +123,6 @@ def _check_pins(at: AppTest, step, pins) -> None:
 
 
 def test_pin_two_pixels_and_see_them_on_explore_and_how_it_works(reference):
-    from carafe.inspect.imageio import sample_images, sample_scene
-    from carafe.inspect.regions import image_alignment
-
     a, step = reference
     at = open_app()
     at.run()
