@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from carafe.inspect.imageio import load_image_file, sample_images
+from carafe.inspect.imageio import MODEL_MIN_SIDE, load_image_file, sample_images
 from tests.app.browser import (
     CHROMIUM_ARGS,
     TIMEOUT_MS,
@@ -72,6 +72,13 @@ _KERNEL_OR_ERROR = """() => {
         return 'error';
     return document.body.textContent.includes('Reassembly kernel of output pixel') && 'kernel';
 }"""
+
+
+# Uploads inside the models' working range (smaller ones are upscaled into it), so the page
+# states their own size: "image <rows>×<columns> px".
+UPLOAD_W, UPLOAD_H = MODEL_MIN_SIDE + 32, MODEL_MIN_SIDE // 2 + 16
+FIRST_SHOWN = f"image {UPLOAD_H}×{UPLOAD_W} px"  # mine.png, landscape
+SECOND_SHOWN = f"image {UPLOAD_W}×{UPLOAD_H} px"  # two.png, the same turned portrait
 
 
 def _png(width: int, height: int) -> bytes:
@@ -150,6 +157,21 @@ def app(server, browser) -> Session:
     print(f"start-up: message after {message}, first kernel after {kernel_s:.1f} s")
     settle(page)
     return Session(server, page, message_s, kernel_s, outside, errors)
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_on_failure(request):
+    """A test that fails leaves a picture of the page it saw: test-artifacts/failed_<test>.png."""
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed and "app" in request.fixturenames:
+        name = request.node.name.replace("[", "_").replace("]", "")
+        try:
+            request.getfixturevalue("app").page.screenshot(
+                path=str(ARTIFACTS / f"failed_{name}.png"), full_page=True
+            )
+        except Exception as err:  # noqa: BLE001 - the test's own failure is what matters
+            print(f"no screenshot of the failure: {err}")
 
 
 def _kernel_title(page) -> str:
@@ -282,11 +304,11 @@ def test_corrupt_upload_shows_st_error(app):
 
 
 def _upload_mine(page) -> None:
-    """Upload a real 72×40 PNG and wait for its analysis."""
+    """Upload a real landscape PNG and wait for its analysis."""
     if page.locator('input[type="file"]').count() == 0:
         _explore_upload_mode(page)
-    _upload(page, "mine.png", _png(72, 40))
-    page.wait_for_selector("text=/image 40×72 px/")
+    _upload(page, "mine.png", _png(UPLOAD_W, UPLOAD_H))
+    page.wait_for_selector(f"text={FIRST_SHOWN}")
     settle(page)
 
 
@@ -297,13 +319,13 @@ def test_real_upload_is_analysed(app):
 
 def test_second_upload_replaces_the_first_without_a_sample_flash(app):
     page = app.page
-    if page.locator("text=/image 40×72 px/").count() == 0:
+    if page.locator(f"text={FIRST_SHOWN}").count() == 0:
         _upload_mine(page)  # this test run alone
     sample_note = "a sample image is shown"
     assert page.locator(f"text=/{sample_note}/").count() == 0
     arm_seen(page, sample_note)
-    _upload(page, "two.png", _png(40, 72))
-    page.wait_for_selector("text=/image 72×40 px/")
+    _upload(page, "two.png", _png(UPLOAD_H, UPLOAD_W))
+    page.wait_for_selector(f"text={SECOND_SHOWN}")
     assert not seen(page), "the sample image flashed while the second upload was loading"
     settle(page)
     check_clean(page, "second upload")
@@ -317,7 +339,8 @@ def test_a_second_session_still_sees_the_sample(app, browser):
     other.wait_for_selector(KERNEL_TITLE)
     settle(other)
     check_clean(other, "second session")
-    assert other.locator("text=/image 40×72 px|image 72×40 px/").count() == 0
+    assert other.locator(f"text={FIRST_SHOWN}").count() == 0
+    assert other.locator(f"text={SECOND_SHOWN}").count() == 0
     other.context.close()
 
 
