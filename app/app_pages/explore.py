@@ -223,7 +223,9 @@ def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
         st.caption(
             pixel_alignment_sentence(edges, oy, ox, *shares)
             if shares
-            else f"This pixel's {k}×{k} window lies within one colour region of the image."
+            else f"This pixel's {k}×{k} window lies within one "
+            + ("object" if edges.true_labels else "colour region")
+            + " of the image."
         )
     widgets.kernel_metrics(view)
     sy, sx = view.source
