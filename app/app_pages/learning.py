@@ -53,8 +53,8 @@ def snapshot_analysis(steps_done: int, path: str, image_key: str, _image: np.nda
 def intro() -> None:
     st.title("Watch CARAFE learn")
     st.markdown(
-        "The shipped CARAFE configuration was trained a second time (same data, same schedule) "
-        "and saved after 0, 25, 50, … optimizer steps. Move the slider to see **your image** "
+        "The shipped CARAFE's own training run was saved after 0, 25, 50, … optimizer steps; "
+        "its last snapshot is the shipped model (assets/MODEL_CARD.md). Move the slider to see **your image** "
         "through each snapshot: the kernel of the **same output pixel** (the one selected on "
         "Explore), the kernel statistics over the whole image and the segmentation. Beside it, "
         "what was measured once on the held-out scenes for every snapshot, with the shown "

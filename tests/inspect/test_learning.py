@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from carafe.inspect.analysis import analyze
 from carafe.inspect.imageio import load_image_file, sample_images
@@ -248,3 +249,15 @@ def test_every_stored_miou_is_recomputed_from_its_snapshot(snapshots, stored):
         got = evaluate_model(load_snapshot(snapshots[row["steps_done"]]), data.images, data.labels)
         assert got["miou"] == pytest.approx(row["miou"], abs=0.05), row["steps_done"]
         assert got["boundary_f"] == pytest.approx(row["boundary_f"], abs=0.05), row["steps_done"]
+
+
+def test_the_last_snapshot_is_the_shipped_model(snapshots):
+    """The page says so: the snapshots are the shipped CARAFE's own run."""
+    from safetensors.torch import load_file
+
+    from carafe.assets import ASSETS_DIR
+
+    last = load_file(str(snapshots[LAST].path))
+    shipped = load_file(str(ASSETS_DIR / "carafe.safetensors"))
+    assert last.keys() == shipped.keys()
+    assert all(torch.equal(last[k], shipped[k]) for k in last)
