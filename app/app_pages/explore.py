@@ -18,8 +18,7 @@ import texts
 import tour
 import widgets
 from figures import draw, style
-from figures.click_image import click_canvas
-from streamlit_image_coordinates import streamlit_image_coordinates
+from figures.click_image import click_canvas, click_image
 
 from carafe.inspect.catalog import load_metrics, stored_border_sentence
 from carafe.inspect.habits import border_sentence, flat_sentence, what_if_sentence
@@ -131,9 +130,9 @@ def image_edges(cur):
 def _on_click(step) -> None:
     """Select the output pixel under the click (the canvas drawn last says where it was)."""
     event, canvas = st.session_state.get("explore_click"), st.session_state.get("explore_canvas")
-    if not event or canvas is None or "x" not in event:
+    if not event or canvas is None:
         return
-    pixel = canvas.image_pixel(event["x"], event["y"])
+    pixel = canvas.pixel_of_event(event)
     if pixel is not None:  # a click in the grey margin selects nothing
         state.select_output_pixel(step, *step.geometry.output_pixel_at(*pixel))
 
@@ -269,15 +268,7 @@ def image_panel(ex: Explored, view) -> tuple[int, int]:
         f"**Image** ({cur.image.shape[0]}×{cur.image.shape[1]} pixels, rows × columns): "
         "click an output pixel"
     )
-    streamlit_image_coordinates(
-        canvas.rgb,
-        width=canvas.css_width,
-        key="explore_click",
-        on_click=functools.partial(_on_click, step),
-        image_format="JPEG",
-        jpeg_quality=92,
-        cursor="crosshair",
-    )
+    click_image(canvas, key="explore_click", on_click=functools.partial(_on_click, step))
     if show_seg and analysis.class_names:
         st.markdown(
             "Segmentation: "

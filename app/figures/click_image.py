@@ -1,23 +1,39 @@
-"""Explore's clickable image: the picture the browser shows, drawn here as pixels, and the map
-from a click back to the image pixel under the mouse.
+"""The clickable image (Explore, the whole network): the picture the browser shows, drawn here
+as pixels, the component that shows it (:func:`click_image`, frontend in ``click_frontend/``)
+and the map from a click back to the image pixel under the mouse.
 
-The browser shows the canvas at an exact zoom (2, 3, ... CSS pixels per canvas pixel, or one CSS
-pixel per 2 canvas pixels for large images), so a click's CSS position names one canvas pixel
-and hence one image pixel, with no rounding: a click selects the output pixel under the cursor,
+The browser shows the canvas at an exact zoom (1, 2, 3, ... CSS pixels per canvas pixel; 1/2
+only for canvases too big for 1x), and the component names the canvas pixel under a click from
+the event's client position minus the picture's bounding rectangle, scaled by natural /
+displayed size and floored: exact at fractional page offsets, on the last row and column, and
+when the frame shrinks the picture. A click selects the output pixel under the cursor,
 boundaries included. (A plotly figure cannot: its clicks report the nearest marker.)
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
+import streamlit.components.v1 as components
+from PIL import Image
 
 from figures.images import overlay
 
 #: The canvas is zoomed to fit in about this many CSS pixels (the image column at 1440 px).
 FIT_WIDTH, FIT_HEIGHT = 620, 440  # 440: the picture's bottom stays above the fold at 900 px
+#: A canvas up to this side that does not fit even at zoom 2 is shown at 1x (512-px images
+#: with their margin); only larger ones at 1/2.
+MAX_ONE_TO_ONE = 720
+COMPONENT_NAME = "carafe_click_image"
+_component = components.declare_component(
+    COMPONENT_NAME, path=str(Path(__file__).resolve().parent / "click_frontend")
+)
 PAD_GREY = (128, 128, 128)  # outside the image: zero padding (or the area the model padded)
 #: The selected output pixel: white inside black inside white, readable on any photo.
 MARK_COLOURS = ((255, 255, 255), (0, 0, 0), (255, 255, 255))
@@ -40,12 +56,29 @@ class ClickCanvas:
         return int(self.rgb.shape[1] * min(self.zoom, 1))
 
     def image_pixel(self, x: float, y: float) -> tuple[int, int] | None:
-        """The image pixel (row, col) under CSS position (x, y) in the shown picture, or None
-        when the click is in the grey margin."""
-        row = int(Fraction(int(y)) / self.zoom) - self.margin
-        col = int(Fraction(int(x)) / self.zoom) - self.margin
+        """The image pixel (row, col) under CSS position (x, y) in the shown picture (at
+        ``css_width``; fractions count), or None when the click is in the grey margin."""
+        by = math.floor(Fraction(y) / self.zoom)  # the unzoomed canvas pixel
+        bx = math.floor(Fraction(x) / self.zoom)
+        return self._image_pixel_of_canvas(by, bx)
+
+    def _image_pixel_of_canvas(self, by: int, bx: int) -> tuple[int, int] | None:
+        """Unzoomed canvas pixel (by, bx) -> image pixel, None in the margin."""
+        row, col = by - self.margin, bx - self.margin
         h, w = self.image_hw
         return (row, col) if 0 <= row < h and 0 <= col < w else None
+
+    def pixel_of_event(self, event) -> tuple[int, int] | None:
+        """The image pixel (row, col) a :func:`click_image` event names (its canvas pixel
+        ``row``, ``col``), or None for no event or a click in the grey margin."""
+        if not event:
+            return None
+        if "row" in event and "col" in event:
+            up = int(self.zoom) if self.zoom >= 1 else 1  # ``rgb`` pixels per canvas pixel
+            return self._image_pixel_of_canvas(int(event["row"]) // up, int(event["col"]) // up)
+        if "x" in event and "y" in event:  # an older event: CSS position
+            return self.image_pixel(event["x"], event["y"])
+        return None
 
 
 def _zoom(canvas_hw: tuple[int, int]) -> Fraction:
@@ -53,6 +86,8 @@ def _zoom(canvas_hw: tuple[int, int]) -> Fraction:
     fit = min(FIT_WIDTH // canvas_hw[1], FIT_HEIGHT // canvas_hw[0])
     if fit >= 1:
         return Fraction(fit)
+    if max(canvas_hw) <= MAX_ONE_TO_ONE:
+        return Fraction(1)
     return Fraction(1, 2)
 
 
@@ -114,3 +149,19 @@ def click_canvas(image, seg, alpha: float, view, margin: int) -> ClickCanvas:
     if zoom < 1 and canvas.shape[1] % 2:  # an even width keeps the 1/2 zoom exact
         canvas = np.pad(canvas, ((0, canvas.shape[0] % 2), (0, 1), (0, 0)), constant_values=128)
     return ClickCanvas(canvas, (h, w), margin, zoom)
+
+
+def click_image(canvas: ClickCanvas, *, key: str, on_click=None, image_format: str = "JPEG"):
+    """Show ``canvas`` at its exact zoom (``css_width``) in the click component; returns the
+    last click's event ({"row", "col"}: canvas pixel; "x", "y": the same in CSS pixels at
+    ``css_width``, for :meth:`ClickCanvas.image_pixel`), or None. Read the image pixel with
+    :meth:`ClickCanvas.pixel_of_event`."""
+    buffer = io.BytesIO()
+    picture = Image.fromarray(canvas.rgb)
+    if image_format == "PNG":
+        picture.save(buffer, format="PNG", compress_level=1)
+    else:
+        picture.save(buffer, format="JPEG", quality=92)
+    mime = "png" if image_format == "PNG" else "jpeg"
+    src = f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _component(src=src, width=canvas.css_width, key=key, on_change=on_click, default=None)

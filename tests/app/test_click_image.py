@@ -64,3 +64,71 @@ def test_marks_frame_the_output_pixel_and_the_margin_is_grey():
     assert tuple(rgb[y, x]) == MARK_COLOURS[-1]
     assert tuple(rgb[y - z, x]) == MARK_COLOURS[1]
     assert tuple(rgb[0, 0]) == PAD_GREY
+
+
+def _picture_cell(client, rect_origin, rect_size, natural):
+    """What the component's main.js computes (pictureCell): client position minus the bounding
+    rectangle, scaled by natural / displayed size, floored and clamped."""
+    return min(max(int(np.floor((client - rect_origin) * natural / rect_size)), 0), natural - 1)
+
+
+@pytest.mark.parametrize(
+    "hw, margin", [((40, 52), 8), ((512, 512), 16), ((512, 384), 64), ((440, 300), 32)]
+)
+def test_images_up_to_512_px_are_shown_at_1x_or_more(hw, margin):
+    image = np.zeros((*hw, 3), np.uint8)
+    canvas = click_canvas(image, None, 0.0, _view((-900, -900, -899, -899), (-900,) * 4), margin)
+    assert canvas.zoom >= 1
+    assert canvas.css_width == canvas.rgb.shape[1]
+
+
+@pytest.mark.parametrize("origin", [0.0, 467.156, 13.5, 0.999])
+@pytest.mark.parametrize("hw, margin", [((40, 52), 8), ((512, 512), 16), ((120, 90), 16)])
+def test_an_event_names_the_pixel_at_fractional_offsets_and_the_last_row(origin, hw, margin):
+    """The picture's rectangle starts at a fractional CSS position: a click anywhere inside an
+    image pixel's CSS square (its first and last CSS pixel, the far edge of the last row and
+    column) names that pixel."""
+    h, w = hw
+    image = np.zeros((h, w, 3), np.uint8)
+    canvas = click_canvas(image, None, 0.0, _view((-900, -900, -899, -899), (-900,) * 4), margin)
+    z = int(canvas.zoom)
+    css_h, css_w = canvas.rgb.shape[:2]
+    for row in (0, 1, h // 2, h - 1):
+        for col in (0, w // 3, w - 1):
+            for dy, dx in ((0.01, 0.01), (z - 0.01, z - 0.01), (0.5, z - 0.5)):
+                cy = origin + (margin + row) * z + dy
+                cx = origin + 7.25 + (margin + col) * z + dx
+                event = {
+                    "row": _picture_cell(cy, origin, css_h, css_h),
+                    "col": _picture_cell(cx, origin + 7.25, css_w, css_w),
+                }
+                assert canvas.pixel_of_event(event) == (row, col), (row, col, dy, dx)
+    # the far edge of the rectangle is the last image row/col's last CSS pixel (clamped)
+    last = {"row": _picture_cell(origin + css_h, origin, css_h, css_h), "col": 0}
+    assert last["row"] == css_h - 1
+    assert canvas.pixel_of_event({"row": margin * z - 1, "col": margin * z}) is None  # margin
+    assert canvas.pixel_of_event(None) is None
+
+
+def test_a_shrunk_picture_still_names_the_pixel_under_the_click():
+    """When the frame is narrower than the picture, the browser shrinks it; the natural /
+    displayed scaling keeps every click exact."""
+    image = np.zeros((512, 512, 3), np.uint8)
+    canvas = click_canvas(image, None, 0.0, _view((-900, -900, -899, -899), (-900,) * 4), 16)
+    natural = canvas.rgb.shape[1]
+    shown = 401.3  # CSS px
+    for col in (0, 1, 255, 511):
+        x = 5.5 + (16 + col + 0.5) * shown / natural  # the centre of that pixel on screen
+        event = {"row": 16 + 10, "col": _picture_cell(x, 5.5, shown, natural)}
+        assert canvas.pixel_of_event(event) == (10, col)
+
+
+def test_css_positions_with_fractions_name_the_same_pixel_as_events():
+    """The event's x, y (CSS px at css_width) and its row, col agree (Explore's older path)."""
+    image = np.zeros((97, 131, 3), np.uint8)
+    canvas = click_canvas(image, None, 0.0, _view((-900, -900, -899, -899), (-900,) * 4), 32)
+    z = int(canvas.zoom)
+    for row, col in ((0, 0), (96, 130), (50, 7)):
+        r, c = (32 + row) * z + z - 1, (32 + col) * z
+        assert canvas.image_pixel(c + 0.75, r + 0.75) == (row, col)
+        assert canvas.pixel_of_event({"row": r, "col": c}) == (row, col)
