@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from carafe.inspect.kernel_compare import bilinear_kernels
 from carafe.inspect.pixel import FLAT_TOLERANCE, flat_mask, padding_weight_map
 from carafe.inspect.records import StepAnalysis
 from carafe.ops import carafe
@@ -26,14 +27,20 @@ __all__ = [
     "border_habit",
     "border_profile",
     "border_sentence",
+    "entropy_sentence",
     "flat_habit",
     "flat_sentence",
     "renormalised_output",
+    "roughness",
     "what_if_sentence",
 ]
 
 MOST = 0.5  # "most of the weight": more than half
 LITTLE = 0.1  # "little weight": under a tenth
+ABOUT = 0.1  # two ratios within 10 % of each other are "about" the same level
+FADES = 0.9  # the ring's output "fades" when it keeps under this share of the inside's
+ROUGHER = 1.2  # one output is "rougher" than another from this ratio on (as the Sandbox says)
+SAME_ENTROPY = 0.1  # nats: entropies this close are "about" equally spread
 
 
 @dataclass(frozen=True)
@@ -130,21 +137,23 @@ def border_sentence(h: BorderHabit) -> str:
     else:
         lean = f"{1 - h.outward_share:.0%} of them lean inward, away from the padding"
     text = (
-        f"Along the image border ({h.pixels} output pixels on the outermost ring) this model's "
-        f"kernels {weight}, and {lean}. "
+        f"On the border ring ({h.pixels} output pixels: the outermost rows and columns) this "
+        f"model's kernels {weight}, and {lean}. "
     )
     fade = f"its output on the ring has {h.ring_ratio:.2f} of the magnitude it has inside"
-    if h.bilinear_ring_ratio is not None and h.ring_ratio < h.bilinear_ring_ratio - 0.1:
-        text += (
-            f"So CARAFE's output fades toward zero in a frame along the border: {fade}, against "
-            f"{h.bilinear_ring_ratio:.2f} for bilinear interpolation, which repeats the border "
-            "value."
+    b = h.bilinear_ring_ratio
+    if b is None:
+        return text + f"{fade[0].upper()}{fade[1:]}."
+    if abs(h.ring_ratio - b) <= ABOUT * b:
+        return text + f"Its output keeps about bilinear's level there: {fade}, bilinear {b:.2f}."
+    if h.ring_ratio > b:
+        return text + f"Its output there is stronger than bilinear's: {fade}, bilinear {b:.2f}."
+    if h.ring_ratio < FADES:
+        return text + (
+            f"CARAFE's output fades toward zero along the border: {fade}, against {b:.2f} for "
+            "bilinear interpolation, which repeats the border value."
         )
-    elif h.bilinear_ring_ratio is not None:
-        text += f"Its output keeps about bilinear's level there: {fade}, bilinear {h.bilinear_ring_ratio:.2f}."
-    else:
-        text += f"{fade[0].upper()}{fade[1:]}."
-    return text
+    return text + f"Its output there is weaker than bilinear's: {fade}, bilinear {b:.2f}."
 
 
 def what_if_sentence(h: BorderHabit) -> str:
@@ -156,17 +165,15 @@ def what_if_sentence(h: BorderHabit) -> str:
             f"the inside's magnitude (CARAFE as trained: {before:.2f})."
         )
     direction = "instead of" if after > before else "down from"
-    cause = " so the frame comes from the weight on the padding." if after > before else "."
-    return (
+    text = (
         f"With the padding weight given back, the ring's output keeps {after:.2f} of the "
         f"inside's magnitude {direction} {before:.2f}"
-        + (
-            f" (bilinear: {h.bilinear_ring_ratio:.2f}),"
-            if h.bilinear_ring_ratio is not None
-            else ","
-        )
-        + cause
     )
+    if h.bilinear_ring_ratio is not None:
+        text += f" (bilinear: {h.bilinear_ring_ratio:.2f})"
+    if after > before:
+        text += ", so the weight on the padding lowers the ring's output"
+    return text + "."
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,9 @@ class FlatHabit:
 
     peak_median: median largest tap weight (``uniform`` = 1/k² for a flat kernel);
     centre_median: median weight on the centre tap; far_peak_share: share whose largest tap
-    lies two or more taps from the centre.
+    lies two or more taps from the centre. roughness / bilinear_roughness: mean |second
+    difference| of CARAFE's / bilinear's output along rows and columns over those pixels (all
+    channels; the Sandbox's measure): 0 for a flat or linear output, large for a texture.
     """
 
     pixels: int
@@ -208,6 +217,21 @@ class FlatHabit:
     peak_median: float
     centre_median: float
     far_peak_share: float
+    roughness: float = 0.0
+    bilinear_roughness: float | None = None
+
+
+def roughness(output: np.ndarray, where: np.ndarray) -> float:
+    """Mean |second difference| of ``output`` (C, h, w) along rows and columns, over the runs
+    of three pixels that all lie in ``where`` (h, w); 0 where there is none."""
+    values = output.astype(np.float64)
+    total, count = 0.0, 0
+    for v, m in ((values, where), (values.swapaxes(1, 2), where.T)):
+        d2 = np.abs(v[:, :, :-2] - 2 * v[:, :, 1:-1] + v[:, :, 2:])
+        inside = m[:, :-2] & m[:, 1:-1] & m[:, 2:]
+        total += float(d2[:, inside].sum())
+        count += int(inside.sum()) * v.shape[0]
+    return total / count if count else 0.0
 
 
 def flat_habit(step: StepAnalysis, image: np.ndarray, group: int = 0) -> FlatHabit | None:
@@ -226,6 +250,7 @@ def flat_habit(step: StepAnalysis, image: np.ndarray, group: int = 0) -> FlatHab
     peak_tap = kernels.argmax(axis=0)
     r = (k - 1) // 2
     far = np.maximum(np.abs(peak_tap // k - r), np.abs(peak_tap % k - r)) >= 2
+    bilinear = step.outputs.get("bilinear")
     return FlatHabit(
         pixels=int(flat_out.sum()),
         tolerance=FLAT_TOLERANCE,
@@ -233,6 +258,8 @@ def flat_habit(step: StepAnalysis, image: np.ndarray, group: int = 0) -> FlatHab
         peak_median=float(np.median(kernels.max(axis=0))),
         centre_median=float(np.median(kernels[r * k + r])),
         far_peak_share=float(far.mean()),
+        roughness=roughness(step.output[:, :oh, :ow], flat_out),
+        bilinear_roughness=None if bilinear is None else roughness(bilinear[:, :oh, :ow], flat_out),
     )
 
 
@@ -250,10 +277,63 @@ def flat_sentence(h: FlatHabit | None) -> str:
         else f"stay diffuse: their median peak is {h.peak_median:.2f}, near a uniform kernel's "
         f"{h.uniform:.2f}"
     )
-    return (
+    text = (
         f"In the {h.pixels} output pixels whose window lies on one colour (± {h.tolerance}) the "
         f"kernels {shape}; the centre tap holds a median {h.centre_median:.1%}, and in "
         f"{h.far_peak_share:.0%} of them the largest tap sits two or more taps from the centre. "
-        "There every tap holds about the same features, so it makes no difference which tap "
-        "carries the weight: kernels matter where the window holds an edge."
+    )
+    return text + _texture(h.roughness, h.bilinear_roughness)
+
+
+def _texture(carafe_rough: float, bilinear_rough: float | None) -> str:
+    """Whether the kernels leave a texture in flat regions, from the two roughnesses."""
+    numbers = f"mean |second difference| {carafe_rough:.3g}"
+    if bilinear_rough is None:
+        return f"Roughness of CARAFE's output there: {numbers}."
+    numbers += f", bilinear {bilinear_rough:.3g}"
+    if carafe_rough == 0 and bilinear_rough == 0:
+        return (
+            "There the features are constant, so it makes no difference which tap carries the "
+            f"weight: both outputs are flat ({numbers})."
+        )
+    if carafe_rough > ROUGHER * bilinear_rough:
+        ratio = (
+            f"{carafe_rough / bilinear_rough:.1f}× as rough as"
+            if bilinear_rough
+            else "rougher than"
+        )
+        return (
+            "The features there still vary a little, so the weights matter: CARAFE's output is "
+            f"{ratio} bilinear's ({numbers}), a grid texture."
+        )
+    if bilinear_rough > ROUGHER * carafe_rough:
+        return f"There CARAFE's output is smoother than bilinear's ({numbers})."
+    return f"There CARAFE's output is about as rough as bilinear's ({numbers})."
+
+
+def entropy_sentence(entropy: np.ndarray, k: int, s: int) -> str:
+    """How spread out the kernels are (``entropy``: their entropies in nats, any shape), on
+    the real scale from 0 to log(k²) and against bilinear's ×``s`` kernels on the same window."""
+    top = float(np.log(k * k))
+    median = float(np.median(entropy))
+    text = (
+        f"Entropy runs from 0 (all weight on one tap) to log({k * k}) = {top:.2f} nats (uniform); "
+        f"the median kernel here has {median:.2f}"
+    )
+    try:
+        bil = bilinear_kernels(k, s).reshape(s * s, k * k)
+    except ValueError:  # a window too small for bilinear's taps
+        return text + "."
+    logs = np.log(np.where(bil > 0, bil, 1.0))
+    bilinear = float(-(bil * logs).sum(axis=1).mean())
+    if abs(median - bilinear) <= SAME_ENTROPY:
+        how = "about as spread out as"
+    elif median > bilinear:
+        how = "more spread out than"
+    else:
+        how = "more concentrated than"
+    wider = float((entropy > bilinear).mean())
+    return text + (
+        f", {how} bilinear's ×{s} kernels ({bilinear:.2f} nats); {wider:.0%} of the kernels are "
+        "more spread out than bilinear's."
     )
