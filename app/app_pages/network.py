@@ -11,11 +11,18 @@ import state
 import streamlit as st
 import texts
 from figures import draw, style
+from figures.click_image import click_image
 
 from carafe.inspect.catalog import display_name
 from carafe.inspect.network.diagram import network_diagram
 from carafe.inspect.network.trace import trace_kernels, trace_sampling
-from carafe.inspect.network.words import sampling_caption, trace_caption
+from carafe.inspect.network.words import (
+    OFFSET_CONVENTION,
+    notice_lines,
+    offset_rows_cols,
+    sampling_caption,
+    trace_caption,
+)
 from carafe.inspect.sampling import dysample_points
 
 
@@ -56,17 +63,22 @@ def _on_diagram_click(key: str) -> None:
 
 def intro() -> None:
     st.title("The whole network")
-    st.markdown(
-        "CARAFE sits inside a feature pyramid (FPN): the backbone makes maps at several strides, "
-        "**lateral** convs bring them to the same number of channels, and the **top-down** path "
-        "upsamples each coarser level and adds it to the next finer one. This page draws "
-        "the loaded model as its modules describe it and follows **one image point** through "
-        "every top-down step. **Click a top-down step** (or pick it below) to select it on every "
-        "page."
-    )
 
 
-def diagram_section(cur) -> None:
+def about() -> None:
+    """What the page shows, for those who want it (collapsed)."""
+    with st.expander("About this page"):
+        st.markdown(
+            "CARAFE sits inside a feature pyramid (FPN): the backbone makes maps at several "
+            "strides, **lateral** convs bring them to the same number of channels, and the "
+            "**top-down** path upsamples each coarser level and adds it to the next finer one. "
+            "The diagram is read from the loaded model's modules (map sizes are those of your "
+            "image); below it, **one image point** is followed through every top-down step. "
+            "**Click a top-down step** (or pick it below the diagram) to select it on every page."
+        )
+
+
+def diagram_section(cur):
     """The model's diagram, whose top-down steps select the FPN step, and the step picker."""
     diagram = diagram_for(cur.model_name, cur.image_key, cur.analysis)
     # a fresh widget per selected step: plotly would otherwise keep the clicked box selected,
@@ -91,14 +103,11 @@ def diagram_section(cur) -> None:
         help="The same choice as the sidebar's 'FPN upsampling step': the other pages follow it.",
     )
     chosen = diagram.steps[cur.step_index]
-    st.caption(
-        f"Selected: {texts.step_title(cur.step)} · {chosen.module}({chosen.settings}), "
-        f"{chosen.parameters:,} parameters. Every box is read from the loaded model's modules; "
-        "map sizes are those of your image."
-    )
+    st.caption(f"Selected: {chosen.module}({chosen.settings}), {chosen.parameters:,} parameters.")
     st.page_link(
         "app_pages/explore.py", label="Explore this step pixel by pixel", icon=":material/search:"
     )
+    return diagram
 
 
 def _points(cur):
@@ -110,58 +119,50 @@ def _points(cur):
 
 
 def _on_image_click(finest) -> None:
-    event = st.session_state.get("network_click")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if not points:
-        return
-    p = points[0]
-    customdata = p.get("customdata")
-    if isinstance(customdata, dict):  # Streamlit sends array customdata as {"0": .., "1": ..}
-        customdata = [customdata.get("0"), customdata.get("1")]
-    if customdata is not None and len(customdata) == 2 and None not in customdata:
-        state.select_output_pixel(finest, int(customdata[0]), int(customdata[1]))
-    else:  # a click between markers: the output pixel under the image pixel
-        state.select_output_pixel(
-            finest, *finest.geometry.output_pixel_at(round(p["y"]), round(p["x"]))
-        )
+    """Select the finest output pixel under the click (the canvas drawn last says where)."""
+    event, canvas = st.session_state.get("network_click"), st.session_state.get("network_canvas")
+    pixel = canvas.pixel_of_event(event) if canvas is not None else None
+    if pixel is not None:  # a click in the grey margin selects nothing
+        state.select_output_pixel(finest, *finest.geometry.output_pixel_at(*pixel))
 
 
 def _show_sampling(traced, whose: str, step_index: int) -> None:
-    """DySample's points at every step, as a figure, a table and a computed caption."""
-    st.markdown(
-        f"**Where {whose} samples.** DySample predicts no kernel: each output pixel reads one "
-        "bilinear point per channel group, moved from where plain bilinear interpolation "
-        "would sample. The same image point, at each step:"
-    )
+    """DySample's points at every step, as a figure, then its numbers and words (collapsed)."""
+    st.markdown(f"**Where {whose} samples**, at the same image point:")
     st.plotly_chart(
         network_figs.sampling_figure(traced, step_index),
         key="network_sampling",
         config=style.png_config("network_sampling"),
     )
-    rows = []
-    for t in traced:
-        rows.append(
+    with st.expander("DySample's numbers"):
+        st.markdown(
+            "DySample predicts no kernel: each output pixel reads one bilinear point per channel "
+            "group, moved from where plain bilinear interpolation would sample. Moves are "
+            f"written {OFFSET_CONVENTION}, as on Explore."
+        )
+
+        def moves(offsets, fmt):
+            return "; ".join(
+                "({}, {})".format(*draw.number_text(offset_rows_cols(o), fmt)) for o in offsets
+            )
+
+        rows = [
             {
                 "step": t.name,
                 "output pixel": f"({t.pixel[0]}, {t.pixel[1]})",
                 "source pixel": f"({t.view.source[0]}, {t.view.source[1]})",
-                "offsets (dx, dy), map px": "; ".join(
-                    "({}, {})".format(*draw.number_text(o, "+.2f")) for o in t.view.offsets
-                ),
-                "offsets (dx, dy), image px": "; ".join(
-                    "({}, {})".format(*draw.number_text(o, "+.1f")) for o in t.offsets_px
-                ),
+                "moves (rows, cols), map px": moves(t.view.offsets, "+.2f"),
+                "moves (rows, cols), image px": moves(t.offsets_px, "+.1f"),
             }
-        )
-    st.markdown(texts.numbers_table(rows))
-    st.caption(sampling_caption(traced))
+            for t in traced
+        ]
+        st.markdown(texts.numbers_table(rows))
+        st.caption(sampling_caption(traced))
 
 
-@st.fragment
-def trace_view(cur) -> None:
-    """Everything that depends on the point; a click reruns only this (no model run)."""
+def _traced(cur):
+    """(kernels traced, sampling traced, whose points, the point) at the selected pixel."""
     analysis = cur.analysis
-    finest = analysis.steps[-1]
     iy = int(st.session_state.get("sel_y", analysis.image.shape[0] // 2))
     ix = int(st.session_state.get("sel_x", analysis.image.shape[1] // 2))
     traced = trace_kernels(analysis, iy, ix)
@@ -170,73 +171,91 @@ def trace_view(cur) -> None:
         sampled = trace_sampling(analysis, points, iy, ix) if points is not None else []
     except ValueError:  # the twin's maps do not match this model's (another architecture)
         sampled = []
+    point = traced[0].point if traced else sampled[0].point if sampled else (iy, ix)
+    return traced, sampled, whose, point
+
+
+@st.fragment
+def trace_view(cur, diagram) -> None:
+    """Everything that depends on the point; a click reruns only this (no model run)."""
+    finest = cur.analysis.steps[-1]
+    traced, sampled, whose, point = _traced(cur)
     own_sampling = not traced and bool(sampled)
+    notice = notice_lines(traced, sampled if own_sampling else [], diagram)
+    if notice:
+        st.markdown("**What to notice**\n" + "\n".join(f"- {line}" for line in notice))
+    about()
     if own_sampling:
         marks = [network_figs.StepMark.of_sampling(t) for t in sampled]
     else:
         marks = [network_figs.StepMark.of_kernel(t) for t in traced]
-    point = traced[0].point if traced else sampled[0].point if sampled else (iy, ix)
+    st.subheader("One image point through every step")
+    if not cur.training_like:
+        st.caption(texts.TRAINED_FOR)
     if traced:  # the kernels and their numbers first and full width: the page is about them
         st.plotly_chart(
             network_figs.trace_kernels_figure(traced, cur.step_index),
             key="network_kernels",
             config=style.png_config("network_kernels"),
         )
-        rows = [
-            {
-                "step": t.name,
-                "output pixel": f"({t.pixel[0]}, {t.pixel[1]})",
-                "source pixel": f"({t.view.source[0]}, {t.view.source[1]})",
-                "stride in→out": f"{t.stride_in}→{t.stride_out}",
-                "entropy (nats)": f"{t.view.entropy:.3f}",
-                "peak": f"{t.view.peak:.3f}",
-                "padding weight": f"{t.view.padding_weight:.3f}",
-                "window (image px)": f"{t.window_px}×{t.window_px}",
-                "mean reach (image px)": f"{t.spread_px:.1f}",
-            }
-            for t in traced
-        ]
-        st.markdown(texts.numbers_table(rows))
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        st.plotly_chart(
-            network_figs.trace_image_figure(
-                cur.image, marks, point, finest, state.selected_pixel(finest)
-            ),
-            key="network_click",
-            on_select=functools.partial(_on_image_click, finest),
-            selection_mode="points",
-            config=style.png_config("network_point"),
+        canvas = network_figs.trace_canvas(cur.image, marks, point)
+        st.session_state["network_canvas"] = canvas
+        click_image(
+            canvas, key="network_click", on_click=functools.partial(_on_image_click, finest)
+        )
+        st.markdown(
+            network_figs.legend_html(marks)
+            + " · solid: the output pixel under the point · "
+            + ("dashed: its window" if traced else "squares: the sampling points"),
+            unsafe_allow_html=True,
         )
     with right:
-        if traced:
-            st.markdown(trace_caption(traced))
-        elif not sampled:
+        if not traced and not sampled:
             st.info(
                 f"This checkpoint upsamples with **{finest.kind}**: there are no kernels "
                 "or sampling points to follow."
             )
         st.caption(
-            f"White cross: the image point ({point[0]}, {point[1]}). Solid: the output pixel "
-            "under it at each step; dashed: the window its kernel reads. Mean reach: the "
-            "kernel-weighted mean distance of its taps from the window centre. Click the image "
-            f"to move the point, or type it as a pixel of {finest.levels}'s output map:"
+            f"Click the image to move the point (white cross), or type it as a pixel of "
+            f"{finest.levels}'s output map:"
         )
         state.pixel_inputs(finest, key="network_px")
-    if own_sampling:
-        _show_sampling(sampled, whose, cur.step_index)
-    if traced and sampled:
-        _show_sampling(sampled, whose, cur.step_index)
+        if traced:
+            with st.expander("The kernels' numbers"):
+                st.markdown(texts.numbers_table(_kernel_rows(traced)))
+                st.markdown(trace_caption(traced))
+                st.caption(
+                    "Mean reach: the kernel-weighted mean distance of the taps from the window "
+                    "centre. Padding weight: the kernel's weight on taps outside the image."
+                )
+    if sampled:
+        _show_sampling(sampled, "this model" if own_sampling else whose, cur.step_index)
+
+
+def _kernel_rows(traced) -> list[dict]:
+    return [
+        {
+            "step": t.name,
+            "output pixel": f"({t.pixel[0]}, {t.pixel[1]})",
+            "source pixel": f"({t.view.source[0]}, {t.view.source[1]})",
+            "stride in→out": f"{t.stride_in}→{t.stride_out}",
+            "entropy (nats)": f"{t.view.entropy:.3f}",
+            "peak": f"{t.view.peak:.3f}",
+            "padding weight": f"{t.view.padding_weight:.3f}",
+            "window (image px)": f"{t.window_px}×{t.window_px}",
+            "mean reach (image px)": f"{t.spread_px:.1f}",
+        }
+        for t in traced
+    ]
 
 
 def main() -> None:
     intro()
     cur = state.require_current()
-    diagram_section(cur)
-    st.subheader("One image point through every step")
-    if not cur.training_like:
-        st.caption(texts.TRAINED_FOR)
-    trace_view(cur)
+    diagram = diagram_section(cur)
+    trace_view(cur, diagram)
     pins.panel(cur, "network")
     texts.cite()
 

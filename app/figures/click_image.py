@@ -91,7 +91,7 @@ def _zoom(canvas_hw: tuple[int, int]) -> Fraction:
     return Fraction(1, 2)
 
 
-def _frame(canvas: np.ndarray, box, colours, width: int, dash: int = 0) -> None:
+def frame(canvas: np.ndarray, box, colours, width: int, dash: int = 0) -> None:
     """Draw nested outlines of ``box`` = (y0, x0, y1, x1) in canvas pixels (half-open), the
     first colour outermost, each ``width`` pixels; ``dash`` > 0 leaves gaps of that length."""
     h, w = canvas.shape[:2]
@@ -122,21 +122,16 @@ def click_canvas(image, seg, alpha: float, view, margin: int) -> ClickCanvas:
     out from it, and its source window (``view.window_box``) dashed. Boxes are in image pixels;
     ``margin`` (image pixels) should cover how far a window reaches past the image."""
     h, w = image.shape[:2]
-    base = np.empty((h + 2 * margin, w + 2 * margin, 3), np.uint8)
-    base[:] = PAD_GREY
-    base[margin : margin + h, margin : margin + w] = overlay(image, seg, alpha)
-    zoom = _zoom(base.shape[:2])
-    up = int(zoom) if zoom >= 1 else 1
-    canvas = np.repeat(np.repeat(base, up, axis=0), up, axis=1) if up > 1 else base.copy()
+    canvas, zoom, up = zoomed_base(overlay(image, seg, alpha), margin)
     line = max(1, up) if zoom >= 1 else 2
 
     def scaled(box):
         return tuple((v + margin) * up for v in box)
 
-    _frame(canvas, scaled(view.window_box), WINDOW_COLOURS, line, dash=4 * line)
+    frame(canvas, scaled(view.window_box), WINDOW_COLOURS, line, dash=4 * line)
     y0, x0, y1, x1 = scaled(view.output_box)
     ring = len(MARK_COLOURS) * line
-    _frame(canvas, (y0 - ring, x0 - ring, y1 + ring, x1 + ring), MARK_COLOURS, line)
+    frame(canvas, (y0 - ring, x0 - ring, y1 + ring, x1 + ring), MARK_COLOURS, line)
     # ticks: four short bars pointing at the pixel from outside its frame, seen from afar
     cy, cx, reach = (y0 + y1) // 2, (x0 + x1) // 2, 6 * line
     for ty0, tx0, ty1, tx1 in (
@@ -146,9 +141,28 @@ def click_canvas(image, seg, alpha: float, view, margin: int) -> ClickCanvas:
         (cy - line, x1 + ring, cy + line, x1 + ring + reach),
     ):
         canvas[max(ty0, 0) : max(ty1, 0), max(tx0, 0) : max(tx1, 0)] = MARK_COLOURS[1]
-    if zoom < 1 and canvas.shape[1] % 2:  # an even width keeps the 1/2 zoom exact
+    return finish(canvas, (h, w), margin, zoom)
+
+
+def zoomed_base(rgb: np.ndarray, margin: int) -> tuple[np.ndarray, Fraction, int]:
+    """``rgb`` inside a grey ``margin`` (image pixels), zoomed for the browser: (canvas, zoom,
+    canvas pixels per image pixel). Draw marks on it, then :func:`finish` it."""
+    h, w = rgb.shape[:2]
+    base = np.empty((h + 2 * margin, w + 2 * margin, 3), np.uint8)
+    base[:] = PAD_GREY
+    base[margin : margin + h, margin : margin + w] = rgb
+    zoom = _zoom(base.shape[:2])
+    up = int(zoom) if zoom >= 1 else 1
+    canvas = np.repeat(np.repeat(base, up, axis=0), up, axis=1) if up > 1 else base
+    return canvas, zoom, up
+
+
+def finish(canvas: np.ndarray, image_hw, margin: int, zoom: Fraction) -> ClickCanvas:
+    """The :class:`ClickCanvas` of a canvas from :func:`zoomed_base` (an even size keeps the
+    1/2 zoom exact)."""
+    if zoom < 1 and canvas.shape[1] % 2:
         canvas = np.pad(canvas, ((0, canvas.shape[0] % 2), (0, 1), (0, 0)), constant_values=128)
-    return ClickCanvas(canvas, (h, w), margin, zoom)
+    return ClickCanvas(canvas, tuple(image_hw), margin, zoom)
 
 
 def click_image(canvas: ClickCanvas, *, key: str, on_click=None, image_format: str = "JPEG"):

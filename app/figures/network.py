@@ -1,6 +1,7 @@
 """The whole network: the diagram of the loaded model (its top-down steps clickable), one image
-point's kernels at every step on one colour scale, the windows they cover on the image and
-DySample's sampling points at every step."""
+point's kernels at every step on one colour scale, the windows they cover on the image (a click
+picture, exact at every pixel: :mod:`figures.click_image`) and DySample's sampling points at
+every step."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from figures.draw import number_text, rgb_image
-from figures.images import click_targets, click_trace
-from figures.style import HIGHLIGHT, KERNEL, PAD_FILL, SELECT, square
+from figures.click_image import ClickCanvas, finish, frame, zoomed_base
+from figures.draw import number_text
+from figures.style import HIGHLIGHT, KERNEL, PAD_FILL, SELECT
 
 #: One colour per top-down step, coarsest first (cycled for deeper pyramids).
 STEP_COLOURS = ("#ff9100", SELECT, HIGHLIGHT, "#76ff03", "#d500f9")
 BOX_LINE = "#8a8a8a"
 BOX_FILL = "rgba(128,128,128,0.10)"
+UNUSED_LINE = "#b0b0b0"  # an output that is computed but feeds nothing: dotted, faded
 STEP_FILL = "rgba(255,145,0,0.12)"
 
 # diagram columns (x, in data units) and the half size of a box
@@ -84,14 +86,14 @@ def _pad_cells(y0, x0, y1, x1, xref="x", yref="y") -> dict:
     return _cells(y0, x0, y1, x1, xref, yref, line=dict(width=0), fillcolor=PAD_FILL, layer="above")
 
 
-def _box(x, y, w=_BOX_W, h=_BOX_H, line=BOX_LINE, fill=BOX_FILL, width=1) -> dict:
+def _box(x, y, w=_BOX_W, h=_BOX_H, line=BOX_LINE, fill=BOX_FILL, width=1, dash="solid") -> dict:
     return dict(
         type="rect",
         x0=x - w,
         x1=x + w,
         y0=y - h,
         y1=y + h,
-        line=dict(color=line, width=width),
+        line=dict(color=line, width=width, dash=dash),
         fillcolor=fill,
         layer="below",
     )
@@ -137,6 +139,7 @@ def diagram_figure(diagram, selected: int, kind_name) -> go.Figure:
             notes.append(_text(x, y, text))
 
     col = _COLUMNS
+    unused = diagram.unused_levels  # the head reads one level: the others' outputs idle
     ys = {p.level: _ROW * p.level for p in diagram.pyramid}
     backbone = {b.level: b for b in diagram.backbone_levels}
     bottom = -_ROW
@@ -167,10 +170,16 @@ def diagram_figure(diagram, selected: int, kind_name) -> go.Figure:
         box(col["top-down"], y, f"<b>{p.name}</b> {node}<br>{_hw(p.map_hw)}")
         notes.append(_arrow(col["lateral"] + _BOX_W, y, col["top-down"] - _BOX_W, y))
         out_conv = p.output_conv.label.replace(" conv ", " conv<br>") if p.output_conv else "–"
-        box(col["output conv"], y, out_conv)
-        notes.append(_arrow(col["top-down"] + _BOX_W, y, col["output conv"] - _BOX_W, y))
-        box(col["FPN out"], y, f"<b>{p.name}</b> · {p.channels} ch<br>{_hw(p.map_hw)}")
-        notes.append(_arrow(col["output conv"] + _BOX_W, y, col["FPN out"] - _BOX_W, y))
+        out_text = f"<b>{p.name}</b> · {p.channels} ch<br>{_hw(p.map_hw)}"
+        idle = dict(line=UNUSED_LINE, fill="rgba(0,0,0,0)", dash="dot") if p in unused else {}
+        if idle:  # computed, but nothing reads it: say so on the box itself
+            out_conv = f"<span style='color:{UNUSED_LINE}'>{out_conv}</span>"
+            out_text = f"<span style='color:{UNUSED_LINE}'>{out_text}<br>feeds nothing</span>"
+        box(col["output conv"], y, out_conv, **idle)
+        arrow = UNUSED_LINE if idle else BOX_LINE
+        notes.append(_arrow(col["top-down"] + _BOX_W, y, col["output conv"] - _BOX_W, y, arrow))
+        box(col["FPN out"], y, out_text, **idle)
+        notes.append(_arrow(col["output conv"] + _BOX_W, y, col["FPN out"] - _BOX_W, y, arrow))
     # the top-down steps, between their two levels
     xs, yy, texts, hovers = [], [], [], []
     x = col["top-down"]
@@ -357,88 +366,66 @@ def _moves(start, points, colour: str, **axes) -> go.Scatter:
     )
 
 
-def trace_image_figure(image, marks: list[StepMark], point, click_step, click_pixel) -> go.Figure:
-    """The image with, per step, the output pixel under the point (solid) and, for CARAFE,
-    the window its kernel covers (dashed), or DySample's sampling points; plus invisible
-    click targets on ``click_step``'s output pixels (customdata: row, col of that map).
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """A "#rrggbb" colour as an RGB tuple."""
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
-    ``marks``: one :class:`StepMark` per step. ``point``: the image pixel (row, col) that is
-    traced.
-    """
-    h, w = image.shape[:2]
-    oh, ow = click_step.visible_output_hw()
-    (gy, gx, sub), (fy, fx) = click_targets((oh, ow), click_pixel)
-    cell = max(2, 600 // max(oh, ow))
-    traces = [
-        rgb_image(image, fmt="JPEG" if h * w > 128**2 else "PNG"),
-        click_trace(
-            click_step, gy, gx, max(4, cell * sub), "grid", f"{click_step.levels} output pixel"
-        ),
-        click_trace(
-            click_step, fy, fx, max(4, cell), "pixels", f"{click_step.levels} output pixel"
-        ),
-    ]
-    shapes, notes = [], []
-    y0, x0, y1, x1 = 0, 0, h, w
+
+def _reach_past(marks: list[StepMark], hw: tuple[int, int]) -> int:
+    """How many image pixels the marks' windows (and points) reach past the image, at most."""
+    h, w = hw
+    reach = 0
     for m in marks:
-        colour = step_colour(m.position)
         if m.window_box is not None:
-            wy0, wx0, wy1, wx1 = m.window_box
-            y0, x0, y1, x1 = min(y0, wy0), min(x0, wx0), max(y1, wy1), max(x1, wx1)
-            shapes.append(_cells(wy0, wx0, wy1, wx1, line=dict(color=colour, width=2, dash="dash")))
-            notes.append(
-                _text(
-                    wx0 - 0.5,
-                    wy0 - 0.5,
-                    f"{m.name}: {wy1 - wy0}×{wx1 - wx0} px",
-                    xanchor="left",
-                    yanchor="bottom",
-                    bgcolor="rgba(30,30,30,0.7)",
-                )
+            y0, x0, y1, x1 = m.window_box
+            reach = max(reach, -y0, -x0, y1 - h, x1 - w)
+        if m.points is not None and len(m.points):
+            pts = np.asarray(m.points, np.float64)
+            reach = max(
+                reach, int(np.ceil(max(-pts.min(), pts[:, 0].max() - w, pts[:, 1].max() - h)))
             )
-            notes[-1]["font"]["color"] = colour
-        shapes.append(_cells(*m.output_box, line=dict(color=colour, width=2)))
-        if m.points is not None:
-            pts = np.asarray(m.points)
-            traces += [
-                _moves(m.start, pts, colour),
-                go.Scatter(
-                    x=pts[:, 0],
-                    y=pts[:, 1],
-                    mode="markers",
-                    marker=dict(color=colour, size=8, line=dict(color="black", width=1)),
-                    name=f"{m.name} points",
-                    hoverinfo="skip",  # clicks go to the click markers
-                ),
-            ]
-    if (y0, x0, y1, x1) != (0, 0, h, w):  # a window reaches past the image: grey beyond it
-        for box in ((y0, x0, 0, x1), (h, x0, y1, x1), (0, x0, h, 0), (0, w, h, x1)):
-            if box[2] > box[0] and box[3] > box[1]:
-                shapes.append(_pad_cells(*box))
-    py, px = point
-    traces.append(
-        go.Scatter(
-            x=[px],
-            y=[py],
-            mode="markers",
-            marker=dict(symbol="x-thin", size=12, line=dict(color="white", width=2)),
-            name="the point",
-            hoverinfo="skip",  # or it would take the clicks meant for the markers under it
-            showlegend=False,
-        )
+    return int(reach)
+
+
+def trace_canvas(image, marks: list[StepMark], point) -> ClickCanvas:
+    """The clickable picture of the traced point (the same exact click picture as Explore's):
+    per step, in its colour, the output pixel under the point (solid) and either the window
+    its kernel reads (dashed) or DySample's sampling points (squares); the point itself a
+    white-on-black cross. Coarsest step drawn first, so finer marks lie on top; grey beyond
+    the image wherever a window reaches past it."""
+    h, w = image.shape[:2]
+    margin = _reach_past(marks, (h, w))
+    canvas, zoom, up = zoomed_base(np.asarray(image, np.uint8), margin)
+    line = 2 * max(1, up)
+
+    def scaled(box):
+        return tuple((v + margin) * up for v in box)
+
+    for m in sorted(marks, key=lambda m: m.position):
+        colour = _rgb(step_colour(m.position))
+        if m.window_box is not None:
+            frame(canvas, scaled(m.window_box), (colour,), line, dash=4 * line)
+        y0, x0, y1, x1 = scaled(m.output_box)
+        frame(canvas, (y0 - line, x0 - line, y1 + line, x1 + line), (colour,), line)
+        for px, py in np.asarray(m.points if m.points is not None else [], np.float64):
+            cy, cx = int((py + 0.5 + margin) * up), int((px + 0.5 + margin) * up)
+            r = 2 * line
+            canvas[max(cy - r - 1, 0) : cy + r + 2, max(cx - r - 1, 0) : cx + r + 2] = 0
+            canvas[max(cy - r, 0) : cy + r + 1, max(cx - r, 0) : cx + r + 1] = colour
+    cy, cx = ((v + margin) * up + up // 2 for v in point)
+    arm = 5 * line
+    for colour, half in (((0, 0, 0), line), ((255, 255, 255), max(1, line // 2))):
+        canvas[max(cy - arm, 0) : cy + arm + 1, max(cx - half, 0) : cx + half + 1] = colour
+        canvas[max(cy - half, 0) : cy + half + 1, max(cx - arm, 0) : cx + arm + 1] = colour
+    return finish(canvas, (h, w), margin, zoom)
+
+
+def legend_html(marks: list[StepMark]) -> str:
+    """One coloured swatch and name per step, for the line under :func:`trace_canvas`."""
+    return " ".join(
+        f'<span style="color:{step_colour(m.position)}">■</span> {m.name}'
+        for m in sorted(marks, key=lambda m: m.position)
     )
-    fig = go.Figure(traces)
-    fig.update_layout(
-        title="The point and what each step reads around it",
-        shapes=shapes,
-        annotations=notes,
-        legend=dict(orientation="h", y=-0.02, yanchor="top"),
-    )
-    span_h, span_w = y1 - y0, x1 - x0
-    square(fig, height=int(np.clip(60 + 520 * span_h / span_w, 220, 580)))
-    fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], autorange=False, showticklabels=False)
-    fig.update_yaxes(range=[y1 - 0.5, y0 - 0.5], autorange=False, showticklabels=False)
-    return fig
 
 
 def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
@@ -462,7 +449,7 @@ def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
                 text=[f"g{g}" for g in range(len(pts))],
                 textposition="top center",
                 marker=dict(color=colour, size=9, line=dict(color="black", width=1)),
-                hovertemplate="group %{text}: x %{x:.2f}, y %{y:.2f}<extra></extra>",
+                hovertemplate="group %{text}: row %{y:.2f}, col %{x:.2f}<extra></extra>",
                 showlegend=False,
                 xaxis=xref,
                 yaxis=yref,
@@ -472,7 +459,7 @@ def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
                 y=[t.view.start[1]],
                 mode="markers",
                 marker=dict(color="rgba(0,0,0,0)", size=11, line=dict(color=colour, width=2)),
-                hovertemplate="start (bilinear): x %{x:.2f}, y %{y:.2f}<extra></extra>",
+                hovertemplate="start (bilinear): row %{y:.2f}, col %{x:.2f}<extra></extra>",
                 showlegend=False,
                 xaxis=xref,
                 yaxis=yref,
@@ -483,7 +470,7 @@ def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
         lo_y = min(sy - 1.5, float(pts[:, 1].min()) - 0.5)
         hi_y = max(sy + 1.5, float(pts[:, 1].max()) + 0.5)
         grid = dict(showgrid=True, dtick=1, tick0=0.5, gridcolor="rgba(128,128,128,0.35)")
-        layout[f"xaxis{xref[1:]}"].update(grid, range=[lo_x, hi_x], title="x (map px)")
+        layout[f"xaxis{xref[1:]}"].update(grid, range=[lo_x, hi_x], title="col (map px)")
         layout[f"yaxis{yref[1:]}"].update(grid, range=[hi_y, lo_y])
         mark = " (selected)" if t.position == selected else ""
         notes.append(
@@ -494,7 +481,7 @@ def sampling_figure(traced, selected: int, height: int = 380) -> go.Figure:
                 f"({sy}, {sx}), 1 map px = {t.stride_in} image px",
             )
         )
-    layout["yaxis"]["title"] = "y (map px)"
+    layout["yaxis"]["title"] = "row (map px)"
     return go.Figure(
         traces,
         layout=dict(

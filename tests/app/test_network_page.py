@@ -107,10 +107,17 @@ def test_figures_draw_other_networks_and_dysample_points(tiny_model, small_image
     a = analyze(model, small_image, baselines=False)
     traced = trace_sampling(a, dysample_points(model, small_image), 20, 30)
     marks = [network_figs.StepMark.of_sampling(t) for t in traced]
-    fig = network_figs.trace_image_figure(small_image, marks, (20, 30), a.steps[-1], (5, 7))
-    for t in traced:
-        shown = next(tr for tr in fig.data if tr.name == f"{t.name} points")
-        np.testing.assert_allclose(np.c_[shown.x, shown.y], t.points_px)
+    canvas = network_figs.trace_canvas(small_image, marks, (20, 30))
+    up = int(canvas.zoom)
+    for t in traced:  # each point a square of its step's colour, centred where it samples
+        colour = network_figs._rgb(network_figs.step_colour(t.position))
+        for px, py in t.points_px:
+            cy = int((py + 0.5 + canvas.margin) * up)
+            cx = int((px + 0.5 + canvas.margin) * up)
+            assert tuple(canvas.rgb[cy, cx]) in {
+                network_figs._rgb(network_figs.step_colour(m.position)) for m in marks
+            }
+        assert (canvas.rgb == colour).all(-1).any()
     fig = network_figs.sampling_figure(traced, 2)
     assert fig.layout.title.text == "Where the same image point samples at every step"
 
@@ -147,3 +154,45 @@ def test_a_small_odd_image_is_padded_and_traced():
     notes = " ".join(a["text"] for a in figure_titled(at, DIAGRAM)["layout"]["annotations"])
     assert "image 82×128<br>padded to 96×128" in notes
     assert len(_kernel_traces(at)) == 3
+
+
+def test_the_point_picture_is_the_exact_click_picture(reference):
+    """The page draws the traced point on a click picture (as Explore's): a click event on
+    any canvas pixel of an image pixel names that pixel, and the marks sit on the windows."""
+    from figures.network import _rgb, step_colour
+
+    analysis, finest = reference
+    at = open_app("network")
+    assert_clean(at)
+    canvas = at.session_state["network_canvas"]
+    h, w = analysis.image.shape[:2]
+    assert canvas.image_hw == (h, w) and canvas.zoom >= 1
+    z, m = int(canvas.zoom), canvas.margin
+    for row, col in ((0, 0), (h - 1, w - 1), (0, w - 1), (h - 1, 0), (17, 40)):
+        for dy, dx in ((0, 0), (z - 1, z - 1)):
+            event = {"row": (m + row) * z + dy, "col": (m + col) * z + dx}
+            assert canvas.pixel_of_event(event) == (row, col)
+    # the coarsest window (P5→P4, 160×160 image px) dashed in its colour at its corner
+    iy, ix = int(at.session_state["sel_y"]), int(at.session_state["sel_x"])
+    step = analysis.steps[0]
+    r = (step.carafe.up_kernel - 1) // 2
+    sy, sx = iy // step.stride_in, ix // step.stride_in
+    y0, x0 = ((sy - r) * step.stride_in + m) * z, ((sx - r) * step.stride_in + m) * z
+    assert tuple(canvas.rgb[y0, x0]) == _rgb(step_colour(0))
+
+
+def test_unused_outputs_are_drawn_as_unused_and_offsets_rows_first():
+    at = open_app("network")
+    assert_clean(at)
+    notes = [a["text"] for a in figure_titled(at, DIAGRAM)["layout"]["annotations"]]
+    idle = [t for t in notes if "feeds nothing" in t]
+    assert len(idle) == 3 and not any("<b>P2</b>" in t for t in idle)  # P3, P4, P5 only
+    dotted = [
+        s for s in figure_titled(at, DIAGRAM)["layout"]["shapes"] if s["line"].get("dash") == "dot"
+    ]
+    assert len(dotted) == 6  # output conv and FPN out of P3, P4, P5
+    notice = next(m.value for m in at.markdown if m.value.startswith("**What to notice**"))
+    assert len(notice.splitlines()) <= 4  # the heading and at most three lines
+    assert "Only P2 feeds the head" in notice
+    page = " ".join(m.value for m in at.markdown)
+    assert "(dx, dy)" not in page and "moves (rows, cols), map px" in page

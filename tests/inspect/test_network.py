@@ -14,7 +14,13 @@ from carafe.inspect.catalog import load_model
 from carafe.inspect.imageio import load_image_file, sample_images
 from carafe.inspect.network.diagram import network_diagram
 from carafe.inspect.network.trace import map_to_image, trace_kernels, trace_sampling
-from carafe.inspect.network.words import sampling_caption, trace_caption
+from carafe.inspect.network.words import (
+    notice_lines,
+    offset_rows_cols,
+    sampling_caption,
+    trace_caption,
+    unused_outputs_line,
+)
 from carafe.inspect.sampling import dysample_points
 from carafe.models import build_model, default_config
 from tests.conftest import TinySegModel
@@ -243,3 +249,51 @@ def test_sampling_caption_both_ways(dysample_run):
     text = sampling_caption(still)
     assert "about equally far" in text and "furthest" not in text
     assert "no DySample step" in sampling_caption([])
+
+
+# --- what to notice, both ways ----------------------------------------------------------------
+def test_only_the_level_the_head_reads_is_used(shipped):
+    model, a = shipped
+    d = network_diagram(model, a)
+    assert d.head.level == 0  # the head reads P2 (SegmentationModel: head(pyramid[0]))
+    assert [p.name for p in d.unused_levels] == ["P3", "P4", "P5"]
+    assert unused_outputs_line(d) == (
+        "Only P2 feeds the head: the output convs of P3, P4 and P5 are computed but feed "
+        "nothing (drawn dotted)."
+    )
+    neck_only = replace(d, head=None)  # a detection neck hands every level on
+    assert neck_only.unused_levels == () and unused_outputs_line(neck_only) is None
+
+
+def test_notice_is_at_most_three_lines_read_from_the_trace(shipped):
+    model, a = shipped
+    d = network_diagram(model, a)
+    traced = trace_kernels(a, 128, 128)
+    lines = notice_lines(traced, [], d)
+    assert len(lines) == 3
+    assert lines[0] == "The same 5×5 kernel reads 160×160 image px at P5→P4 but 40×40 at P3→P2."
+    flat = [_uniform(t) for t in traced]
+    assert "about equally concentrated" in notice_lines(flat, [], d)[1]
+    peaked = flat[:2] + [_with(flat[2], entropy=0.3, peak=0.9)]
+    line = notice_lines(peaked, [], d)[1]
+    assert "P3→P2's kernel is the most concentrated (entropy 0.30 nats)" in line
+    assert "about equally" not in line
+    same = [replace(t, window_px=40, stride_in=8) for t in traced]
+    assert notice_lines(same, [], d)[0] == "Every 5×5 window covers 40×40 image px."
+    assert notice_lines(traced, [], replace(d, head=None))[2:] == []  # nothing unused
+
+
+def test_notice_of_dysample_points_both_ways(dysample_run):
+    model, a, points = dysample_run
+    d = network_diagram(model, a)
+    traced = trace_sampling(a, points, 33, 61)
+    far = max(traced, key=lambda t: t.mean_move_px)
+    assert f"furthest on the image at {far.name}" in notice_lines([], traced, d)[0]
+    still = [replace(t, offsets_px=np.zeros_like(t.offsets_px)) for t in traced]
+    assert (
+        notice_lines([], still, d)[0] == "DySample's points move about 0.0 image px at every step."
+    )
+
+
+def test_offsets_are_written_rows_first_as_on_explore():
+    assert offset_rows_cols((0.5, -2.0)) == (-2.0, 0.5)  # stored (dx, dy): dy is the row

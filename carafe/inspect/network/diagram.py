@@ -115,6 +115,15 @@ class NetworkDiagram:
     image_hw: tuple[int, int] | None  # the analysed image
     padded_hw: tuple[int, int] | None  # what the model saw after padding
 
+    @property
+    def unused_levels(self) -> tuple[PyramidLevel, ...]:
+        """The pyramid levels whose output (conv and map) feeds nothing: every level but the
+        one the head reads. None are unused without a head (a detection neck hands every
+        level on)."""
+        if self.head is None:
+            return ()
+        return tuple(p for p in self.pyramid if p.level != self.head.level)
+
 
 def backbone_level_name(level: int) -> str:
     """The backbone map feeding pyramid level ``level``: C2 for P2 and so on."""

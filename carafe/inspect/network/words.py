@@ -10,12 +10,31 @@ import numpy as np
 from carafe.inspect.network.trace import TracedKernel, TracedSampling
 from carafe.inspect.pixel import PADDING_NOTE
 
-__all__ = ["SAME_ENTROPY", "SAME_MOVE", "sampling_caption", "trace_caption"]
+__all__ = [
+    "OFFSET_CONVENTION",
+    "SAME_ENTROPY",
+    "SAME_MOVE",
+    "notice_lines",
+    "offset_rows_cols",
+    "sampling_caption",
+    "trace_caption",
+    "unused_outputs_line",
+]
 
 #: Entropies (nats) closer than this count as "about equally concentrated".
 SAME_ENTROPY = 0.05
 #: Sampling points that move less than this much apart (image px) move "about equally far".
 SAME_MOVE = 0.5
+
+
+#: How DySample's moves are written on every page (Explore too): rows first, like pixels.
+OFFSET_CONVENTION = "(rows, cols): down and right positive"
+
+
+def offset_rows_cols(offset) -> tuple[float, float]:
+    """A move stored (dx, dy), as the pages write it: (rows, cols) = (dy, dx)."""
+    dx, dy = (float(v) for v in offset)
+    return dy, dx
 
 
 def _listing(items: list[str]) -> str:
@@ -106,3 +125,67 @@ def sampling_caption(traced: list[TracedSampling]) -> str:
                 else f" On the image they move furthest at {far.name} and least at {near.name}."
             )
     return text
+
+
+def unused_outputs_line(diagram) -> str | None:
+    """The sentence saying which FPN outputs feed nothing (the head reads one level only), or
+    None when every drawn output is used (no head: a detection neck hands all of them on)."""
+    unused = diagram.unused_levels
+    if not unused:
+        return None
+    head = next(p.name for p in diagram.pyramid if p.level == diagram.head.level)
+    names = _listing([p.name for p in unused])
+    return (
+        f"Only {head} feeds the head: the output convs of {names} are computed but feed "
+        "nothing (drawn dotted)."
+    )
+
+
+def notice_lines(traced: list[TracedKernel], sampled: list[TracedSampling], diagram) -> list[str]:
+    """At most three short lines of what to notice, each computed from this image's trace:
+    how far the same kernel reaches at each step, which kernel is most concentrated (or how
+    far DySample's points move), and which outputs feed nothing."""
+    lines = []
+    if traced:
+        k = traced[0].view.kernel.shape[0]
+        wide = max(traced, key=lambda t: t.window_px)
+        narrow = min(traced, key=lambda t: t.window_px)
+        if wide.window_px > narrow.window_px:
+            lines.append(
+                f"The same {k}×{k} kernel reads {wide.window_px}×{wide.window_px} image px at "
+                f"{wide.name} but {narrow.window_px}×{narrow.window_px} at {narrow.name}."
+            )
+        else:
+            lines.append(f"Every {k}×{k} window covers {wide.window_px}×{wide.window_px} image px.")
+        entropies = [t.view.entropy for t in traced]
+        top = traced[0].max_entropy
+        if len(traced) > 1 and max(entropies) - min(entropies) >= SAME_ENTROPY:
+            sharp = min(traced, key=lambda t: t.view.entropy)
+            flat = max(traced, key=lambda t: t.view.entropy)
+            lines.append(
+                f"At this point {sharp.name}'s kernel is the most concentrated (entropy "
+                f"{sharp.view.entropy:.2f} nats), {flat.name}'s the most spread "
+                f"({flat.view.entropy:.2f}; uniform: {top:.2f})."
+            )
+        else:
+            lines.append(
+                f"At this point the kernels are about equally concentrated (entropy "
+                f"{min(entropies):.2f}–{max(entropies):.2f} nats; uniform: {top:.2f})."
+            )
+    elif sampled:
+        far = max(sampled, key=lambda t: t.mean_move_px)
+        near = min(sampled, key=lambda t: t.mean_move_px)
+        if len(sampled) > 1 and far.mean_move_px - near.mean_move_px >= SAME_MOVE:
+            lines.append(
+                f"DySample's points move furthest on the image at {far.name} "
+                f"({far.mean_move_px:.1f} image px), least at {near.name} "
+                f"({near.mean_move_px:.1f})."
+            )
+        else:
+            lines.append(
+                f"DySample's points move about {far.mean_move_px:.1f} image px at every step."
+            )
+    unused = unused_outputs_line(diagram)
+    if unused:
+        lines.append(unused)
+    return lines[:3]
