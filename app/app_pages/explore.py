@@ -1,4 +1,7 @@
-"""Explore: the image with its segmentation; click a pixel to see its CARAFE kernel."""
+"""Explore: the image with its segmentation; click a pixel to see its CARAFE kernel.
+
+Look first, read on demand: the picture and the kernel open the page under one measured line
+about this image; the rest waits in expanders and later tabs."""
 
 from __future__ import annotations
 
@@ -21,7 +24,12 @@ from figures import draw, style
 from figures.click_image import click_canvas, click_image
 
 from carafe.inspect.catalog import load_metrics, stored_border_sentence
-from carafe.inspect.habits import border_sentence, flat_sentence, what_if_sentence
+from carafe.inspect.habits import (
+    border_sentence,
+    entropy_sentence,
+    flat_sentence,
+    what_if_sentence,
+)
 from carafe.inspect.kernel_compare import compare_pixel
 from carafe.inspect.pixel import PADDING_NOTE, kernel_view, start_pixel
 from carafe.inspect.regions import image_alignment_sentence, pixel_alignment_sentence
@@ -56,14 +64,6 @@ class Explored:
 def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_names) -> None:
     """The panel: three kernels on one window, then own-object share, padding weight, value."""
     cmp = compare_pixel(step, oy, ox, channel, segmentation)
-    st.subheader("The same pixel, three ways")
-    st.markdown(
-        "Bilinear interpolation and nearest neighbour are weighted sums of the same window too, "
-        "with **fixed** weights: bilinear gives every output pixel up to 4 taps that depend only "
-        "on where it sits in its s×s block; nearest copies the centre tap. CARAFE predicts its "
-        "weights from the content. All three on the same 0–1 colour scale; taps marked "
-        "*other* lie on another object of the predicted segmentation, *pad* outside the image."
-    )
     st.plotly_chart(
         kernel_figs.comparison_figure(cmp, class_names),
         config=style.png_config(f"three_kernels_{oy}_{ox}"),
@@ -82,26 +82,30 @@ def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_na
     st.markdown(texts.numbers_table(rows))
     if cmp.own_label is not None and class_names:
         own = class_names[cmp.own_label] if cmp.own_label < len(class_names) else cmp.own_label
-        shares = {m.method: m.own_share for m in cmp.methods}
-        st.caption(
-            f"The output pixel's predicted class is **{own}**. CARAFE puts "
-            f"{shares['carafe']:.3f} of its weight on taps of that class, bilinear "
-            f"{shares['bilinear']:.3f}, nearest {shares['nearest']:.3f}. Where the whole window "
-            "is one object all three are 1 and the kernels differ only in how they average "
-            "the texture."
+        st.caption(f"Predicted class of the output pixel: **{own}**.")
+    with st.expander("How the three kernels are made"):
+        st.markdown(
+            "Bilinear interpolation and nearest neighbour are weighted sums of the same window "
+            "too, with **fixed** weights: bilinear gives every output pixel up to 4 taps that "
+            "depend only on where it sits in its s×s block; nearest copies the centre tap. "
+            "CARAFE predicts its weights from the content. All three on the same 0–1 colour "
+            "scale; taps marked *other* lie on another object of the predicted segmentation, "
+            "*pad* outside the image. Where the whole window is one object, all three put "
+            "weight 1 on it and differ only in how they average the texture."
         )
 
 
 def intro() -> None:
-    st.title("Explore: what does CARAFE predict?")
-    st.markdown(
-        "CARAFE enlarges a feature map ×2 in a **content-aware** way: for every output pixel it "
-        "predicts a small k×k **reassembly kernel** from the image content, and the output is the "
-        "kernel-weighted sum of the k×k input pixels around the source location. Bilinear "
-        "interpolation always uses the same fixed weights; CARAFE can put its weight on the side "
-        "of an edge that belongs to the same object. **Click any pixel** of the image (or type its "
-        "row/column) to see its kernel; it starts at a typical pixel of this image's edges."
-    )
+    """What CARAFE does and how to use the page, on demand."""
+    with st.expander("What CARAFE does, and how to use this page"):
+        st.markdown(
+            "CARAFE enlarges a feature map ×2 in a **content-aware** way: for every output pixel it "
+            "predicts a small k×k **reassembly kernel** from the image content, and the output is the "
+            "kernel-weighted sum of the k×k input pixels around the source location. Bilinear "
+            "interpolation always uses the same fixed weights; CARAFE can put its weight on the side "
+            "of an edge that belongs to the same object. **Click any pixel** of the image (or type its "
+            "row/column) to see its kernel; it starts at a typical pixel of this image's edges."
+        )
 
 
 def step_caption(cur) -> None:
@@ -116,14 +120,20 @@ def step_caption(cur) -> None:
 
 def image_edges(cur):
     """The image-wide measure of how the kernels follow this image's colour regions (None
-    when it cannot be measured), stated first."""
-    if not cur.training_like:
-        st.caption(texts.TRAINED_FOR)
+    when it cannot be measured), stated first: the page's "what to notice"."""
     edges = state.image_alignment_for(
         cur.model_name, cur.image_key, cur.analysis, state.scene_name(cur.name)
     )
     if edges is not None:
         st.markdown("**This image's edges.** " + image_alignment_sentence(edges))
+    else:
+        st.markdown(
+            "**This image's edges.** No kernel window of this image straddles two of its "
+            "parts, so there is no edge for the kernels to follow."
+        )
+    if not cur.training_like:
+        with st.expander("Not a training scene: what the model's classes mean here"):
+            st.caption(texts.TRAINED_FOR)
     return edges
 
 
@@ -164,10 +174,15 @@ def _dysample(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
     """Where the DySample twin samples for the same output pixel, as a sparse kernel."""
     cur, step, k = ex.cur, ex.step, ex.k
     points = state.dysample_points_for(cur.image_key, cur.image)
-    if points is None or cur.step_index >= len(points) or points[cur.step_index] is None:
-        return
-    pts = points[cur.step_index]
-    if pts.shape[1:3] != step.output_shape:
+    pts = None
+    if points is not None and cur.step_index < len(points):
+        pts = points[cur.step_index]
+    if pts is None or pts.shape[1:3] != step.output_shape:
+        st.caption(
+            "No DySample twin is shipped (assets/dysample.safetensors)."
+            if points is None
+            else "The DySample twin has no sampling points for this step."
+        )
         return
     sampled = sampling_at(pts, step, oy, ox)
     st.markdown(f"**DySample twin** (trained the same way, ICCV 2023) at pixel ({oy}, {ox})")
@@ -229,9 +244,9 @@ def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
     widgets.kernel_metrics(view)
     sy, sx = view.source
     st.markdown(
-        f"Output pixel **({oy}, {ox})** takes its value from the {k}×{k} window around input "
-        f"pixel **({sy}, {sx})** = (⌊{oy}/{step.scale}⌋, ⌊{ox}/{step.scale}⌋). The weights sum "
-        f"to {view.weight_sum:.4f}."
+        f"Output pixel **({oy}, {ox})** reads the {k}×{k} window around input pixel "
+        f"**({sy}, {sx})** = (⌊{oy}/{step.scale}⌋, ⌊{ox}/{step.scale}⌋); weights sum to "
+        f"{view.weight_sum:.4f}."
     )
     if view.padding_weight > PADDING_NOTE:
         st.warning(
@@ -240,8 +255,6 @@ def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
             "model padded), so that weight pulls the output toward zero instead of toward "
             "the image's features."
         )
-    st.caption(flat_sentence(ex.flat))
-    _dysample(ex, oy, ox, per_pixel)
 
 
 def image_panel(ex: Explored, view) -> tuple[int, int]:
@@ -275,13 +288,14 @@ def image_panel(ex: Explored, view) -> tuple[int, int]:
             + image_figs.legend_html(analysis.class_names, np.unique(analysis.segmentation)),
             unsafe_allow_html=True,
         )
-    st.caption(
-        f"White-and-black frame with four ticks: the output pixel (it covers "
-        f"{step.stride_out}×{step.stride_out} image pixels). Dashed cyan: its {k}×{k} source "
-        f"window in the coarser input map (each input pixel covers "
-        f"{step.stride_in}×{step.stride_in} image pixels). Grey: outside the image (zero "
-        "padding). A click selects the output pixel under the cursor."
-    )
+    with st.expander("How to read the picture"):
+        st.caption(
+            f"White-and-black frame with four ticks: the output pixel (it covers "
+            f"{step.stride_out}×{step.stride_out} image pixels). Dashed cyan: its {k}×{k} source "
+            f"window in the coarser input map (each input pixel covers "
+            f"{step.stride_in}×{step.stride_in} image pixels). Grey: outside the image (zero "
+            "padding). A click selects the output pixel under the cursor."
+        )
     oy, ox = state.pixel_inputs(step, key="explore_px")
     st.button(
         "Show me an edge pixel",
@@ -298,7 +312,6 @@ def feature_maps(ex: Explored, view) -> int:
     """One channel of the input map and of CARAFE's output, the pixel and its window marked;
     returns the channel."""
     step, oy, ox = ex.step, view.y, view.x
-    st.subheader("Feature maps at the right scale")
     ch = widgets.channel_picker(step, "explore_channel")
     vh, vw = step.geometry.visible_input_hw()
     if (vh, vw) != tuple(step.input.shape[1:]):
@@ -354,20 +367,20 @@ def pixel_view(ex: Explored) -> None:
     with left:
         oy, ox = image_panel(ex, view)
     view = kernel_view(step, oy, ox, ex.group)
-    ch = feature_maps(ex, view)
-    show_comparison(step, oy, ox, ch, analysis.segmentation, analysis.class_names)
+    ways, dysample, maps = st.tabs(["The same pixel, three ways", "DySample twin", "Feature maps"])
+    with maps:
+        ch = feature_maps(ex, view)
+    with ways:
+        show_comparison(step, oy, ox, ch, analysis.segmentation, analysis.class_names)
+    with dysample:
+        _dysample(ex, oy, ox, per_pixel)
 
 
 def kernel_statistics(ex: Explored) -> None:
     """Entropy, peak and lean of every kernel over the whole image."""
     details, step = ex.details, ex.step
-    st.subheader("Kernel statistics over the whole image")
-    st.markdown(
-        "Where do kernels **spread out** (high entropy, like bilinear) and where do they "
-        "**concentrate** (high peak)? The centre-of-mass map shows where each kernel **leans**: "
-        "near an edge a good kernel leans away from the other object (paper, Fig. 5). "
-        "Colour = direction (wheel), brightness = distance; arrows on a coarse grid."
-    )
+    oh, ow = step.visible_output_hw()
+    st.caption(entropy_sentence(details.entropy[ex.group, :oh, :ow], ex.k, step.scale))
     columns = st.columns(3)
     stats = map_figs.kernel_statistics_figures(
         details,
@@ -382,17 +395,28 @@ def kernel_statistics(ex: Explored) -> None:
         )
     wheel, caption = st.columns([1, 6])
     wheel.image(map_figs.wheel_legend(), width=64, caption="direction")
-    caption.caption(
-        "Wheel: right = leans right (+dx), up = leans up (−dy); no colour = centred "
-        "kernel. Arrows only where the lean is clear. The grey image underneath shows where the "
-        "objects are. " + border_sentence(ex.border)
-    )
+    caption.caption("Lean: colour = direction (wheel), brightness = distance.")
+    with st.expander("How to read these maps"):
+        st.markdown(
+            "**Entropy** (nats) measures how spread out a kernel is: 0 when one tap holds all "
+            f"the weight, log(k²) = {np.log(ex.k**2):.2f} when every tap holds the same. "
+            "**Peak** is the largest tap weight. The centre-of-mass map shows where each kernel "
+            "**leans**: near an edge a good kernel leans away from the other object (paper, "
+            "Fig. 5). Wheel: right = leans right (+dx), up = leans up (−dy); no colour = "
+            "centred kernel. Arrows only where the lean is clear, on a coarse grid. The grey "
+            "image underneath shows where the objects are."
+        )
 
 
 def border_section(ex: Explored) -> None:
     """One output row across the image: CARAFE, bilinear, nearest and the what-if."""
     cur, step = ex.cur, ex.step
-    st.subheader("At the image border: zero padding")
+    st.markdown(border_sentence(ex.border))
+    st.caption(
+        "The **border ring** is the outermost row and column of output pixels on each side. "
+        "The Compare page's **border frame** is wider: every output pixel whose window reaches "
+        "past the image."
+    )
     st.markdown(
         "Outside the input map the op reads **zeros** (zero padding, as in the paper's code and "
         "mmcv), and where the image does not fill the map the model padded it with black. A "
@@ -437,8 +461,12 @@ def border_section(ex: Explored) -> None:
         st.caption(stored)
 
 
+def flat_section(ex: Explored) -> None:
+    """What the kernels do where the window lies on one colour."""
+    st.markdown(flat_sentence(ex.flat))
+
+
 def downloads_section(cur) -> None:
-    st.subheader("Downloads")
     st.download_button(
         "Kernels and maps of this image (.npz)",
         data=lambda: downloads.download_npz(cur),
@@ -450,12 +478,13 @@ def downloads_section(cur) -> None:
 
 
 def main() -> None:
-    intro()
+    st.title("Explore: what does CARAFE predict?")
     cur = state.require_current()
     tour.banner("explore", cur)
-    step_caption(cur)
     widgets.require_kernels(cur.step)
     edges = image_edges(cur)
+    step_caption(cur)
+    intro()
     group = kernel_group(cur.step)
     border, flat = state.habits_for(
         cur.model_name, cur.image_key, cur.step_index, group, cur.step, cur.image
@@ -463,9 +492,17 @@ def main() -> None:
     explored = Explored(cur, group, border, flat, edges)
     pixel_view(explored)
     pins.panel(cur, "explore")
-    kernel_statistics(explored)
-    border_section(explored)
-    downloads_section(cur)
+    stats, border, flat, files = st.tabs(
+        ["Kernel statistics", "At the image border", "Flat regions", "Downloads"]
+    )
+    with stats:
+        kernel_statistics(explored)
+    with border:
+        border_section(explored)
+    with flat:
+        flat_section(explored)
+    with files:
+        downloads_section(cur)
     texts.cite()
 
 

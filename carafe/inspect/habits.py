@@ -303,7 +303,7 @@ def _texture(carafe_rough: float, bilinear_rough: float | None) -> str:
             else "rougher than"
         )
         return (
-            "The features there still vary a little, so the weights matter: CARAFE's output is "
+            "The features there are not constant, so the weights matter: CARAFE's output is "
             f"{ratio} bilinear's ({numbers}), a grid texture."
         )
     if bilinear_rough > ROUGHER * carafe_rough:
