@@ -78,6 +78,8 @@ import state  # noqa: E402 - after the message: imports carafe (and may build th
 import texts  # noqa: E402
 import tour  # noqa: E402
 
+from carafe.inspect.glossary import glossary_markdown  # noqa: E402
+
 names = state.checkpoint_names()
 if st.session_state.get("checkpoint") not in names:
     st.session_state["checkpoint"] = names[0]
@@ -141,6 +143,8 @@ def _sidebar() -> None:
                 "first; P2 (stride 4) is the finest level.",
             )
         tour.sidebar()
+        with st.expander("Glossary", icon=":material/menu_book:"):
+            st.markdown(glossary_markdown())
         st.caption(texts.WORKING_RANGE)
         st.caption(texts.PAPER)
 
