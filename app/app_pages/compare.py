@@ -1,6 +1,9 @@
 """Compare upsamplers: CARAFE vs nearest, bilinear, deconv and pixel shuffle on the same map,
 beside the DySample twin's own output (a separately trained model), where the differences lie,
-the twins' segmentations and the stored held-out metrics."""
+the twins' segmentations and the stored held-out metrics.
+
+Look first, read on demand: the panels open the page under one line worded from where the
+differences lie; the rest waits in expanders and later tabs."""
 
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ from carafe.inspect.compare.differences import (
     split_energy,
 )
 from carafe.inspect.compare.words import (
+    headline_sentence,
+    learned_pair_sentence,
+    panel_title,
     split_sentence,
     twin_input_sentence,
     twins_heading,
@@ -56,12 +62,18 @@ def peer_step(cur, twins: list[str]):
 
 
 def intro(step, kinds: list[str], names: dict[str, str], peer) -> None:
-    """What the panels show, and how each baseline is set up."""
+    """What the panels show, and how each baseline is set up (on demand)."""
+    with st.expander("What the panels show, and how the baselines are set up"):
+        intro_text(step, kinds, names, peer)
+
+
+def intro_text(step, kinds: list[str], names: dict[str, str], peer) -> None:
     st.markdown(
         f"The **same input map** (one FPN level of your image) upsampled ×2 by {len(kinds)} "
         "methods, all drawn with the **same colour scale**. Nearest copies pixels (blocky), "
-        "bilinear blends neighbours with fixed weights (blurry across edges); CARAFE chooses its "
-        "weights per pixel from the content, so edges can stay sharp where the image has them."
+        "bilinear blends neighbours with fixed weights; CARAFE chooses its weights per pixel "
+        "from the content. Panels marked **untrained** show a learned upsampler at its fixed "
+        "initialisation (below), not a trained one."
         + (
             f" The last panel, **{PEER_TITLE}**, is the output of a separately trained model "
             "with a DySample upsampler at the same FPN step: its own input, on the same colour "
@@ -70,31 +82,28 @@ def intro(step, kinds: list[str], names: dict[str, str], peer) -> None:
             else ""
         )
     )
-    st.caption(f"{texts.step_title(step)}")
-    with st.expander("How the baselines are set up (important for deconv and pixel shuffle)"):
-        for kind in kinds:
-            note = baseline_note(kind)
-            if kind == step.kind:
-                note = f"{names[kind]}: this checkpoint's own trained upsampler."
-            st.markdown(f"- {note}")
-        if peer is not None:
-            st.markdown(
-                f"- {PEER_TITLE}: the trained DySample model's own output at this step. It is "
-                "another model (own backbone and FPN), so its input is not the map the other "
-                "panels upsample; its sampling points are on the Explore page."
-            )
-        else:
-            st.markdown(
-                "- DySample has no fixed initialisation worth showing (untrained, it is "
-                "bilinear): it appears through its trained twin (segmentation, metrics, "
-                "outputs) when assets/dysample.safetensors is shipped."
-            )
+    for kind in kinds:
+        note = baseline_note(kind)
+        if kind == step.kind:
+            note = f"{names[kind]}: this checkpoint's own trained upsampler."
+        st.markdown(f"- {note}")
+    if peer is not None:
+        st.markdown(
+            f"- {PEER_TITLE}: the trained DySample model's own output at this step. It is "
+            "another model (own backbone and FPN), so its input is not the map the other "
+            "panels upsample; its sampling points are on the Explore page."
+        )
+    else:
+        st.markdown(
+            "- DySample has no fixed initialisation worth showing (untrained, it is "
+            "bilinear): it appears through its trained twin (segmentation, metrics, "
+            "outputs) when assets/dysample.safetensors is shipped."
+        )
 
 
-def channel_panels(step, kinds: list[str], names: dict[str, str], peer) -> tuple[int, list]:
-    """One channel of the input and of every upsampler's output on one colour scale; returns
-    (the channel, the panels' titles)."""
-    ch = widgets.channel_picker(step, "compare_channel")
+def channel_panels(step, kinds: list[str], names: dict[str, str], peer, ch: int) -> list:
+    """Channel ``ch`` of the input and of every upsampler's output on one colour scale;
+    returns the panels' titles."""
     maps = [step.input[ch]] + [step.outputs[k][ch] for k in kinds]
     titles = [f"input {step.input.shape[1]}×{step.input.shape[2]}"] + [names[k] for k in kinds]
     scales = [step.scale] + [1] * len(kinds)
@@ -115,13 +124,13 @@ def channel_panels(step, kinds: list[str], names: dict[str, str], peer) -> tuple
         key="compare_grid",
     )
     if peer is not None:
-        st.caption(twin_input_sentence(display_name(PEER), step.input, peer.input))
-    return ch, titles
+        with st.expander(f"The {PEER_TITLE}'s input"):
+            st.caption(twin_input_sentence(display_name(PEER), step.input, peer.input))
+    return titles
 
 
 def pca_panels(step, kinds: list[str], titles: list[str], peer) -> None:
     """Every channel at once: the maps projected onto the input's top three components."""
-    st.subheader("All channels at once: PCA → RGB")
     st.markdown(
         "Each feature map has many channels. Projecting every pixel's feature vector onto the "
         "three main directions of variation of the input map (principal components) gives an "
@@ -152,7 +161,6 @@ def pca_panels(step, kinds: list[str], titles: list[str], peer) -> None:
 def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> None:
     """CARAFE − each baseline, where those differences lie, and CARAFE − the DySample twin."""
     step = cur.step
-    st.subheader("Differences: CARAFE − baseline")
     if "carafe" not in step.outputs:
         st.info(widgets.no_kernels_note(step))
         return
@@ -217,6 +225,10 @@ def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> 
             )
         )
     with st.expander("Which pixels are the border frame and the object edges"):
+        st.caption(
+            "**Border frame**: every output pixel whose window reaches past the image. "
+            "Explore's **border ring** is narrower: the outermost output pixels only."
+        )
         st.plotly_chart(
             map_figs.region_figure(regions, REGIONS, "Regions of the output map"),
             config=style.png_config("compare_regions"),
@@ -296,7 +308,19 @@ def stored_metrics_view():
         return None
 
 
-def held_out_metrics(view) -> None:
+def learned_pairs(metrics) -> list[str]:
+    """CARAFE beside each other trained upsampler with a kernel alignment, from the numbers."""
+    kinds = [
+        r["upsampler"] for r in metrics.get("means", []) if r.get("kernel_alignment")
+    ]  # the order of metrics.json
+    first = "carafe" if "carafe" in kinds else None
+    if first is None:
+        return []
+    pairs = [learned_pair_sentence(metrics, first, k) for k in kinds if k != first]
+    return [p for p in pairs if p]
+
+
+def held_out_metrics(view, metrics) -> None:
     """The stored metrics: means over seeds, kernel alignment, every run and per-class IoU."""
     columns = set(view.means.columns) | set(view.runs.columns)
     fmt = {
@@ -343,6 +367,8 @@ def held_out_metrics(view) -> None:
         for note in view.notes:
             if note:
                 st.markdown(note)
+        for pair in learned_pairs(metrics):
+            st.markdown(pair)
     with st.expander(f"Every run ({len(view.runs.rows)}) and per-class IoU"):
         split_table(view.runs, "metrics_runs", fmt)
         st.dataframe(
@@ -356,26 +382,51 @@ def held_out_metrics(view) -> None:
     )
 
 
+def notice(cur, kinds: list[str], names: dict[str, str], ch: int) -> None:
+    """What to notice: where CARAFE differs from the panels on the same input (channel ch)."""
+    step = cur.step
+    if "carafe" not in step.outputs:
+        return
+    others = [k for k in kinds if k != "carafe"]
+    diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
+    regions = difference_regions(step.geometry, step.output_shape, cur.analysis.segmentation)
+    split = split_energy(diffs, regions, step.geometry.k)
+    what = f"the {len(others)} other panels (channel {ch})"
+    st.markdown(headline_sentence(split, what, cur.analysis.segmentation is not None))
+
+
 def main() -> None:
     st.title("Compare upsamplers")
     cur = state.require_current()
     step = cur.step
     kinds = [k for k in upsampler_kinds() if k in step.outputs]
-    names = {k: display_name(k) for k in kinds}
+    channels = step.input.shape[0]
+    names = {k: panel_title(k, step.kind, channels, step.scale) for k in kinds}
     twins = twin_names(exclude=cur.model_name)
     peer = peer_step(cur, twins)
+    ch = widgets.channel_picker(step, "compare_channel")
+    notice(cur, kinds, names, ch)
+    st.caption(texts.step_title(step))
+    titles = channel_panels(step, kinds, names, peer, ch)
     intro(step, kinds, names, peer)
-    ch, titles = channel_panels(step, kinds, names, peer)
-    pca_panels(step, kinds, titles, peer)
-    differences(cur, kinds, names, ch, peer)
-    twins_segmentations(cur, twins)
-    view = stored_metrics_view()
-    if view is not None:
-        held_out_metrics(view)
-    st.markdown(
-        "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): nearest "
-        "36.5, bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
-    )
+    diff_tab, pca_tab, seg_tab, metrics_tab = st.tabs(
+        ["Differences: CARAFE − baseline", "All channels (PCA → RGB)", "Segmentations",
+         "Held-out metrics"]
+    )  # fmt: skip
+    with diff_tab:
+        differences(cur, kinds, names, ch, peer)
+    with pca_tab:
+        pca_panels(step, kinds, titles, peer)
+    with seg_tab:
+        twins_segmentations(cur, twins)
+    with metrics_tab:
+        view = stored_metrics_view()
+        if view is not None:
+            held_out_metrics(view, load_metrics())
+        st.markdown(
+            "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): "
+            "nearest 36.5, bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
+        )
     texts.cite(stored="the held-out metrics (assets/metrics.json) and the paper's AP figures")
 
 

@@ -64,22 +64,22 @@ def _baselines(step) -> list[str]:
 
 
 def test_difference_caption_is_worded_from_the_maps_shown(page, reference):
-    from carafe.inspect.catalog import display_name
     from carafe.inspect.compare.differences import (
         border_padding_weight,
         difference_regions,
         split_energy,
     )
-    from carafe.inspect.compare.words import split_sentence
+    from carafe.inspect.compare.words import panel_title, split_sentence
 
     analysis, step = reference
     ch = _channel(page)
     others = _baselines(step)
     diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
     # the maps the caption describes are the ones drawn
-    spec = _figure_with_panel(page, f"CARAFE − {display_name(others[0])}")
+    names = {k: panel_title(k, step.kind, step.input.shape[0]) for k in others}
+    spec = _figure_with_panel(page, f"CARAFE − {names[others[0]]}")
     for k, d in zip(others, diffs, strict=True):
-        z = heatmap_z(_panel(spec, f"CARAFE − {display_name(k)}"))
+        z = heatmap_z(_panel(spec, f"CARAFE − {names[k]}"))
         np.testing.assert_allclose(z, d, atol=1e-5)
     labels = difference_regions(step.geometry, step.output_shape, analysis.segmentation)
     split = split_energy(diffs, labels, step.geometry.k)
@@ -102,6 +102,49 @@ def test_difference_caption_is_worded_from_the_maps_shown(page, reference):
     named = [r for r in split.regions if f"concentrate in the {r.name}" in verdict]
     assert all(r.energy_share > r.area_share for r in named)
     assert named or "spread about evenly" in verdict
+
+
+def test_page_opens_with_a_headline_worded_from_the_split(page, reference):
+    from carafe.inspect.compare.differences import difference_regions, split_energy
+    from carafe.inspect.compare.words import headline_sentence
+
+    analysis, step = reference
+    ch = _channel(page)
+    others = _baselines(step)
+    diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
+    labels = difference_regions(step.geometry, step.output_shape, analysis.segmentation)
+    expected = headline_sentence(
+        split_energy(diffs, labels, step.geometry.k),
+        f"the {len(others)} other panels (channel {ch})",
+    )
+    assert page.markdown[0].value == expected
+    assert not any("edges can stay sharp" in m.value for m in page.markdown)
+
+
+def test_untrained_panels_say_so_in_their_titles(page, reference):
+    from carafe.inspect.catalog import baseline_note, display_name
+
+    _, step = reference
+    grid = _figure_with_panel(page, "CARAFE")
+    titles = _panel_titles(grid)
+    for kind in _baselines(step):
+        untrained = "untrained" in baseline_note(kind)  # the registry's own description
+        title = f"{display_name(kind)} (untrained)" if untrained else display_name(kind)
+        assert title in titles, (kind, titles)
+    assert "CARAFE" in titles and "CARAFE (untrained)" not in titles
+
+
+def test_held_out_metrics_compare_dysample_with_carafe(page):
+    from carafe.inspect.catalog import load_metrics
+    from carafe.inspect.compare.words import learned_pair_sentence
+
+    metrics = load_metrics()
+    kinds = [r["upsampler"] for r in (metrics or {}).get("means", []) if r.get("kernel_alignment")]
+    if "dysample" not in kinds or "carafe" not in kinds:
+        pytest.skip("no DySample kernel alignment in assets/metrics.json")
+    expected = learned_pair_sentence(metrics, "carafe", "dysample")
+    assert expected in [m.value for m in page.markdown]
+    assert "DySample has none" in expected  # DySample has no content-blind control
 
 
 def test_dysample_twin_is_a_peer_on_the_same_scale(page, reference):

@@ -18,6 +18,9 @@ from carafe.inspect.compare.differences import (
     split_energy,
 )
 from carafe.inspect.compare.words import (
+    headline_sentence,
+    learned_pair_sentence,
+    panel_title,
     split_sentence,
     twin_input_sentence,
     twins_heading,
@@ -131,7 +134,83 @@ def test_sentence_says_border_where_the_border_dominates():
     assert f"5×5 window reaches past the image: {border.area_share:.0%} of the pixels" in text
     assert f"They concentrate in the border frame ({border.concentration:.1f}×" in text
     assert "not at object edges" in text
-    assert "put 72% of their weight (mean) on taps outside the image" in text
+    assert "put 72% of their weight (mean over the border frame) on taps outside" in text
+    assert "Explore's border ring" in text  # the other page's definition, named
+
+
+def test_headline_names_the_border_frame_where_it_holds_the_differences():
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    split = split_energy([np.where(labels == BORDER, 3.0, 0.1)], labels, GEO.k)
+    border, edges = split.region("border frame"), split.region("object edges")
+    text = headline_sentence(split, "the 4 other panels")
+    assert f"most densely in the border frame: {border.energy_share:.0%}" in text
+    assert f"Object edges hold {edges.energy_share:.0%} on {edges.area_share:.0%}" in text
+    assert "no more than their share" in text and "sharp" not in text
+
+
+def test_headline_names_edges_where_they_hold_the_differences():
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    split = split_energy(_edge_differences(labels), labels, GEO.k)
+    text = headline_sentence(split, "the 4 other panels")
+    assert "most densely at object edges: 100%" in text and "border frame" not in text
+
+
+def test_headline_when_even_equal_or_unsegmented():
+    labels = _recount_labels(GEO, OUT_HW, _square_segmentation())
+    even = headline_sentence(split_energy([np.ones(OUT_HW)], labels, 5), "the panels")
+    assert "about evenly" in even and "most densely" not in even
+    equal = headline_sentence(split_energy([np.zeros(OUT_HW)], labels, 5), "the panels")
+    assert "equals the panels" in equal
+    bare = difference_regions(GEO, OUT_HW, None)
+    diff = np.where(bare == BORDER, 3.0, 0.1)
+    text = headline_sentence(split_energy([diff], bare, 5), "the panels", segmentation=False)
+    assert "in the border frame" in text and "Object edges" not in text
+
+
+def test_panel_title_marks_untrained_learned_baselines_only():
+    assert panel_title("deconv", "carafe", 64) == "Deconv (untrained)"
+    assert panel_title("pixel_shuffle", "carafe", 64) == "Pixel shuffle (untrained)"
+    assert panel_title("bilinear", "carafe", 64) == "Bilinear"  # nothing to train
+    assert panel_title("nearest", "carafe", 64) == "Nearest"
+    assert panel_title("deconv", "deconv", 64) == "Deconv"  # the model's own, trained
+
+
+def _run(kind, seed, share, miou, moved=None):
+    own = {kind: share, "bilinear": 0.9}
+    if moved is not None:
+        own[f"{kind}_moved"] = moved
+    return {
+        "upsampler": kind,
+        "seed": seed,
+        "miou": miou,
+        "kernel_alignment": {"own_object_share": own},
+    }
+
+
+def test_learned_pair_sentence_ranks_only_where_every_seed_agrees():
+    metrics = {
+        "runs": [
+            _run("carafe", 0, 0.882, 87.5, moved=0.70),
+            _run("carafe", 1, 0.884, 85.5, moved=0.71),
+            _run("dysample", 0, 0.890, 87.1),
+            _run("dysample", 1, 0.894, 85.3),
+        ]
+    }
+    text = learned_pair_sentence(metrics, "carafe", "dysample")
+    # DySample's share is higher in every seed; the mIoU seeds overlap: no ranking
+    assert "own-object share CARAFE 0.883, DySample 0.892" in text
+    assert "every CARAFE seed below every DySample seed" in text
+    assert "mIoU (%) CARAFE 86.5, DySample 86.2, their seeds overlap (not ranked)" in text
+    assert "Only CARAFE has a content-blind control" in text and "0.705" in text
+    assert "DySample has none" in text
+    apart = {"runs": [_run("carafe", 0, 0.93, 88.0, 0.7), _run("dysample", 0, 0.90, 86.0)]}
+    text = learned_pair_sentence(apart, "carafe", "dysample")
+    assert "(stored, 1 seed each)" in text
+    assert text.count("every CARAFE seed above every DySample seed") == 2
+    both = {"runs": [_run("carafe", 0, 0.93, 88.0, 0.7), _run("dysample", 0, 0.90, 86.0, 0.6)]}
+    assert "Only" not in learned_pair_sentence(both, "carafe", "dysample")
+    assert learned_pair_sentence({"runs": [_run("carafe", 0, 0.9, 88.0)]}, "carafe", "x") == ""
+    assert learned_pair_sentence(None, "carafe", "dysample") == ""
 
 
 def test_sentence_for_even_equal_and_unsegmented_maps():

@@ -1,12 +1,15 @@
 """The Compare page's sentences, each worded from the numbers it quotes: where CARAFE − baseline
-differences lie (:mod:`carafe.inspect.compare.differences`), how the DySample twin's input
-differs, the twins' heading and the note on undefined shares. Plain numpy, no drawing.
+differences lie (:mod:`carafe.inspect.compare.differences`) and the page's headline from them,
+which panels are untrained, how the DySample twin's input differs, two trained kernel or point
+upsamplers side by side from the stored metrics, the twins' heading and the note on undefined
+shares. Plain numpy, no drawing.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from carafe.inspect.catalog import display_name
 from carafe.inspect.compare.differences import (
     BORDER,
     EDGES,
@@ -14,9 +17,13 @@ from carafe.inspect.compare.differences import (
     DifferenceSplit,
     RegionShare,
 )
+from carafe.nn import upsampler_cost
 
 __all__ = [
     "CONCENTRATED",
+    "headline_sentence",
+    "learned_pair_sentence",
+    "panel_title",
     "split_sentence",
     "twin_input_sentence",
     "twins_heading",
@@ -90,9 +97,120 @@ def split_sentence(
         text += "."
     if padding_weight is not None and REGIONS[BORDER] in names:
         text += (
-            f" There CARAFE's kernels put {padding_weight:.0%} of their weight (mean) on taps "
-            "outside the image, which read zeros: its output fades toward zero at the border."
+            f" There CARAFE's kernels put {padding_weight:.0%} of their weight (mean over the "
+            "border frame) on taps outside the image, which read zeros. (Explore's border ring, "
+            "the outermost output pixels only, quotes a median.)"
         )
+    return text
+
+
+def headline_sentence(split: DifferenceSplit, what: str, segmentation: bool = True) -> str:
+    """The page's "what to notice": where the differences of ``what`` lie most densely, and
+    whether object edges hold more than their share (from ``split`` alone)."""
+    if not split.energy > 0:
+        return f"CARAFE's output equals {what} here: no difference anywhere."
+    shown = [r for r in split.regions if r.pixels]
+    top = max(shown, key=lambda r: r.concentration)
+    head = f"CARAFE differs from {what} "
+    if top.concentration < CONCENTRATED:
+        return head + (
+            "about evenly over the map: no region holds clearly more of the squared difference "
+            "than its share of the pixels."
+        )
+    text = head + (
+        f"most densely {_WHERE[top.name]}: {top.energy_share:.0%} of the squared difference on "
+        f"{top.area_share:.0%} of the pixels."
+    )
+    edges = split.regions[EDGES]
+    if not segmentation or top.name == REGIONS[EDGES]:
+        return text
+    if edges.pixels == 0:
+        return text + " No window holds two predicted classes."
+    more = "more than" if edges.concentration >= CONCENTRATED else "no more than"
+    return text + (
+        f" Object edges hold {edges.energy_share:.0%} on {edges.area_share:.0%}: {more} their "
+        "share."
+    )
+
+
+def panel_title(kind: str, own_kind: str, channels: int, scale: int = 2) -> str:
+    """A panel's title: the kind's display name, with "(untrained)" where the panel shows a
+    learned upsampler (one with parameters) at its fixed initialisation, not the model's own."""
+    name = display_name(kind)
+    if kind == own_kind or upsampler_cost(kind, channels, scale)["params"] == 0:
+        return name
+    return f"{name} (untrained)"
+
+
+def _seeds(metrics: dict, kind: str, pick) -> list[float]:
+    values = []
+    for run in metrics.get("runs", []):
+        if run.get("upsampler") == kind:
+            try:
+                values.append(float(pick(run)))
+            except (KeyError, TypeError):
+                continue
+    return values
+
+
+def _rank(a: list[float], b: list[float]) -> str:
+    """Whether every seed of ``a`` is "above" / "below" every seed of ``b``, or "overlapping"."""
+    if a and b and min(a) > max(b):
+        return "above"
+    if a and b and max(a) < min(b):
+        return "below"
+    return "overlapping"
+
+
+def learned_pair_sentence(metrics: dict | None, first: str, second: str) -> str:
+    """``first`` against ``second`` (two trained upsampler kinds) from the stored held-out
+    metrics: own-object share and mIoU per seed, ranked only where every seed agrees, and
+    which of them has a content-blind control. "" when either has no kernel alignment."""
+    shares = {}
+    for kind in (first, second):
+        share = _seeds(
+            metrics or {}, kind, lambda r, k=kind: r["kernel_alignment"]["own_object_share"][k]
+        )
+        if not share:
+            return ""
+        shares[kind] = share
+    miou = {k: _seeds(metrics, k, lambda r: r["miou"]) for k in (first, second)}
+    a, b = display_name(first), display_name(second)
+
+    def mean(values):
+        return sum(values) / len(values)
+
+    def compare(values, label, fmt):
+        rank = _rank(values[first], values[second])
+        numbers = f"{a} {mean(values[first]):{fmt}}, {b} {mean(values[second]):{fmt}}"
+        if rank == "overlapping":
+            return f"{label} {numbers}, their seeds overlap (not ranked)"
+        return f"{label} {numbers}, every {a} seed {rank} every {b} seed"
+
+    seeds = min(len(shares[first]), len(shares[second]))
+    text = (
+        f"{a} vs {b} (stored, {seeds} seed{'s' if seeds > 1 else ''} each): "
+        + compare(shares, "own-object share", ".3f")
+        + ("; " + compare(miou, "mIoU (%)", ".1f") if miou[first] and miou[second] else "")
+        + "."
+    )
+    controls = {
+        k: _seeds(
+            metrics, k, lambda r, k=k: r["kernel_alignment"]["own_object_share"][f"{k}_moved"]
+        )
+        for k in (first, second)
+    }
+    with_control = [k for k in (first, second) if controls[k]]
+    if len(with_control) == 1:
+        k = with_control[0]
+        other = second if k == first else first
+        text += (
+            f" Only {display_name(k)} has a content-blind control (its kernels moved to other "
+            f"boundary pixels: {mean(controls[k]):.3f}); {display_name(other)} has none, so how "
+            "much of its share comes from the content is not measured."
+        )
+    elif not with_control:
+        text += " Neither has a content-blind control, so neither share is split into content."
     return text
 
 
