@@ -1,4 +1,6 @@
-"""Performance: parameters and FLOPs of each upsampler, and a live benchmark of the op."""
+"""Performance: parameters, FLOPs and stored latency of each upsampler, and a live benchmark of
+the op beside the whole CARAFE upsampler. It opens with where CARAFE stands, worded from the
+numbers; the rest waits in expanders and later tabs."""
 
 from __future__ import annotations
 
@@ -14,9 +16,17 @@ from carafe.inspect.catalog import (
     benchmark_table,
     cost_table,
     display_name,
+    load_metrics,
     model_cost,
     operator_backend,
     paper_check,
+)
+from carafe.inspect.performance import (
+    cost_sentence,
+    costs,
+    latency_sentence,
+    stored_latency,
+    whole_upsampler_timing,
 )
 
 NUMBERS = {
@@ -30,14 +40,13 @@ def paper_costs() -> None:
     against the paper's stored count for CARAFE."""
     ours, paper = paper_check()
     cfg = PAPER_CARAFE["config"]
-    st.markdown(
-        f"CARAFE is **lightweight**: its kernel prediction works on C_m = "
-        f"{cfg['compressed_channels']} compressed channels (at the paper's C = "
-        f"{PAPER_CARAFE['channels']}) and its reassembly touches only a k×k window per output "
-        "pixel. The table counts parameters and floating-point operations per *input* pixel of "
-        f"**one** ×2 upsampler, the way the paper does (k_up = {cfg['up_kernel']}, k_enc = "
-        f"{cfg['encoder_kernel']})."
-    )
+    metrics = load_metrics()
+    notice = [
+        f"At the paper's C = {PAPER_CARAFE['channels']}: "
+        + cost_sentence(*costs(PAPER_CARAFE["channels"], cfg)),
+        latency_sentence(stored_latency(metrics), metrics),
+    ]
+    st.markdown("\n".join(f"- {line}" for line in notice if line))
     table = cost_table(PAPER_CARAFE["channels"], cfg)
     st.dataframe(
         pd.DataFrame(table.rows, columns=table.columns),
@@ -46,6 +55,16 @@ def paper_costs() -> None:
         column_config=NUMBERS,
         key="cost_paper",
     )
+    with st.expander("How these are counted"):
+        st.markdown(
+            f"CARAFE's kernel prediction works on C_m = {cfg['compressed_channels']} compressed "
+            "channels and its reassembly touches only a k×k window per output pixel. The table "
+            "counts parameters and floating-point operations per *input* pixel of **one** ×2 "
+            f"upsampler, the way the paper does (k_up = {cfg['up_kernel']}, k_enc = "
+            f"{cfg['encoder_kernel']}). Deconv here is mmdetection's 3×3 stride-2 transposed "
+            "conv and pixel shuffle a 3×3 conv to C·4 channels. Stored latencies come from "
+            "assets/metrics.json (`carafe-evaluate`), measured on the machine that wrote it."
+        )
     same = (ours["params"], ours["flops_per_input_pixel"]) == (
         paper["params"],
         paper["flops_per_input_pixel"],
@@ -83,21 +102,18 @@ def loaded_model_cost() -> None:
             f"**{cost.params_all:,}** parameters for **all {cost.steps}** upsamplers of the FPN "
             "(the Compare page lists both)."
         )
-    st.caption(
-        "Deconv here is mmdetection's 3×3 stride-2 transposed conv and pixel shuffle a 3×3 "
-        "conv to C·4 channels; both cost far more than CARAFE at C = 256."
-    )
 
 
 def live_benchmark() -> None:
     """The quick benchmark of the op on this machine, run on a button press."""
-    st.subheader("Live benchmark on this machine")
     st.markdown(
         f"Operator backend: **{operator_backend()}**. The button runs the benchmark in quick "
         "mode (the same code as `carafe-bench --quick`): the CARAFE op, the plain-PyTorch "
         "reference and bilinear interpolation, forward and forward+backward, on the quick shape "
-        "list (a few seconds on a 2-core CPU). Timings on a shared machine move by ±10 % and "
-        "more when other work runs."
+        "list, then the **whole** CARAFE upsampler beside its op. The op's time **excludes "
+        "kernel prediction** (channel compressor, content encoder, softmax): it reassembles "
+        "with kernels given. Timings on a shared machine move by ±10 % and more when other "
+        "work runs."
     )
     if st.button("Run benchmark", type="primary", key="bench_run"):
         bar = st.progress(0.0, text="Starting…")
@@ -107,12 +123,38 @@ def live_benchmark() -> None:
 
         try:
             st.session_state["bench_table"] = benchmark_table(progress=_progress)
+            bar.progress(0.9, text="The whole CARAFE upsampler")
+            st.session_state["bench_whole"] = whole_upsampler_timing()
             bar.progress(1.0, text="Done")
         except Exception as err:  # noqa: BLE001 - show, never crash
             st.error(f"The benchmark failed: {type(err).__name__}: {err}")
     bench = st.session_state.get("bench_table")
     if bench:
         benchmark_results(bench)
+    whole = st.session_state.get("bench_whole")
+    if whole:
+        whole_results(whole)
+
+
+def whole_results(whole) -> None:
+    """The whole CARAFE upsampler beside its op alone and bilinear, measured just now."""
+    st.dataframe(
+        pd.DataFrame(whole.rows, columns=whole.columns),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            whole.columns[1]: st.column_config.NumberColumn(format="%.2f"),
+            whole.columns[2]: st.column_config.NumberColumn(format="percent"),
+        },
+        key="bench_whole_df",
+    )
+    ms = {r[whole.columns[0]]: r[whole.columns[1]] for r in whole.rows}
+    names = [r[whole.columns[0]] for r in whole.rows]
+    st.caption(
+        f"Measured just now ({whole.caption}). The whole upsampler took {ms[names[0]]:.2f} ms, "
+        f"its op alone {ms[names[1]]:.2f} ms ({ms[names[1]] / ms[names[0]]:.0%}): the rest is "
+        "kernel prediction."
+    )
 
 
 def benchmark_results(bench) -> None:
@@ -146,9 +188,15 @@ def benchmark_results(bench) -> None:
 def main() -> None:
     st.title("Performance")
     paper_costs()
-    loaded_model_cost()
-    live_benchmark()
-    texts.cite(stored="the paper's parameter and FLOP counts")
+    bench, model = st.tabs(["Live benchmark on this machine", "The loaded model"])
+    with bench:
+        live_benchmark()
+    with model:
+        loaded_model_cost()
+    texts.cite(
+        stored="the paper's parameter and FLOP counts and the upsamplers' latencies "
+        "(assets/metrics.json)"
+    )
 
 
 main()
