@@ -1,4 +1,7 @@
-"""Compressed channels: the channel compressor's output and the encoder logits of one pixel."""
+"""Compressed channels: the channel compressor's output and the encoder logits of one pixel.
+
+It opens with the compressed maps under one line of their numbers; the explanation waits in an
+expander and the encoder logits in a second tab."""
 
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ def compressor_intro(step, details) -> None:
     """What the channel compressor does to this step's channels, in its own numbers."""
     cm = details.compressed.shape[0]
     c_in = step.input.shape[0]
+    energy = channel_energy(details.compressed)
+    top = int(details.compressed_order[0])
+    share = float(energy[top] / energy.sum()) if energy.sum() > 0 else 0.0
     if cm < c_in:
         what = (
             f"squeezes the C = **{c_in}** input channels into C_m = **{cm}** channels "
@@ -31,13 +37,18 @@ def compressor_intro(step, details) -> None:
             "it mixes them but does not compress"
         )
     st.markdown(
-        f"Before predicting kernels, CARAFE's **channel compressor** (a 1×1 convolution) {what}: "
-        "a cheap summary of the content that the **content encoder** (a "
-        f"{details.encoder_kernel}×{details.encoder_kernel} convolution) reads to predict the "
-        "kernels. Below are the compressed maps of the current step, most energetic first: a "
-        "map's **energy** is the mean of its squared values over the map, how strongly that "
-        "channel responds to this image."
+        f"The channel compressor {what}. The most energetic map, #{top}, holds {share:.0%} of "
+        "their energy."
     )
+    with st.expander("What the compressor does, and what energy means"):
+        st.markdown(
+            f"Before predicting kernels, CARAFE's **channel compressor** (a 1×1 convolution) "
+            f"{what}: a cheap summary of the content that the **content encoder** (a "
+            f"{details.encoder_kernel}×{details.encoder_kernel} convolution) reads to predict "
+            "the kernels. Below are the compressed maps of the current step, most energetic "
+            "first: a map's **energy** is the mean of its squared values over the map, how "
+            "strongly that channel responds to this image."
+        )
 
 
 def compressed_maps(step, details) -> None:
@@ -88,7 +99,6 @@ def compressed_maps(step, details) -> None:
 
 def encoder_logits(step, details) -> None:
     """The selected pixel's k² encoder logits, and the kernel the softmax makes of them."""
-    st.subheader("Encoder logits of the selected pixel, before and after the softmax")
     oy, ox = state.pixel_inputs(step, key="compressed_px")
     k, groups = details.up_kernel, details.up_group
     group = 0
@@ -137,8 +147,13 @@ def main() -> None:
     cur = state.require_current()
     details = widgets.require_kernels(cur.step)
     compressor_intro(cur.step, details)
-    compressed_maps(cur.step, details)
-    encoder_logits(cur.step, details)
+    maps, logits = st.tabs(
+        ["Compressed maps", "Encoder logits of the selected pixel, before and after the softmax"]
+    )
+    with maps:
+        compressed_maps(cur.step, details)
+    with logits:
+        encoder_logits(cur.step, details)
     texts.cite()
 
 

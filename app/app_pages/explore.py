@@ -131,9 +131,6 @@ def image_edges(cur):
             "**This image's edges.** No kernel window of this image straddles two of its "
             "parts, so there is no edge for the kernels to follow."
         )
-    if not cur.training_like:
-        with st.expander("Not a training scene: what the model's classes mean here"):
-            st.caption(texts.TRAINED_FOR)
     return edges
 
 
@@ -484,6 +481,9 @@ def main() -> None:
     widgets.require_kernels(cur.step)
     edges = image_edges(cur)
     step_caption(cur)
+    if not cur.training_like:
+        with st.expander("Not a training scene: what the model's classes mean here"):
+            st.caption(texts.TRAINED_FOR)
     intro()
     group = kernel_group(cur.step)
     border, flat = state.habits_for(
