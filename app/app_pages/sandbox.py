@@ -26,6 +26,7 @@ import carafe.inspect.sandbox.view as sb
 import carafe.inspect.sandbox.words as words
 from carafe.inspect.analysis import analyze
 from carafe.inspect.catalog import display_name, twin_names
+from carafe.inspect.imageio import MAX_UPLOAD_BYTES
 
 KINDS = {
     "Edge": "edge",
@@ -36,6 +37,8 @@ KINDS = {
     "Upload": None,
 }
 TWIN = "dysample"  # the twin shown beside CARAFE (a separate model, see sandbox.twin)
+#: The upload limit in MB: the one the image loader enforces (and the sidebar's uploader says).
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // 2**20
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,18 @@ class Drawn:
 def intro() -> None:
     st.title("Sandbox")
     st.markdown(
-        "Draw a pattern whose geometry you know exactly, run it through the trained model and "
-        "look at one FPN upsampling step: what **CARAFE** (the model's own upsampler) makes of "
-        "the step's input map, next to **bilinear**, **nearest** and **deconv** applied to the "
-        "same map. The checkpoint and the FPN step come from the sidebar; the sidebar's image is "
-        "not used here."
+        "A pattern you draw, through the trained model: one FPN step (the sidebar's checkpoint "
+        "and step), **CARAFE** beside fixed upsamplers on the same input map."
     )
+    with st.expander("What this page does"):
+        st.markdown(
+            "Draw a pattern whose geometry you know exactly, run it through the trained model "
+            "and look at one FPN upsampling step: what **CARAFE** (the model's own upsampler) "
+            "makes of the step's input map, next to **bilinear**, **nearest** and **deconv** "
+            "applied to the same map. Deconv is shown untrained, with its bilinear starting "
+            "weights. The checkpoint and the FPN step come from the sidebar; the sidebar's image "
+            "is not used here."
+        )
     tour.banner("sandbox")
 
 
@@ -115,7 +124,9 @@ def uploaded_image() -> Drawn:
         type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
         key="sb_upload",
         on_change=_store_upload,
-        help=f"Downscaled to a long side of {sb.UPLOAD_SIDE} px; it stays in your session.",
+        max_upload_size=MAX_UPLOAD_MB,
+        help=f"Up to {MAX_UPLOAD_MB} MB. Downscaled to a long side of {sb.UPLOAD_SIDE} px; it "
+        "stays in your session.",
     )
     data = st.session_state.get("sb_upload_bytes")
     name = st.session_state.get("sb_upload_name", "upload")
@@ -210,7 +221,6 @@ def sidebar_step(drawn: Drawn):
 def line_controls(drawn: Drawn) -> None:
     """Direction, length and centre of the profile line, and the button that resets it."""
     h, w = drawn.image.shape[:2]
-    st.markdown("**Profile line**")
     first, second = st.columns(2)
     first.slider("Direction (degrees)", 0, 359, key="sb_line_angle")
     second.slider("Length (image px)", 8, 2 * max(h, w), key="sb_line_length")
@@ -233,10 +243,9 @@ def chosen_line():
     )
 
 
-def maps_section(step, analysis, view, names: dict[str, str], line) -> None:
-    """The step's input and every upsampler's output on one colour scale, the line on each."""
-    st.subheader(f"One step, {words.number_word(len(view.methods))} upsamplers, one colour scale")
-    st.caption(words.step_sizes(step, analysis.pad_multiple))
+def maps_section(step, analysis, view, names: dict[str, str], line, notice: list[str]) -> None:
+    """The step's input and every upsampler's output on one colour scale, the line on each, and
+    what to notice (at most three lines, from this pattern's numbers)."""
     maps = [view.input_map] + [view.maps[m] for m in view.methods]
     titles = [f"input (visible {sb.size_hw(view.input_map.shape)})"] + [
         f"{names[m]}{' (the model)' if m == 'carafe' else ''}" for m in view.methods
@@ -254,13 +263,15 @@ def maps_section(step, analysis, view, names: dict[str, str], line) -> None:
         key="sb_maps",
         config=style.png_config("sandbox_outputs"),
     )
-    st.caption(words.maps_caption(view, names))
+    st.markdown("  \n".join(notice))
+    with st.expander("How these maps are drawn"):
+        st.caption(words.step_sizes(step, analysis.pad_multiple))
+        st.caption(words.maps_caption(view, names))
 
 
 def twin_section(twin, view, names: dict[str, str], prof, step, line) -> None:
     """The DySample twin's step on CARAFE's colour scale, with its sampling points."""
     tname = names[twin.name]
-    st.subheader(f"{tname}, a separate model, on the same pattern")
     sampling = twin_mod.sampling_along(twin, prof)
     points = None
     if sampling is not None and len(sampling.pixels):
@@ -282,14 +293,13 @@ def twin_section(twin, view, names: dict[str, str], prof, step, line) -> None:
         key="sb_twin",
         config=style.png_config("sandbox_dysample"),
     )
-    st.caption(
-        words.twin_sentence(twin, view, names) + " " + words.sampling_sentence(sampling, tname)
-    )
+    st.caption(words.sampling_sentence(sampling, tname))
+    with st.expander(f"What the {tname} panel is"):
+        st.caption(words.twin_sentence(twin, view, names))
 
 
-def profile_section(prof, view, names: dict[str, str], twin, step) -> None:
-    """Every method along the line, whether CARAFE keeps the step, and the kernels there."""
-    st.subheader("Across the edge: a profile")
+def profile_section(prof, view, names: dict[str, str], twin, kernels) -> None:
+    """Every method along the line and whether CARAFE keeps the step."""
     if len(prof.pixels) < 2:
         st.warning("The line crosses fewer than two output pixels of this step: lengthen it.")
         return
@@ -299,10 +309,17 @@ def profile_section(prof, view, names: dict[str, str], twin, step) -> None:
         key="sb_profile",
         config=style.png_config("sandbox_profile"),
     )
-    st.markdown(words.steepest_sentence(prof, names, view.methods, twin_kind))
-    st.markdown(words.profile_verdict(prof))
-    st.caption(words.profile_caption(prof, names[twin_kind] if twin is not None else None))
-    kernels = profiles.kernels_along(view, prof)
+    st.markdown(words.profile_verdict(prof, kernels))
+    with st.expander("The numbers along the line"):
+        st.markdown(words.steepest_sentence(prof, names, view.methods, twin_kind))
+        st.caption(words.profile_caption(prof, names[twin_kind] if twin is not None else None))
+
+
+def kernels_section(kernels, step) -> None:
+    """CARAFE's kernels on the line, around the input's largest jump."""
+    if not kernels:
+        st.info("The line crosses no output pixel of this step: move it onto the image.")
+        return
     st.plotly_chart(
         sandbox_figs.kernels_figure(kernels),
         key="sb_kernels",
@@ -312,8 +329,7 @@ def profile_section(prof, view, names: dict[str, str], twin, step) -> None:
 
 
 def flat_area_section(view, step) -> None:
-    """Why CARAFE's flat areas show a grid texture, and where each sub-pixel's kernel leans."""
-    st.subheader("Why CARAFE's flat areas show a grid texture")
+    """CARAFE's kernels and roughness in flat areas, and where each sub-pixel's kernel leans."""
     flat = view.flat
     s = step.scale
     if flat is None:
@@ -346,6 +362,15 @@ def flat_area_section(view, step) -> None:
     )
 
 
+def notice_lines(prof, kernels, view, step) -> list[str]:
+    """What to notice under the maps: at most three lines, each from this pattern's numbers."""
+    lines = []
+    if len(prof.pixels) >= 2:
+        lines.append(words.profile_headline(prof, kernels))
+    lines.append(words.flat_headline(view, step.scale))
+    return lines[:3]
+
+
 def main() -> None:
     intro()
     left, right = st.columns([1, 1.3])
@@ -354,7 +379,7 @@ def main() -> None:
     reset_line_for(drawn)
     model_name, analysis, pos, step = sidebar_step(drawn)
     view = _view(model_name, drawn.key, pos, drawn.image, drawn.mask)
-    with left:
+    with left, st.expander("Profile line"):
         line_controls(drawn)
     line = chosen_line()
     h, w = drawn.image.shape[:2]
@@ -369,17 +394,28 @@ def main() -> None:
         config=style.png_config("sandbox_pattern"),
     )
     twin = _twin_view(model_name, drawn.key, pos, drawn.image, drawn.mask)
-    names = {m: display_name(m) for m in view.methods}
+    names = {m: words.method_name(m, step) for m in view.methods}
     if twin is not None:
         names[twin.name] = display_name(twin.name)
-    maps_section(step, analysis, view, names, line)
     prof = profiles.profile_along(
         view, line, {twin.name: twin.output_map} if twin is not None else None
     )
+    kernels = profiles.kernels_along(view, prof)
+    labels = ["Outputs", "Profile across the edge", "Kernels on the line", "Flat areas"]
     if twin is not None:
-        twin_section(twin, view, names, prof, step, line)
-    profile_section(prof, view, names, twin, step)
-    flat_area_section(view, step)
+        labels.insert(3, f"{names[twin.name]}, a separate model")
+    tabs = dict(zip(labels, st.tabs(labels), strict=True))
+    with tabs["Outputs"]:
+        maps_section(step, analysis, view, names, line, notice_lines(prof, kernels, view, step))
+    with tabs["Profile across the edge"]:
+        profile_section(prof, view, names, twin, kernels)
+    with tabs["Kernels on the line"]:
+        kernels_section(kernels, step)
+    if twin is not None:
+        with tabs[labels[3]]:
+            twin_section(twin, view, names, prof, step, line)
+    with tabs["Flat areas"]:
+        flat_area_section(view, step)
     texts.cite()
 
 

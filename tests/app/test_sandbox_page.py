@@ -14,6 +14,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import (
+    ROOT,
     assert_clean,
     figure_titled,
     heatmap_z,
@@ -62,7 +63,11 @@ def test_sandbox_shows_the_live_numbers(expected):
     assert sum(t.get("showscale", True) is not False for t in maps) == 1  # one colour bar
     text = markdown_starting(at, "The line crosses")
     assert f"{len(prof.pixels)} output pixels" in text
-    for m, name in [("carafe", "CARAFE"), ("bilinear", "Bilinear"), ("deconv", "Deconv")]:
+    for m, name in [
+        ("carafe", "CARAFE"),
+        ("bilinear", "Bilinear"),
+        ("deconv", "Deconv (untrained)"),
+    ]:
         assert f"{name} **{prof.steepest[m]:.3f}**" in text
     ratio = prof.steepest["carafe"] / prof.steepest["bilinear"]
     verdict = markdown_starting(at, "Here CARAFE")
@@ -249,9 +254,8 @@ def test_dysample_panel_shows_the_display_layers_numbers(expected, expected_twin
     np.testing.assert_allclose(plotly_array(dots["x"]), sampling.points[..., 0].ravel(), atol=1e-5)
     np.testing.assert_allclose(plotly_array(dots["y"]), sampling.points[..., 1].ravel(), atol=1e-5)
     caption = next(c.value for c in at.caption if c.value.startswith("DySample here is a separate"))
-    assert caption == words.twin_sentence(twin, view, {"dysample": "DySample"}) + " " + (
-        words.sampling_sentence(sampling, "DySample")
-    )
+    assert caption == words.twin_sentence(twin, view, {"dysample": "DySample"})
+    assert any(c.value == words.sampling_sentence(sampling, "DySample") for c in at.caption)
     assert f"({words.split_phrase(twin.outside)})" in caption or twin.outside.total == 0
     profile = figure_titled(at, "Profile along the line")
     trace = next(t for t in profile["data"] if t.get("name") == "DySample")
@@ -278,7 +282,12 @@ def test_out_of_range_caption_splits_frame_and_interior():
     at.slider(key="sb_angle").set_value(45).run()
     assert_clean(at)
     caption = next(c.value for c in at.caption if c.value.startswith("Each feature vector"))
-    names = {"carafe": "CARAFE", "bilinear": "Bilinear", "nearest": "Nearest", "deconv": "Deconv"}
+    names = {
+        "carafe": "CARAFE",
+        "bilinear": "Bilinear",
+        "nearest": "Nearest",
+        "deconv": "Deconv (untrained)",
+    }
     assert words.outside_sentence(view, names) in caption
     assert f"CARAFE {carafe.total:,} of {view.frame.size:,} ({words.split_phrase(carafe)})" in (
         caption
@@ -306,3 +315,63 @@ def test_thin_lines_are_crossed_on_the_page(angle, width, step_pos):
         assert f"{n} input-map pixels have their whole" in projection
     else:
         assert "no input-map pixel has its whole" in projection
+
+
+def _verdicts(at: AppTest) -> tuple[str, str]:
+    """(the profile verdict, the kernels caption) the page shows."""
+    verdict = next(
+        m.value
+        for m in at.markdown
+        if m.value.startswith(("Here CARAFE", "CARAFE's steepest change on this line"))
+        and "  \n" not in m.value  # not the notice under the maps
+    )
+    kernels = next(c.value for c in at.caption if c.value.startswith("CARAFE's 5×5 kernels"))
+    return verdict, kernels
+
+
+@pytest.mark.parametrize("pattern", ["Edge", "Thin line", "Checkerboard"])
+def test_the_verdict_never_contradicts_the_kernels(pattern):
+    """Issue 25: "CARAFE keeps the step: 1.9× bilinear" sat above "CARAFE does not take more
+    weight from its own side than bilinear" on a thin line and the checkerboard. The step is
+    called kept only where the kernels follow the edge: on the default edge they do (and it is
+    said), on the default thin line they do not (and it is not said)."""
+    at = _sandbox()
+    at.radio(key="sb_pattern").set_value(pattern).run()
+    assert_clean(at)
+    verdict, kernels = _verdicts(at)
+    kept = "keeps the step" in verdict
+    follows = kernels.endswith("its kernels follow the edge.")
+    assert not kept or follows
+    notice = next(m.value for m in at.markdown if "  \n" in m.value)
+    assert ("keeps the step" in notice) == kept
+    if pattern == "Edge":
+        assert kept
+    if pattern == "Thin line":
+        assert not kept and not follows
+
+
+def test_untrained_deconv_and_one_upload_limit():
+    """The live deconv is the bilinear-initialised baseline: its panel says untrained. The
+    uploader's limit, the server's and the loader's are one number (issue 25: 200 MB vs 25)."""
+    import tomllib
+
+    from carafe.inspect.imageio import MAX_UPLOAD_BYTES
+
+    at = _sandbox()
+    titles = [
+        a["text"] for a in figure_titled(at, "The step's input and four")["layout"]["annotations"]
+    ]
+    assert "Deconv (untrained)" in titles and "Bilinear" in titles
+    legend = [t["name"] for t in figure_titled(at, "Profile along the line")["data"]]
+    assert "Deconv (untrained)" in legend
+    limit = MAX_UPLOAD_BYTES // 2**20
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == limit
+    at.radio(key="sb_pattern").set_value("Upload").run()
+    (uploader,) = at.get("file_uploader")
+    assert uploader.proto.max_upload_size_mb == limit
+    assert f"Up to {limit} MB" in uploader.proto.help
+    sidebar = open_app()
+    sidebar.run()
+    sidebar.radio(key="image_source").set_value("Upload").run()
+    assert [u.proto.max_upload_size_mb for u in sidebar.get("file_uploader")] == [limit]

@@ -612,9 +612,106 @@ def test_flat_area_sentence_both_ways(edge_view):
         return words.flat_area_sentence(dataclasses.replace(view, flat=region), s)
 
     by_position = said(0.3, 0.1, 0.07, 0.05)  # 3× and 1.4×: past BY_POSITION and ROUGHER
-    assert "far more than with the place" in by_position
-    assert "as rough as bilinear's there: that is the grid texture" in by_position
+    assert "far more than with the place" in by_position and "differs by only" in by_position
+    assert "**1.4×** as rough as bilinear's there" in by_position
     by_place = said(0.3, 0.2, 0.055, 0.05)  # 1.5× and 1.1×: short of them
     assert "far more" not in by_place and "not clearly rougher than bilinear's" in by_place
+    assert "differs by only" not in by_place
     assert f"**{flat.pixels:,}** input pixels" in by_place
     assert words.no_flat_area_sentence(view).startswith(f"At this step {view.pixels.sentence()}")
+
+
+def test_repeating_share_tells_a_grid_texture_from_block_to_block_variation():
+    """1 where every s×s block has the same offsets, small where they change from block to
+    block, None where no block varies (nearest)."""
+    from carafe.inspect.sandbox.subpixel import _repeating_share
+
+    rng = np.random.default_rng(0)
+    same = np.tile([0.1, -0.1, -0.1, 0.1], (50, 1)) + rng.normal(size=(50, 1))  # + block means
+    assert _repeating_share(same) == pytest.approx(1.0)
+    noise = rng.normal(size=(400, 4))
+    assert _repeating_share(noise) < 0.05
+    assert _repeating_share(np.repeat(rng.normal(size=(20, 1)), 4, axis=1)) is None
+
+
+def test_roughness_and_flat_headline_both_ways(edge_view):
+    """Roughness against bilinear and nearest, and the repeating share, worded from the numbers:
+    a grid texture is said only where most of the block variation repeats (the default edge's
+    flat areas repeat 23 %: not "that is the grid texture")."""
+    import dataclasses
+
+    import carafe.inspect.sandbox.words as words
+
+    _, step, view = edge_view
+    s = step.scale
+
+    def region(carafe, bilinear, nearest, repeating):
+        rough = dict(view.flat.roughness, carafe=carafe, bilinear=bilinear, nearest=nearest)
+        reps = dict(view.flat.repeating or {}, carafe=repeating)
+        return dataclasses.replace(view.flat, roughness=rough, repeating=reps)
+
+    grid = words.roughness_sentence(region(0.3, 0.1, 0.1, 0.8), s)
+    assert "**3.0×** as rough as bilinear's" in grid and "3.0× nearest's" in grid
+    assert "(**80%**) repeats the same way in every block: a grid texture." in grid
+    features = words.roughness_sentence(region(0.376, 0.158, 0.374, 0.23), s)
+    assert "about as rough as nearest's" in features
+    assert "Only **23%**" in features and "changes from block to block" in features
+    calm = words.roughness_sentence(region(0.1, 0.1, 0.3, 0.9), s)
+    assert calm.endswith("not clearly rougher than bilinear's.") and "grid" not in calm
+    smooth = words.roughness_sentence(region(0.3, 0.1, 0.5, None), s)
+    assert "smoother than nearest's" in smooth and "repeats" not in smooth
+
+    def head(flat):
+        return words.flat_headline(dataclasses.replace(view, flat=flat), s)
+
+    assert head(region(0.3, 0.1, 0.1, 0.8)) == (
+        f"In flat areas CARAFE's output is **3.0×** as rough as bilinear's; 80% of its "
+        f"variation inside the {s}×{s} blocks repeats in every block."
+    )
+    assert head(region(0.1, 0.1, 0.1, 0.8)).startswith("In flat areas CARAFE is not clearly")
+    assert head(None).startswith("No window lies on one colour")
+
+
+def test_verdict_keeps_the_step_only_where_the_kernels_follow_the_edge(edge_view):
+    """Issue 25: on a thin line the page said "CARAFE keeps the step: 1.9× bilinear" above
+    "CARAFE does not take more weight from its own side than bilinear". The verdict now reads
+    the kernels' answer: steeper and following -> keeps; steeper, not following -> says so."""
+    import dataclasses
+
+    import carafe.inspect.sandbox.words as words
+
+    _, _, view = edge_view
+    prof = profiles.profile_along(view, patterns.line_through(48, 48, 0, 60))
+    steep = dataclasses.replace(prof, steepest=dict(prof.steepest, carafe=0.9, bilinear=0.45))
+    z = np.zeros((5, 5))
+
+    def kv(weight, bilinear, high):
+        return profiles.KernelOnLine((0, 0), (0, 0), 0.0, z, z, z > 0, weight, bilinear, high)
+
+    follow = [kv(0.0, 0.06, False), kv(1.0, 0.94, True)]
+    blind = [kv(0.19, 0.20, False), kv(0.22, 0.66, True)]  # the thin line's numbers
+    assert words.kernels_follow(follow) is True and words.kernels_follow(blind) is False
+    assert words.kernels_follow([kv(0.2, 0.1, True)]) is None and words.kernels_follow([]) is None
+    keeps = words.profile_verdict(steep, follow)
+    assert keeps.startswith("Here CARAFE keeps the step: its steepest change is **2.0×**")
+    assert words.kernels_sentence(follow).endswith("its kernels follow the edge.")
+    not_kept = words.profile_verdict(steep, blind)
+    assert "keeps the step" not in not_kept and "**2.0×** bilinear's, but its kernels" in not_kept
+    assert "does not take more weight" in words.kernels_sentence(blind)
+    one_side = words.profile_headline(steep, [kv(0.2, 0.1, True)])
+    assert "keeps the step" not in one_side and "lie on one side" in one_side
+    blunt = dataclasses.replace(prof, steepest=dict(prof.steepest, carafe=0.5, bilinear=0.45))
+    assert words.profile_headline(blunt, follow).startswith("Here CARAFE is **not** clearly")
+
+
+def test_untrained_baselines_are_named_so(edge_view):
+    """Deconv on the Sandbox is the registry's bilinear-initialised baseline, never trained:
+    its name says so; parameter-free baselines and the model's own upsampler do not."""
+    import carafe.inspect.sandbox.words as words
+
+    _, step, _ = edge_view
+    assert step.kind == "carafe"
+    assert words.method_name("deconv", step) == "Deconv (untrained)"
+    assert words.method_name("bilinear", step) == "Bilinear"
+    assert words.method_name("nearest", step) == "Nearest"
+    assert words.method_name("carafe", step) == "CARAFE"

@@ -11,7 +11,9 @@ under their whole k×k window is one colour, within a tolerance), how much their
 differ, how much the same sub-pixel's kernel differs between neighbouring flat pixels (a
 content-free control), where each sub-pixel's kernel leans, bilinear's numbers for the same
 questions, and each method's roughness there (mean |second difference| of its output along
-rows and columns: 0 for any smooth ramp, large for a texture that repeats every s pixels).
+rows and columns: 0 for any smooth ramp, large for a texture that repeats every s pixels), and
+how much of each method's variation inside the s×s blocks repeats the same way in every block
+(``repeating``: a grid texture proper, rather than variation that follows the features).
 No drawing, no Streamlit.
 """
 
@@ -39,7 +41,9 @@ class FlatRegion:
     kernel weight that sits on other taps. ``lean``: (s, s, 2) mean centre of mass (dy, dx) of
     sub-pixel (a, b)'s kernel, in input pixels from the window centre. ``roughness``: method ->
     mean |second difference| of its projected output along rows and columns, over the output
-    pixels of flat input pixels.
+    pixels of flat input pixels. ``repeating``: method -> the share of its variation inside the
+    s×s blocks of flat pixels that is the same in every block (see :func:`_repeating_share`);
+    None where the output does not vary inside its blocks (nearest, an exactly flat map).
     """
 
     mask: np.ndarray  # (H, W) bool over the input map: flat pixels used
@@ -51,6 +55,19 @@ class FlatRegion:
     bilinear_lean: np.ndarray
     roughness: dict[str, float]
     input_spread: float  # mean (max − min) of the projected input under a flat window
+    repeating: dict[str, float | None] | None = None
+
+
+def _repeating_share(blocks: np.ndarray) -> float | None:
+    """Of the variation inside s×s blocks ((n, s²) values), the share that repeats the same
+    way in every block: |mean over blocks of (value − block mean)|² / mean |value − block mean|².
+    1 for a pure grid texture (every block the same offsets), about 1/n for offsets that change
+    from block to block; None where no block varies."""
+    deviation = blocks - blocks.mean(axis=1, keepdims=True)
+    total = float((deviation**2).sum(axis=1).mean())
+    if total <= 1e-12:
+        return None
+    return float((deviation.mean(axis=0) ** 2).sum() / total)
 
 
 def _tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -122,6 +139,7 @@ def flat_region(
     flat_out = np.zeros((oh, ow), bool)
     flat_out[oy, ox] = True
     rough = {m: _roughness(v[:oh, :ow], flat_out) for m, v in projected_outputs.items()}
+    repeating = {m: _repeating_share(v[oy, ox]) for m, v in projected_outputs.items()}
     win_hi = window_reduce(projected_input, k, np.max)[iy, ix]
     win_lo = window_reduce(projected_input, k, np.min)[iy, ix]
     return FlatRegion(
@@ -134,4 +152,5 @@ def flat_region(
         bilinear_lean=kernel_lean(bil.reshape(*bil.shape[:-1], k, k)).reshape(s, s, 2),
         roughness=rough,
         input_spread=float(np.mean(win_hi - win_lo)),
+        repeating=repeating,
     )

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from carafe.inspect.catalog import display_name
+from carafe.inspect.habits import MOST
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.sandbox.profile import KernelOnLine, Profile
+from carafe.inspect.sandbox.subpixel import FlatRegion
 from carafe.inspect.sandbox.twin import SamplingOnLine, TwinView
 from carafe.inspect.sandbox.view import SIZE_CONVENTION, OutsideCount, SandboxView, size_hw
+from carafe.nn import UPSAMPLERS, upsampler_cost
 
 __all__ = [
     "BY_POSITION",
@@ -21,16 +25,21 @@ __all__ = [
     "ROUGHER",
     "STEEPER",
     "flat_area_sentence",
+    "flat_headline",
     "flat_features_sentence",
     "kernels_caption",
+    "kernels_follow",
     "kernels_sentence",
     "maps_caption",
     "maps_title",
     "no_flat_area_sentence",
     "number_word",
     "outside_sentence",
+    "method_name",
     "profile_caption",
+    "profile_headline",
     "profile_verdict",
+    "roughness_sentence",
     "sampling_sentence",
     "split_phrase",
     "steepest_sentence",
@@ -57,6 +66,18 @@ _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", 
 def number_word(n: int) -> str:
     """'four' for 4 (up to nine), digits beyond."""
     return _WORDS[n] if 0 <= n < len(_WORDS) else f"{n:,}"
+
+
+def method_name(kind: str, step: StepAnalysis) -> str:
+    """The name a method's panel, line and legend carry: its display name, with "(untrained)"
+    where the page shows a learnable upsampler (parameters, not the model's own) with its fixed
+    starting weights (the registry's baseline, e.g. deconv initialised to bilinear)."""
+    name = display_name(kind)
+    entry = UPSAMPLERS.get(kind)
+    if entry is None or kind == step.kind or entry.baseline is None:
+        return name
+    cost = upsampler_cost(kind, int(step.input.shape[0]), step.scale)
+    return f"{name} (untrained)" if cost["params"] > 0 else name
 
 
 def maps_title(n_outputs: int) -> str:
@@ -162,9 +183,7 @@ def kernels_sentence(kernels: list[KernelOnLine]) -> str:
     text = "Along this stretch, " + "; ".join(parts) + ". "
     if len(sides) < 2:
         return text + "All these pixels lie on one side of the line's range: no edge to follow."
-    _, c_low, b_low = sides["low"]
-    _, c_high, b_high = sides["high"]
-    if c_low < b_low and c_high > b_high:
+    if kernels_follow(kernels):
         return text + (
             "On both sides CARAFE takes more weight from its own side than bilinear does: its "
             "kernels follow the edge."
@@ -172,6 +191,25 @@ def kernels_sentence(kernels: list[KernelOnLine]) -> str:
     return text + (
         "CARAFE does not take more weight from its own side than bilinear on both sides here."
     )
+
+
+def kernels_follow(kernels: list[KernelOnLine] | None) -> bool | None:
+    """Whether CARAFE's kernels along the line take more weight from their own side of the
+    line's range than bilinear's, on both sides (None: no kernels, or all on one side). The
+    kernel sentence and the profile verdict both read this one answer."""
+    if not kernels:
+        return None
+    sides = {}
+    for on_high in (False, True):
+        ks = [kv for kv in kernels if kv.on_high_side == on_high]
+        if not ks:
+            return None
+        sides[on_high] = (
+            float(np.mean([kv.high_weight for kv in ks])),
+            float(np.mean([kv.bilinear_high_weight for kv in ks])),
+        )
+    (c_low, b_low), (c_high, b_high) = sides[False], sides[True]
+    return bool(c_low < b_low and c_high > b_high)
 
 
 def upload_note(name: str, image_hw, notes: list[str]) -> str:
@@ -255,9 +293,15 @@ def _carafe_and_bilinear(prof: Profile) -> tuple[float, float]:
     return prof.steepest.get("carafe", 0.0), prof.steepest.get("bilinear", 0.0)
 
 
-def profile_verdict(prof: Profile) -> str:
-    """Whether CARAFE keeps the step the line crosses clearly steeper than bilinear
-    (:data:`STEEPER`), or why the line cannot say."""
+def profile_headline(prof: Profile, kernels: list[KernelOnLine] | None = None) -> str:
+    """One line: whether CARAFE keeps the step the line crosses, or why the line cannot say.
+
+    CARAFE "keeps the step" only when its steepest change is clearly steeper than bilinear's
+    (:data:`STEEPER`) *and* its kernels around the input's largest jump take more weight from
+    their own side than bilinear's (:func:`kernels_follow`; not checked when ``kernels`` is
+    None). A steeper change without kernels that follow the edge is said as such: CARAFE's
+    output also varies between neighbouring pixels where the input does not (flat areas).
+    """
     c, b = _carafe_and_bilinear(prof)
     if prof.pattern_values is not None and not prof.crosses_pattern:
         return (
@@ -269,16 +313,41 @@ def profile_verdict(prof: Profile) -> str:
     if not prof.crosses_pattern:
         return f"CARAFE's steepest change on this line is {c / max(b, 1e-12):.1f}× bilinear's."
     if c > STEEPER * b:
+        follows = True if kernels is None else kernels_follow(kernels)
+        if follows:
+            return (
+                f"Here CARAFE keeps the step: its steepest change is **{c / b:.1f}×** bilinear's."
+            )
+        why = (
+            "its kernels around the input's largest jump do not take more weight from their "
+            "own side than bilinear's"
+            if follows is False
+            else "the kernels shown lie on one side of the jump, so they cannot show it"
+        )
         return (
-            f"Here CARAFE keeps the step: its steepest change is **{c / b:.1f}×** bilinear's. "
-            "Bilinear's weights are fixed by position, so each jump of the input is shared "
+            f"CARAFE's steepest change on this line is **{c / b:.1f}×** bilinear's, but "
+            f"{why}: this line does not show CARAFE keeping the step."
+        )
+    return f"Here CARAFE is **not** clearly steeper than bilinear ({c:.3f} vs {b:.3f})."
+
+
+def profile_verdict(prof: Profile, kernels: list[KernelOnLine] | None = None) -> str:
+    """:func:`profile_headline` and, under it, why (or what to try instead)."""
+    head = profile_headline(prof, kernels)
+    if head.startswith("Here CARAFE keeps the step"):
+        return head + (
+            " Bilinear's weights are fixed by position, so each jump of the input is shared "
             "out over the output pixels between two input pixels: a ramp. CARAFE chooses its "
             "weights per output pixel; the kernels below show where each one takes them from."
         )
-    return (
-        f"Here CARAFE is **not** clearly steeper than bilinear ({c:.3f} vs {b:.3f}). Pick "
-        "a finer step in the sidebar or move the line."
-    )
+    if head.startswith("CARAFE's steepest change on this line is **"):
+        return head + (
+            " Its output also jumps between neighbouring pixels where the input does not (see "
+            "the flat areas), and such a jump can be its steepest."
+        )
+    if head.startswith("Here CARAFE is **not**"):
+        return head + " Pick a finer step in the sidebar or move the line."
+    return head
 
 
 def profile_caption(prof: Profile, twin_title: str | None = None) -> str:
@@ -322,17 +391,20 @@ def no_flat_area_sentence(view: SandboxView) -> str:
 
 
 def flat_area_sentence(view: SandboxView, s: int) -> str:
-    """Why CARAFE's flat areas show a grid texture, from the flat-area measures of ``view``
+    """CARAFE's kernels and output in flat areas, from the flat-area measures of ``view``
     (not None): how much the s² sub-pixel kernels differ against neighbouring pixels' kernels
     (:data:`BY_POSITION`), and how rough each method's output is there (:data:`ROUGHER`)."""
     flat = view.flat
+    by_position = (
+        flat.neighbour_difference is not None
+        and flat.subpixel_difference > BY_POSITION * flat.neighbour_difference
+    )
     neighbour = (
-        f"; the same sub-pixel's kernel at a neighbouring flat input pixel differs by only "
-        f"**{flat.neighbour_difference:.0%}**"
+        f"; the same sub-pixel's kernel at a neighbouring flat input pixel differs by "
+        f"{'only ' if by_position else ''}**{flat.neighbour_difference:.0%}**"
         if flat.neighbour_difference is not None
         else ""
     )
-    r = flat.roughness
     return (
         f"Each input pixel predicts **s² = {s * s}** kernels, one for each output pixel of its "
         f"{s}×{s} block. On the **{flat.pixels:,}** input pixels whose whole window lies on "
@@ -344,19 +416,77 @@ def flat_area_sentence(view: SandboxView, s: int) -> str:
         + (
             " So in flat areas the kernels change with the position in the block far more "
             "than with the place.\n\n"
-            if flat.neighbour_difference is not None
-            and flat.subpixel_difference > BY_POSITION * flat.neighbour_difference
+            if by_position
             else "\n\n"
         )
         + flat_features_sentence(flat.input_spread, s)
-        + " Roughness there (mean "
-        f"|second difference| along rows and columns): CARAFE **{r.get('carafe', 0):.4f}**, "
-        f"bilinear {r.get('bilinear', 0):.4f}, nearest {r.get('nearest', 0):.4f} (its blocks), "
-        f"deconv {r.get('deconv', 0):.4f}. "
-        + (
-            f"CARAFE's output is **{r['carafe'] / r['bilinear']:.1f}×** as rough as bilinear's "
-            "there: that is the grid texture."
-            if r.get("bilinear", 0) > 0 and r.get("carafe", 0) > ROUGHER * r["bilinear"]
-            else "Here CARAFE's output is not clearly rougher than bilinear's."
-        )
+        + " "
+        + roughness_sentence(flat, s)
     )
+
+
+def _rough_ratio(flat: FlatRegion, method: str) -> float | None:
+    r = flat.roughness
+    base = r.get(method, 0.0)
+    return r.get("carafe", 0.0) / base if base > 0 else None
+
+
+def roughness_sentence(flat: FlatRegion, s: int) -> str:
+    """Each method's roughness in flat areas, whether CARAFE's is clearly above bilinear's
+    (:data:`ROUGHER`) and how much of CARAFE's variation inside the s×s blocks repeats in every
+    block (a grid texture proper, :attr:`FlatRegion.repeating`)."""
+    r = flat.roughness
+    text = (
+        "Roughness there (mean |second difference| along rows and columns): CARAFE "
+        f"**{r.get('carafe', 0):.4f}**, bilinear {r.get('bilinear', 0):.4f}, nearest "
+        f"{r.get('nearest', 0):.4f} (its blocks), deconv {r.get('deconv', 0):.4f}. "
+    )
+    ratio = _rough_ratio(flat, "bilinear")
+    if ratio is None or ratio <= ROUGHER:
+        return text + "Here CARAFE's output is not clearly rougher than bilinear's."
+    text += f"CARAFE's output is **{ratio:.1f}×** as rough as bilinear's there"
+    near = _rough_ratio(flat, "nearest")
+    if near is not None:
+        if near > ROUGHER:
+            text += f", and {near:.1f}× nearest's"
+        elif near >= 1 / ROUGHER:
+            text += ", about as rough as nearest's"
+        else:
+            text += ", smoother than nearest's"
+    text += ". " + _repeating_clause(flat, s)
+    return text
+
+
+def _repeating_clause(flat: FlatRegion, s: int) -> str:
+    rep = (flat.repeating or {}).get("carafe")
+    if rep is None:
+        return ""
+    if rep > MOST:
+        return (
+            f"Most of its variation inside the {s}×{s} blocks (**{rep:.0%}**) repeats the same "
+            "way in every block: a grid texture."
+        )
+    return (
+        f"Only **{rep:.0%}** of its variation inside the {s}×{s} blocks repeats the same way in "
+        "every block (a grid texture); the rest changes from block to block with the features."
+    )
+
+
+def flat_headline(view: SandboxView, s: int) -> str:
+    """One line on CARAFE in the flat areas, from the same measures as
+    :func:`roughness_sentence`."""
+    flat = view.flat
+    if flat is None:
+        return "No window lies on one colour at this step: no flat area to measure."
+    ratio = _rough_ratio(flat, "bilinear")
+    if ratio is None or ratio <= ROUGHER:
+        r = flat.roughness
+        return (
+            f"In flat areas CARAFE is not clearly rougher than bilinear "
+            f"({r.get('carafe', 0):.3f} vs {r.get('bilinear', 0):.3f})."
+        )
+    text = f"In flat areas CARAFE's output is **{ratio:.1f}×** as rough as bilinear's"
+    rep = (flat.repeating or {}).get("carafe")
+    if rep is not None:
+        text += f"; {rep:.0%} of its variation inside the {s}×{s} blocks repeats in every block"
+    return text + "."
