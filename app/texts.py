@@ -48,6 +48,12 @@ def cite(stored: str = "") -> None:
     )
 
 
+def cite_own(live: str) -> None:
+    """Footer of a page that does not use the sidebar's loaded model: the paper and ``live``,
+    what the page computes itself."""
+    st.caption(f"Paper: {PAPER}. {live}")
+
+
 def step_title(step) -> str:
     """One line naming an FPN step: levels (and what they mean), map sizes (rows × columns),
     strides and upsampler kind."""

@@ -41,17 +41,32 @@ def _trained(
     return result
 
 
+#: This page's footer: it trains its own networks and never uses the sidebar's model.
+FOOTER = (
+    "Everything on this page is trained and computed live in your session: three tiny "
+    "networks, CARAFE's with the real CARAFE operator. The sidebar's loaded model is not used "
+    "here."
+)
+
+
 def intro() -> None:
     st.title("Train a tiny CARAFE")
     st.markdown(
-        "A task small enough to train live: pictures of flat-coloured shapes are shrunk **×s** "
-        "(each input pixel is the average of its s×s block, so edges turn into blends) and a tiny "
-        "network must upsample them back (mean square error against the full-size picture). The "
-        "network feeds the colours and the features of a 3×3 conv to the **upsampler**, then a 1×1 "
-        "conv turns the result back into colours; **CARAFE**, **bilinear** and **DySample** each "
-        "get the same convs and are trained side by side under the same budget: same steps, same "
-        "batches, same seed, same optimiser (Adam). The same knobs always give the same result."
+        "Shrunken pictures of flat-coloured shapes, upsampled back by a tiny network: "
+        "**CARAFE**, **bilinear** and **DySample** trained side by side, live, with the knobs "
+        "you pick."
     )
+    with st.expander("The task and the network"):
+        st.markdown(
+            "Pictures of flat-coloured shapes are shrunk **×s** (each input pixel is the "
+            "average of its s×s block, so edges turn into blends) and a tiny network must "
+            "upsample them back (mean square error against the full-size picture). The network "
+            "feeds the colours and the features of a 3×3 conv to the **upsampler**, then a 1×1 "
+            "conv turns the result back into colours; **CARAFE**, **bilinear** and **DySample** "
+            "each get the same convs and are trained side by side under the same budget: same "
+            "steps, same batches, same seed, same optimiser (Adam). The same knobs always give "
+            "the same result."
+        )
 
 
 def chosen_knobs() -> tiny_knobs.Knobs:
@@ -70,8 +85,10 @@ def chosen_knobs() -> tiny_knobs.Knobs:
 
 
 def sizes(knobs: tiny_knobs.Knobs) -> None:
-    """Each upsampler's parameters and FLOPs under the knobs (no training needed)."""
+    """Each upsampler's parameters and FLOPs under the knobs (no training needed), and what
+    these knobs make of CARAFE (its compressor, a one-tap kernel)."""
     st.subheader("Size under these knobs")
+    all_costs = tiny_knobs.costs(knobs)
     cost_rows = [
         {
             "upsampler": c.name,
@@ -79,14 +96,22 @@ def sizes(knobs: tiny_knobs.Knobs) -> None:
             "FLOPs per input pixel": f"{c.flops_per_input_pixel:,}",
             "parameters (whole network)": f"{c.net_params:,}",
         }
-        for c in tiny_knobs.costs(knobs)
+        for c in all_costs
     ]
     st.markdown(texts.numbers_table(cost_rows))
-    st.caption(
-        "Counted by the registry's upsampler_cost at the C = 8 maps the upsampler sees (the 3 "
-        "colours and 5 learned features), as in the CARAFE paper's table; the whole network "
-        "adds the two convs."
-    )
+    channels = knobs.config().channels
+    carafe_params = next(c.params for c in all_costs if c.kind == "carafe")
+    notes = [
+        tiny_words.idle_sentence(knobs.up_kernel, carafe_params),
+        tiny_words.compressor_sentence(channels, knobs.compressed_channels),
+    ]
+    st.markdown("  \n".join(n for n in notes if n))
+    with st.expander("How these are counted"):
+        st.caption(
+            f"Counted by the registry's upsampler_cost at the C = {channels} maps the upsampler "
+            f"sees (the 3 colours and {channels - 3} learned features), as in the CARAFE "
+            "paper's table; the whole network adds the two convs."
+        )
 
 
 def _key(knobs: tiny_knobs.Knobs) -> tuple[int, ...]:
@@ -109,15 +134,18 @@ def trained_run(knobs: tiny_knobs.Knobs) -> tiny_view.TinyView:
         trained.add(_key(knobs))
     if _key(knobs) not in trained:
         st.info(
-            "Press **Train** to train CARAFE, bilinear and DySample with these knobs (the "
-            "default knobs take about 5–20 s on two CPU cores). "
-            + tiny_words.work_sentence(
-                tiny_knobs.step_flops(knobs), tiny_knobs.step_flops(tiny_knobs.Knobs())
-            )
-            + " Knob sets trained before come back at once; changing a knob while it trains "
-            "stops the run."
+            "Press **Train** to train the three models with these knobs (the default knobs take "
+            "about 5–20 s on two CPU cores)."
         )
-        texts.cite()
+        with st.expander("How long training takes"):
+            st.caption(
+                tiny_words.work_sentence(
+                    tiny_knobs.step_flops(knobs), tiny_knobs.step_flops(tiny_knobs.Knobs())
+                )
+                + " Knob sets trained before come back at once; changing a knob while it "
+                "trains stops the run."
+            )
+        texts.cite_own(FOOTER)
         st.stop()
     return _trained(*_key(knobs))
 
@@ -126,13 +154,6 @@ def losses(run: tiny_view.TinyView) -> None:
     """The training and held-out losses of the three models, and who ends lowest."""
     names, cfg = run.names, run.config
     st.subheader("How they learned")
-    st.caption(
-        f"{len(run.kinds)} models × {cfg.steps} steps of {cfg.batch} pictures "
-        f"({cfg.size}×{cfg.size}, input {cfg.low_size}×{cfg.low_size}) trained in "
-        f"{run.seconds:.1f} s on one CPU thread ({run.cpu_seconds:.1f} s of CPU time); the "
-        f"held-out batch ({cfg.heldout_pictures} pictures never trained on) is evaluated every "
-        f"{cfg.eval_every} steps."
-    )
     st.plotly_chart(
         train_tiny_figs.loss_figure(
             run.steps, run.train_loss, run.heldout_steps, run.heldout_loss, names
@@ -141,12 +162,23 @@ def losses(run: tiny_view.TinyView) -> None:
         config=style.png_config("tiny_losses"),
     )
     final = run.final_heldout
-    st.markdown(
-        texts.numbers_table(
-            [{"upsampler": names[k], "final held-out MSE": f"{final[k]:.5f}"} for k in run.kinds]
-        )
-    )
     st.markdown(tiny_words.loss_sentence(final, names))
+    with st.expander("The final losses and the training run"):
+        st.markdown(
+            texts.numbers_table(
+                [
+                    {"upsampler": names[k], "final held-out MSE": f"{final[k]:.5f}"}
+                    for k in run.kinds
+                ]
+            )
+        )
+        st.caption(
+            f"{len(run.kinds)} models × {cfg.steps} steps of {cfg.batch} pictures "
+            f"({cfg.size}×{cfg.size}, input {cfg.low_size}×{cfg.low_size}) trained in "
+            f"{run.seconds:.1f} s on one CPU thread ({run.cpu_seconds:.1f} s of CPU time); the "
+            f"held-out batch ({cfg.heldout_pictures} pictures never trained on) is evaluated "
+            f"every {cfg.eval_every} steps."
+        )
 
 
 def chosen_pixel(run: tiny_view.TinyView):
@@ -208,7 +240,6 @@ def pictures(run: tiny_view.TinyView, px) -> None:
 
 def pixel_kernels(run: tiny_view.TinyView, role: str, px) -> None:
     """CARAFE's G kernels at the pixel, and what they do there."""
-    st.subheader(f"CARAFE's kernels at the {role} pixel")
     groups = run.config.groups
     columns = st.columns(min(groups, 4))
     for group in range(groups):
@@ -234,7 +265,6 @@ def pixel_kernels(run: tiny_view.TinyView, role: str, px) -> None:
 def block_kernels(run: tiny_view.TinyView, px) -> None:
     """The s² kernels the pixel's source pixel predicts, one per output pixel of its block."""
     s = run.config.scale
-    st.subheader(f"The {s * s} kernels of input pixel {px.source}")
     st.plotly_chart(
         train_tiny_figs.block_figure(
             px.block[:, :, 0],
@@ -256,10 +286,21 @@ def main() -> None:
     losses(run)
     st.subheader("One held-out picture through each model")
     role, px = chosen_pixel(run)
-    pictures(run, px)
-    pixel_kernels(run, role, px)
-    block_kernels(run, px)
-    texts.cite()
+    s = run.config.scale
+    pictures_tab, kernels_tab, block_tab = st.tabs(
+        [
+            "Pictures",
+            f"CARAFE's kernels at the {role} pixel",
+            f"The {s * s} kernels of its input pixel",
+        ]
+    )
+    with pictures_tab:
+        pictures(run, px)
+    with kernels_tab:
+        pixel_kernels(run, role, px)
+    with block_tab:
+        block_kernels(run, px)
+    texts.cite_own(FOOTER)
 
 
 main()

@@ -126,3 +126,24 @@ def test_switching_to_the_flat_pixel_is_quick(trained_page):
     figs = figures_by_title(at)
     spec = next(f for t, f in figs.items() if t.startswith(f"Group 1 of {SMALL.groups}"))
     np.testing.assert_allclose(heatmap_z(spec["data"][0]), play.flat.kernels[0], rtol=1e-6)
+
+
+def test_knob_notes_and_footer_say_what_this_page_does():
+    """Issue 25: the default C_m = 16 on 8 channels widens them, k_up = 1 makes CARAFE nearest
+    neighbour with idle parameters, and the footer named a loaded model this page never uses."""
+    at = open_app(PAGE)
+    assert_clean(at)
+    texts = [m.value for m in at.markdown]
+    assert any("widens them (8 → 16) instead of compressing" in t for t in texts)
+    assert not any("nearest-neighbour upsampling" in t for t in texts)
+    footer = next(c.value for c in at.caption if "1905.02188" in c.value)
+    assert "loaded model" in footer and "not used here" in footer
+    assert "computed live by the loaded model" not in footer
+    at.select_slider(key="tt_up_kernel").set_value(1)
+    at.select_slider(key="tt_compressed_channels").set_value(4)
+    at.run()
+    assert_clean(at)
+    texts = [m.value for m in at.markdown]
+    note = next(t for t in texts if "nearest-neighbour upsampling" in t)
+    assert f"Its {_carafe_params(at):,} parameters" in note
+    assert "narrows the C = 8 channels" in note and "widens" not in note

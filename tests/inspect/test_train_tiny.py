@@ -20,10 +20,12 @@ from carafe.inspect.train_tiny.pixels import (
 from carafe.inspect.train_tiny.view import tiny_view
 from carafe.inspect.train_tiny.words import (
     block_sentence,
+    compressor_sentence,
     edge_sentence,
     edge_summary_sentence,
     flat_sentence,
     groups_sentence,
+    idle_sentence,
     loss_sentence,
     reach_sentence,
     work_sentence,
@@ -124,11 +126,12 @@ def test_weights_and_colours_under_the_kernel(trained):
     px = play.edge
     taps = np.nan_to_num(px.taps)
     g = play.config.groups
-    assert px.weight_on_match == pytest.approx(
-        float(np.mean([(kern * px.matching).sum() for kern in px.kernels]))
-    )
-    # colour channel c is reassembled with its group's kernel (channel c // (C / G))
+    # colour channel c is reassembled with its group's kernel (channel c // (C / G)); the
+    # weight on taps of the true colour is averaged over the colour channels the same way
     per_group = play.config.channels // g
+    assert px.weight_on_match == pytest.approx(
+        float(np.mean([(px.kernels[c // per_group] * px.matching).sum() for c in range(3)]))
+    )
     for c in range(3):
         kern = px.kernels[c // per_group]
         assert px.reassembled[c] == pytest.approx(float((kern * taps[..., c]).sum()), abs=1e-6)
@@ -165,6 +168,13 @@ def test_loss_sentence_both_ways():
     assert "lower held-out loss" not in loses and "higher" in loses
     mixed = loss_sentence({"carafe": 0.005, "bilinear": 0.006, "dysample": 0.004}, NAMES)
     assert "than Bilinear" in mixed and "It does not end below DySample" in mixed
+    # issue 25: "CARAFE is 0% lower" was worded as a win; within LEVEL it is a tie
+    tie = loss_sentence({"carafe": 0.00500, "bilinear": 0.00501, "dysample": 0.006}, NAMES)
+    assert "than DySample" in tie and "0%" not in tie
+    assert "It ends level with Bilinear (0.00501): within 0.5% of each other, a tie." in tie
+    all_level = loss_sentence({"carafe": 0.005, "bilinear": 0.005, "dysample": 0.005}, NAMES)
+    assert all_level.startswith("CARAFE (0.00500) ends level with Bilinear (0.00500) and DySample")
+    assert "lower" not in all_level and "does not end below" not in all_level
 
 
 def _pixel(**changes):
@@ -196,8 +206,14 @@ def test_edge_sentence_both_ways():
     assert "80% of its weight on the 3 input pixels" in better and "own side" in better
     closer_only = edge_sentence(_pixel(beside=False, weight_on_match=0.1))
     assert "(the edge crosses its source pixel)" in closer_only
-    assert "comes closer to the true colour than bilinear." in closer_only
+    assert "comes closer to the true colour than bilinear's, though it puts no more" in closer_only
     assert "own side" not in closer_only
+    # issue 25, G = 4: "49 % … (bilinear 56 %). CARAFE comes closer to the true colour"
+    groups = _pixel(kernels=np.full((4, 3, 3), 1 / 9), weight_on_match=0.49, bilinear_on_match=0.56)
+    said = edge_sentence(groups)
+    assert "49% of its weight" in said and "(mean over the colour channels" in said
+    assert "though it puts no more weight than bilinear on taps of that colour" in said
+    assert "(mean over the colour channels" not in edge_sentence(_pixel())
     worse = edge_sentence(_pixel(reassembled=np.array([0.5, 0.0, 0.0])))
     assert "0.50" in worse and "no better" in worse and "closer" not in worse
     none = edge_sentence(_pixel(matching=np.zeros((3, 3), bool), bilinear_colour=None))
@@ -277,3 +293,38 @@ def test_work_sentence_both_ways():
     assert "2.0× less work" in less and "quicker" in less
     same = work_sentence(11_000_000, 10_000_000)
     assert "about the same work" in same and "×" not in same
+
+
+def test_one_tap_carafe_is_nearest_and_its_parameters_idle():
+    """k_up = 1: a softmax over one tap is 1, so CARAFE copies the source pixel (nearest
+    neighbour) and training leaves its parameters where they started; with k_up = 3 neither
+    holds. The page says so only for k_up = 1."""
+    import torch.nn.functional as F
+
+    from carafe.training.train_tiny import build_tiny
+
+    for k, idle in ((1, True), (3, False)):
+        cfg = Knobs(up_kernel=k).config(**SMALL)
+        net = build_tiny("carafe", cfg)
+        x = torch.randn(1, cfg.channels, 6, 6)
+        with torch.no_grad():
+            same = torch.allclose(net.upsampler(x), F.interpolate(x, scale_factor=cfg.scale))
+        assert same == idle
+        before = {n: p.detach().clone() for n, p in net.upsampler.named_parameters()}
+        run = train_tiny(cfg, kinds=("carafe",))
+        after = dict(run.models["carafe"].upsampler.named_parameters())
+        moved = any(not torch.equal(before[n], after[n].detach()) for n in before)
+        assert moved != idle
+    params = costs(Knobs(up_kernel=1))[0].params
+    said = idle_sentence(1, params)
+    assert "nearest-neighbour upsampling" in said and f"{params:,} parameters" in said
+    assert idle_sentence(3, params) == ""
+
+
+def test_compressor_sentence_both_ways():
+    """The default C_m = 16 on C = 8 channels widens them: said so; narrowing is said too."""
+    widens = compressor_sentence(8, 16)
+    assert "widens them (8 → 16) instead of compressing" in widens
+    assert "keeps the channel count (8 → 8)" in compressor_sentence(8, 8)
+    narrows = compressor_sentence(8, 4)
+    assert "narrows the C = 8 channels" in narrows and "widens" not in narrows

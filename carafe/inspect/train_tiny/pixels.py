@@ -46,7 +46,8 @@ class PixelKernels:
     window: (y0, x0, y1, x1) the k×k input window in picture pixels (half-open, clipped to the
     picture). taps: (k, k, 3) input colours under the taps (NaN outside the map). truth: (3,)
     the full-resolution colour of the pixel. matching: (k, k) taps within MATCH_TOLERANCE of
-    it. weight_on_match: the kernels' weight on those taps (mean over groups);
+    it. weight_on_match: the kernels' weight on those taps, averaged over the three colour
+    channels, each with its group's kernel (groups holding only features do not count);
     bilinear_on_match: bilinear's weight there (None for k = 1, too small for bilinear's taps).
     reassembled: (3,) the colour the kernels make of the taps (each colour channel with its
     group's kernel); bilinear_colour: (3,) what bilinear's weights make of them (or None).
@@ -140,7 +141,7 @@ def pixel_kernels(
         taps=taps,
         truth=truth,
         matching=matching,
-        weight_on_match=float((mine * matching).sum(axis=(1, 2)).mean()),
+        weight_on_match=float(np.mean([(mine[gi] * matching).sum() for gi in colour_groups])),
         bilinear_on_match=None if bil is None else float((bil * matching).sum()),
         reassembled=reassembled,
         bilinear_colour=None if bil is None else (bil[..., None] * zeroed).sum(axis=(0, 1)),

@@ -11,9 +11,12 @@ from carafe.inspect.habits import MOST
 from carafe.inspect.train_tiny.pixels import MATCH_TOLERANCE, EdgeGroup, EdgeSummary, PixelKernels
 
 __all__ = [
+    "LEVEL",
     "SAME_KERNEL",
     "WORK_RATIO",
     "block_sentence",
+    "compressor_sentence",
+    "idle_sentence",
     "edge_sentence",
     "edge_summary_sentence",
     "flat_sentence",
@@ -27,19 +30,26 @@ __all__ = [
 SAME_KERNEL = 0.05
 #: A knob set costs "about the same work" as the default within this factor either way.
 WORK_RATIO = 1.5
+#: Two final held-out losses within this share of each other end "level": a tie, not a win.
+LEVEL = 0.005
 
 
 def loss_sentence(final: dict[str, float], names: dict[str, str]) -> str:
-    """Whether CARAFE ends with a lower held-out loss than each other upsampler, with numbers."""
+    """Whether CARAFE ends with a lower held-out loss than each other upsampler, with numbers:
+    lower, level (within :data:`LEVEL` of the other's loss: a tie, not a win) or higher."""
     c = final["carafe"]
     others = [k for k in final if k != "carafe"]
-    below = [k for k in others if c < final[k]]
-    not_below = [k for k in others if k not in below]
+
+    def change(k: str) -> float:
+        return (final[k] - c) / final[k] if final[k] else 0.0
+
+    below = [k for k in others if change(k) >= LEVEL]
+    level = [k for k in others if abs(change(k)) < LEVEL]
+    above = [k for k in others if change(k) <= -LEVEL]
 
     def vs(k: str) -> str:
-        change = (final[k] - c) / final[k] if final[k] else 0.0
-        word = "lower" if change >= 0 else "higher"
-        return f"{names[k]} ({final[k]:.5f}; CARAFE is {abs(change):.0%} {word})"
+        word = "lower" if change(k) >= 0 else "higher"
+        return f"{names[k]} ({final[k]:.5f}; CARAFE is {abs(change(k)):.0%} {word})"
 
     parts = []
     if below:
@@ -48,9 +58,16 @@ def loss_sentence(final: dict[str, float], names: dict[str, str]) -> str:
             + " and ".join(vs(k) for k in below)
             + "."
         )
-    if not_below:
-        start = "It does not end below " if below else f"CARAFE ({c:.5f}) does not end below "
-        parts.append(start + " or ".join(vs(k) for k in not_below) + ".")
+    if level:
+        start = "It ends level with " if parts else f"CARAFE ({c:.5f}) ends level with "
+        parts.append(
+            start
+            + " and ".join(f"{names[k]} ({final[k]:.5f})" for k in level)
+            + f": within {LEVEL:.1%} of each other, a tie."
+        )
+    if above:
+        start = "It does not end below " if parts else f"CARAFE ({c:.5f}) does not end below "
+        parts.append(start + " or ".join(vs(k) for k in above) + ".")
     return " ".join(parts)
 
 
@@ -106,6 +123,8 @@ def edge_sentence(px: PixelKernels) -> str:
     if px.n_matching:
         share = f"; it puts {px.weight_on_match:.0%} of its weight on the {px.n_matching} "
         share += "input pixels of that colour"
+        if len(px.kernels) > 1:
+            share += " (mean over the colour channels, each with its group's kernel)"
         if px.bilinear_on_match is not None:
             share += f" (bilinear {px.bilinear_on_match:.0%})"
     else:
@@ -115,9 +134,15 @@ def edge_sentence(px: PixelKernels) -> str:
         return head + share + f". Bilinear's taps do not fit a {k}×{k} window."
     if px.miss >= b:
         return head + f", bilinear's weights {b:.2f}" + share + ". Here CARAFE does no better."
-    verdict = ". CARAFE comes closer to the true colour than bilinear"
-    if px.bilinear_on_match is not None and px.weight_on_match > px.bilinear_on_match:
-        verdict += ": it takes more of its value from the pixel's own side of the edge"
+    verdict = ". CARAFE's colour comes closer to the true colour than bilinear's"
+    if px.n_matching and px.bilinear_on_match is not None:
+        if px.weight_on_match > px.bilinear_on_match:
+            verdict += ": it takes more of its value from the pixel's own side of the edge"
+        else:
+            verdict += (
+                ", though it puts no more weight than bilinear on taps of that colour: it "
+                "comes closer by the weight it gives the blended taps"
+            )
     return head + f", bilinear's weights **{b:.2f}**" + share + verdict + "."
 
 
@@ -204,4 +229,37 @@ def reach_sentence(k: int, s: int) -> str:
     return (
         f"A {k}×{k} kernel reads {k}×{k} input pixels: {k * s}×{k * s} pixels of the "
         f"full-resolution picture, up to {(k - 1) // 2} input pixels from the source pixel."
+    )
+
+
+def idle_sentence(up_kernel: int, carafe_params: int) -> str:
+    """What k_up = 1 makes of CARAFE ("" for larger kernels): a 1×1 kernel's softmax is 1, so
+    every output pixel copies its source pixel (nearest neighbour) and the kernel prediction's
+    parameters change nothing."""
+    if up_kernel != 1:
+        return ""
+    return (
+        "With k_up = 1 each kernel has a single tap, and a softmax over one value is 1: every "
+        "output pixel copies its source pixel, so CARAFE is nearest-neighbour upsampling here. "
+        f"Its {carafe_params:,} parameters (the compressor and the content encoder) still exist "
+        "but change nothing in the output, and training cannot move them."
+    )
+
+
+def compressor_sentence(channels: int, compressed: int) -> str:
+    """What the channel "compressor" does at these sizes: C channels in, C_m out."""
+    if compressed > channels:
+        return (
+            f"With C_m = {compressed} above the C = {channels} channels the upsampler sees, "
+            f'the 1×1 "compressor" widens them ({channels} → {compressed}) instead of '
+            "compressing; the paper's narrows 256 → 64."
+        )
+    if compressed == channels:
+        return (
+            f'With C_m = C = {channels} the 1×1 "compressor" keeps the channel count '
+            f"({channels} → {compressed}): it mixes the channels without compressing them."
+        )
+    return (
+        f"The 1×1 compressor narrows the C = {channels} channels the upsampler sees to "
+        f"C_m = {compressed}, as the paper's narrows 256 → 64."
     )
