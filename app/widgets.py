@@ -51,6 +51,30 @@ def kernel_metrics(view) -> None:
     )
 
 
+def kernel_metrics_grid(view) -> None:
+    """The four numbers of :func:`kernel_metrics` as two rows of two, for a narrow column
+    (four in a row cut their labels short there: "Peak wei…")."""
+    k = view.kernel.shape[0]
+    first, second = st.columns(2)
+    first.metric(
+        "Entropy",
+        f"{view.entropy:.3f}",
+        help=f"In nats. 0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.",
+    )
+    second.metric("Peak weight", f"{view.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
+    third, fourth = st.columns(2)
+    third.metric(
+        "Lean dy",
+        draw.number_text([view.lean[0]], "+.2f")[0],
+        help="Centre of mass of the kernel, rows from the window centre (+ = down).",
+    )
+    fourth.metric(
+        "Lean dx",
+        draw.number_text([view.lean[1]], "+.2f")[0],
+        help="Centre of mass of the kernel, columns from the window centre (+ = right).",
+    )
+
+
 def no_kernels_note(step) -> str:
     """What a page says where its step has no kernel upsampler."""
     return (

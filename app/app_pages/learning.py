@@ -29,7 +29,9 @@ from carafe.inspect.learning.snapshots import (
 from carafe.inspect.learning.words import (
     CONTENT_MARGIN,
     border_padding_sentence,
+    content_aware_headline,
     content_aware_sentence,
+    lean_sentence,
 )
 from carafe.inspect.pixel import kernel_view
 
@@ -53,13 +55,19 @@ def snapshot_analysis(steps_done: int, path: str, image_key: str, _image: np.nda
 def intro() -> None:
     st.title("Watch CARAFE learn")
     st.markdown(
-        "The shipped CARAFE's own training run was saved after 0, 25, 50, … optimizer steps; "
-        "its last snapshot is the shipped model (assets/MODEL_CARD.md). Move the slider to see **your image** "
-        "through each snapshot: the kernel of the **same output pixel** (the one selected on "
-        "Explore), the kernel statistics over the whole image and the segmentation. Beside it, "
-        "what was measured once on the held-out scenes for every snapshot, with the shown "
-        "snapshot marked on each curve."
+        "Your image through the saved snapshots of the shipped CARAFE's own training run; the "
+        "last snapshot is the shipped model."
     )
+    with st.expander("What this page shows"):
+        st.markdown(
+            "The shipped CARAFE's own training run was saved after 0, 25, 50, … optimizer "
+            "steps; its last snapshot is the shipped model (assets/MODEL_CARD.md), so at the "
+            "last step the kernels are Explore's when the sidebar's checkpoint is 'carafe'. "
+            "Move the slider to see **your image** through each snapshot: the kernel of the "
+            "**same output pixel** (the one selected on Explore), the kernel statistics over "
+            "the whole image and the segmentation. Beside it, what was measured once on the "
+            "held-out scenes for every snapshot, with the shown snapshot marked on each curve."
+        )
 
 
 def shipped_snapshots() -> list:
@@ -148,12 +156,13 @@ def kernel_panel(cur, analysis, step, shown: int) -> None:
         config=style.png_config(f"kernel_{oy}_{ox}_step_{shown}"),
         key="learning_kernel",
     )
-    widgets.kernel_metrics(view)
-    state.pixel_inputs(step, key="learning_px")
-    st.caption(
-        "The selected pixel is shared with Explore (kept in image coordinates): click a pixel "
-        "there, or type its row and column here."
-    )
+    widgets.kernel_metrics_grid(view)
+    with st.expander("Choose the pixel"):
+        state.pixel_inputs(step, key="learning_px")
+        st.caption(
+            "The selected pixel is shared with Explore (kept in image coordinates): click a "
+            "pixel there, or type its row and column here."
+        )
     canvas = click_canvas(
         cur.image, analysis.segmentation, 0.5, view, margin=step.geometry.radius * step.stride_in
     )
@@ -172,22 +181,24 @@ def kernel_panel(cur, analysis, step, shown: int) -> None:
 
 
 def stored_curves(curves, curves_problem: str | None, shown: int, step, analysis) -> None:
-    """The stored curves across the snapshots, the shown snapshot marked on each."""
+    """The stored curves across the snapshots, the shown snapshot marked on each, one per tab."""
     if curves is None:
         st.info(
             curves_problem
             or f"No stored metrics for the snapshots (`{SNAPSHOTS_DIR / 'metrics.json'}` is "
             "missing): run `carafe-evaluate --snapshots assets/snapshots` to measure them."
         )
-    else:
-        records = curves.snapshots
-        steps_done = curves.steps
-        st.markdown(f"**Curves across the snapshots**, {curves.label}.")
+        return
+    records = curves.snapshots
+    steps_done = curves.steps
+    st.markdown(content_aware_headline(records))
+    miou_tab, alignment_tab, border_tab = st.tabs(["mIoU", "Own-object share", "Border"])
+    with miou_tab:
         now = curves.at(shown)
         if now is not None:
             st.caption(
                 f"Stored for the snapshot after {shown} steps: mIoU {now.miou:.2f} %, boundary "
-                f"F {now.boundary_f:.2f} %."
+                f"F {now.boundary_f:.2f} %; {curves.label}."
             )
         st.plotly_chart(
             learning_figs.snapshot_curves(
@@ -203,10 +214,11 @@ def stored_curves(curves, curves_problem: str | None, shown: int, step, analysis
             config=style.png_config("snapshots_miou"),
             key="learning_miou",
         )
-        carafe_colour, bilinear_colour = (
-            style.METHOD_COLOURS["carafe"],
-            style.METHOD_COLOURS["bilinear"],
-        )
+    carafe_colour, bilinear_colour = (
+        style.METHOD_COLOURS["carafe"],
+        style.METHOD_COLOURS["bilinear"],
+    )
+    with alignment_tab:
         st.plotly_chart(
             learning_figs.snapshot_curves(
                 steps_done,
@@ -252,8 +264,9 @@ def stored_curves(curves, curves_problem: str | None, shown: int, step, analysis
             + content_aware_sentence(records)
             + f" (The margin of {CONTENT_MARGIN:.2f} is this page's choice.)"
         )
-        names = {s.index: s.levels for s in analysis.steps}
-        series = padding_series(records)
+    names = {s.index: s.levels for s in analysis.steps}
+    series = padding_series(records)
+    with border_tab:
         st.plotly_chart(
             learning_figs.snapshot_curves(
                 steps_done,
@@ -279,15 +292,25 @@ def stored_curves(curves, curves_problem: str | None, shown: int, step, analysis
         )
 
 
-def kernel_statistics(cur, step, shown: int) -> None:
-    """Entropy, peak and lean over the whole image after ``shown`` steps."""
+def lean_scales(snapshots, cur, step_index: int) -> dict[int, float]:
+    """Each snapshot's 99th-percentile lean at the step (input pixels), from the cached
+    analyses (snapshots that failed to load are left out)."""
+    out = {}
+    for snap in snapshots:
+        analysis = analysed(snap, cur)
+        if analysis is None:
+            continue
+        step = analysis.steps[min(step_index, len(analysis.steps) - 1)]
+        if step.carafe is not None:
+            out[snap.steps_done] = lean_scale(step.carafe)
+    return out
+
+
+def kernel_statistics(cur, step, shown: int, scale: float) -> None:
+    """Entropy, peak and lean over the whole image after ``shown`` steps, the lean on the one
+    brightness scale ``scale`` of every snapshot."""
     details = step.carafe
     st.subheader(f"Kernel statistics over the whole image, after {shown} steps")
-    st.markdown(
-        "Entropy near log k² means kernels close to uniform; a high peak means "
-        "a kernel that concentrates its weight; the lean map shows which way each kernel's "
-        "centre of mass points (colour = direction, brightness = distance)."
-    )
     columns = st.columns(3)
     stats = map_figs.kernel_statistics_figures(
         details,
@@ -295,18 +318,23 @@ def kernel_statistics(cur, step, shown: int) -> None:
         image_figs.map_background(cur.image, details.com_dy.shape[1:], step.visible_output_hw()),
         suffix=f", step {shown}",
         height=360,
+        lean_max=scale,
     )
     for column, fig, name in zip(columns, stats, ("entropy", "peak", "lean"), strict=True):
         column.plotly_chart(
             fig, config=style.png_config(f"{name}_step_{shown}"), key=f"learning_{name}"
         )
-    wheel, caption = st.columns([1, 8])
-    wheel.image(map_figs.wheel_legend(), width=64, caption="direction")
-    caption.caption(
-        "Wheel: right = leans right (+dx), up = leans up (−dy). Full brightness in the lean map "
-        f"is this snapshot's own 99th-percentile lean, {lean_scale(details):.2g} input pixels "
-        f"after {shown} steps: each snapshot's map has its own brightness scale."
-    )
+    with st.expander("How to read these maps"):
+        wheel, caption = st.columns([1, 8])
+        wheel.image(map_figs.wheel_legend(), width=64, caption="direction")
+        caption.caption(
+            "Entropy near log k² means kernels close to uniform; a high peak means a kernel "
+            "that concentrates its weight; the lean map shows which way each kernel's centre of "
+            "mass points (colour = direction, brightness = distance). Wheel: right = leans "
+            f"right (+dx), up = leans up (−dy). Full brightness is a lean of {scale:.2g} input "
+            "pixels on every snapshot (the largest 99th-percentile lean of the snapshots), so "
+            "a snapshot whose kernels barely lean looks dark."
+        )
 
 
 def main() -> None:
@@ -322,7 +350,12 @@ def main() -> None:
         st.stop()
     step = analysis.steps[min(cur.step_index, len(analysis.steps) - 1)]
     widgets.require_kernels(step)
-    snapshot_caption(snap, shown, step, cur)
+    leans = lean_scales(snapshots, cur, cur.step_index)
+    last = max(leans)
+    scale = max(leans.values())
+    st.markdown(lean_sentence(shown, leans[shown], last, leans[last], scale))
+    with st.expander("This snapshot"):
+        snapshot_caption(snap, shown, step, cur)
     try:
         curves, curves_problem = load_curves(), None
     except ValueError as err:
@@ -332,7 +365,7 @@ def main() -> None:
         kernel_panel(cur, analysis, step, shown)
     with right:
         stored_curves(curves, curves_problem, shown, step, analysis)
-    kernel_statistics(cur, step, shown)
+    kernel_statistics(cur, step, shown, scale)
     texts.cite(
         stored="the curves and the sentences about them (assets/snapshots/metrics.json)"
         if curves is not None

@@ -120,17 +120,22 @@ def direction_rgb(dy, dx, vmax) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def offset_figure(dy, dx, title, background=None, max_arrows=8, height=420) -> go.Figure:
+def offset_figure(
+    dy, dx, title, background=None, max_arrows=8, height=420, vmax: float | None = None
+) -> go.Figure:
     """Centre-of-mass offsets: direction colours over the (grey) image, plus a few arrows.
 
     ``background``: optional (H, W) grey image in [0, 1] blended under the colours, so the
     colours can be read against the objects. Arrows sit on a coarse grid (at most
     ``max_arrows`` per side) and only where the lean is clear (over half the 99th
-    percentile), so the map stays readable.
+    percentile), so the map stays readable. ``vmax``: the lean (input pixels) drawn at full
+    brightness, for one absolute scale across several maps; default this map's 99th percentile.
     """
     h, w = dy.shape
     length = np.hypot(dy, dx)
-    vmax = float(np.percentile(length, 99)) or 1e-6
+    if vmax is None:
+        vmax = float(np.percentile(length, 99))
+    vmax = float(vmax) or 1e-6
     rgb = direction_rgb(dy, dx, vmax).astype(np.float32)
     if background is not None:
         rgb = 0.55 * rgb + 0.45 * 255 * background[..., None]
@@ -211,10 +216,13 @@ def region_figure(labels, names, title, colours=REGION_COLOURS, height=300) -> g
     return square(fig, height=height)
 
 
-def kernel_statistics_figures(details, group: int, background, suffix: str = "", height=380):
+def kernel_statistics_figures(
+    details, group: int, background, suffix: str = "", height=380, lean_max: float | None = None
+):
     """The three maps of one step's kernels (``details``: a CarafeDetails), one group:
     entropy (0 to log k², uniform), peak weight (0 to 1) and lean (centre-of-mass offsets over
-    the grey ``background``). ``suffix`` ends every title (e.g. ", step 200")."""
+    the grey ``background``). ``suffix`` ends every title (e.g. ", step 200"); ``lean_max``:
+    the lean drawn at full brightness (default: the map's own 99th percentile)."""
     k = details.up_kernel
     entropy = map_figure(
         details.entropy[group],
@@ -239,5 +247,6 @@ def kernel_statistics_figures(details, group: int, background, suffix: str = "",
         f"Centre-of-mass offset (lean){suffix}",
         background=background,
         height=height,
+        vmax=lean_max,
     )
     return entropy, peak, lean

@@ -66,9 +66,11 @@ def test_page_renders_with_the_stored_label(at):
     slider = at.select_slider(key="learning_step")
     assert list(slider.options) == ["0", "25", "50", "100", "200", "400", "800", "1600", "2400"]
     assert slider.value == 0  # it starts at the random initialisation
-    assert any(LABEL in m.value for m in at.markdown)
     captions = " ".join(c.value for c in at.caption)
+    assert LABEL in captions
     assert "kernels become content-aware at step 100" in captions  # worded from the JSON
+    notice = " ".join(m.value for m in at.markdown)
+    assert "the kernels become content-aware at step 100" in notice
     assert "It rises at P5→P4; it falls at P4→P3, P3→P2" in captions
     assert "Stored, not computed here: the curves" in captions
 
@@ -86,10 +88,39 @@ def test_moving_the_slider_shows_that_snapshots_kernel(at):
         assert title == f"{KERNEL} ({oy}, {ox}) after {steps_done} steps"  # the same pixel
         np.testing.assert_allclose(shown, expected, atol=1e-6)
         assert np.abs(shown - shown0).max() > 0.05  # a trained kernel, not the random one
-        scale = lean_scale(_snapshot_step(at, steps_done).carafe)
+        lean = lean_scale(_snapshot_step(at, steps_done).carafe)
         assert any(
-            f"{scale:.2g} input pixels after {steps_done} steps" in c.value for c in at.caption
+            m.value.startswith(f"After {steps_done} steps") and f"up to {lean:.2g} px" in m.value
+            for m in at.markdown
         )
+
+
+def _arrows(at, steps_done: int) -> int:
+    """How many lean arrows the page's lean map draws (only leans over half the full-brightness
+    lean get one)."""
+    spec = figure_titled(at, f"Centre-of-mass offset (lean), step {steps_done}")
+    heads = next(t for t in spec["data"] if t.get("mode") == "markers")
+    return len(plotly_array(heads["x"])) if "x" in heads else 0
+
+
+def test_one_absolute_lean_scale_across_snapshots(at):
+    """Issue 25: each snapshot's lean map had its own brightness scale, so step 0's 0.01 px
+    noise looked as strong as 2.4 px leans. One scale now: step 0 draws no lean arrow (nothing
+    leans over half of it), the shipped model does, and the scale said is the same."""
+    scales = {}
+    for steps_done in (0, 2400):
+        at.select_slider(key="learning_step").set_value(steps_done).run()
+        assert_clean(at)
+        scales[steps_done] = (
+            next(c.value for c in at.caption if c.value.startswith("Entropy near log"))
+            .split("Full brightness is a lean of ")[1]
+            .split(" ")[0]
+        )
+    assert scales[0] == scales[2400]
+    at.select_slider(key="learning_step").set_value(0).run()
+    assert _arrows(at, 0) == 0
+    at.select_slider(key="learning_step").set_value(2400).run()
+    assert _arrows(at, 2400) > 0
 
 
 def test_typing_a_pixel_here_moves_the_shared_selection(at):
@@ -125,12 +156,19 @@ def test_curves_are_the_stored_json_with_the_shown_snapshot_marked(at, stored):
     at.select_slider(key="learning_step").set_value(200).run()
     rows = sorted(stored["snapshots"], key=lambda r: r["steps_done"])
     spec = figure_titled(at, "Held-out mIoU and boundary F")
-    assert spec["layout"]["xaxis"]["ticktext"] == [str(r["steps_done"]) for r in rows]
+    axis = spec["layout"]["xaxis"]
+    # issue 25: real step counts on a log axis with readable ticks, not equal spacing
+    assert axis["type"] == "log" and axis["ticktext"] == ["0", "100", "1,000", "2,400"]
     metrics = _traces(at, "Held-out mIoU and boundary F")
-    np.testing.assert_array_equal(plotly_array(metrics["mIoU"]["y"]), [r["miou"] for r in rows])
-    np.testing.assert_array_equal(
-        plotly_array(metrics["boundary F"]["y"]), [r["boundary_f"] for r in rows]
-    )
+
+    def line(trace):  # the curve without its gap between step 0 and the rest
+        return [v for v in trace if v is not None]
+
+    x = line(metrics["mIoU"]["x"])
+    assert x[1:] == [r["steps_done"] for r in rows][1:] and 0 < x[0] < x[1]
+    assert metrics["mIoU"]["x"][1] is None  # step 0 is not joined to step 25
+    np.testing.assert_array_equal(line(metrics["mIoU"]["y"]), [r["miou"] for r in rows])
+    np.testing.assert_array_equal(line(metrics["boundary F"]["y"]), [r["boundary_f"] for r in rows])
     align = _traces(at, "Kernel weight on the pixel's own object")
     off = [r["kernel_alignment"]["off_centre_own_share"] for r in rows]
     for name, method in (
@@ -138,9 +176,9 @@ def test_curves_are_the_stored_json_with_the_shown_snapshot_marked(at, stored):
         ("same kernels moved (content-blind control), off-centre", "carafe_moved"),
         ("bilinear (fixed), off-centre", "bilinear"),
     ):
-        np.testing.assert_array_equal(plotly_array(align[name]["y"]), [o[method] for o in off])
+        np.testing.assert_array_equal(line(align[name]["y"]), [o[method] for o in off])
     np.testing.assert_array_equal(
-        plotly_array(align["CARAFE, own-object share"]["y"]),
+        line(align["CARAFE, own-object share"]["y"]),
         [r["kernel_alignment"]["own_object_share"]["carafe"] for r in rows],
     )
     border = _traces(at, "Border: median kernel weight on zero padding")
@@ -151,10 +189,10 @@ def test_curves_are_the_stored_json_with_the_shown_snapshot_marked(at, stored):
             next(b["padding_weight_median"] for b in r["border_ring"] if b["step_index"] == index)
             for r in rows
         ]
-        np.testing.assert_array_equal(plotly_array(border[name]["y"]), want)
-    # the shown snapshot (step 200, the 5th) is ringed on every curve
+        np.testing.assert_array_equal(line(border[name]["y"]), want)
+    # the shown snapshot (step 200, the 5th) is ringed on every curve, at step 200
     rings = [t for t in figure_titled(at, "Held-out mIoU")["data"] if "shown" in t["name"]]
-    assert [plotly_array(t["x"]).tolist() for t in rings] == [[4], [4]]
+    assert [plotly_array(t["x"]).tolist() for t in rings] == [[200.0], [200.0]]
     assert plotly_array(rings[0]["y"]).tolist() == [rows[4]["miou"]]
 
 

@@ -23,7 +23,12 @@ from carafe.inspect.learning.snapshots import (
     load_snapshot,
     padding_series,
 )
-from carafe.inspect.learning.words import border_padding_sentence, content_aware_sentence
+from carafe.inspect.learning.words import (
+    border_padding_sentence,
+    content_aware_headline,
+    content_aware_sentence,
+    lean_sentence,
+)
 from carafe.training.data import load_split
 from carafe.training.evaluate import evaluate_model
 
@@ -261,3 +266,29 @@ def test_the_last_snapshot_is_the_shipped_model(snapshots):
     shipped = load_file(str(ASSETS_DIR / "carafe.safetensors"))
     assert last.keys() == shipped.keys()
     assert all(torch.equal(last[k], shipped[k]) for k in last)
+
+
+def test_content_aware_headline_both_ways():
+    """The page's one-line notice reads the same rule as the full sentence."""
+    aware = [_record(0, 0.62, 0.62), _record(50, 0.72, 0.66), _record(100, 0.85, 0.68)]
+    assert content_aware_headline(aware) == (
+        "By the stored numbers the kernels become content-aware at step 50: off-centre "
+        "own-object share 0.720 against 0.660 for the same kernels moved."
+    )
+    never = [_record(0, 0.62, 0.62), _record(100, 0.70, 0.66)]
+    assert content_aware_headline(never) == (
+        "By the stored numbers the kernels never become content-aware in steps 0–100."
+    )
+    assert "cannot say" in content_aware_headline([_record(0, None, None)])
+
+
+def test_lean_sentence_says_how_far_the_shown_snapshot_leans():
+    """Step 0's 0.0096 px against 2.4 px is "under 1 %", not a strong lean; the last snapshot
+    is named the shipped model; the one scale is said."""
+    noise = lean_sentence(0, 0.0096, 2400, 2.4, 2.4)
+    assert noise.startswith("After 0 steps the kernels lean up to 0.0096 px, under 1 % of the")
+    assert "full brightness = 2.4 px on every snapshot" in noise
+    half = lean_sentence(400, 1.2, 2400, 2.4, 2.6)
+    assert "1.2 px, 0.5× the 2.4 px after 2400 steps" in half and "= 2.6 px" in half
+    last = lean_sentence(2400, 2.4, 2400, 2.4, 2.4)
+    assert last.startswith("After 2400 steps (the shipped model) the kernels lean up to 2.4 px")

@@ -201,7 +201,6 @@ def padding_series(snapshots: Sequence[SnapshotMetrics]) -> dict[int, list[float
 
 
 def lean_scale(details: CarafeDetails, group: int = 0, q: float = 99.0) -> float:
-    """The ``q``-th percentile of the kernels' lean length (input pixels) over the whole map:
-    the length the lean map shows at full brightness. Each snapshot's map is scaled to its
-    own, so the page states it: at random init it is tiny and the colours are noise."""
+    """The ``q``-th percentile of the kernels' lean length (input pixels) over the whole map.
+    At random init it is tiny (about 0.01 px): the leans are noise."""
     return float(np.percentile(np.hypot(details.com_dy[group], details.com_dx[group]), q))

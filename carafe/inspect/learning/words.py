@@ -11,7 +11,14 @@ from collections.abc import Mapping, Sequence
 from carafe.inspect.habits import MOST
 from carafe.inspect.learning.snapshots import SnapshotMetrics, padding_series
 
-__all__ = ["BORDER_CHANGE", "CONTENT_MARGIN", "border_padding_sentence", "content_aware_sentence"]
+__all__ = [
+    "BORDER_CHANGE",
+    "CONTENT_MARGIN",
+    "border_padding_sentence",
+    "content_aware_headline",
+    "content_aware_sentence",
+    "lean_sentence",
+]
 
 #: CARAFE's off-centre own-object share must beat its content-blind control by this much (a
 #: share of the kernel's weight) before we call the kernels content-aware. At random init the
@@ -183,3 +190,45 @@ def border_padding_sentence(
     elif all(v <= MOST for v in end):
         text += f" After {last} steps at most half of the ring's kernel weight lies on the padding."
     return text
+
+
+def content_aware_headline(
+    snapshots: Sequence[SnapshotMetrics], margin: float = CONTENT_MARGIN
+) -> str:
+    """One line: the first snapshot whose kernels are content-aware by the rule of
+    :func:`content_aware_sentence`, or that none is."""
+    usable = [
+        s
+        for s in sorted(snapshots, key=lambda s: s.steps_done)
+        if s.off_centre_own_share.carafe is not None
+        and s.off_centre_own_share.carafe_moved is not None
+    ]
+    if not usable:
+        return "The stored snapshots cannot say when the kernels become content-aware."
+    for s in usable:
+        shares = s.off_centre_own_share
+        if shares.carafe - shares.carafe_moved >= margin:
+            return (
+                f"By the stored numbers the kernels become content-aware at step "
+                f"{s.steps_done}: off-centre own-object share {shares.carafe:.3f} against "
+                f"{shares.carafe_moved:.3f} for the same kernels moved."
+            )
+    return (
+        f"By the stored numbers the kernels never become content-aware in steps "
+        f"{usable[0].steps_done}–{usable[-1].steps_done}."
+    )
+
+
+def lean_sentence(shown: int, lean: float, last: int, last_lean: float, scale: float) -> str:
+    """How far the shown snapshot's kernels lean against the last snapshot's (99th percentile
+    of the lean length, input pixels), on the one brightness scale ``scale`` of every map."""
+    if shown == last:
+        head = f"After {shown} steps (the shipped model) the kernels lean up to {lean:.2g} px"
+    else:
+        ratio = lean / last_lean if last_lean > 0 else float("inf")
+        head = (
+            f"After {shown} steps the kernels lean up to {lean:.2g} px, "
+            + (f"{ratio:.2g}× " if ratio >= 0.01 else "under 1 % of ")
+            + f"the {last_lean:.2g} px after {last} steps"
+        )
+    return head + f" (99th percentile; full brightness = {scale:.2g} px on every snapshot)."
