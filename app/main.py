@@ -129,8 +129,10 @@ def _sidebar() -> None:
             "Checkpoint",
             names,
             key="checkpoint",
-            help="'carafe' is the shipped segmentation model. Converted mmdetection "
-            "checkpoints (carafe-convert-mmdet IN.pth "
+            format_func=state.checkpoint_label,
+            help="CARAFE is the shipped segmentation model; each twin is the same network "
+            "trained the same way with another upsampler (bilinear, DySample, FADE, SAPA). "
+            "Converted mmdetection checkpoints (carafe-convert-mmdet IN.pth "
             "assets/converted/NAME.safetensors) appear here too.",
         )
         if labels:

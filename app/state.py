@@ -42,6 +42,13 @@ def checkpoint_names() -> list[str]:
     return model_names()
 
 
+def checkpoint_label(name: str) -> str:
+    """The sidebar's name for a checkpoint (see carafe.inspect.catalog.model_label)."""
+    from carafe.inspect.catalog import model_label
+
+    return model_label(name)
+
+
 @st.cache_resource(show_spinner="Loading the model…")
 def get_model(name: str):
     """Load a checkpoint once per process (shared by all sessions; read-only, eval mode)."""
@@ -88,15 +95,16 @@ def segmentation_for(model_name: str, image_key: str, _image: np.ndarray):
     return segment(get_model(model_name), _image)
 
 
-@st.cache_data(show_spinner="Running the DySample twin on your image…", max_entries=6)
-def dysample_points_for(image_key: str, _image: np.ndarray):
-    """Cached sampling points of the DySample twin (None when it is not shipped)."""
+def points_for(kind: str, image_key: str, image: np.ndarray):
+    """Sampling points of the shipped ``kind`` twin (a point sampler, such as DySample) on the
+    image, one entry per step, read from its cached analysis (the same pass, nothing runs
+    twice); None when that twin is not shipped."""
     from carafe.inspect.catalog import twin_names
-    from carafe.inspect.sampling import dysample_points
+    from carafe.inspect.sampling import step_points
 
-    if "dysample" not in twin_names():
+    if kind not in twin_names():
         return None
-    return dysample_points(get_model("dysample"), _image)
+    return step_points(analysis_for(kind, image_key, image))
 
 
 @st.cache_data(show_spinner=False, max_entries=12)

@@ -10,6 +10,8 @@ import numpy as np
 import streamlit as st
 from figures import draw
 
+from carafe.inspect.catalog import display_name
+
 #: How many of a step's channels the pickers offer, most energetic first.
 CHANNELS_SHOWN = 32
 
@@ -78,8 +80,9 @@ def kernel_metrics_grid(view) -> None:
 def no_kernels_note(step) -> str:
     """What a page says where its step has no kernel upsampler."""
     return (
-        f"This step upsamples with **{step.kind}**, which predicts no kernels: this needs a "
-        "kernel upsampler (CARAFE) at this step. Pick the 'carafe' checkpoint in the sidebar."
+        f"This step upsamples with **{display_name(step.kind)}**, which predicts no kernels: "
+        "this needs a kernel upsampler (CARAFE, FADE or SAPA) at this step. Pick one of those "
+        "checkpoints in the sidebar."
     )
 
 

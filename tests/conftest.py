@@ -35,6 +35,7 @@ class TinySegModel(nn.Module):
             [nn.Conv2d(3, channels, 3, 4, 1), nn.Conv2d(channels, channels, 3, 2, 1)]
         )
         self.neck = nn.Module()
+        self.neck.upsample_kind = "carafe"
         self.neck.upsample_modules = nn.ModuleList(
             [CARAFEPack(channels, 2, up_group=up_group, compressed_channels=4)]
         )
@@ -56,7 +57,7 @@ class TinySegModel(nn.Module):
             kind="carafe",
             input=c8,
             output=up,
-            carafe=parts,
+            details=parts,
             source_level=1,
             target_level=0,
             stride_in=8,

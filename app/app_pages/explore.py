@@ -23,7 +23,14 @@ import widgets
 from figures import draw, style
 from figures.click_image import click_canvas, click_image
 
-from carafe.inspect.catalog import load_metrics, stored_border_sentence
+from carafe.inspect.catalog import (
+    display_name,
+    first_twin,
+    kinds_where,
+    load_metrics,
+    stored_border_sentence,
+    twin_names,
+)
 from carafe.inspect.habits import (
     border_sentence,
     entropy_sentence,
@@ -31,6 +38,7 @@ from carafe.inspect.habits import (
     what_if_sentence,
 )
 from carafe.inspect.kernel_compare import compare_pixel
+from carafe.inspect.kernel_family import family_kernel, family_sentence, guide_energy
 from carafe.inspect.pixel import PADDING_NOTE, kernel_view, start_pixel
 from carafe.inspect.regions import image_alignment_sentence, pixel_alignment_sentence
 from carafe.inspect.sampling import sampling_at
@@ -170,7 +178,8 @@ def _jump_to_edge(step, group: int, segmentation) -> None:
 def _dysample(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
     """Where the DySample twin samples for the same output pixel, as a sparse kernel."""
     cur, step, k = ex.cur, ex.step, ex.k
-    points = state.dysample_points_for(cur.image_key, cur.image)
+    peer = first_twin(family="points")  # the shipped point sampler (DySample), if any
+    points = state.points_for(peer, cur.image_key, cur.image) if peer else None
     pts = None
     if points is not None and cur.step_index < len(points):
         pts = points[cur.step_index]
@@ -213,6 +222,68 @@ def _dysample(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
             else ""
         )
     )
+
+
+def _own_share(kind: str, cur, analysis, step, oy: int, ox: int) -> float | None:
+    """The kernel's weight on the pixel's own object/region at the finest step, else None."""
+    edges = state.image_alignment_for(kind, cur.image_key, analysis, state.scene_name(cur.name))
+    if edges is None or step.index != edges.step_index:
+        return None
+    shares = edges.shares_at(oy, ox)
+    return shares[0] if shares else None
+
+
+def _family(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
+    """Every shipped kernel upsampler's kernel at the same output pixel, on one colour scale,
+    what differs worded from the numbers, and the fine guide the guided kinds read."""
+    cur, step = ex.cur, ex.step
+    ref = family_kernel(step, oy, ox, _own_share(step.kind, cur, cur.analysis, step, oy, ox))
+    kernels, guides = [ref], []
+    for kind in kinds_where(family="kernels"):
+        if kind == step.kind or kind not in twin_names():
+            continue
+        twin = state.analysis_for(kind, cur.image_key, cur.image)
+        if cur.step_index >= len(twin.steps):
+            continue
+        tstep = twin.steps[cur.step_index]
+        fk = family_kernel(tstep, oy, ox, _own_share(kind, cur, twin, tstep, oy, ox))
+        if fk is not None and fk.kernel.shape == ref.kernel.shape:
+            kernels.append(fk)
+            if tstep.guide is not None:
+                guides.append((fk.name, tstep))
+    if len(kernels) == 1:
+        st.caption("No other kernel upsampler is shipped for this image's step.")
+        return
+    top = max(float(k.kernel.max()) for k in kernels) if per_pixel else 1.0
+    for col, fk in zip(st.columns(len(kernels)), kernels, strict=True):
+        with col:
+            st.plotly_chart(
+                kernel_figs.kernel_figure(
+                    fk.kernel, f"{fk.name} at ({oy}, {ox})", zmax=top, height=300
+                ),
+                config=style.png_config(f"{fk.kind}_kernel_{oy}_{ox}"),
+                key=f"explore_family_{fk.kind}",
+            )
+    what = "object" if ex.edges is not None and ex.edges.true_labels else "region"
+    st.markdown("\n".join(f"- {family_sentence(ref, fk, what)}" for fk in kernels[1:]))
+    st.caption(
+        "Each kernel comes from its own model (the same network trained the same way with that "
+        "upsampler), at the same step and output pixel, on one colour scale (0 to "
+        f"{top:.2f}). CARAFE predicts its kernel from the coarse map alone; FADE and SAPA also "
+        "read the fine map beside it (the guide)."
+    )
+    for name, tstep in guides:
+        energy = guide_energy(tstep)
+        st.plotly_chart(
+            map_figs.map_figure(
+                energy,
+                f"The guide {name} read: the fine map's strength (RMS over channels)",
+                cell=(oy, ox, oy + 1, ox + 1),
+                height=320,
+            ),
+            config=style.png_config(f"guide_{name}"),
+            key=f"explore_guide_{name}",
+        )
 
 
 def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
@@ -364,11 +435,15 @@ def pixel_view(ex: Explored) -> None:
     with left:
         oy, ox = image_panel(ex, view)
     view = kernel_view(step, oy, ox, ex.group)
-    ways, dysample, maps = st.tabs(["The same pixel, three ways", "DySample twin", "Feature maps"])
+    ways, family, dysample, maps = st.tabs(
+        ["The same pixel, three ways", "The kernel family", "DySample twin", "Feature maps"]
+    )
     with maps:
         ch = feature_maps(ex, view)
     with ways:
         show_comparison(step, oy, ox, ch, analysis.segmentation, analysis.class_names)
+    with family:
+        _family(ex, oy, ox, per_pixel)
     with dysample:
         _dysample(ex, oy, ox, per_pixel)
 
@@ -475,8 +550,8 @@ def downloads_section(cur) -> None:
 
 
 def main() -> None:
-    st.title("Explore: what does CARAFE predict?")
     cur = state.require_current()
+    st.title(f"Explore: what does {display_name(cur.step.kind)} predict?")
     tour.banner("explore", cur)
     widgets.require_kernels(cur.step)
     edges = image_edges(cur)

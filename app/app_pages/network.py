@@ -23,7 +23,7 @@ from carafe.inspect.network.words import (
     sampling_caption,
     trace_caption,
 )
-from carafe.inspect.sampling import dysample_points
+from carafe.inspect.sampling import step_points
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
@@ -34,8 +34,9 @@ def diagram_for(model_name: str, image_key: str, _analysis):
 
 @st.cache_data(show_spinner="Reading the sampling points…", max_entries=6)
 def own_points_for(model_name: str, image_key: str, _image):
-    """Sampling points of the current model when it upsamples with DySample itself."""
-    return dysample_points(state.get_model(model_name), _image)
+    """Sampling points of the current model when it is a point sampler itself (DySample), read
+    from its cached analysis."""
+    return step_points(state.analysis_for(model_name, image_key, _image))
 
 
 def _select_step(position: int) -> None:

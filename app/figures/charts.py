@@ -45,7 +45,7 @@ def profile_lines(
                 mode="lines",
                 name=names.get(key, key),
                 line=dict(
-                    color=METHOD_COLOURS.get(key, METHOD_COLOURS["carafe"]),
+                    color=METHOD_COLOURS[key],
                     dash="dash" if key == "renormalised" else None,
                     width=2,
                 ),

@@ -6,7 +6,11 @@ Image coordinates everywhere: x = column, y = row, row 0 at the top.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from carafe.inspect.catalog import kind_colour, upsampler_kinds
 
 SEQ = "Viridis"  # plain maps
 DIV = "RdBu_r"  # signed maps / differences (blue < 0 < red)
@@ -37,13 +41,23 @@ HIGHLIGHT = "#ff1744"  # the selected output pixel, the selected tap, the profil
 PAD_FILL = "rgba(128,128,128,0.55)"  # zero padding (outside the image or the map)
 PAD_TEXT = "#f5f5f5"
 BAR_POSITIVE, BAR_NEGATIVE = "#d6604d", "#4393c3"  # bars: red >= 0 > blue, as DIV
-METHOD_COLOURS = {
-    "carafe": "#d62728",
-    "bilinear": "#1f77b4",
-    "nearest": "#2ca02c",
-    "deconv": "#9467bd",
-    "dysample": "#ff7f0e",
-}
+
+
+class _KindColours(Mapping):
+    """Each upsampler kind's colour, read from the registry (plug-in kinds included); names
+    that are not kinds (controls, references) are grey."""
+
+    def __getitem__(self, kind: str) -> str:
+        return kind_colour(kind)
+
+    def __iter__(self):
+        return iter(upsampler_kinds())
+
+    def __len__(self) -> int:
+        return len(upsampler_kinds())
+
+
+METHOD_COLOURS = _KindColours()
 CONTROL_COLOUR = "#7f7f7f"  # a content-blind control (CARAFE's kernels moved elsewhere)
 
 

@@ -3,8 +3,9 @@
 ``analyze(model, image)`` runs the segmentation model once and returns an
 :class:`~carafe.inspect.records.Analysis`: the segmentation plus, for every top-down FPN
 upsampling step, the input map, the model's own output, every baseline upsampler applied to the
-same input, and (for CARAFE steps) the compressed channels, encoder logits, kernel logits,
-kernels and kernel statistics. :func:`carafe.inspect.explain.explain_pixel` recomputes one
+same input, and, from the same pass, each step's kernels and kernel statistics (any kernel
+upsampler: CARAFE with its compressed channels and encoder logits, FADE with its gate, SAPA), or
+its sampling points (a point sampler such as DySample), and the guide a guided kind read. :func:`carafe.inspect.explain.explain_pixel` recomputes one
 output value by hand from those arrays.
 
 No Streamlit and no plotting here: the app only draws what this module returns.
@@ -23,8 +24,8 @@ import time
 import numpy as np
 import torch
 
-from carafe.inspect.records import Analysis, CarafeDetails, StepAnalysis
-from carafe.nn import UPSAMPLERS, CARAFEPack, build_baseline
+from carafe.inspect.records import Analysis, KernelDetails, StepAnalysis
+from carafe.nn import SUBJECT_KIND, UPSAMPLERS, build_baseline
 from carafe.ops import backend
 from carafe.ops.geometry import kernel_lean
 from carafe.tools.timing import torch_threads
@@ -33,6 +34,7 @@ __all__ = [
     "analyze",
     "baseline_outputs",
     "carafe_details",
+    "kernel_details",
     "channel_energy",
     "energy_order",
     "image_tensor",
@@ -86,7 +88,7 @@ def baseline_outputs(
             outs[kind] = build_baseline(kind, c, scale)(x)
         except ValueError:  # e.g. deconv exists for s = 2 only
             continue
-    if own_kind is not None and own_output is not None and own_kind != "carafe":
+    if own_kind is not None and own_output is not None and own_kind != SUBJECT_KIND:
         outs[own_kind] = own_output
     h, w = (
         own_output.shape[-2:]
@@ -106,20 +108,21 @@ def energy_order(a: np.ndarray) -> np.ndarray:
     return np.argsort(-channel_energy(a), kind="stable")
 
 
-def carafe_details(module: CARAFEPack, parts, crop_hw) -> CarafeDetails:
-    """A CARAFEPack's intermediates for one image as numpy records, cropped to ``crop_hw``."""
+def kernel_details(kind: str, module, parts, crop_hw) -> KernelDetails:
+    """A kernel upsampler's intermediates for one image as numpy records, cropped to ``crop_hw``.
+
+    ``parts`` is what ``module.forward_with_intermediates`` returned in the model's own pass. The
+    generic fields come from ``parts.kernels`` / ``kernel_logits`` / ``output``; CARAFE's
+    compressor and encoder, and FADE's gate, are kept when the parts and module have them.
+    """
     k, g = module.up_kernel, module.up_group
     oh, ow = int(crop_hw[0]), int(crop_hw[1])
     kernels = to_numpy(parts.kernels[0, :, :oh, :ow])
     stats = kernel_statistics(kernels, k, g)
-    compressed = to_numpy(parts.compressed[0])
-    return CarafeDetails(
+    details = KernelDetails(
+        kind=kind,
         up_kernel=k,
         up_group=g,
-        encoder_kernel=module.encoder_kernel,
-        encoder_dilation=module.encoder_dilation,
-        compressed=compressed,
-        encoder_logits=to_numpy(parts.encoder_logits[0]),
         kernel_logits=to_numpy(parts.kernel_logits[0, :, :oh, :ow]),
         kernels=kernels,
         op_output=to_numpy(parts.output[0]),
@@ -127,12 +130,26 @@ def carafe_details(module: CARAFEPack, parts, crop_hw) -> CarafeDetails:
         peak=stats[1],
         com_dy=stats[2],
         com_dx=stats[3],
-        compressor_weight=to_numpy(module.channel_compressor.weight[:, :, 0, 0]),
-        compressor_bias=to_numpy(module.channel_compressor.bias),
-        encoder_weight=to_numpy(module.content_encoder.weight),
-        encoder_bias=to_numpy(module.content_encoder.bias),
-        compressed_order=energy_order(compressed),
     )
+    if getattr(parts, "compressed", None) is not None:  # CARAFE's kernel prediction
+        compressed = to_numpy(parts.compressed[0])
+        details.encoder_kernel = module.encoder_kernel
+        details.encoder_dilation = module.encoder_dilation
+        details.compressed = compressed
+        details.encoder_logits = to_numpy(parts.encoder_logits[0])
+        details.compressor_weight = to_numpy(module.channel_compressor.weight[:, :, 0, 0])
+        details.compressor_bias = to_numpy(module.channel_compressor.bias)
+        details.encoder_weight = to_numpy(module.content_encoder.weight)
+        details.encoder_bias = to_numpy(module.content_encoder.bias)
+        details.compressed_order = energy_order(compressed)
+    if getattr(parts, "gate", None) is not None:
+        details.gate = to_numpy(parts.gate[0, :, :oh, :ow])
+    return details
+
+
+def carafe_details(module, parts, crop_hw) -> KernelDetails:
+    """:func:`kernel_details` of a CARAFEPack step."""
+    return kernel_details(SUBJECT_KIND, module, parts, crop_hw)
 
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -172,9 +189,15 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
     for rec in result.steps:
         scale = rec.scale
         inp, out = rec.input, rec.output
-        details = None
-        if rec.carafe is not None:
-            details = carafe_details(rec.module, rec.carafe, out.shape[-2:])
+        entry = UPSAMPLERS[rec.kind]
+        details = points = guide = None
+        if rec.details is not None and entry.family == "kernels":
+            details = kernel_details(rec.kind, rec.module, rec.details, out.shape[-2:])
+        if rec.details is not None and entry.family == "points":
+            oh, ow = out.shape[-2:]
+            points = rec.details.positions[0, :, :oh, :ow].numpy().astype(np.float32)
+        if rec.guide is not None:
+            guide = to_numpy(rec.guide[0])
         outputs = baseline_outputs(inp, scale, rec.kind, out) if baselines else {}
         outputs[rec.kind] = to_numpy(out[0])
         inp_np = to_numpy(inp[0])
@@ -190,7 +213,9 @@ def _analyze(model, image: np.ndarray, baselines: bool) -> Analysis:
                 input=inp_np,
                 output=outputs[rec.kind],
                 outputs=outputs,
-                carafe=details,
+                details=details,
+                points=points,
+                guide=guide,
                 channel_order=energy_order(inp_np),
                 image_hw=(int(image.shape[0]), int(image.shape[1])),
             )

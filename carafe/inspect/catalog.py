@@ -15,13 +15,21 @@ import torch
 
 from carafe.assets import METRICS_FILE
 from carafe.models import build_model, default_config, list_pretrained, load_pretrained
-from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS, upsampler_cost
+from carafe.nn import CONTROL_KIND, SUBJECT_KIND, UPSAMPLERS, kinds_where, upsampler_cost
 from carafe.ops import backend
 from carafe.tools.bench import benchmark_rows
+from carafe.training.alignment import REFERENCE_KERNELS
 from carafe.training.data import CLASS_NAMES
 
 __all__ = [
+    "CONTROL_KIND",
+    "SUBJECT_KIND",
+    "alignment_method_label",
     "baseline_note",
+    "first_twin",
+    "kind_colour",
+    "kind_family",
+    "kinds_where",
     "operator_backend",
     "PAPER_CARAFE",
     "RANDOM_INIT",
@@ -35,6 +43,7 @@ __all__ = [
     "load_model",
     "metrics_view",
     "model_cost",
+    "model_label",
     "model_names",
     "step_labels",
     "stored_border_sentence",
@@ -72,8 +81,18 @@ def baseline_note(kind: str) -> str:
 
 
 def upsampler_kinds() -> tuple[str, ...]:
-    """Every registered upsampler kind, in the registry's order."""
-    return UPSAMPLER_KINDS
+    """Every registered upsampler kind, in the registry's order (plug-ins included)."""
+    return tuple(UPSAMPLERS)
+
+
+def kind_colour(kind: str) -> str:
+    """The kind's colour in every plot (grey for names that are not kinds, e.g. controls)."""
+    return UPSAMPLERS[kind].colour if kind in UPSAMPLERS else "#7f7f7f"
+
+
+def kind_family(kind: str) -> str | None:
+    """ "kernels", "points" or "fixed" (see carafe.nn.FAMILIES); None for unknown names."""
+    return UPSAMPLERS[kind].family if kind in UPSAMPLERS else None
 
 
 def display_name(kind: str) -> str:
@@ -90,20 +109,42 @@ def _pretrained() -> list[str]:
 
 
 def model_names() -> list[str]:
-    """Checkpoints to explore: 'carafe' first, then converted ones; a random model if none.
-
-    The twins trained with another upsampler ('bilinear', 'dysample', ...) are left out here;
-    the Compare page shows them beside CARAFE (:func:`twin_names`).
-    """
-    names = [n for n in _pretrained() if n == "carafe" or n not in UPSAMPLER_KINDS]
-    names.sort(key=lambda n: (n != "carafe", n))
+    """Checkpoints to explore: CARAFE first, then every other shipped kind in registry order
+    (the twins: the same network trained with another upsampler, FADE and SAPA included),
+    then converted ones; a random model if none."""
+    available = _pretrained()
+    order = list(UPSAMPLERS)
+    names = sorted(
+        available,
+        key=lambda n: (
+            n != SUBJECT_KIND,
+            n not in UPSAMPLERS,
+            order.index(n) if n in order else 0,
+            n,
+        ),
+    )
     return names or [RANDOM_INIT]
+
+
+def model_label(name: str) -> str:
+    """How the sidebar names a checkpoint: the kind's display name for the shipped ones."""
+    if name == SUBJECT_KIND:
+        return f"{display_name(name)} (the shipped model)"
+    if name in UPSAMPLERS:
+        return f"{display_name(name)} twin"
+    return name
 
 
 def twin_names(exclude: str = "") -> list[str]:
     """Shipped checkpoints that differ from CARAFE's only in the upsampler, in registry order."""
     available = set(_pretrained())
-    return [k for k in UPSAMPLER_KINDS if k != "carafe" and k in available and k != exclude]
+    return [k for k in UPSAMPLERS if k != SUBJECT_KIND and k in available and k != exclude]
+
+
+def first_twin(family: str | None = None, guided: bool | None = None) -> str | None:
+    """The first shipped twin (registry order) of the given family / guidance, or None."""
+    wanted = set(kinds_where(family=family, guided=guided))
+    return next((k for k in twin_names() if k in wanted), None)
 
 
 def load_model(name: str):
@@ -153,8 +194,8 @@ def cost_table(channels: int, carafe_config: dict | None = None) -> Table:
     """Parameters and FLOPs per input pixel of ONE ×2 upsampler of every kind at C=channels."""
     cols = ["upsampler", "channels C", "parameters (one upsampler)", "FLOPs per input pixel"]
     rows = []
-    for kind in UPSAMPLER_KINDS:
-        cfg = dict(carafe_config or {}) if kind == "carafe" else {}
+    for kind in UPSAMPLERS:
+        cfg = dict(carafe_config or {}) if kind == SUBJECT_KIND else {}
         c = upsampler_cost(kind, channels, 2, **cfg)
         rows.append(
             dict(
@@ -170,7 +211,7 @@ def cost_table(channels: int, carafe_config: dict | None = None) -> Table:
 
 def paper_check() -> tuple[dict, dict]:
     """(ours, paper): CARAFE's cost at the paper's setting, computed and as published."""
-    ours = upsampler_cost("carafe", PAPER_CARAFE["channels"], 2, **PAPER_CARAFE["config"])
+    ours = upsampler_cost(SUBJECT_KIND, PAPER_CARAFE["channels"], 2, **PAPER_CARAFE["config"])
     return ours, {k: PAPER_CARAFE[k] for k in ("params", "flops_per_input_pixel")}
 
 
@@ -193,14 +234,23 @@ def benchmark_table(progress=None) -> Table:
 
 
 # --- held-out metrics -------------------------------------------------------------------------
-ALIGNMENT_METHODS = {  # method key in metrics.json -> what it is
-    "carafe": "CARAFE, its own kernel at its own pixel",
-    "carafe_moved": "CARAFE's kernel moved to another boundary pixel (content-blind control)",
-    "dysample": "DySample, its own sampling weights at its own pixel",
+_REFERENCE_LABELS = {
     "bilinear": "bilinear-equivalent kernel (fixed)",
     "nearest": "nearest (all weight on the centre tap)",
     "uniform": "uniform kernel (every tap 1/k²)",
 }
+
+
+def alignment_method_label(method: str) -> str:
+    """What an alignment method key of metrics.json is ("carafe", "fade_moved", "uniform", ...)."""
+    if method.endswith("_moved") and method[: -len("_moved")] in UPSAMPLERS:
+        name = display_name(method[: -len("_moved")])
+        return f"{name}'s kernel moved to another boundary pixel (content-blind control)"
+    if method in _REFERENCE_LABELS:
+        return _REFERENCE_LABELS[method]
+    if kind_family(method) == "points":
+        return f"{display_name(method)}, its own sampling weights at its own pixel"
+    return f"{display_name(method)}, its own kernel at its own pixel"
 
 
 @dataclass
@@ -269,7 +319,7 @@ def metrics_view(metrics: dict) -> MetricsView:
             align_rows.append(
                 {
                     "model": r["display_name"],
-                    "kernel": ALIGNMENT_METHODS.get(method, method),
+                    "kernel": alignment_method_label(method),
                     "own-object share": share,
                     "own-object share off the centre tap": off,
                     "boundary pixels": ka["boundary_pixels"],
@@ -311,9 +361,9 @@ def stored_border_sentence(metrics: dict | None) -> str | None:
         values = [pick(r) for s in seeds for r in runs if r["upsampler"] == kind and r["seed"] == s]
         return " / ".join(f"{v:.1f}" for v in values) if values else None
 
-    band = {kind: per_seed(kind, lambda r: r["band"]["miou"]) for kind in UPSAMPLER_KINDS}
-    inside = {kind: per_seed(kind, lambda r: r["interior"]["miou"]) for kind in UPSAMPLER_KINDS}
-    shown = [k for k in ("carafe", "bilinear", "dysample") if band[k]]
+    band = {kind: per_seed(kind, lambda r: r["band"]["miou"]) for kind in UPSAMPLERS}
+    inside = {kind: per_seed(kind, lambda r: r["interior"]["miou"]) for kind in UPSAMPLERS}
+    shown = [k for k in UPSAMPLERS if band[k]]
     text = (
         f"Stored, measured by carafe-evaluate on {section['heldout_images']} held-out scenes "
         f"(seed {' / '.join(map(str, seeds))}): mIoU in the band of {section['band_px']} image "
@@ -321,7 +371,7 @@ def stored_border_sentence(metrics: dict | None) -> str | None:
         + "; ".join(f"{display_name(k)} {band[k]} (inside {inside[k]})" for k in shown)
         + "."
     )
-    carafe_runs = [r for r in runs if r["upsampler"] == "carafe" and r.get("renormalised")]
+    carafe_runs = [r for r in runs if r["upsampler"] == SUBJECT_KIND and r.get("renormalised")]
     if carafe_runs:
         fixed = " / ".join(f"{r['renormalised']['band']['miou']:.1f}" for r in carafe_runs)
         drop = min(r["band"]["miou"] - r["renormalised"]["band"]["miou"] for r in carafe_runs)
@@ -338,23 +388,23 @@ def alignment_sentence(run: dict) -> str:
     ka = run["kernel_alignment"]
     own, off = ka["own_object_share"], ka["off_centre_own_share"]
     name = run["display_name"]
-    learned = "carafe" if "carafe" in own else "dysample" if "dysample" in own else None
+    learned = next((m for m in own if m in UPSAMPLERS and UPSAMPLERS[m].family != "fixed"), None)
     if learned is None:
         return ""
     parts = [
         f"At {ka['boundary_pixels']:,} held-out boundary pixels, {name} puts "
         f"**{own[learned]:.3f}** of its weight on the pixel's own object"
     ]
-    if "carafe_moved" in own:
+    if f"{learned}_moved" in own:
         parts.append(
-            f", against {own['carafe_moved']:.3f} when the same kernels are moved to other "
+            f", against {own[f'{learned}_moved']:.3f} when the same kernels are moved to other "
             "boundary pixels (a content-blind control: the gap is what the content adds)"
         )
-    fixed = ", ".join(f"{k} {own[k]:.3f}" for k in ("bilinear", "nearest", "uniform") if k in own)
+    fixed = ", ".join(f"{k} {own[k]:.3f}" for k in REFERENCE_KERNELS if k in own)
     sentence = "".join(parts) + f". Fixed kernels: {fixed}."
-    if off.get(learned) is not None and off.get("bilinear") is not None:
+    if off.get(learned) is not None and off.get(CONTROL_KIND) is not None:
         sentence += (
             f" A centre spike wins this share, so also compare the weight off the centre tap: "
-            f"{name} {off[learned]:.3f} vs bilinear {off['bilinear']:.3f}."
+            f"{name} {off[learned]:.3f} vs bilinear {off[CONTROL_KIND]:.3f}."
         )
     return sentence

@@ -11,31 +11,41 @@ import numpy as np
 from carafe.models.fpn import level_name
 from carafe.ops.geometry import Geometry
 
-__all__ = ["Analysis", "CarafeDetails", "StepAnalysis"]
+__all__ = ["Analysis", "CarafeDetails", "KernelDetails", "StepAnalysis"]
 
 
 @dataclass
-class CarafeDetails:
-    """Everything one CARAFEPack computed for one image (batch dimension dropped)."""
+class KernelDetails:
+    """What one kernel upsampler (the registry's "kernels" family: CARAFE, FADE, SAPA, ...)
+    computed for one image, batch dimension dropped. The generic fields hold for every kind; the
+    CARAFE-only fields (its compressor and encoder) are None for the others, and ``gate`` is
+    FADE's."""
 
+    kind: str
     up_kernel: int
     up_group: int
-    encoder_kernel: int
-    encoder_dilation: int
-    compressed: np.ndarray  # (Cm, h, w) channel-compressor output
-    encoder_logits: np.ndarray  # (G·k²·s², h, w) raw content-encoder output
-    kernel_logits: np.ndarray  # (G·k², sh, sw) after pixel shuffle, before softmax
+    kernel_logits: np.ndarray  # (G·k², sh, sw) before the softmax
     kernels: np.ndarray  # (G·k², sh, sw) after softmax (the reassembly kernels)
-    op_output: np.ndarray  # (C, sh, sw) the op's output, before the FPN crop
+    op_output: np.ndarray  # (C, sh, sw) the upsampler's output, before the FPN crop
     entropy: np.ndarray  # (G, sh, sw) in nats; log(k²) = uniform kernel
     peak: np.ndarray  # (G, sh, sw) largest tap weight
     com_dy: np.ndarray  # (G, sh, sw) centre of mass offset, in input pixels
     com_dx: np.ndarray
-    compressor_weight: np.ndarray  # (Cm, C)
-    compressor_bias: np.ndarray  # (Cm,)
-    encoder_weight: np.ndarray  # (G·k²·s², Cm, k_enc, k_enc)
-    encoder_bias: np.ndarray
-    compressed_order: np.ndarray  # channel indices of `compressed`, highest energy first
+    # CARAFE's kernel prediction (None for other kinds)
+    encoder_kernel: int | None = None
+    encoder_dilation: int | None = None
+    compressed: np.ndarray | None = None  # (Cm, h, w) channel-compressor output
+    encoder_logits: np.ndarray | None = None  # (G·k²·s², h, w) raw content-encoder output
+    compressor_weight: np.ndarray | None = None  # (Cm, C)
+    compressor_bias: np.ndarray | None = None  # (Cm,)
+    encoder_weight: np.ndarray | None = None  # (G·k²·s², Cm, k_enc, k_enc)
+    encoder_bias: np.ndarray | None = None
+    compressed_order: np.ndarray | None = None  # channels of `compressed`, highest energy first
+    # FADE's gate: (1, sh, sw) the weight of the guide itself in the output
+    gate: np.ndarray | None = None
+
+
+CarafeDetails = KernelDetails  # the name the CARAFE-only pages use
 
 
 @dataclass
@@ -52,9 +62,16 @@ class StepAnalysis:
     input: np.ndarray  # (C, h, w)
     output: np.ndarray  # (C, sh', sw') the model's output (cropped to the finer level)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # every kind, same input
-    carafe: CarafeDetails | None = None
+    details: KernelDetails | None = None  # a kernel upsampler's kernels (None for other kinds)
+    points: np.ndarray | None = None  # (G, sh', sw', 2) a point sampler's points (x, y), cropped
+    guide: np.ndarray | None = None  # (C, sh', sw') the fine map a guided kind read
     channel_order: np.ndarray | None = None  # input channels, highest energy first
     image_hw: tuple[int, int] | None = None  # the real image; maps beyond it are padding
+
+    @property
+    def carafe(self) -> KernelDetails | None:
+        """The step's kernel details (any kernel upsampler; the pages' older name)."""
+        return self.details
 
     @property
     def levels(self) -> str:
@@ -67,9 +84,9 @@ class StepAnalysis:
 
     @property
     def geometry(self) -> Geometry:
-        """This step's :class:`carafe.geometry.Geometry` (k = 1, G = 1 without CARAFE)."""
+        """This step's :class:`carafe.geometry.Geometry` (k = 1, G = 1 without kernels)."""
         c, h, w = self.input.shape
-        d = self.carafe
+        d = self.details
         return Geometry(
             k=d.up_kernel if d else 1,
             G=d.up_group if d else 1,

@@ -92,8 +92,8 @@ def image_alignment(
     n = int(mask.sum())
     if n == 0:
         return None
-    carafe, bilinear = maps["carafe"][0][mask], maps["bilinear"][0][mask]
-    moved = float(maps["carafe_moved"][0][mask].mean())
+    carafe, bilinear = maps["kernels"][0][mask], maps["bilinear"][0][mask]
+    moved = float(maps["moved"][0][mask].mean())
     lead = carafe - bilinear
     order = torch.argsort(lead)
     middle = int(order[(n - 1) // 2])
@@ -113,7 +113,7 @@ def image_alignment(
         typical_carafe=float(carafe[middle]),
         typical_bilinear=float(bilinear[middle]),
         regions_map=regions,
-        carafe_map=maps["carafe"][0].numpy(),
+        carafe_map=maps["kernels"][0].numpy(),
         bilinear_map=maps["bilinear"][0].numpy(),
         true_labels=labels is not None,
     )

@@ -11,36 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from carafe.inspect.analysis import image_tensor, threads_for_call
-from carafe.inspect.records import StepAnalysis
-from carafe.nn import DySample
+from carafe.inspect.analysis import analyze
+from carafe.inspect.records import Analysis, StepAnalysis
 from carafe.nn.interpolation import SampleTap, sampling_taps
 
-__all__ = ["SamplingView", "dysample_points", "sampling_at", "sampling_view"]
+__all__ = ["SamplingView", "dysample_points", "sampling_at", "sampling_view", "step_points"]
 
 
-@torch.no_grad()
+def step_points(analysis: Analysis) -> list[np.ndarray | None]:
+    """Each step's sampling points from an :class:`Analysis` of a point-sampling model (one
+    (G, h', w', 2) float32 array of (x, y) in input-map pixels per step, coarsest first, cropped
+    to the output map the FPN keeps); None for steps without points."""
+    return [step.points for step in analysis.steps]
+
+
 def dysample_points(model, image: np.ndarray, threads: int | None = 1) -> list[np.ndarray | None]:
-    """Sampling points of every DySample step of ``model`` on an H×W×3 uint8 image.
-
-    Returns one (G, h', w', 2) float32 array per top-down step (coarsest first, as the FPN
-    applies them): each output pixel's point per group as (x, y) in input-map pixels, cropped
-    to the output map the FPN keeps. Steps of other kinds give None. ``threads``: as in
-    :func:`carafe.inspect.analysis.analyze`.
-    """
-    x = image_tensor(image)  # same checks as analyze
-    out = []
-    with threads_for_call(threads):
-        for step in model.forward_with_intermediates(x).steps:
-            if not isinstance(step.module, DySample):
-                out.append(None)
-                continue
-            positions = step.module.forward_with_intermediates(step.input).positions[0]
-            oh, ow = step.output.shape[-2:]
-            out.append(positions[:, :oh, :ow].numpy().astype(np.float32))
-    return out
+    """:func:`step_points` of ``model``'s analysis of an H×W×3 uint8 image (one pass)."""
+    return step_points(analyze(model, image, baselines=False, threads=threads))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ upsampled ×2 by ``CARAFEPack(2, 2, up_kernel=3, encoder_kernel=3, compressed_ch
 Weights, two choices:
 
 * ``trained_like=True`` (default): **hand-set** weights that behave as a trained CARAFE does
-  at this edge. The compressor keeps channel 0 (c₀ = x₀), channel 1 (c₁ = x₁) and adds a
-  constant map (c₂ = 1, its bias). The encoder gives tap (dy, dx) the logit
+  at this edge. The "compressor" widens 2 → 3 channels here (C_m = 3 > C = 2): it keeps
+  channel 0 (c₀ = x₀), channel 1 (c₁ = x₁) and adds a constant map (c₂ = 1, its bias).
+  The encoder gives tap (dy, dx) the logit
   ``−β·dx·(c₀(tap) − c₀(centre)) + γ·c₂(tap)``: a tap across this rising edge from the
   centre gets −β, and a tap in the zero padding loses the +γ that every tap inside the map
   gets (the encoder sees the padding as c₂ = 0). So the kernels keep the edge sharp and avoid
@@ -90,7 +91,7 @@ def make_toy_step(trained_like: bool = True, seed: int = 0):
         input=inp,
         output=outputs["carafe"],
         outputs=outputs,
-        carafe=carafe_details(module, parts, (12, 12)),
+        details=carafe_details(module, parts, (12, 12)),
         channel_order=energy_order(inp),
         image_hw=(12, 12),
     )

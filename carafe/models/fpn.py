@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from carafe.nn import CARAFEIntermediates, CARAFEPack, build_upsampler, upsampler_cost
+from carafe.nn import UPSAMPLERS, build_upsampler, run_upsampler, upsampler_cost
 
 __all__ = ["FPN", "UpsampleStep", "level_name"]
 
@@ -31,7 +32,9 @@ class UpsampleStep:
     kind:         the upsampler kind (a key of ``carafe.nn.UPSAMPLERS``).
     input:        (N, C, h, w) the coarser lateral map that was upsampled.
     output:       (N, C, h', w') the upsampler's output, cropped to the finer level (h' <= 2h).
-    carafe:       every intermediate of a CARAFE step, None for other kinds.
+    details:      the upsampler's intermediates from the same pass (its kernels or points, see
+                  ``UpsamplerKind.has_intermediates``), None for kinds without any.
+    guide:        (N, C, h', w') the finer lateral map a guided kind read (FADE, SAPA), else None.
     source_level, target_level: pyramid levels (0 = finest) of input and output.
     stride_in, stride_out: input pixels per map pixel of input and output.
     module:       the upsampler module that made the step (to recompute details later).
@@ -41,12 +44,13 @@ class UpsampleStep:
     kind: str
     input: torch.Tensor
     output: torch.Tensor
-    carafe: CARAFEIntermediates | None
+    details: object | None
     source_level: int
     target_level: int
     stride_in: int
     stride_out: int
     module: nn.Module
+    guide: torch.Tensor | None = None
 
     @property
     def scale(self) -> int:
@@ -154,13 +158,15 @@ class FPN(nn.Module):
         for i in range(len(laterals) - 1, 0, -1):
             module = self.upsample_modules[i - 1]
             x = laterals[i]
-            carafe_parts = None
-            if isinstance(module, CARAFEPack):
-                carafe_parts = module.forward_with_intermediates(x)
-                up = carafe_parts.output
-            else:
-                up = module(x)
             h, w = laterals[i - 1].shape[-2:]
+            guide = None
+            if UPSAMPLERS[self.upsample_kind].needs_guide:
+                # The finer lateral, zero-padded to exactly s times x when the finer level is
+                # smaller (odd sizes); the output is cropped back below.
+                guide = laterals[i - 1]
+                big_h, big_w = x.shape[-2] * self.SCALE, x.shape[-1] * self.SCALE
+                guide = F.pad(guide, (0, big_w - w, 0, big_h - h))
+            up, details = run_upsampler(self.upsample_kind, module, x, guide)
             up = up[..., :h, :w]
             steps.append(
                 UpsampleStep(
@@ -168,12 +174,13 @@ class FPN(nn.Module):
                     kind=self.upsample_kind,
                     input=x,
                     output=up,
-                    carafe=carafe_parts,
+                    details=details,
                     source_level=i,
                     target_level=i - 1,
                     stride_in=self.strides[i],
                     stride_out=self.strides[i - 1],
                     module=module,
+                    guide=None if guide is None else guide[..., :h, :w],
                 )
             )
             laterals[i - 1] = laterals[i - 1] + up

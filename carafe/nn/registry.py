@@ -1,8 +1,10 @@
-"""The registry of upsampler kinds: CARAFE, DySample and the baselines behind one table.
+"""The registry of upsampler kinds: CARAFE, FADE, SAPA, DySample and the baselines, one table.
 
-Adding an upsampler is one :class:`UpsamplerKind` entry in :data:`UPSAMPLERS`: its name, the
-name people read, its builder, an optional fixed initialisation for untrained side-by-side
-display, and its FLOP count.
+Adding an upsampler is its module, one :class:`UpsamplerKind` entry in :data:`UPSAMPLERS` and
+its tests. Every layer above (the FPN, training, evaluation, the analysis, the app) reads what it
+needs from the entry: its family, whether it reads the fine guide map, its display name and
+colour, how one forward pass exposes its kernels or points, its FLOP count and which measures
+apply to it. Nothing above ``carafe/nn`` names a concrete upsampler.
 """
 
 from __future__ import annotations
@@ -21,15 +23,40 @@ from carafe.nn.baselines import (
 )
 from carafe.nn.carafe_pack import CARAFEPack
 from carafe.nn.dysample import DySample
+from carafe.nn.fade import FADE
+from carafe.nn.sapa import SAPA
 
 __all__ = [
+    "CONTROL_KIND",
+    "FAMILIES",
+    "SUBJECT_KIND",
+    "MEASURES",
     "UPSAMPLERS",
     "UPSAMPLER_KINDS",
     "UpsamplerKind",
     "build_baseline",
     "build_upsampler",
+    "kinds_where",
+    "register_upsampler",
+    "run_upsampler",
     "upsampler_cost",
 ]
+
+#: What an upsampler is made of, as the app explains it: a k x k reassembly kernel per output
+#: pixel ("kernels": CARAFE, FADE, SAPA), learned sampling points ("points": DySample), or a
+#: fixed or content-blind rule ("fixed": interpolation, deconv, pixel shuffle).
+FAMILIES = ("kernels", "points", "fixed")
+
+#: Measures that only make sense for some kinds: "alignment" (how much kernel weight stays on
+#: the pixel's own object; needs per-pixel kernels), "border" (kernel weight on the zero padding;
+#: needs kernels), "tiny" (trainable in Train a tiny CARAFE's toy problem).
+MEASURES = ("alignment", "border", "tiny")
+
+#: The project's subject, the kind every other kind is compared with on the pages.
+SUBJECT_KIND = "carafe"
+#: The content-blind twin: the same network trained with fixed bilinear upsampling, the control
+#: every learned kind's difference is measured against.
+CONTROL_KIND = "bilinear"
 
 
 def _conv_flops(c_in: int, c_out: int, kernel: int) -> int:
@@ -44,6 +71,36 @@ def _carafe_flops(m: CARAFEPack, channels: int, s: int) -> int:
         + _conv_flops(m.compressed_channels, taps * m.up_group * s * s, m.encoder_kernel)
         + s * s * m.up_group * (5 * taps - 2)
         + s * s * channels * 2 * taps
+    )
+
+
+def _fade_flops(m: FADE, channels: int, s: int) -> int:
+    taps, e = m.up_kernel * m.up_kernel, m.embedding_dim
+    return (
+        _conv_flops(channels, 1, 1)  # gate logit (coarse)
+        + s * s * (4 + 1)  # sigmoid (4) and 1 - gate, per output pixel
+        + s * s * _conv_flops(channels, e, 1)  # encoder embedding (fine)
+        + _conv_flops(channels, e, 1)  # decoder embedding (coarse)
+        + s * s * _conv_flops(e, taps, 3)  # semi-shift conv on the encoder half (fine)
+        + _conv_flops(e, taps, 3)  # and on the decoder half (coarse)
+        + s * s * taps  # adding the two halves
+        + s * s * (5 * taps - 2)  # softmax
+        + s * s * channels * 2 * taps  # reassembly
+        + s * s * channels * 3  # gate * guide + (1 - gate) * reassembled
+    )
+
+
+def _sapa_flops(m: SAPA, channels: int, s: int) -> int:
+    taps, e = m.up_kernel * m.up_kernel, m.embedding_dim
+    layer_norm = 7  # per value: mean 1, centre 1, variance 2, normalise 1, scale and shift 2
+    return (
+        s * s * m.guide_channels * layer_norm
+        + channels * layer_norm
+        + s * s * _conv_flops(m.guide_channels, e, 1)  # queries (fine)
+        + _conv_flops(channels, e, 1)  # keys (coarse)
+        + s * s * taps * (2 * e - 1)  # one E-long dot product per tap
+        + s * s * (5 * taps - 2)  # softmax
+        + s * s * channels * 2 * taps  # reassembly
     )
 
 
@@ -81,6 +138,31 @@ class UpsamplerKind:
     baseline: Callable[[int, int], nn.Module] | None = None
     baseline_note: str = ""
     default_options: Callable[[int], dict] = lambda channels: {}
+    #: one of FAMILIES
+    family: str = "fixed"
+    #: whether forward takes (x, guide), the guide being the finer level's map (s times larger)
+    needs_guide: bool = False
+    #: the colour of this kind in every plot (a hex string)
+    colour: str = "#7f7f7f"
+    #: module.forward_with_intermediates's result, from the one forward pass the FPN makes: the
+    #: dataclass with ``kernels`` ("kernels" family) or ``positions`` ("points"); None if absent
+    has_intermediates: bool = False
+    #: the subset of MEASURES that apply (see there)
+    measures: frozenset = frozenset()
+    #: a one-line description for legends and the family table
+    summary: str = ""
+    #: this kind's options from generic knobs (up_kernel, up_group, encoder_kernel,
+    #: compressed_channels), for toy models such as Train a tiny CARAFE's
+    knob_options: Callable[[dict], dict] = lambda knobs: {}
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
+        unknown = set(self.measures) - set(MEASURES)
+        if unknown:
+            raise ValueError(f"unknown measures {sorted(unknown)}; choose from {MEASURES}")
+        if self.family == "kernels" and not self.has_intermediates:
+            raise ValueError("a kernels-family upsampler must expose forward_with_intermediates")
 
 
 UPSAMPLERS: dict[str, UpsamplerKind] = {
@@ -92,6 +174,12 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             lambda c, s=2, **cfg: CARAFEPack(c, s, **cfg),
             _carafe_flops,
             baseline_note="CARAFE: the model's own trained upsampler (content-aware kernels).",
+            family="kernels",
+            colour="#d62728",
+            has_intermediates=True,
+            measures=frozenset({"alignment", "border", "tiny"}),
+            summary="predicts a k×k kernel per output pixel from the coarse map",
+            knob_options=lambda knobs: dict(knobs),
             # The paper's settings; the compressor squeezes C to C_m = C / 4 (256 -> 64).
             default_options=lambda c: dict(
                 up_kernel=5,
@@ -109,6 +197,47 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             baseline_note="DySample: a trained upsampler that learns where to sample "
             "(one bilinear point per output pixel and channel group).",
             default_options=lambda c: dict(style="lp", groups=4, dyscope=False),
+            family="points",
+            measures=frozenset({"alignment", "tiny"}),
+            colour="#ff7f0e",
+            has_intermediates=True,
+            summary="learns where to sample: one bilinear point per output pixel and group",
+        ),
+        UpsamplerKind(
+            "fade",
+            "FADE",
+            lambda c, s=2, **cfg: FADE(c, s, **cfg),
+            _fade_flops,
+            baseline_note="FADE: a trained kernel upsampler whose kernels also read the fine "
+            "encoder map, and whose gate mixes that map back in.",
+            default_options=lambda c: dict(up_kernel=5, embedding_dim=64),
+            family="kernels",
+            needs_guide=True,
+            colour="#8c564b",
+            has_intermediates=True,
+            measures=frozenset({"alignment", "border", "tiny"}),
+            summary="a k×k kernel from the coarse and the fine map, then a gate with the fine map",
+            knob_options=lambda knobs: dict(
+                up_kernel=knobs["up_kernel"], embedding_dim=knobs["compressed_channels"]
+            ),
+        ),
+        UpsamplerKind(
+            "sapa",
+            "SAPA",
+            lambda c, s=2, **cfg: SAPA(c, s, **cfg),
+            _sapa_flops,
+            baseline_note="SAPA: a trained kernel upsampler whose kernel is the similarity of "
+            "a fine-map query with the coarse keys of its window.",
+            default_options=lambda c: dict(up_kernel=5, embedding_dim=64),
+            family="kernels",
+            needs_guide=True,
+            colour="#e377c2",
+            has_intermediates=True,
+            measures=frozenset({"alignment", "border", "tiny"}),
+            summary="a k×k kernel of fine-query · coarse-key similarities",
+            knob_options=lambda knobs: dict(
+                up_kernel=knobs["up_kernel"], embedding_dim=knobs["compressed_channels"]
+            ),
         ),
         UpsamplerKind(
             "nearest",
@@ -117,6 +246,8 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             lambda m, c, s: 0,
             baseline=interpolation("nearest"),
             baseline_note="Nearest neighbour: copies each source pixel s×s times (no parameters).",
+            colour="#2ca02c",
+            summary="copies each source pixel s×s times",
         ),
         UpsamplerKind(
             "bilinear",
@@ -125,6 +256,8 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             lambda m, c, s: 7 * c * s * s,
             baseline=interpolation("bilinear"),
             baseline_note="Bilinear interpolation, align_corners=False (no parameters).",
+            colour="#1f77b4",
+            summary="the same fixed 2×2 blend everywhere",
         ),
         UpsamplerKind(
             "deconv",
@@ -134,6 +267,8 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             baseline=bilinear_deconv,
             baseline_note="Deconvolution (3×3, stride 2, as in mmdetection) initialised to the "
             "bilinear kernel [½, 1, ½]⊗[½, 1, ½] per channel: untrained, fixed weights.",
+            colour="#9467bd",
+            summary="a learned 3×3 transposed convolution, the same everywhere",
         ),
         UpsamplerKind(
             "pixel_shuffle",
@@ -144,23 +279,63 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             baseline_note="Pixel shuffle (3×3 conv to C·s² channels, then shuffle) with ICNR "
             "initialisation: every sub-pixel gets the same 3×3 binomial blur, so it starts as "
             "blur + nearest: untrained, fixed weights.",
+            colour="#17becf",
+            summary="a learned 3×3 conv to C·s² channels, then rearranged",
         ),
     )
 }
-UPSAMPLER_KINDS = tuple(UPSAMPLERS)
+UPSAMPLER_KINDS = tuple(UPSAMPLERS)  # the kinds built in; UPSAMPLERS may grow at run time
+
+
+def register_upsampler(kind: UpsamplerKind, *, replace: bool = False) -> None:
+    """Add ``kind`` to the registry (a plug-in, or a test's throwaway kind). Every layer above
+    reads UPSAMPLERS, so a registered kind is trained, evaluated and shown like the others."""
+    if kind.name in UPSAMPLERS and not replace:
+        raise ValueError(f"upsampler kind {kind.name!r} is already registered")
+    UPSAMPLERS[kind.name] = kind
+
+
+def kinds_where(
+    *, family: str | None = None, measure: str | None = None, guided: bool | None = None
+) -> tuple[str, ...]:
+    """The registered kind names, in registry order, that match every given filter."""
+    return tuple(
+        name
+        for name, kind in UPSAMPLERS.items()
+        if (family is None or kind.family == family)
+        and (measure is None or measure in kind.measures)
+        and (guided is None or kind.needs_guide == guided)
+    )
+
+
+def run_upsampler(kind: str, module: nn.Module, x, guide=None):
+    """One forward pass of ``module`` (of kind ``kind``): (output, intermediates or None).
+
+    The guide is passed only to kinds that need one, and intermediates (kernels, points) come
+    from the same pass, so nothing runs twice.
+    """
+    entry = _kind(kind)
+    args = (x, guide) if entry.needs_guide else (x,)
+    if entry.needs_guide and guide is None:
+        raise ValueError(f"{entry.display_name} needs the fine guide map; got guide=None")
+    if entry.has_intermediates:
+        parts = module.forward_with_intermediates(*args)
+        return parts.output, parts
+    return module(*args), None
 
 
 def _kind(name: str) -> UpsamplerKind:
     if name not in UPSAMPLERS:
-        raise ValueError(f"unknown upsampler kind {name!r}; choose one of {UPSAMPLER_KINDS}")
+        raise ValueError(f"unknown upsampler kind {name!r}; choose one of {tuple(UPSAMPLERS)}")
     return UPSAMPLERS[name]
 
 
 def build_upsampler(kind: str, channels: int, scale_factor: int = 2, **cfg) -> nn.Module:
     """Build an upsampler mapping (N, C, H, W) to (N, C, sH, sW).
 
-    kind: one of :data:`UPSAMPLER_KINDS`. ``cfg`` goes to the module: CARAFEPack's arguments for
-    "carafe", DySample's (style, groups, dyscope) for "dysample"; ``upsample_kernel`` (default 3,
+    kind: a key of :data:`UPSAMPLERS`. ``cfg`` goes to the module: CARAFEPack's arguments for
+    "carafe", DySample's (style, groups, dyscope) for "dysample", FADE's and SAPA's (up_kernel,
+    embedding_dim) for "fade" and "sapa"; ``upsample_kernel`` (default 3,
     as in mmdetection's FPN_CARAFE) for "deconv" and "pixel_shuffle"; nothing for
     "nearest"/"bilinear".
     """
@@ -197,5 +372,5 @@ def upsampler_cost(kind: str, channels: int, scale_factor: int = 2, **cfg) -> di
     """
     module = build_upsampler(kind, channels, scale_factor, **cfg)
     params = sum(p.numel() for p in module.parameters())
-    flops = UPSAMPLERS[kind].flops(module, channels, scale_factor)
+    flops = _kind(kind).flops(module, channels, scale_factor)
     return {"params": int(params), "flops_per_input_pixel": int(flops)}

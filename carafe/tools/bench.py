@@ -294,6 +294,17 @@ def _print_busy(args) -> None:
     print(format_table(rows, markdown=args.markdown, columns=BUSY_COLUMNS))
 
 
+def _print_upsamplers(args, threads: int) -> None:
+    from carafe.tools.bench_upsamplers import UPSAMPLER_COLUMNS, upsampler_rows
+
+    rows = upsampler_rows(repeats=args.repeats or 15, threads=threads)
+    print(
+        "whole upsamplers (kernel prediction included), (1, 64, 64, 64) -> x2, guide "
+        "(1, 64, 128, 128), median of repeats, round-robin in one run:"
+    )
+    print(format_table(rows, markdown=args.markdown, columns=UPSAMPLER_COLUMNS))
+
+
 def _print_onnx(threads: int) -> None:
     from carafe.models import load_pretrained
     from carafe.tools.onnx_export import compare_latency
@@ -318,6 +329,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     parser.add_argument(
         "--busy", action="store_true", help="only shape A, quiet vs beside one CPU-bound process"
+    )
+    parser.add_argument(
+        "--upsamplers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="time every learned upsampler whole, beside bilinear (default: on without --quick)",
     )
     parser.add_argument(
         "--onnx",
@@ -362,6 +379,8 @@ def main(argv: list[str] | None = None) -> None:
         "pass); FLOPs are 2*k*k per output element (x3 with the backward pass). 'peak/out' is "
         "the peak memory torch allocated during the call divided by the output's size."
     )
+    if args.upsamplers or (args.upsamplers is None and not args.quick):
+        _print_upsamplers(args, threads)
     if args.onnx or (args.onnx is None and not args.quick):
         _print_onnx(threads)
 

@@ -11,11 +11,12 @@ sampled at the pixel centres). For each way of filling that window, measure:
 
 Kernels compared on the same pixels:
 
-* "carafe": the model's kernel at its own pixel;
-* "carafe_moved": the same kernels, each moved to another boundary pixel (a content-blind
-  control with CARAFE's shapes: what is left of the score without the content);
-* "dysample" (DySample models): the four bilinear taps around each group's sampling point,
-  averaged over the groups (a sparse kernel; taps may lie outside the k x k window);
+* the model's own kind (e.g. "carafe", "fade", "sapa": every upsampler of the "kernels"
+  family): its kernel at its own pixel;
+* "<kind>_moved": the same kernels, each moved to another boundary pixel (a content-blind
+  control with the kind's own shapes: what is left of the score without the content);
+* a "points" kind (e.g. "dysample"): the four bilinear taps around each group's sampling
+  point, averaged over the groups (a sparse kernel; taps may lie outside the k x k window);
 * "bilinear": the weights bilinear interpolation (align_corners=False) gives the same output
   pixel, written as a k x k kernel (up to four taps);
 * "nearest": all weight on the centre tap; "uniform": 1/k² on every tap.
@@ -26,17 +27,32 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from carafe.nn import UPSAMPLERS
 from carafe.nn.interpolation import bilinear_kernel_1d, bilinear_point_taps
 from carafe.ops.geometry import pixel_centre
 
 __all__ = [
     "ALIGNMENT_WINDOW",
+    "REFERENCE_KERNELS",
+    "alignment_methods",
     "bilinear_window_kernels",
     "kernel_alignment",
     "own_share_maps",
 ]
 
-ALIGNMENT_WINDOW = 5  # the shipped CARAFE's k_up; DySample models are measured on the same pixels
+ALIGNMENT_WINDOW = 5  # the shipped kernels' k_up; point samplers are measured on the same pixels
+#: Fixed reference kernels, measured on the same pixels for every model.
+REFERENCE_KERNELS = ("bilinear", "nearest", "uniform")
+
+
+def alignment_methods(alignments) -> list[str]:
+    """Every method measured in ``alignments`` (results of :func:`kernel_alignment` or None), in
+    first-seen order: the learned kinds and their moved controls, then the references."""
+    names: dict[str, None] = {}
+    for align in alignments:
+        names.update(dict.fromkeys((align or {}).get("own_object_share", {})))
+    learned = [n for n in names if n not in REFERENCE_KERNELS]
+    return learned + [n for n in REFERENCE_KERNELS if n in names]
 
 
 def _sample_labels(labels: torch.Tensor, stride: int, h: int, w: int) -> torch.Tensor:
@@ -48,9 +64,10 @@ def _sample_labels(labels: torch.Tensor, stride: int, h: int, w: int) -> torch.T
     return out
 
 
-def _dysample_kernels(step, src, own, batch_idx, oy, ox) -> tuple[torch.Tensor, torch.Tensor]:
-    """Own-object weight and off-centre (weight, own weight) of DySample's sparse kernels."""
-    positions = step.module.forward_with_intermediates(step.input).positions
+def _point_kernels(step, src, own, batch_idx, oy, ox) -> tuple[torch.Tensor, torch.Tensor]:
+    """Own-object weight and off-centre (weight, own weight) of a point sampler's sparse kernels
+    (DySample's: bilinear taps around each group's point)."""
+    positions = step.details.positions  # from the model's own pass (nothing runs twice)
     h, w = step.input.shape[-2:]
     s = step.scale
     own_w = torch.zeros(len(batch_idx), dtype=torch.float64)
@@ -111,8 +128,8 @@ def own_share_maps(
     """Per-pixel own-label shares of one upsampling step's kernels, where the window straddles.
 
     kernels: (N, k², oh, ow) reassembly kernels (groups averaged); labels: (N, H, W) ids of
-    the image's classes or regions. Returns "straddling" (N, oh, ow) bool and, for "carafe"
-    (the given kernels), "carafe_moved" (each straddling pixel's kernel moved to another one,
+    the image's classes or regions. Returns "straddling" (N, oh, ow) bool and, for "kernels"
+    (the given kernels, of any kind), "moved" (each straddling pixel's kernel moved to another one,
     drawn with ``seed``: the content-blind control), "bilinear" and "nearest", (N, oh, ow)
     float64 own shares (NaN where the window does not straddle).
     """
@@ -125,30 +142,32 @@ def own_share_maps(
     bilinear = bilinear_window_kernels(k, scale)[(rows % scale) * scale + cols % scale]
     nan = torch.tensor(float("nan"), dtype=torch.float64)
     shares = {
-        "carafe": (kernels.double() * taps).sum(1),
+        "kernels": (kernels.double() * taps).sum(1),
         "bilinear": (bilinear.permute(2, 0, 1)[None] * taps).sum(1),
         "nearest": taps[:, kk // 2],
     }
     out = {name: torch.where(mixed, value, nan) for name, value in shares.items()}
     own_kernels = kernels.double().permute(0, 2, 3, 1)[mixed]
     perm = torch.randperm(own_kernels.shape[0], generator=torch.Generator().manual_seed(seed))
-    moved = torch.full_like(out["carafe"], float("nan"))
+    moved = torch.full_like(out["kernels"], float("nan"))
     moved[mixed] = (own_kernels[perm] * taps.permute(0, 2, 3, 1)[mixed]).sum(1)
-    out["carafe_moved"] = moved
+    out["moved"] = moved
     out["straddling"] = mixed
     return out
 
 
 @torch.no_grad()
 def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 50):
-    """Alignment measures (see the module docstring) of a CARAFE or DySample model.
+    """Alignment measures (see the module docstring) of a model whose upsampler kind has the
+    "alignment" measure in the registry (kernels or points family).
 
     images: (N, 3, H, W) uint8; labels: (N, H, W) class ids. Returns None for other kinds, else
     {"window", "boundary_pixels", "own_object_share": {method: mean},
     "off_centre_own_share": {method: share or None}}.
     """
     kind = model.neck.upsample_kind
-    if kind not in ("carafe", "dysample"):
+    entry = UPSAMPLERS[kind]
+    if "alignment" not in entry.measures:
         return None
     model.eval()
     k = ALIGNMENT_WINDOW
@@ -175,18 +194,18 @@ def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_si
             "nearest": F.one_hot(torch.tensor(k * k // 2), k * k).double().expand_as(taps),
             "uniform": torch.full_like(taps, 1.0 / (k * k)),
         }
-        if kind == "carafe":
+        if entry.family == "kernels":
             module = step.module
             if module.up_kernel != k:
                 raise ValueError(
                     f"alignment is measured on {k}x{k} windows, got k_up={module.up_kernel}"
                 )
             g = module.up_group
-            kern = step.carafe.kernels[..., :oh, :ow].view(-1, g, k * k, oh, ow).mean(1)
+            kern = step.details.kernels[..., :oh, :ow].reshape(-1, g, k * k, oh, ow).mean(1)
             own_k = kern.permute(0, 2, 3, 1)[mixed].double()
-            kernels["carafe"] = own_k
+            kernels[kind] = own_k
             perm = torch.randperm(own_k.shape[0], generator=generator)
-            kernels["carafe_moved"] = own_k[perm]
+            kernels[f"{kind}_moved"] = own_k[perm]
         centre = torch.zeros(k * k, dtype=torch.float64)
         centre[k * k // 2] = 1.0
         for name, kern in kernels.items():
@@ -194,13 +213,13 @@ def kernel_alignment(model, images: torch.Tensor, labels: torch.Tensor, batch_si
             own_sum[name] = own_sum.get(name, 0.0) + float((kern * taps).sum())
             part = torch.stack([off.sum(), (off * taps).sum()])
             off_sum[name] = off_sum.get(name, torch.zeros(2, dtype=torch.float64)) + part
-        if kind == "dysample":
-            own_w, off = _dysample_kernels(step, src, out[mixed], batch_idx, oy, ox)
-            own_sum["dysample"] = own_sum.get("dysample", 0.0) + float(own_w.sum())
-            off_sum["dysample"] = off_sum.get("dysample", torch.zeros(2, dtype=torch.float64))
-            off_sum["dysample"] += off.sum(1)
+        if entry.family == "points":
+            own_w, off = _point_kernels(step, src, out[mixed], batch_idx, oy, ox)
+            own_sum[kind] = own_sum.get(kind, 0.0) + float(own_w.sum())
+            off_sum[kind] = off_sum.get(kind, torch.zeros(2, dtype=torch.float64))
+            off_sum[kind] += off.sum(1)
         pixels += int(batch_idx.numel())
-    order = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest", "uniform")
+    order = (kind, f"{kind}_moved", *REFERENCE_KERNELS)
     names = [n for n in order if n in own_sum]
     return {
         "window": k,

@@ -4,7 +4,7 @@ CARAFE reads a k×k window of the input map around each output pixel's source pi
 border part of that window is the op's zero padding. These measures say how much weight the
 trained kernels put there and what it costs or buys:
 
-* :func:`ring_statistics`: per CARAFE step of the FPN, over the outermost ring of output pixels,
+* :func:`ring_statistics`: per step of a kernel upsampler (CARAFE, FADE, SAPA), over the outermost ring of output pixels,
   the median kernel weight on zero padding, the share of those kernels whose centre of mass
   leans outward (towards the padding), and the output's magnitude on the ring relative to the
   rest of the map, for CARAFE and for bilinear interpolation of the same input;
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from carafe.nn import CARAFEPack
+from carafe.nn import UPSAMPLERS
 from carafe.ops.geometry import kernel_lean, taps_inside_map
 from carafe.training.metrics import mean_iou
 
@@ -67,7 +67,8 @@ def _outward_normals(h: int, w: int) -> np.ndarray:
 
 @torch.no_grad()
 def ring_statistics(model, images: torch.Tensor, batch_size: int = 50) -> list[dict] | None:
-    """Border-ring measures of every CARAFE step (coarsest first); None for other models.
+    """Border-ring measures of every step (coarsest first) of a model whose upsampler kind has
+    the "border" measure (kernels family: CARAFE, FADE, SAPA); None for other models.
 
     images: (N, 3, H, W) uint8 whose size is a multiple of the model's coarsest stride (so every
     map lies wholly on the image). Per step: ``padding_weight_median`` (median over ring
@@ -77,14 +78,14 @@ def ring_statistics(model, images: torch.Tensor, batch_size: int = 50) -> list[d
     ``bilinear_ring_magnitude_ratio`` (mean |output| on the ring over the mean |output| on the
     rest of the map, for CARAFE's output and for bilinear interpolation of the same input).
     """
-    if not any(isinstance(m, CARAFEPack) for m in model.neck.upsample_modules):
+    if "border" not in UPSAMPLERS[model.neck.upsample_kind].measures:
         return None
     model.eval()
     collected: dict[int, dict[str, list]] = {}
     for start in range(0, images.shape[0], batch_size):
         x = images[start : start + batch_size].float() / 255.0
         for step in model.forward_with_intermediates(x).steps:
-            if step.carafe is None:
+            if step.details is None:
                 continue
             acc = collected.setdefault(
                 step.index,
@@ -101,8 +102,8 @@ def ring_statistics(model, images: torch.Tensor, batch_size: int = 50) -> list[d
             k, g, s = module.up_kernel, module.up_group, step.scale
             h, w = step.input.shape[-2:]
             oh, ow = step.output.shape[-2:]
-            kernels = step.carafe.kernels[..., :oh, :ow].double()  # (N, G·k², oh, ow)
-            kernels = kernels.view(kernels.shape[0], g, k * k, oh, ow)
+            kernels = step.details.kernels[..., :oh, :ow].double()  # (N, G·k², oh, ow)
+            kernels = kernels.reshape(kernels.shape[0], g, k * k, oh, ow)
             outside = ~torch.from_numpy(taps_inside_map(k, s, h, w)[:, :oh, :ow])
             ring = torch.from_numpy(_ring(oh, ow))
             padding = (kernels * outside).sum(2)[..., ring]  # (N, G, ring pixels)
@@ -171,9 +172,9 @@ def band_scores(
 
 @contextmanager
 def renormalised_inside(model):
-    """Within the block, every CARAFE step gives its padding weight back to the taps inside the
-    map (renormalised); restored afterwards."""
-    modules = [m for m in model.modules() if isinstance(m, CARAFEPack)]
+    """Within the block, every upsampler that offers the what-if (``renormalise_inside``, CARAFE's)
+    gives its padding weight back to the taps inside the map (renormalised); restored after."""
+    modules = [m for m in model.neck.upsample_modules if hasattr(m, "renormalise_inside")]
     before = [m.renormalise_inside for m in modules]
     for m in modules:
         m.renormalise_inside = True
@@ -185,11 +186,11 @@ def renormalised_inside(model):
 
 
 def border_measures(model, images: torch.Tensor, labels: torch.Tensor) -> dict:
-    """Everything above for one model: ``ring`` (CARAFE steps, else None), ``band`` and
+    """Everything above for one model: ``ring`` (kernel upsamplers, else None), ``band`` and
     ``interior`` scores, and for CARAFE models the same scores with the padding weight given
     back (``renormalised``)."""
     measures = {"ring": ring_statistics(model, images), **band_scores(model, images, labels)}
-    if measures["ring"] is not None:
+    if any(hasattr(m, "renormalise_inside") for m in model.neck.upsample_modules):
         with renormalised_inside(model):
             measures["renormalised"] = band_scores(model, images, labels)
     return measures

@@ -29,7 +29,7 @@ from carafe.models import (
 )
 from carafe.nn import UPSAMPLERS, build_upsampler
 from carafe.tools.timing import median_ms
-from carafe.training.alignment import kernel_alignment
+from carafe.training.alignment import alignment_methods, kernel_alignment
 from carafe.training.border import BAND, border_measures, ring_statistics
 from carafe.training.data import load_split
 from carafe.training.metrics import boundary_f_scores, class_boundary_f, mean_iou
@@ -218,7 +218,7 @@ def markdown_tables(rows: list[dict], means: list[dict]) -> str:
             f"| {fmt(r['class_boundary_f'])} | {fmt(r['upsampler_params'])} "
             f"| {fmt(r['upsampler_flops_per_input_pixel'])} | {fmt(r['upsampler_latency_ms'])} |"
         )
-    methods = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest", "uniform")
+    methods = alignment_methods(r.get("kernel_alignment") for r in rows + means)
     lines += [
         "",
         "| run | measure | " + " | ".join(methods) + " |",

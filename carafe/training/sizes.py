@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from carafe.models import load_checkpoint
-from carafe.training.alignment import kernel_alignment
+from carafe.nn import CONTROL_KIND, SUBJECT_KIND
+from carafe.training.alignment import alignment_methods, kernel_alignment
 from carafe.training.data import SOURCE_PHOTOS, load_split
 from carafe.training.evaluate import predict, scene_confusions, scores
 from carafe.training.metrics import mean_iou
@@ -150,22 +151,23 @@ def size_section(found, cache_dir: Path | None) -> dict:
         for size in TABLE_SIZES:
             confusions[(kind, seed, size)] = scored["confusions"][str(size)]
     comparisons = []
-    for kind, seed, _ in found:
-        if kind == "bilinear" or ("bilinear", seed) not in runs:
-            continue
-        comparisons.append(
-            {
-                "upsampler": kind,
-                "against": "bilinear",
-                "seed": seed,
-                "by_size": {
-                    str(size): miou_difference_ci(
-                        confusions[(kind, seed, size)], confusions[("bilinear", seed, size)]
-                    )
-                    for size in TABLE_SIZES
-                },
-            }
-        )
+    for against in (CONTROL_KIND, SUBJECT_KIND):  # every learned kind vs the twin and vs CARAFE
+        for kind, seed, _ in found:
+            if kind in (CONTROL_KIND, against) or (against, seed) not in runs:
+                continue
+            comparisons.append(
+                {
+                    "upsampler": kind,
+                    "against": against,
+                    "seed": seed,
+                    "by_size": {
+                        str(size): miou_difference_ci(
+                            confusions[(kind, seed, size)], confusions[(against, seed, size)]
+                        )
+                        for size in TABLE_SIZES
+                    },
+                }
+            )
     return {
         "sizes": list(TABLE_SIZES),
         "scenes": {str(k): v for k, v in SIZE_SCENES.items()},
@@ -242,7 +244,9 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
             + " | ".join(cells)
             + " |"
         )
-    methods = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest")
+    methods = _share_methods(
+        run["by_size"][c].get("kernel_alignment") for run in sizes["runs"] for c in columns
+    )
     lines += [
         "",
         "| run | size | own-object share: "
@@ -265,9 +269,14 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def _share_methods(alignments) -> list[str]:
+    """The methods of the share tables: every measured one but the uniform reference."""
+    return [m for m in alignment_methods(alignments) if m != "uniform"]
+
+
 def photo_markdown(photos: dict) -> str:
     """The model card's table of own-region shares on the held-out photographs."""
-    methods = ("carafe", "carafe_moved", "dysample", "bilinear", "nearest")
+    methods = _share_methods(a for run in photos["runs"] for a in run["by_photo"].values())
     lines = [
         "| run | photo | straddling pixels | own-region share: "
         + " / ".join(methods)

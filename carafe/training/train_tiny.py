@@ -11,8 +11,11 @@ Every model is the same tiny network around a different upsampler: at low resolu
 colours and C - 3 features of a 3×3 conv (ReLU), the upsampler (C -> C maps, ×s), and a 1×1
 conv back to colours, which starts by passing the colours through.
 CARAFE, bilinear (with the same two convs, so it learns too) and DySample train side by side
-under one budget: the same steps, batches, seed and optimiser. :func:`train_tiny` is
-deterministic: one torch thread, deterministic algorithms, every random number from the seed.
+under one budget: the same steps, batches, seed and optimiser; any other kind with the registry's
+"tiny" measure (FADE, SAPA, ...) can join. A guided kind needs a fine map, and this task has
+none finer than its input: its guide is the C maps upsampled bilinearly, which adds resolution
+but no information, so it shows what the guided kernels make of the coarse input alone.
+:func:`train_tiny` is deterministic: one torch thread, deterministic algorithms, every random number from the seed.
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from carafe.nn.carafe_pack import CARAFEPack
-from carafe.nn.registry import build_upsampler
+from carafe.nn import CONTROL_KIND, SUBJECT_KIND, UPSAMPLERS, build_upsampler, kinds_where
 from carafe.tools.timing import torch_threads
 
 __all__ = [
     "KINDS",
+    "tiny_kinds",
     "TinyConfig",
     "TinyNet",
     "TinyProgress",
@@ -45,8 +48,15 @@ __all__ = [
     "train_tiny",
 ]
 
-#: The upsamplers trained side by side, in the order they are shown.
-KINDS = ("carafe", "bilinear", "dysample")
+
+def tiny_kinds() -> tuple[str, ...]:
+    """Every kind this task can train: the bilinear control and the registry's "tiny" kinds."""
+    return (CONTROL_KIND, *kinds_where(measure="tiny"))
+
+
+#: The upsamplers trained side by side by default, in the order they are shown: CARAFE, its
+#: bilinear control and the first point sampler (DySample).
+KINDS = (SUBJECT_KIND, CONTROL_KIND, *kinds_where(family="points", measure="tiny")[:1])
 COLOURS = 3
 SHAPES = (3, 6)  # shapes per picture (fewest, most): many edges, so the edges drive the loss
 CONTRAST_JITTER = 0.3
@@ -96,17 +106,14 @@ class TinyConfig:
         return self.size // self.scale
 
     def upsampler_options(self, kind: str) -> dict:
-        """The registry options of ``kind`` under this config (see build_upsampler)."""
-        if kind == "carafe":
-            return dict(
-                up_kernel=self.up_kernel,
-                up_group=self.groups,
-                encoder_kernel=self.encoder_kernel,
-                compressed_channels=self.compressed_channels,
-            )
-        if kind == "dysample":
-            return dict(style="lp", groups=self.groups)
-        return {}
+        """The registry options of ``kind`` under this config (its ``knob_options``)."""
+        knobs = dict(
+            up_kernel=self.up_kernel,
+            up_group=self.groups,
+            encoder_kernel=self.encoder_kernel,
+            compressed_channels=self.compressed_channels,
+        )
+        return UPSAMPLERS[kind].knob_options(knobs)
 
 
 # --- the data -----------------------------------------------------------------------------
@@ -189,8 +196,9 @@ class TinyNet(nn.Module):
     ``upsampler`` maps (N, C, h, w) to (N, C, s·h, s·w); the convs are the same for every kind.
     """
 
-    def __init__(self, upsampler: nn.Module, channels: int) -> None:
+    def __init__(self, upsampler: nn.Module, channels: int, guide_scale: int = 0) -> None:
         super().__init__()
+        self.guide_scale = guide_scale  # s for a guided upsampler (it reads a fine map), else 0
         self.stem = nn.Conv2d(COLOURS, channels - COLOURS, 3, padding=1)
         self.upsampler = upsampler
         self.head = nn.Conv2d(channels, COLOURS, 1)
@@ -207,16 +215,25 @@ class TinyNet(nn.Module):
 
     def forward(self, low: torch.Tensor) -> torch.Tensor:
         """(N, 3, h, w) low-resolution pictures -> (N, 3, s·h, s·w)."""
-        return self.head(self.upsampler(self.features(low)))
+        maps = self.features(low)
+        if self.guide_scale:  # a guided kind: the maps upsampled bilinearly (see the docstring)
+            guide = F.interpolate(
+                maps, scale_factor=self.guide_scale, mode="bilinear", align_corners=False
+            )
+            return self.head(self.upsampler(maps, guide))
+        return self.head(self.upsampler(maps))
 
 
 def build_tiny(kind: str, config: TinyConfig) -> TinyNet:
     """A TinyNet around ``kind``; the convs start from the same seed for every kind."""
     torch.manual_seed(config.seed)
     net = TinyNet(nn.Identity(), config.channels)
+    if kind not in tiny_kinds():
+        raise ValueError(f"{kind!r} cannot be trained here; choose from {tiny_kinds()}")
     net.upsampler = build_upsampler(
         kind, config.channels, config.scale, **config.upsampler_options(kind)
     )
+    net.guide_scale = config.scale if UPSAMPLERS[kind].needs_guide else 0
     return net
 
 
@@ -274,9 +291,9 @@ class TinyRun:
         return float(self.heldout_loss[kind][-1])
 
     @property
-    def carafe(self) -> CARAFEPack:
+    def carafe(self):
         """The trained CARAFE upsampler."""
-        return self.models["carafe"].upsampler
+        return self.models[SUBJECT_KIND].upsampler
 
 
 @torch.no_grad()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from carafe.assets import SAMPLES_DIR
 from carafe.inspect.analysis import analyze, kernel_statistics
@@ -9,7 +10,7 @@ from carafe.inspect.catalog import model_names
 from carafe.inspect.explain import explain_pixel
 from carafe.inspect.summaries import pca_rgb
 from carafe.inspect.toy import make_toy_step
-from carafe.nn import UPSAMPLER_KINDS
+from carafe.nn import UPSAMPLER_KINDS, UPSAMPLERS
 
 
 def test_analyze_shapes(tiny_model, small_image):
@@ -19,7 +20,8 @@ def test_analyze_shapes(tiny_model, small_image):
     c, h, w = st.input.shape
     oh, ow = st.output_shape
     assert (oh, ow) == (13, 19) and (h, w) == (7, 10)
-    assert set(st.outputs) == set(UPSAMPLER_KINDS) - {"dysample"}  # no untrained DySample
+    # every kind with an untrained baseline, plus the model's own (no untrained learned kinds)
+    assert set(st.outputs) == {k for k in UPSAMPLER_KINDS if UPSAMPLERS[k].baseline} | {"carafe"}
     for out in st.outputs.values():
         assert out.shape == (c, oh, ow) and np.isfinite(out).all()
     d = st.carafe
@@ -194,3 +196,22 @@ def test_start_window_lies_wholly_on_the_image():
             if step.geometry.window_fully_in_image().any():  # a window fits: it must be chosen
                 assert min(rows) >= 0 and (max(rows) + 1) * stride <= image.shape[0], image.shape
                 assert min(cols) >= 0 and (max(cols) + 1) * stride <= image.shape[1], image.shape
+
+
+def test_guided_kernel_kinds_give_kernels_and_guide_from_one_pass(small_image):
+    """A guided kind's step carries its kernels (with FADE's gate) and the guide it read."""
+    from carafe.models import build_model, default_config
+
+    for kind in ("fade", "sapa"):
+        torch.manual_seed(0)
+        model = build_model(default_config(kind, fpn_channels=8)).eval()
+        a = analyze(model, small_image)
+        for step in a.steps:
+            d = step.details
+            assert d.kind == kind and d.up_kernel == 5 and d.compressed is None
+            sums = d.kernels.reshape(25, *d.kernels.shape[1:]).sum(0)
+            np.testing.assert_allclose(sums, 1.0, atol=1e-5)
+            assert step.guide.shape == step.output.shape and step.points is None
+            assert (d.gate is not None) == (kind == "fade")
+            if d.gate is not None:
+                assert d.gate.shape == (1, *step.output_shape) and 0 < d.gate.min() < 1

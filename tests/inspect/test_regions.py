@@ -48,12 +48,12 @@ def test_the_measure_is_the_mean_of_the_straddling_pixels(carafe_analysis):
     )
     mask = maps["straddling"][0]
     assert int(mask.sum()) == a.straddling
-    assert a.carafe == pytest.approx(float(maps["carafe"][0][mask].mean()))
+    assert a.carafe == pytest.approx(float(maps["kernels"][0][mask].mean()))
     assert a.bilinear == pytest.approx(float(maps["bilinear"][0][mask].mean()))
     row, col = a.typical
     assert mask[row, col]
-    assert a.typical_carafe == pytest.approx(float(maps["carafe"][0][row, col]))
-    lead = maps["carafe"][0][mask] - maps["bilinear"][0][mask]
+    assert a.typical_carafe == pytest.approx(float(maps["kernels"][0][row, col]))
+    lead = maps["kernels"][0][mask] - maps["bilinear"][0][mask]
     # the typical pixel sits at the median lead: as many pixels below it as above (±1)
     below = int((lead < a.typical_carafe - a.typical_bilinear).sum())
     above = int((lead > a.typical_carafe - a.typical_bilinear).sum())

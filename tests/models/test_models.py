@@ -100,9 +100,9 @@ def test_segmentation_model_shape_flow(kind):
     for step in steps:
         n, c, h, w = step.input.shape
         assert step.output.shape == (n, c, 2 * h, 2 * w) and step.kind == kind
-        assert isinstance(step.carafe, CARAFEIntermediates) == (kind == "carafe")
+        assert isinstance(step.details, CARAFEIntermediates) == (kind == "carafe")
         if kind == "carafe":
-            assert torch.equal(step.carafe.output, step.output)
+            assert torch.equal(step.details.output, step.output)
 
 
 def test_model_without_head_gives_features_only():
@@ -176,7 +176,7 @@ def _finest_kernels(model, image: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         step = model.forward_with_intermediates(image).steps[-1]  # stride 8 -> 4
     assert step.stride_in == 8
-    return step.carafe.kernels[:, :, 2:-2]  # rows away from the image border
+    return step.details.kernels[:, :, 2:-2]  # rows away from the image border
 
 
 @pytest.mark.skipif(not _SHIPPED, reason="shipped checkpoints not in assets/")
@@ -206,3 +206,23 @@ def test_shipped_carafe_kernels_follow_a_two_region_edge():
 def test_carafe_pack_is_the_neck_upsampler():
     model = build_model(default_config("carafe", fpn_channels=16))
     assert all(isinstance(m, CARAFEPack) for m in model.neck.upsample_modules)
+
+
+@pytest.mark.parametrize("kind", ["fade", "sapa"])
+def test_guided_kinds_read_the_finer_lateral_in_the_fpn(kind):
+    """A guided step upsamples the coarser map with the finer lateral as its guide, and the
+    step stays lateral + upsampled; odd map sizes are padded for the guide and cropped back."""
+    from carafe.models.fpn import FPN
+
+    torch.manual_seed(0)
+    fpn = FPN([4, 6, 8], [4, 8, 16], 8, {"kind": kind, "up_kernel": 3, "embedding_dim": 4})
+    inputs = [torch.randn(2, 4, 13, 11), torch.randn(2, 6, 7, 6), torch.randn(2, 8, 4, 3)]
+    outs, steps = fpn.forward_with_intermediates(inputs)
+    laterals = [conv(x) for conv, x in zip(fpn.lateral_convs, inputs, strict=True)]
+    finest = steps[-1]  # P3 -> P2: 7x6 -> 13x11 (odd: the guide is padded to 14x12)
+    torch.testing.assert_close(finest.guide, laterals[0])
+    padded = torch.nn.functional.pad(laterals[0], (0, 1, 0, 1))
+    up = finest.module(steps[-2].output + laterals[1], padded)[..., :13, :11]
+    torch.testing.assert_close(finest.output, up)
+    torch.testing.assert_close(outs[0], fpn.fpn_convs[0](laterals[0] + up))
+    assert finest.details.kernels.shape == (2, 9, 14, 12)

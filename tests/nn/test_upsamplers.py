@@ -9,8 +9,12 @@ from carafe.nn import (
     UPSAMPLERS,
     CARAFEIntermediates,
     CARAFEPack,
+    UpsamplerKind,
     build_baseline,
     build_upsampler,
+    kinds_where,
+    register_upsampler,
+    run_upsampler,
     upsampler_cost,
 )
 
@@ -104,10 +108,22 @@ def test_every_upsampler_shape_and_grad(kind):
     torch.manual_seed(2)
     module = build_upsampler(kind, 16, 2)
     x = torch.randn(2, 16, 5, 6, requires_grad=True)
-    y = module(x)
+    guide = torch.randn(2, 16, 10, 12, requires_grad=True)
+    y, details = run_upsampler(kind, module, x, guide)
     assert y.shape == (2, 16, 10, 12)
     y.square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+    entry = UPSAMPLERS[kind]
+    assert (guide.grad is not None) == entry.needs_guide
+    if entry.family == "kernels":  # the same pass exposes normalised k×k kernels
+        taps = details.kernels.shape[1]
+        assert details.kernels.shape[-2:] == (10, 12) and round(taps**0.5) ** 2 == taps
+        sums = details.kernels.view(2, -1, taps, 10, 12).sum(2)
+        torch.testing.assert_close(sums, torch.ones_like(sums))
+    elif entry.family == "points":
+        assert details.positions.shape[-1] == 2
+    else:
+        assert details is None
 
 
 def test_interpolating_upsamplers_match_functional():
@@ -144,6 +160,8 @@ def test_registry_is_the_one_list_of_kinds():
     assert set(UPSAMPLER_KINDS) == {
         "carafe",
         "dysample",
+        "fade",
+        "sapa",
         "nearest",
         "bilinear",
         "deconv",
@@ -152,6 +170,22 @@ def test_registry_is_the_one_list_of_kinds():
     names = [UPSAMPLERS[k].display_name for k in UPSAMPLER_KINDS]
     assert len(set(names)) == len(names) and all(names)
     assert all(UPSAMPLERS[k].baseline_note for k in UPSAMPLER_KINDS)
+    colours = [UPSAMPLERS[k].colour for k in UPSAMPLER_KINDS]
+    assert len(set(colours)) == len(colours), "every kind has its own colour"
+    assert kinds_where(family="kernels") == ("carafe", "fade", "sapa")
+    assert kinds_where(guided=True) == ("fade", "sapa")
+    assert kinds_where(family="points") == ("dysample",)
+
+
+def test_registry_rejects_bad_entries_and_duplicates():
+    with pytest.raises(ValueError, match="family must be one of"):
+        UpsamplerKind("x", "X", lambda c, s=2: None, lambda m, c, s: 0, family="blobs")
+    with pytest.raises(ValueError, match="unknown measures"):
+        UpsamplerKind("x", "X", lambda c, s=2: None, lambda m, c, s: 0, measures={"speed"})
+    with pytest.raises(ValueError, match="already registered"):
+        register_upsampler(UPSAMPLERS["carafe"])
+    with pytest.raises(ValueError, match="needs the fine guide map"):
+        run_upsampler("fade", build_upsampler("fade", 8), torch.randn(1, 8, 3, 3))
 
 
 @pytest.mark.parametrize("kind", ["nearest", "bilinear", "deconv", "pixel_shuffle"])
@@ -167,7 +201,7 @@ def test_untrained_baselines_are_fixed_and_smooth(kind):
     torch.testing.assert_close(flat, torch.full_like(flat, 2.0))
 
 
-@pytest.mark.parametrize("kind", ["carafe", "dysample"])
+@pytest.mark.parametrize("kind", ["carafe", "dysample", "fade", "sapa"])
 def test_learned_upsamplers_have_no_untrained_baseline(kind):
     with pytest.raises(ValueError, match="needs trained weights"):
         build_baseline(kind, 8, 2)

@@ -113,7 +113,7 @@ def test_convert_keeps_backbone_and_neck(mmdet_file, tmp_path):
         (16, 8),
         (8, 4),
     ]
-    kernels = out.steps[-1].carafe.kernels
+    kernels = out.steps[-1].details.kernels
     assert kernels.shape[1] == 25
     torch.testing.assert_close(kernels.sum(1), torch.ones_like(kernels[:, 0]))
 

@@ -115,3 +115,18 @@ def test_exported_op_runs_in_onnxruntime(tmp_path, k, g, s):
     x = torch.randn(1, 4 * g, 5, 3, generator=gen)
     masks = torch.randn(1, g, k * k, 5 * s, 3 * s, generator=gen).softmax(2).flatten(1, 2)
     _assert_standard_and_close(_FixedMasks(masks, k, g, s), x, tmp_path / "op.onnx")
+
+
+@pytest.mark.parametrize("kind", ["fade", "sapa"])
+def test_guided_segmentation_models_export_to_standard_onnx(kind, tmp_path):
+    """The trained FADE / SAPA model when shipped (else a fresh one): standard operators only
+    (the similarity and the reassembly switch to their export forms), onnxruntime within 1e-4."""
+    from carafe.models import build_model, default_config, list_pretrained, load_pretrained
+
+    torch.manual_seed(0)
+    if kind in list_pretrained():
+        model = load_pretrained(kind).eval()
+    else:
+        model = build_model(default_config(kind)).eval()
+    x = torch.rand(1, 3, 96, 128)
+    _assert_standard_and_close(model, x, tmp_path / f"{kind}.onnx")

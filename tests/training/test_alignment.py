@@ -92,15 +92,26 @@ def test_own_share_maps_agree_with_the_image_wide_alignment():
     with torch.no_grad():
         step = model.forward_with_intermediates(data.images.float() / 255.0).steps[-1]
     maps = own_share_maps(
-        step.carafe.kernels, data.labels, step.stride_in, step.stride_out, step.scale
+        step.details.kernels, data.labels, step.stride_in, step.stride_out, step.scale
     )
     straddling = maps["straddling"]
     assert straddling.any() and not straddling.all()
-    assert torch.isnan(maps["carafe"][~straddling]).all()
+    assert torch.isnan(maps["kernels"][~straddling]).all()
     expected = kernel_alignment(model, data.images, data.labels)
     assert int(straddling.sum()) == expected["boundary_pixels"]
-    for name in ("carafe", "bilinear", "nearest"):
+    for name, method in (("kernels", "carafe"), ("bilinear", "bilinear"), ("nearest", "nearest")):
         mean = float(maps[name][straddling].mean())
-        assert mean == pytest.approx(expected["own_object_share"][name], abs=1e-6)
+        assert mean == pytest.approx(expected["own_object_share"][method], abs=1e-6)
     # nearest's share is the centre tap's label: 0 or 1 at every straddling pixel
     assert set(maps["nearest"][straddling].unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("kind", ["fade", "sapa"])
+def test_guided_kernel_kinds_are_measured_with_their_own_control(kind, scenes):
+    """Any kind of the kernels family is measured from its own pass, with its moved control."""
+    torch.manual_seed(0)
+    model = build_model(default_config(kind, fpn_channels=8))
+    result = kernel_alignment(model, scenes.images, scenes.labels)
+    own = result["own_object_share"]
+    assert list(own) == [kind, f"{kind}_moved", "bilinear", "nearest", "uniform"]
+    assert 0.0 < own[kind] < 1.0 and result["boundary_pixels"] > 0

@@ -67,7 +67,7 @@ def test_ring_statistics_match_a_pixel_loop(tiny_model):
     (stats,) = ring_statistics(tiny_model, images)
     with torch.no_grad():
         step = tiny_model.forward_with_intermediates(images.float() / 255).steps[0]
-    kernels = step.carafe.kernels.double().numpy()  # (2, 25, oh, ow)
+    kernels = step.details.kernels.double().numpy()  # (2, 25, oh, ow)
     h, w = step.input.shape[-2:]
     oh, ow = step.output.shape[-2:]
     padding, outward = [], []

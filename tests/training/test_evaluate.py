@@ -157,7 +157,9 @@ def test_markdown_tables_show_every_run_and_alignment():
     }
     text = markdown_tables([row], [dict(row, seed="mean")])
     assert "| CARAFE | 0 | 80.00 | 85.50 | 70.25 | 15,540 | 44,024 | 3.50 |" in text
-    assert "| CARAFE mean | off-centre own share | 0.850 |  |  |  | – |  |" in text
+    # one column per measured method (a new kind gets its own), none for unmeasured ones
+    assert "| run | measure | carafe | nearest |" in text
+    assert "| CARAFE mean | off-centre own share | 0.850 | – |" in text
 
 
 def test_size_table_covers_every_run_and_size_and_the_card_quotes_it(metrics):
