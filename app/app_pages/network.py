@@ -13,7 +13,7 @@ import texts
 from figures import draw, style
 from figures.click_image import click_image
 
-from carafe.inspect.catalog import display_name
+from carafe.inspect.catalog import display_name, first_twin, kind_family
 from carafe.inspect.network.diagram import network_diagram
 from carafe.inspect.network.trace import trace_kernels, trace_sampling
 from carafe.inspect.network.words import (
@@ -30,13 +30,6 @@ from carafe.inspect.sampling import step_points
 def diagram_for(model_name: str, image_key: str, _analysis):
     """The model's diagram with the map sizes of the current image (one small probe run)."""
     return network_diagram(state.get_model(model_name), _analysis)
-
-
-@st.cache_data(show_spinner="Reading the sampling points…", max_entries=6)
-def own_points_for(model_name: str, image_key: str, _image):
-    """Sampling points of the current model when it is a point sampler itself (DySample), read
-    from its cached analysis."""
-    return step_points(state.analysis_for(model_name, image_key, _image))
 
 
 def _select_step(position: int) -> None:
@@ -112,11 +105,14 @@ def diagram_section(cur):
 
 
 def _points(cur):
-    """(points per step, whose) for the DySample view, or (None, "") when there are none."""
-    if any(s.kind == "dysample" for s in cur.analysis.steps):
-        return own_points_for(cur.model_name, cur.image_key, cur.image), "this model"
-    twin = state.dysample_points_for(cur.image_key, cur.image)
-    return twin, "the DySample twin"
+    """(points per step, whose) for the sampling view: this model's own when it samples points,
+    else the shipped point-sampling twin's, or (None, "") when there is none."""
+    if any(kind_family(s.kind) == "points" for s in cur.analysis.steps):
+        return step_points(cur.analysis), "this model"
+    peer = first_twin(family="points")
+    if peer is None:
+        return None, ""
+    return state.points_for(peer, cur.image_key, cur.image), f"the {display_name(peer)} twin"
 
 
 def _on_image_click(finest) -> None:

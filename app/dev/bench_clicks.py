@@ -34,7 +34,7 @@ from carafe.inspect.pixel import kernel_view
 from dev.live_app import NEW_KERNEL_TITLE, running_app, wait_idle
 
 # Explore's clickable picture lives in the component's iframe.
-CLICK_FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+CLICK_FRAME = 'iframe[title="figures.click_image.carafe_click_image"]'
 
 
 def _ms(samples: list[float]) -> str:

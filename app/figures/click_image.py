@@ -178,4 +178,14 @@ def click_image(canvas: ClickCanvas, *, key: str, on_click=None, image_format: s
         picture.save(buffer, format="JPEG", quality=92)
     mime = "png" if image_format == "PNG" else "jpeg"
     src = f"data:image/{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return _component(src=src, width=canvas.css_width, key=key, on_change=on_click, default=None)
+    (rows, cols), up = canvas.image_hw, int(canvas.zoom) if canvas.zoom >= 1 else 1
+    # where the image lies on the picture, as data-* attributes (read by the browser tests)
+    geometry = {"margin": canvas.margin, "up": up, "rows": rows, "cols": cols}
+    return _component(
+        src=src,
+        width=canvas.css_width,
+        geometry=geometry,
+        key=key,
+        on_change=on_click,
+        default=None,
+    )

@@ -37,9 +37,11 @@ function fit(img) {
 
 window.addEventListener("message", (event) => {
   if (!event.data || event.data.type !== "streamlit:render") return;
-  const {src, width} = event.data.args;
+  const {src, width, geometry} = event.data.args;
   const img = document.getElementById("image");
   cssWidth = width;
+  // image pixels <-> picture pixels, as data-* attributes (read by the browser tests)
+  for (const [name, value] of Object.entries(geometry || {})) img.dataset[name] = value;
   img.onclick = onClick;
   img.style.cursor = "crosshair";
   img.onload = () => fit(img);
