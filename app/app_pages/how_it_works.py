@@ -86,8 +86,9 @@ def toy_pixel() -> Followed:
         st.caption(
             "Toy: a 2-channel 6×6 map (channel 0: a vertical edge 0 | 1, channel 1: a "
             "diagonal ramp), CARAFEPack(2, ×2, k_up=3, k_enc=3, C_m=3) with **hand-set** "
-            "weights (not trained): the compressor keeps both channels and adds a constant "
-            "map; the encoder penalises taps across this rising edge from the centre and taps "
+            'weights (not trained): the "compressor" widens 2 → 3 channels here, keeping '
+            "both and adding a constant map (its bias); the encoder penalises taps across "
+            "this rising edge from the centre and taps "
             "in the zero padding. So the edge stays sharp, as with a trained CARAFE. One "
             "linear encoder cannot do this for edges of every direction; a trained CARAFE "
             "uses many channels for that."
@@ -180,6 +181,15 @@ def _by_hand(model, by_hand, what: str, figure, key: str, png_name: str) -> None
         st.plotly_chart(figure, key=key, config=style.png_config(png_name))
 
 
+def compressor_word(c_in: int, cm: int) -> str:
+    """What the "compressor" does with these channel counts, as a clause."""
+    if cm > c_in:
+        return f": despite its name it widens them here ({c_in} → {cm})"
+    if cm == c_in:
+        return f": it keeps their number ({c_in} → {cm})"
+    return f": it compresses them ({c_in} → {cm})"
+
+
 def compressor_stage(px: Followed) -> None:
     """Stage 1: the 1×1 channel compressor at the pixel's source pixel."""
     details, explained, oy, ox = px.details, px.explained, px.y, px.x
@@ -189,8 +199,9 @@ def compressor_stage(px: Followed) -> None:
     st.latex(r"c_{m}(i,j) = \sum_{c=1}^{C} W^{\mathrm{comp}}_{m,c}\, x_c(i,j) + b_m")
     st.markdown(
         f"A 1×1 convolution mixes the **{c_in}** input channels into **{cm}** at every "
-        f"input pixel. Shape {_shape(c_in, h, w)} → {_shape(cm, h, w)}. Here: input "
-        f"pixel ({sy}, {sx}), the source of output pixel ({oy}, {ox})."
+        f"input pixel{compressor_word(c_in, cm)}. Shape {_shape(c_in, h, w)} → "
+        f"{_shape(cm, h, w)}. Here: input pixel ({sy}, {sx}), the source of output pixel "
+        f"({oy}, {ox})."
     )
     _side_by_side(
         (

@@ -97,3 +97,16 @@ def test_toy_mode_shuffle_and_bilinear():
     at.button(key="hiw_next").click().run()
     at.button(key="hiw_next").click().run()
     assert "Bilinear" in {m.label for m in at.metric}
+
+
+def test_the_compressor_is_said_to_widen_where_it_does():
+    """Issue 25: the toy's "compressor" turns 2 channels into 3; the page says it widens there,
+    and on the shipped model (which narrows its channels) that it compresses."""
+    at = open_app("how_it_works")
+    image = next(m.value for m in at.markdown if m.value.startswith("A 1×1 convolution mixes"))
+    assert ": it compresses them (" in image and "widens" not in image
+    at.radio(key="hiw_mode").set_value("Toy 6×6").run()
+    assert not at.exception, [e.value for e in at.exception]
+    toy = next(m.value for m in at.markdown if m.value.startswith("A 1×1 convolution mixes"))
+    assert "despite its name it widens them here (2 → 3)" in toy
+    assert any("widens 2 → 3 channels" in c.value for c in at.caption)
