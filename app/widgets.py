@@ -86,6 +86,20 @@ def no_kernels_note(step) -> str:
     )
 
 
+def require_compressor(step):
+    """The step's CARAFE details with its channel compressor and content encoder; for another
+    kind (or none), says what this page needs and stops the page."""
+    details = require_kernels(step)
+    if details.compressed is None:
+        st.info(
+            f"This page follows CARAFE's own kernel prediction (its channel compressor and "
+            f"content encoder). **{display_name(step.kind)}** predicts its kernels another way "
+            "(see Explore's kernel family tab): pick the CARAFE checkpoint in the sidebar."
+        )
+        st.stop()
+    return details
+
+
 def require_kernels(step):
     """The step's CARAFE details; without them, says so (:func:`no_kernels_note`) and stops
     the page."""

@@ -19,6 +19,7 @@ from figures import style
 from carafe.inspect.catalog import (
     baseline_note,
     display_name,
+    kind_family,
     load_metrics,
     metrics_view,
     twin_names,
@@ -41,14 +42,35 @@ from carafe.inspect.compare.words import (
 )
 from carafe.inspect.summaries import agreement, pca_rgb, rms_difference
 
-PEER = "dysample"  # the twin whose outputs join the panels (a separately trained model)
-PEER_TITLE = f"{display_name(PEER)} twin"
+# The trained twin whose outputs join the panels (a separately trained model): chosen on the
+# page among the shipped learned twins (DySample, FADE, SAPA, ...); set by choose_peer().
+PEER = ""
+PEER_TITLE = ""
+
+
+def choose_peer(cur) -> list[str]:
+    """Pick the learned twin shown beside the panels (sets PEER / PEER_TITLE); the choices."""
+    global PEER, PEER_TITLE
+    learned = [k for k in twin_names(exclude=cur.model_name) if kind_family(k) != "fixed"]
+    if not learned:
+        PEER, PEER_TITLE = "", ""
+        return learned
+    PEER = st.selectbox(
+        "Trained twin beside the panels",
+        learned,
+        format_func=display_name,
+        key="compare_peer",
+        help="Each twin is the same network trained the same way with another upsampler; "
+        "its output is its own model's, at the same FPN step.",
+    )
+    PEER_TITLE = f"{display_name(PEER)} twin"
+    return learned
 
 
 def peer_step(cur, twins: list[str]):
-    """The DySample twin's step at this FPN level (its own analysis, cached), or None."""
+    """The chosen twin's step at this FPN level (its own analysis, cached), or None."""
     step = cur.step
-    if PEER not in twins or "carafe" not in step.outputs:
+    if not PEER or PEER not in twins or step.kind not in step.outputs:
         return None
     try:
         twin = state.analysis_for(PEER, cur.image_key, cur.image)
@@ -89,7 +111,7 @@ def intro_text(step, kinds: list[str], names: dict[str, str], peer) -> None:
         st.markdown(f"- {note}")
     if peer is not None:
         st.markdown(
-            f"- {PEER_TITLE}: the trained DySample model's own output at this step. It is "
+            f"- {PEER_TITLE}: the trained {display_name(PEER)} model's own output at this step. It is "
             "another model (own backbone and FPN), so its input is not the map the other "
             "panels upsample; its sampling points are on the Explore page."
         )
@@ -403,6 +425,7 @@ def main() -> None:
     channels = step.input.shape[0]
     names = {k: panel_title(k, step.kind, channels, step.scale) for k in kinds}
     twins = twin_names(exclude=cur.model_name)
+    choose_peer(cur)
     peer = peer_step(cur, twins)
     ch = widgets.channel_picker(step, "compare_channel")
     notice(cur, kinds, names, ch)

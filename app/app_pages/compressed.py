@@ -145,7 +145,7 @@ def encoder_logits(step, details) -> None:
 def main() -> None:
     st.title("Compressed channels")
     cur = state.require_current()
-    details = widgets.require_kernels(cur.step)
+    details = widgets.require_compressor(cur.step)
     compressor_intro(cur.step, details)
     maps, logits = st.tabs(
         ["Compressed maps", "Encoder logits of the selected pixel, before and after the softmax"]

@@ -134,7 +134,7 @@ def image_pixel(cur) -> Followed:
     """The selected pixel of the current step of your image, and the channel chosen for it."""
     tour.banner("how_it_works", cur)
     step = cur.step
-    widgets.require_kernels(step)
+    widgets.require_compressor(step)
     st.caption(texts.step_title(step))
     oy, ox = state.pixel_inputs(step, key="hiw_px")
     ch = widgets.channel_picker(step, "hiw_channel", "Feature channel")

@@ -100,7 +100,7 @@ def _twin_view(model_name: str, key: str, step_index: int, _image, _mask):
     view = _view(model_name, key, step_index, _image, _mask)
     if view is None or step_index >= len(steps) or steps[step_index].kind != TWIN:
         return None
-    points = state.dysample_points_for(key, _image)
+    points = [s.points for s in steps]  # the twin's own pass (a point sampler's points)
     try:
         return twin_mod.twin_view(
             steps[step_index], view, _image, _mask, points[step_index] if points else None

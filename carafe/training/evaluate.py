@@ -27,7 +27,7 @@ from carafe.models import (
     load_checkpoint,
     load_pretrained,
 )
-from carafe.nn import UPSAMPLERS, build_upsampler
+from carafe.nn import UPSAMPLERS, build_upsampler, run_upsampler
 from carafe.tools.timing import median_ms
 from carafe.training.alignment import alignment_methods, kernel_alignment
 from carafe.training.border import BAND, border_measures, ring_statistics
@@ -133,12 +133,20 @@ def model_costs(model: SegmentationModel, image_size: int) -> dict:
 
 @torch.no_grad()
 def upsampler_latency_ms(
-    module: torch.nn.Module, shape: tuple[int, ...] = LATENCY_SHAPE, repeats: int = 20
+    module: torch.nn.Module,
+    shape: tuple[int, ...] = LATENCY_SHAPE,
+    repeats: int = 20,
+    kind: str | None = None,
 ) -> float:
-    """Median forward time (ms) of one upsampler on a random (N, C, H, W) input, after warm-up."""
+    """Median forward time (ms) of one upsampler on a random (N, C, H, W) input, after warm-up;
+    a guided ``kind`` also gets a random (N, C, 2H, 2W) guide (the finer lateral)."""
     module.eval()
     x = torch.randn(shape)
-    return median_ms(lambda: module(x), repeats, warmup=3)
+    n, c, h, w = shape
+    guide = torch.randn(n, c, 2 * h, 2 * w)
+    if kind is None:
+        return median_ms(lambda: module(x), repeats, warmup=3)
+    return median_ms(lambda: run_upsampler(kind, module, x, guide), repeats, warmup=3)
 
 
 def shipped_check(images: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -378,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg = json.loads(ckpt.with_suffix(".json").read_text())["upsampler"]
         options = {key: value for key, value in cfg.items() if key != "kind"}
         modules.setdefault(kind, build_upsampler(kind, LATENCY_SHAPE[1], 2, **options))
-    latency = {kind: upsampler_latency_ms(m) for kind, m in modules.items()}  # back to back
+    latency = {kind: upsampler_latency_ms(m, kind=kind) for kind, m in modules.items()}
     rows = []
     for kind, seed, ckpt in found:
         model = load_checkpoint(ckpt)
