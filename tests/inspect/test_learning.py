@@ -56,8 +56,24 @@ def stored():
 def test_listing_finds_the_nine_snapshots_in_order(snapshots):
     assert list(snapshots) == STEPS
     for steps, snap in snapshots.items():
-        assert snap.path.name == f"step_{steps:04d}.safetensors" and snap.path.is_file()
+        # the last snapshot is the shipped model's own file, stored once
+        name = "carafe.safetensors" if steps == LAST else f"step_{steps:04d}.safetensors"
+        assert snap.path.name == name and snap.path.is_file()
         assert (snap.seed, snap.schedule_steps) == (0, LAST)
+
+
+def test_a_snapshot_json_may_name_its_weights_file(tmp_path):
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    config = {"training": {"steps_done": 7, "seed": 0, "schedule_steps": 7}}
+    (folder / "step_0007.json").write_text(json.dumps(dict(config, weights="../w.safetensors")))
+    (folder / "step_0003.json").write_text(json.dumps({"training": {"steps_done": 3}}))
+    assert list_snapshots(folder) == []  # neither weights file exists
+    (tmp_path / "w.safetensors").write_bytes(b"")
+    (folder / "step_0003.safetensors").write_bytes(b"")
+    found = list_snapshots(folder)
+    assert [s.steps_done for s in found] == [3, 7]
+    assert found[1].path == (tmp_path / "w.safetensors").resolve()
 
 
 def test_a_missing_folder_lists_nothing_and_has_no_curves(tmp_path):

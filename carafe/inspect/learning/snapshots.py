@@ -43,23 +43,34 @@ class Snapshot:
     """One saved snapshot: its weights file and what its JSON says about the training."""
 
     steps_done: int
-    path: Path  # the .safetensors file (its config JSON sits beside it)
+    path: Path  # the weights file (its config JSON sits beside it)
     seed: int | None = None
     schedule_steps: int | None = None
 
 
 def list_snapshots(folder: Path | None = None) -> list[Snapshot]:
-    """Every ``step_*.safetensors`` in ``folder`` (default :data:`SNAPSHOTS_DIR`) whose JSON
-    names its step count, ordered by steps done; empty when the folder is missing."""
+    """Every ``step_*.json`` in ``folder`` (default :data:`SNAPSHOTS_DIR`) that names its step
+    count and whose weights exist, ordered by steps done; empty when the folder is missing.
+
+    The weights are the ``.safetensors`` beside the JSON, or the file its ``"weights"`` entry
+    names relative to the folder: the last snapshot is the shipped model itself
+    (``"../carafe.safetensors"``), stored once.
+    """
     folder = Path(folder or SNAPSHOTS_DIR)
     found = []
-    for path in sorted(folder.glob("step_*.safetensors")):
+    for config in sorted(folder.glob("step_*.json")):
         try:
-            training = json.loads(path.with_suffix(".json").read_text())["training"]
+            info = json.loads(config.read_text())
+            training = info["training"]
             steps = int(training["steps_done"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # a snapshot without a readable config cannot be loaded either
-        found.append(Snapshot(steps, path, training.get("seed"), training.get("schedule_steps")))
+        weights = info.get("weights")
+        path = (folder / weights).resolve() if weights else config.with_suffix(".safetensors")
+        if path.is_file():
+            found.append(
+                Snapshot(steps, path, training.get("seed"), training.get("schedule_steps"))
+            )
     return sorted(found, key=lambda s: s.steps_done)
 
 
