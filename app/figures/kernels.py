@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from figures.draw import number_text, pad_area
-from figures.style import DIV, KERNEL, square, symmetric_range
+from figures.style import DIV, KERNEL, numbers_fit, square, symmetric_range
 
 
 def kernel_figure(
@@ -20,11 +20,15 @@ def kernel_figure(
     colorbar_title="weight",
     height=380,
     outside=None,
+    width=None,
 ) -> go.Figure:
-    """A k×k kernel with its numbers on the cells; offsets from the centre on the axes.
+    """A k×k kernel, square cells, with its numbers on the cells when they fit (always on
+    hover); offsets from the centre on the axes.
 
     ``zmax``: top of the colour bar (None: the kernel's own maximum). ``outside``: (k, k) bool,
-    taps that read zero padding: greyed, their number kept, labelled "pad".
+    taps that read zero padding: greyed, their number kept, labelled "pad". ``width``: the CSS
+    width the figure is shown at (a narrow column: G kernels side by side); None assumes the
+    plot can be as wide as it is tall.
     """
     kernel = np.asarray(kernel)
     k = kernel.shape[0]
@@ -41,6 +45,9 @@ def kernel_figure(
     text = number_text(kernel, fmt)
     if outside is not None:
         text = np.where(outside, np.char.add(text, "<br>pad"), text)
+    font = 12 if k <= 5 else 9
+    side = min(height - 110, (width or height) - 130)  # the square plot: minus title, axes, bar
+    show = numbers_fit(side / k, fmt, font)  # else the numbers would overlap: hover only
     fig = go.Figure(
         go.Heatmap(
             z=kernel,
@@ -50,10 +57,10 @@ def kernel_figure(
             zmin=zmin,
             zmax=zmax,
             text=text,
-            texttemplate="%{text}",
-            textfont=dict(size=12 if k <= 5 else 9),
+            texttemplate="%{text}" if show else "",
+            textfont=dict(size=font),
             colorbar=dict(title=colorbar_title, thickness=12),
-            hovertemplate="dy %{y}, dx %{x}: %{z:.5f}<extra></extra>",
+            hovertemplate="dy %{y}, dx %{x}: %{text}<extra></extra>",
         )
     )
     if outside is not None:

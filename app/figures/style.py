@@ -87,3 +87,55 @@ def square(fig, height=None, **kw):
     )
     fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False)
     return fig
+
+
+def _tick_text(v: float, scientific: bool) -> str:
+    """A log tick's label: "2e-3" when ``scientific``, else plain ("0.02", "5", "100")."""
+    if not scientific:
+        return f"{v:g}"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def log_ticks(values) -> tuple[list[float], list[str]]:
+    """Readable ticks for a log axis over ``values`` (non-positive and NaN ignored): every
+    decade when the data spans three or more, else 1, 2, 5 per decade; each tick labelled in
+    full, one style per axis ("1e-3", "1e-2" or "0.02", "5"), never plotly's bare mantissas ("3, 2, 0.01, 9, 8")."""
+    v = np.asarray(values, np.float64).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return [], []
+    lo, hi = float(v.min()), float(v.max())
+    e0, e1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    ticks: list[float] = []
+    for mantissas in (
+        ((1,), (1, 2, 5), (1, 2, 3, 5, 7)) if e1 - e0 >= 3 else ((1, 2, 5), (1, 2, 3, 5, 7))
+    ):
+        ticks = [
+            float(f"{m}e{e}")
+            for e in range(e0, e1 + 1)
+            for m in mantissas
+            if lo / 1.0001 <= m * 10.0**e <= hi * 1.0001
+        ]
+        if len(ticks) >= 3:
+            break
+    if len(ticks) < 2:  # a narrow range: its own ends, labelled with three digits
+        ends = sorted({lo, hi})
+        return ends, [f"{v:.3g}" for v in ends]
+    scientific = ticks[0] < 1e-2 or ticks[-1] >= 1e4  # one style on the whole axis
+    return ticks, [_tick_text(t, scientific) for t in ticks]
+
+
+def readable_log_axis(fig, values, axis: str = "y", **kw):
+    """Make ``fig``'s x or y axis logarithmic with :func:`log_ticks` over ``values``."""
+    tickvals, ticktext = log_ticks(values)
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(type="log", tickvals=tickvals, ticktext=ticktext, **kw)
+    return fig
+
+
+def numbers_fit(cell_px: float, fmt: str, font_px: float) -> bool:
+    """Whether a number written with ``fmt`` ("0.123" for ".3f") fits in a cell of
+    ``cell_px`` CSS pixels at ``font_px`` (digits about 0.6 em wide, 4 px of room)."""
+    chars = len(format(0.123456, fmt))
+    return cell_px >= chars * 0.6 * font_px + 4

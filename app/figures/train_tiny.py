@@ -7,8 +7,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from figures.draw import outline, rgb_image
-from figures.style import HIGHLIGHT, KERNEL, METHOD_COLOURS, SELECT
+from figures.draw import number_text, outline, rgb_image
+from figures.style import (
+    HIGHLIGHT,
+    KERNEL,
+    METHOD_COLOURS,
+    SELECT,
+    numbers_fit,
+    readable_log_axis,
+)
 
 
 def _colour(kind: str) -> str:
@@ -48,7 +55,8 @@ def loss_figure(steps, train_loss, heldout_steps, heldout_loss, names, height=36
         xaxis_title="step",
         yaxis_title="MSE",
     )
-    fig.update_yaxes(type="log")
+    losses = [train_loss[k] for k in names] + [heldout_loss[k] for k in names]
+    readable_log_axis(fig, np.concatenate([np.ravel(v) for v in losses]) if losses else [])
     return fig
 
 
@@ -70,18 +78,24 @@ def pictures_figure(images, titles, window, pixel, title, height=300) -> go.Figu
     return fig
 
 
-def block_figure(block, sub_pixel, title, height_per_row=150) -> go.Figure:
+def block_figure(block, sub_pixel, title, cell_px=None) -> go.Figure:
     """The s×s kernels (s, s, k, k) one input pixel predicts, laid out as its s×s output block,
-    one colour scale; the chosen output pixel's kernel outlined."""
+    square cells on one colour scale, each weight written on its cell when it fits (always on
+    hover); the chosen output pixel's kernel outlined."""
     s, k = block.shape[0], block.shape[-1]
+    cell = cell_px or (34 if s <= 2 else 26)  # CSS px per tap: room for "0.12"
+    font = 10 if cell >= 30 else 9
+    show = numbers_fit(cell, ".2f", font) and k <= 7
     fig = make_subplots(
         rows=s,
         cols=s,
         subplot_titles=[f"sub-pixel ({a}, {b})" for a in range(s) for b in range(s)],
         horizontal_spacing=0.03,
-        vertical_spacing=0.08,
+        vertical_spacing=0.25 / s,
     )
     zmax = float(np.max(block)) or 1.0
+    r = (k - 1) // 2
+    offsets = [f"{d:+d}" if d else "0" for d in range(-r, r + 1)]
     for a in range(s):
         for b in range(s):
             fig.add_trace(
@@ -92,15 +106,27 @@ def block_figure(block, sub_pixel, title, height_per_row=150) -> go.Figure:
                     colorscale=KERNEL,
                     showscale=(a == 0 and b == 0),
                     colorbar=dict(title="weight", thickness=12),
-                    hovertemplate="tap (%{y}, %{x}): %{z:.4f}<extra></extra>",
+                    text=number_text(block[a, b], ".2f"),
+                    texttemplate="%{text}" if show else "",
+                    textfont=dict(size=font),
+                    customdata=np.stack(np.meshgrid(offsets, offsets, indexing="ij"), -1),
+                    hovertemplate="tap dy %{customdata[0]}, dx %{customdata[1]}: "
+                    "%{z:.4f}<extra></extra>",
                 ),
                 row=a + 1,
                 col=b + 1,
             )
+            n = a * s + b + 1
+            fig.update_yaxes(scaleanchor=f"x{n if n > 1 else ''}", row=a + 1, col=b + 1)
             if (a, b) == tuple(sub_pixel):
                 outline(fig, 0, 0, k, k, color=HIGHLIGHT, width=3, row=a + 1, col=b + 1)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
-    fig.update_layout(title=title, height=s * height_per_row + 60, margin=dict(l=5, r=5, t=60, b=5))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(
+        showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+        constrain="domain",
+    )  # fmt: skip
+    fig.update_layout(
+        title=title, height=s * (k * cell + 40) + 70, margin=dict(l=5, r=5, t=60, b=5)
+    )
     fig.update_annotations(font_size=11)
     return fig
