@@ -75,6 +75,16 @@ def analysis_for(model_name: str, image_key: str, _image: np.ndarray):
     return analyze(get_model(model_name), _image)
 
 
+@st.cache_data(show_spinner="Running the twin on your image…", max_entries=12)
+def twin_analysis_for(model_name: str, image_key: str, _image: np.ndarray):
+    """Cached analysis of a twin shown beside the current model (Explore's kernel family,
+    Compare's twin, the sampling points): its own outputs, kernels and points, without the
+    untrained baselines (the current model's analysis has those), so it costs less."""
+    from carafe.inspect.analysis import analyze
+
+    return analyze(get_model(model_name), _image, baselines=False)
+
+
 @st.cache_data(show_spinner=False, max_entries=6)
 def image_alignment_for(model_name: str, image_key: str, _analysis, sample: str | None = None):
     """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis; a shapes
@@ -104,7 +114,7 @@ def points_for(kind: str, image_key: str, image: np.ndarray):
 
     if kind not in twin_names():
         return None
-    return step_points(analysis_for(kind, image_key, image))
+    return step_points(twin_analysis_for(kind, image_key, image))
 
 
 @st.cache_data(show_spinner=False, max_entries=12)

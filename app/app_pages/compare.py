@@ -40,7 +40,10 @@ from carafe.inspect.compare.words import (
     twins_heading,
     undefined_share_note,
 )
+from carafe.inspect.family import difference_sentence, family_rows, family_table, published_table
 from carafe.inspect.summaries import agreement, pca_rgb, rms_difference
+
+FAMILY_SIZE = 256  # the size of the family table: the samples' size
 
 # The trained twin whose outputs join the panels (a separately trained model): chosen on the
 # page among the shipped learned twins (DySample, FADE, SAPA, ...); set by choose_peer().
@@ -73,7 +76,7 @@ def peer_step(cur, twins: list[str]):
     if not PEER or PEER not in twins or step.kind not in step.outputs:
         return None
     try:
-        twin = state.analysis_for(PEER, cur.image_key, cur.image)
+        twin = state.twin_analysis_for(PEER, cur.image_key, cur.image)
     except Exception as err:  # noqa: BLE001 - show, never crash
         st.warning(f"The {PEER_TITLE} could not analyse this image: {type(err).__name__}: {err}")
         return None
@@ -417,6 +420,34 @@ def notice(cur, kinds: list[str], names: dict[str, str], ch: int) -> None:
     st.markdown(headline_sentence(split, what, cur.analysis.segmentation is not None))
 
 
+def the_family(metrics) -> None:
+    """The reassembly family: what was measured here beside what was published (stored)."""
+    measured = family_table(metrics, FAMILY_SIZE)
+    if measured.rows:
+        st.markdown(f"**Measured here** (held-out scenes, {FAMILY_SIZE} px)")
+        st.dataframe(
+            pd.DataFrame(measured.rows, columns=measured.columns),
+            hide_index=True,
+            width="stretch",
+            key="family_measured",
+        )
+        st.caption(measured.caption)
+        for row in family_rows(metrics):
+            if row.size == FAMILY_SIZE and row.vs_carafe is not None:
+                st.markdown("- " + difference_sentence(row))
+    else:
+        st.info("assets/metrics.json has no size table: run carafe-evaluate-sizes.")
+    published = published_table()
+    st.markdown("**Published** (stored, not measured here)")
+    st.dataframe(
+        pd.DataFrame(published.rows, columns=published.columns),
+        hide_index=True,
+        width="stretch",
+        key="family_published",
+    )
+    st.caption(published.caption)
+
+
 def main() -> None:
     st.title("Compare upsamplers")
     cur = state.require_current()
@@ -432,9 +463,9 @@ def main() -> None:
     st.caption(texts.step_title(step))
     titles = channel_panels(step, kinds, names, peer, ch)
     intro(step, kinds, names, peer)
-    diff_tab, pca_tab, seg_tab, metrics_tab = st.tabs(
+    diff_tab, pca_tab, seg_tab, metrics_tab, family_tab = st.tabs(
         ["Differences: CARAFE − baseline", "All channels (PCA → RGB)", "Segmentations",
-         "Held-out metrics"]
+         "Held-out metrics", "The family"]
     )  # fmt: skip
     with diff_tab:
         differences(cur, kinds, names, ch, peer)
@@ -450,6 +481,8 @@ def main() -> None:
             "For reference, the paper (Table 4, Faster R-CNN R50 on COCO, box AP, stored): "
             "nearest 36.5, bilinear 36.7, deconv 36.4, pixel shuffle 36.5, CARAFE **37.8**."
         )
+    with family_tab:
+        the_family(load_metrics())
     texts.cite(stored="the held-out metrics (assets/metrics.json) and the paper's AP figures")
 
 

@@ -242,7 +242,7 @@ def _family(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
     for kind in kinds_where(family="kernels"):
         if kind == step.kind or kind not in twin_names():
             continue
-        twin = state.analysis_for(kind, cur.image_key, cur.image)
+        twin = state.twin_analysis_for(kind, cur.image_key, cur.image)
         if cur.step_index >= len(twin.steps):
             continue
         tstep = twin.steps[cur.step_index]

@@ -13,6 +13,7 @@ from figures.kernels import kernel_figure
 import carafe.inspect.train_tiny.knobs as tiny_knobs
 import carafe.inspect.train_tiny.view as tiny_view
 import carafe.inspect.train_tiny.words as tiny_words
+from carafe.inspect.catalog import display_name
 
 KNOB_LABELS = {
     "up_kernel": (
@@ -28,7 +29,12 @@ KNOB_LABELS = {
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _trained(
-    up_kernel: int, encoder_kernel: int, compressed_channels: int, scale: int, groups: int
+    up_kernel: int,
+    encoder_kernel: int,
+    compressed_channels: int,
+    scale: int,
+    groups: int,
+    extra: tuple[str, ...] = (),
 ):
     """Train once per knob set (every session shares the result). The progress bar is made
     here, so a cache hit replays it, emptied, instead of drawing a stale one."""
@@ -36,6 +42,7 @@ def _trained(
     result = tiny_view.train_tiny_view(
         tiny_knobs.Knobs(up_kernel, encoder_kernel, compressed_channels, scale, groups),
         progress=lambda fraction, text: bar.progress(fraction, text=text),
+        extra=tuple(extra),
     )
     bar.empty()
     return result
@@ -114,13 +121,29 @@ def sizes(knobs: tiny_knobs.Knobs) -> None:
         )
 
 
-def _key(knobs: tiny_knobs.Knobs) -> tuple[int, ...]:
+def extra_kinds() -> tuple[str, ...]:
+    """The kinds the learner adds to the default three (FADE, SAPA, ...)."""
+    return tuple(
+        st.multiselect(
+            "Also train",
+            tiny_view.extra_kinds(),
+            format_func=display_name,
+            key="tt_extra",
+            help="More upsamplers under the same budget. A guided kind (FADE, SAPA) reads a "
+            "fine map; this task has none finer than its input, so its guide is the input's "
+            "maps upsampled bilinearly: more resolution, no new information.",
+        )
+    )
+
+
+def _key(knobs: tiny_knobs.Knobs, extra: tuple[str, ...]) -> tuple:
     return (
         knobs.up_kernel,
         knobs.encoder_kernel,
         knobs.compressed_channels,
         knobs.scale,
         knobs.groups,
+        extra,
     )
 
 
@@ -128,11 +151,12 @@ def trained_run(knobs: tiny_knobs.Knobs) -> tiny_view.TinyView:
     """The run of these knobs once Train was pressed for them; until then, what Train will do
     (and the page stops)."""
     trained = st.session_state.setdefault("tt_trained", set())
+    key = _key(knobs, extra_kinds())
     if st.button(
         "Train", type="primary", key="tt_train", help="Trains three models (a few seconds)"
     ):
-        trained.add(_key(knobs))
-    if _key(knobs) not in trained:
+        trained.add(key)
+    if key not in trained:
         st.info(
             "Press **Train** to train the three models with these knobs (the default knobs take "
             "about 5–20 s on two CPU cores)."
@@ -147,7 +171,7 @@ def trained_run(knobs: tiny_knobs.Knobs) -> tiny_view.TinyView:
             )
         texts.cite_own(FOOTER)
         st.stop()
-    return _trained(*_key(knobs))
+    return _trained(*key)
 
 
 def losses(run: tiny_view.TinyView) -> None:

@@ -147,3 +147,18 @@ def test_knob_notes_and_footer_say_what_this_page_does():
     note = next(t for t in texts if "nearest-neighbour upsampling" in t)
     assert f"Its {_carafe_params(at):,} parameters" in note
     assert "narrows the C = 8 channels" in note and "widens" not in note
+
+
+def test_the_reassembly_family_can_join_the_training():
+    """FADE and SAPA are options: trained under the same budget, they join the loss table."""
+    at = open_app("train_tiny")
+    assert_clean(at)
+    extra = at.multiselect(key="tt_extra")
+    assert {"FADE", "SAPA"} <= set(extra.options)
+    extra.set_value(["fade", "sapa"]).run()
+    at.button(key="tt_train").click().run()
+    assert_clean(at)
+    table = next(m.value for m in at.markdown if m.value.startswith("| upsampler | final held-out"))
+    assert all(
+        f"| {name} |" in table for name in ("CARAFE", "Bilinear", "DySample", "FADE", "SAPA")
+    )

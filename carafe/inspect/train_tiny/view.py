@@ -27,7 +27,15 @@ from carafe.inspect.train_tiny.pixels import (
     pixel_kernels,
 )
 from carafe.ops.geometry import Geometry
-from carafe.training.train_tiny import TinyConfig, TinyProgress, TinyRun, deterministic, train_tiny
+from carafe.training.train_tiny import (
+    KINDS,
+    TinyConfig,
+    TinyProgress,
+    TinyRun,
+    deterministic,
+    tiny_kinds,
+    train_tiny,
+)
 
 __all__ = ["TinyView", "tiny_view", "train_tiny_view"]
 
@@ -139,12 +147,18 @@ def tiny_view(run: TinyRun, picture: int = 0) -> TinyView:
     )
 
 
+def extra_kinds() -> tuple[str, ...]:
+    """The kinds a learner may add to the default three (FADE, SAPA, ...: the registry's)."""
+    return tuple(k for k in tiny_kinds() if k not in KINDS)
+
+
 def train_tiny_view(
     knobs: Knobs,
     progress: Callable[[float, str], None] | None = None,
+    extra: tuple[str, ...] = (),
     **overrides,
 ) -> TinyView:
-    """Train the three models under ``knobs`` and return the page's record.
+    """Train the three models (and the ``extra`` kinds) under ``knobs``; the page's record.
 
     ``progress(fraction, text)`` is called about 50 times during training, with a line giving
     the step and each model's training loss; ``overrides`` go to :meth:`Knobs.config`.
@@ -157,4 +171,4 @@ def train_tiny_view(
             losses = ", ".join(f"{display_name(k)} {v:.4f}" for k, v in p.train_loss.items())
             progress(p.fraction, f"Step {p.step}/{p.steps}; training loss {losses}")
 
-    return tiny_view(train_tiny(config, report))
+    return tiny_view(train_tiny(config, report, kinds=(*KINDS, *extra)))
