@@ -120,3 +120,49 @@ def arm_seen(page, text: str) -> None:
 def seen(page) -> bool:
     """Whether the text given to :func:`arm_seen` showed up since; stops recording."""
     return page.evaluate("() => { window.__carafeWatch.disconnect(); return window.__carafeSeen; }")
+
+
+# The click picture's component frame (app/figures/click_image.py), on Explore and the network.
+CLICK_FRAME = 'iframe[title="figures.click_image.carafe_click_image"]'
+
+
+def scroll_main_to(page, top: float) -> float:
+    """Scroll the app's main area to ``top`` CSS px (fractions allowed); returns where it went."""
+    return page.evaluate(
+        "top => { const m = document.querySelector('[data-testid=stMain]'); "
+        "m.scrollTop = top; return m.scrollTop; }",
+        top,
+    )
+
+
+def picture(page) -> dict:
+    """The click picture as the browser shows it: its bounding box on the page (fractional CSS
+    px), natural size, and where the image lies on it (margin, canvas pixels per image pixel)."""
+    image = page.frame_locator(CLICK_FRAME).locator("#image")
+    box = image.bounding_box()
+    data = image.evaluate(
+        "i => ({natural_w: i.naturalWidth, natural_h: i.naturalHeight, margin: +i.dataset.margin,"
+        " up: +i.dataset.up, rows: +i.dataset.rows, cols: +i.dataset.cols})"
+    )
+    return {**box, **data}
+
+
+def click_image_pixel(page, iy: int, ix: int, within: float = 0.5) -> tuple[float, float]:
+    """Click image pixel (iy, ix) on the click picture, wherever the picture lies (fractional
+    offsets included), ``within`` of the way across its square (0.5: its centre; 0.05: just
+    inside its top-left edge); returns the page position clicked."""
+    pic = picture(page)
+    sx, sy = pic["width"] / pic["natural_w"], pic["height"] / pic["natural_h"]
+    m, up = pic["margin"], pic["up"]
+    x = pic["x"] + ((m + ix) * up + up * within) * sx
+    y = pic["y"] + ((m + iy) * up + up * within) * sy
+    page.mouse.click(x, y)
+    return x, y
+
+
+def selected_output_pixel(page) -> tuple[int, int]:
+    """The page's "Output row y" / "Output column x" inputs: the selected output pixel."""
+    return (
+        int(page.locator('input[aria-label="Output row y"]').input_value()),
+        int(page.locator('input[aria-label="Output column x"]').input_value()),
+    )

@@ -29,11 +29,16 @@ from PIL import Image
 from carafe.inspect.imageio import MODEL_MIN_SIDE, load_image_file, sample_images
 from tests.app.browser import (
     CHROMIUM_ARGS,
+    CLICK_FRAME,
     TIMEOUT_MS,
     arm_seen,
     check_clean,
+    click_image_pixel,
     full_screenshot,
+    picture,
+    scroll_main_to,
     seen,
+    selected_output_pixel,
     settle,
     show_page,
     watch,
@@ -45,8 +50,6 @@ pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 KERNEL_TITLE = "text=/Reassembly kernel of output pixel/"
-# Explore's clickable image lives in the component's iframe.
-CLICK_FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
 PAGES = [
     ("network", "The whole network"),
     ("learning", "Watch CARAFE learn"),
@@ -238,6 +241,82 @@ def test_click_a_pixel_shows_its_kernel(app):
         f"{len(targets) * 2} clicks, each selected the pixel under the cursor; click -> "
         f"kernel view median {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s"
     )
+
+
+_SELECTED = """want => {
+    const value = label => document.querySelector(`input[aria-label="${label}"]`)?.value;
+    return value('Output row y') === String(want[0]) && value('Output column x') === String(want[1]);
+}"""
+
+
+def _exact_click_targets(h: int, w: int, stride: int) -> list[tuple]:
+    """(image row, image col, the output pixel it lies in, where in the pixel): every corner
+    cell by its outermost image pixel, the last image row and column, the top-left image pixel
+    of several cells (at its centre), and clicks just inside a pixel's edges."""
+    oh, ow = h // stride, w // stride
+    cells = [
+        (0, 0, (0, 0)),
+        (0, w - 1, (0, ow - 1)),
+        (h - 1, 0, (oh - 1, 0)),
+        (h - 1, w - 1, (oh - 1, ow - 1)),
+        (h - 1, 21 * stride + 1, (oh - 1, 21)),  # the last image row
+        (33 * stride + 2, w - 1, (33, ow - 1)),  # the last image column
+    ]
+    for oy, ox in ((5, 7), (17, 40), (30, 2), (44, 13), (1, 1), (oh - 2, ow - 2)):
+        cells.append((oy * stride, ox * stride, (oy, ox)))  # the cell's top-left image pixel
+    return [(iy, ix, want, 0.5) for iy, ix, want in cells] + [
+        (1 * stride, 1 * stride, (1, 1), 0.05),  # just inside the cell's top-left edge
+        (2 * stride - 1, 2 * stride - 1, (1, 1), 0.95),  # just inside its bottom-right edge
+        (10 * stride, 3 * stride, (10, 3), 0.05),
+    ]
+
+
+def _click_exactly(page, name: str) -> list[str]:
+    """Scroll the main area to a fractional offset, click every target, and check the selected
+    output pixel after each; returns one line per click for the note."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    settle(page, quiet_s=0.5)
+    pic = picture(page)
+    top = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop")
+    scrolled = scroll_main_to(page, top + pic["y"] - 160.37)
+    h, w = pic["rows"], pic["cols"]
+    lines = [f"{name}: image {h}x{w}, scrolled to {scrolled}"]
+    for iy, ix, want, within in _exact_click_targets(h, w, stride=4):
+        pic = picture(page)
+        x, y = click_image_pixel(page, iy, ix, within)
+        try:
+            page.wait_for_function(_SELECTED, arg=list(want), polling=20, timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"{name}_exact_click_failed.png"))
+            raise AssertionError(
+                f"{name}: image pixel ({iy}, {ix}) at ({x:.3f}, {y:.3f}), picture at "
+                f"({pic['x']:.3f}, {pic['y']:.3f}): selected {selected_output_pixel(page)}, "
+                f"want {want}"
+            ) from None
+        settle(page, quiet_s=0.5)
+        assert selected_output_pixel(page) == want, (name, iy, ix)
+        check_clean(page, f"{name} after clicking ({iy}, {ix})")
+        lines.append(
+            f"  image px ({iy}, {ix}) at page ({x:.3f}, {y:.3f}), picture top-left "
+            f"({pic['x']:.4f}, {pic['y']:.4f}) -> output pixel {want}"
+        )
+    return lines
+
+
+def test_clicks_are_exact_at_every_image_pixel_at_a_fractional_offset(app):
+    """Explore's and the whole network's click pictures, the main area scrolled to a
+    fractional offset: every corner cell, the last image row and column, and the top-left
+    image pixel of several output cells select that cell (the picture sits at a fractional
+    page position: a rounded offset would name the row above)."""
+    page = app.page
+    show_page(page, "Explore")
+    lines = _click_exactly(page, "explore")
+    show_page(page, "The whole network")
+    lines += _click_exactly(page, "network")
+    fractional = [ln for ln in lines if "picture top-left" in ln and ".0000)" not in ln]
+    assert fractional, "the picture never sat at a fractional offset"
+    (ARTIFACTS / "exact_clicks.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 @pytest.mark.parametrize("path, title", PAGES, ids=[path for path, _ in PAGES])
