@@ -259,7 +259,11 @@ def _family(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
         with col:
             st.plotly_chart(
                 kernel_figs.kernel_figure(
-                    fk.kernel, f"{fk.name} at ({oy}, {ox})", zmax=top, height=300
+                    fk.kernel,
+                    f"{fk.name} at ({oy}, {ox})",
+                    zmax=top,
+                    height=300,
+                    width=max(180, 720 // len(kernels)),  # the kernels share the page's width
                 ),
                 config=style.png_config(f"{fk.kind}_kernel_{oy}_{ox}"),
                 key=f"explore_family_{fk.kind}",
@@ -296,6 +300,7 @@ def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
             f"Reassembly kernel of output pixel ({oy}, {ox})",
             zmax=None if per_pixel else 1.0,
             outside=view.outside if view.outside.any() else None,
+            width=320,  # the right column at a 1024-px window: numbers only where they fit
         ),
         config=style.png_config(f"kernel_{oy}_{ox}"),
         key="explore_kernel",

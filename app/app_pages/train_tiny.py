@@ -274,6 +274,7 @@ def pixel_kernels(run: tiny_view.TinyView, role: str, px) -> None:
                 zmin=0.0,
                 zmax=1.0,
                 height=320,
+                width=max(160, 720 // groups),  # G panels share the page's width
             ),
             key=f"tt_kernel_{group}",
             config=style.png_config(f"tiny_kernel_{group}"),

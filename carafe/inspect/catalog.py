@@ -15,6 +15,7 @@ import torch
 
 from carafe.assets import METRICS_FILE
 from carafe.models import build_model, default_config, list_pretrained, load_pretrained
+from carafe.models.inference import fused_for_inference
 from carafe.nn import CONTROL_KIND, SUBJECT_KIND, UPSAMPLERS, kinds_where, upsampler_cost
 from carafe.ops import backend
 from carafe.tools.bench import benchmark_rows
@@ -41,6 +42,7 @@ __all__ = [
     "display_name",
     "load_metrics",
     "load_model",
+    "load_twin",
     "metrics_view",
     "model_cost",
     "model_label",
@@ -145,6 +147,13 @@ def first_twin(family: str | None = None, guided: bool | None = None) -> str | N
     """The first shipped twin (registry order) of the given family / guidance, or None."""
     wanted = set(kinds_where(family=family, guided=guided))
     return next((k for k in twin_names() if k in wanted), None)
+
+
+def load_twin(name: str):
+    """A shipped twin for running beside the current model: eval mode, BatchNorm folded into
+    the convolutions (:func:`carafe.models.inference.fused_for_inference`; same outputs to
+    float rounding, faster)."""
+    return fused_for_inference(load_model(name))
 
 
 def load_model(name: str):

@@ -107,7 +107,7 @@ def _ci(d: dict | None) -> str:
 
 def family_table(metrics: dict | None, size: int = 256) -> Table:
     """The measured table at one image size: mIoU and the CIs of each run."""
-    cols = ["upsampler", "family", "seed", "mIoU (%)", "− bilinear twin (95 % CI)", "− CARAFE"]
+    cols = ["upsampler", "family", "seed", "held-out mIoU", "− bilinear twin (95 % CI)", "− CARAFE"]
     rows = [
         dict(
             zip(

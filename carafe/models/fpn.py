@@ -139,10 +139,14 @@ class FPN(nn.Module):
         ]
 
     def forward_with_intermediates(
-        self, inputs: list[torch.Tensor]
+        self, inputs: list[torch.Tensor], outputs: int | None = None
     ) -> tuple[list[torch.Tensor], list[UpsampleStep]]:
         """Return the pyramid levels (finest first) and one :class:`UpsampleStep` per top-down
-        upsampling step, in the order they are applied (coarsest first)."""
+        upsampling step, in the order they are applied (coarsest first).
+
+        ``outputs``: how many levels, finest first, get their output conv (default all); a
+        segmentation head reads only the finest, so the others need not be computed.
+        """
         if len(inputs) != self.num_ins:
             raise ValueError(f"FPN expects {self.num_ins} input maps, got {len(inputs)}")
         laterals = []
@@ -184,7 +188,10 @@ class FPN(nn.Module):
                 )
             )
             laterals[i - 1] = laterals[i - 1] + up
-        outs = [fpn_conv(lat) for fpn_conv, lat in zip(self.fpn_convs, laterals, strict=True)]
+        count = len(laterals) if outputs is None else outputs
+        outs = [
+            conv(lat) for conv, lat in zip(self.fpn_convs[:count], laterals[:count], strict=True)
+        ]
         return outs, steps
 
     def forward(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:

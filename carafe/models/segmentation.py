@@ -125,7 +125,9 @@ class SegmentationModel(nn.Module):
         Maps are those of the padded input (see the class docstring); logits are cropped back.
         """
         levels = self.backbone(self._prepare(images))
-        pyramid, steps = self.neck.forward_with_intermediates(levels)
+        # the head reads the finest level only: the other output convs are skipped
+        outputs = 1 if self.head is not None else None
+        pyramid, steps = self.neck.forward_with_intermediates(levels, outputs=outputs)
         logits = None
         if self.head is not None:
             logits = self.head(pyramid[0])

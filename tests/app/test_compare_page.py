@@ -149,14 +149,17 @@ def test_held_out_metrics_compare_dysample_with_carafe(page):
 
 def test_dysample_twin_is_a_peer_on_the_same_scale(page, reference):
     from carafe.inspect.analysis import analyze
-    from carafe.inspect.catalog import load_model, twin_names
+    from carafe.inspect.catalog import load_twin, twin_names
     from carafe.inspect.summaries import pca_rgb
 
     if "dysample" not in twin_names():
         pytest.skip("no DySample twin shipped")
     analysis, step = reference
+    twin_model = load_twin("dysample")  # what the app runs beside CARAFE (BatchNorm folded)
     twin = next(
-        t for t in analyze(load_model("dysample"), analysis.image).steps if t.levels == step.levels
+        t
+        for t in analyze(twin_model, analysis.image, baselines=False).steps
+        if t.levels == step.levels
     )
     ch = _channel(page)
     grid = _figure_with_panel(page, PEER_PANEL)

@@ -193,7 +193,8 @@ def test_sandbox_sentence_both_ways(default_model):
     text = sandbox_sentence(prof)
     assert f"{c:.3f} against bilinear's {b:.3f}" in text
     steeper = dataclasses.replace(prof, steepest={"carafe": 0.6, "bilinear": 0.2})
-    assert "3.0× as steep as bilinear" in sandbox_sentence(steeper)
+    said = sandbox_sentence(steeper)
+    assert "3.0× as steep as bilinear's" in said and "keeps the step" not in said
     level = dataclasses.replace(prof, steepest={"carafe": 0.2, "bilinear": 0.2})
     assert "not clearly steeper" in sandbox_sentence(level)
     flat = dataclasses.replace(prof, input_steepest=0.0)

@@ -226,3 +226,20 @@ def test_guided_kinds_read_the_finer_lateral_in_the_fpn(kind):
     torch.testing.assert_close(finest.output, up)
     torch.testing.assert_close(outs[0], fpn.fpn_convs[0](laterals[0] + up))
     assert finest.details.kernels.shape == (2, 9, 14, 12)
+
+
+def test_fused_copy_agrees_with_the_model_and_leaves_it_alone():
+    from carafe.models.inference import fused_for_inference
+
+    torch.manual_seed(0)
+    model = build_model(default_config("fade", fpn_channels=16)).eval()
+    for m in model.modules():  # non-trivial statistics, so the fold matters
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    fused = fused_for_inference(model)
+    norms = lambda net: sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # noqa: E731
+    assert norms(fused) < norms(model) and norms(model) > 0
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), model(x), rtol=1e-4, atol=1e-4)

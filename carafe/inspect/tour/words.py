@@ -218,5 +218,10 @@ def sandbox_sentence(prof: Profile, line: SandboxLine | None = None) -> str:
     if prof.input_steepest < FLAT_LINE:
         return text + ": the input map is flat along this line, there is no step to keep."
     if c > STEEPER * b:
-        return text + f": CARAFE keeps the step {c / b:.1f}× as steep as bilinear."
+        # Steeper alone is not a kept step (CARAFE's output also varies where the input is
+        # flat): the Sandbox page checks the kernels too, so the tour does not claim it.
+        return text + (
+            f": CARAFE's change is {c / b:.1f}× as steep as bilinear's; whether its kernels "
+            "follow the edge (a kept step) is what the Sandbox's kernels tab shows."
+        )
     return text + ": CARAFE is not clearly steeper than bilinear here."
