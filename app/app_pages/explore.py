@@ -300,7 +300,6 @@ def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
             f"Reassembly kernel of output pixel ({oy}, {ox})",
             zmax=None if per_pixel else 1.0,
             outside=view.outside if view.outside.any() else None,
-            width=320,  # the right column at a 1024-px window: numbers only where they fit
         ),
         config=style.png_config(f"kernel_{oy}_{ox}"),
         key="explore_kernel",

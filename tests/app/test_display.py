@@ -292,6 +292,7 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
     import carafe.models as models
     from carafe.inspect.catalog import display_name
     from carafe.inspect.sampling import dysample_points, sampling_at
+    from carafe.models.inference import fused_for_inference
     from carafe.training.data import CLASS_NAMES
 
     torch.manual_seed(0)
@@ -305,7 +306,8 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
         lambda n="carafe", device="cpu": twin if n == "dysample" else real_load(n),
     )
     state.get_model.clear()
-    state.dysample_points_for.clear()
+    state.get_twin.clear()
+    state.twin_analysis_for.clear()
     a, step = reference
     try:
         at = open_app()
@@ -314,7 +316,9 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
         at.number_input(key="explore_px_x").set_value(14).run()
         assert_no_exception(at)
         fig = figures_by_title(at)["DySample: where output pixel (9, 14) samples"]
-        expected = sampling_at(dysample_points(twin, a.image)[-1], step, 9, 14)
+        # the app runs the twin as a copy with BatchNorm folded (same points to rounding)
+        shown = fused_for_inference(twin)
+        expected = sampling_at(dysample_points(shown, a.image)[-1], step, 9, 14)
         np.testing.assert_allclose(heatmap_z(fig["data"][0]), expected.kernel, atol=1e-6)
         words = next(c.value for c in at.caption if "moved by" in c.value)
         # one convention, (row, col), for the start, the moves and the taps
@@ -333,7 +337,8 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
         assert display_name("dysample") in names
     finally:
         state.get_model.clear()
-        state.dysample_points_for.clear()
+        state.get_twin.clear()
+        state.twin_analysis_for.clear()
 
 
 def test_compressed_page_defines_energy_and_drops_an_idle_toggle():
