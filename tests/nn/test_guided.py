@@ -251,3 +251,33 @@ def test_bad_guides_get_clear_errors(kind):
         module(x, torch.randn(1, 4, 6, 10, dtype=torch.float64))
     with pytest.raises(ValueError, match="up_kernel must be a positive odd integer"):
         build_upsampler(kind, 4, up_kernel=4)
+
+
+def test_flop_counter_counts_the_guided_kinds_ops():
+    """FlopCounterMode sees SAPA's similarity and both kinds' reassembly through the op's
+    registered formulas (2·k²·E and 2·k²·C per output pixel), beside their convolutions."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x, guide = torch.randn(1, 8, 6, 5), torch.randn(1, 8, 12, 10)
+    out_pixels = 12 * 10
+    for kind in ("fade", "sapa"):
+        module = build_upsampler(kind, 8, 2, up_kernel=5, embedding_dim=4).eval()
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            module(x, guide)
+        counts = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+        assert counts["carafe.carafe"] == 2 * 25 * 8 * out_pixels
+        if kind == "sapa":
+            assert counts["carafe.window_similarity"] == 2 * 25 * 4 * out_pixels
+        else:
+            assert counts["aten.convolution"] > 0
+
+
+def test_whole_upsampler_benchmark_times_every_learned_kind_beside_bilinear():
+    from carafe.tools.bench_upsamplers import upsampler_rows
+
+    rows = upsampler_rows(channels=8, hw=(6, 5), repeats=1, threads=1)
+    names = {r["upsampler"] for r in rows}
+    assert {"Bilinear", "CARAFE", "DySample", "FADE", "SAPA"} <= names
+    bilinear = [r for r in rows if r["upsampler"] == "Bilinear"]
+    assert all(r["vs_bilinear"] == 1.0 for r in bilinear)
+    assert all(r["ms"] > 0 and r["direction"] in ("forward", "forward+backward") for r in rows)
