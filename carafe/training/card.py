@@ -114,7 +114,10 @@ content-aware upsampling recovers boundaries a bilinear FPN blurs, not how large
 natural images (the paper reports +1.2 box AP on COCO with Faster R-CNN). On a photo the
 classes mean nothing; the app says so and measures the kernels against the photo's own colour
 regions instead. Two seeds per upsampler and a short schedule (2,400 steps): all models are
-undertrained by the standards of a real benchmark. Nearest, deconv and pixel shuffle were not
+undertrained by the standards of a real benchmark. FADE and SAPA follow their authors' modules
+but were trained with this small recipe only (FADE 2 seeds, SAPA 1): their published gains come
+from SegFormer and Faster R-CNN on ADE20K and COCO, and here their order differs (see the size
+table); their two FADE seeds also differ more than CARAFE's. Nearest, deconv and pixel shuffle were not
 retrained with this recipe; their 128-px rows are kept in `metrics.json` under
 `previous_recipe`, not comparable with the rows above. Latencies come from a shared 2-core
 virtual machine.
@@ -200,8 +203,17 @@ def _alignment_prose(sizes: dict) -> str:
             off = run["by_size"][c]["kernel_alignment"]["off_centre_own_share"]
             best_control = max(off[CONTROL_KIND], off[f"{kind}_moved"])
             (beats if off[kind] > best_control else loses).append(c)
-        text = f"{_name(kind)} seed {seed}: its off-centre own share beats both bilinear's and the moved control's at "
-        text += (", ".join(beats) + " px") if beats else "no size"
+        name = _name(kind)
+        if not beats:
+            lines.append(
+                f"{name} seed {seed}: its off-centre own share does not beat both bilinear's "
+                "and the moved control's at any size."
+            )
+            continue
+        text = (
+            f"{name} seed {seed}: its off-centre own share beats both bilinear's and the moved "
+            f"control's at {', '.join(beats)} px"
+        )
         if loses:
             text += f"; it does not at {', '.join(loses)} px"
         lines.append(text + ".")

@@ -147,7 +147,7 @@ _SHIPPED = {"carafe", "bilinear"} <= set(list_pretrained())
 
 
 @pytest.mark.skipif(not _SHIPPED, reason="shipped checkpoints not in assets/")
-@pytest.mark.parametrize("name", ["carafe", "bilinear", "dysample"])
+@pytest.mark.parametrize("name", ["carafe", "bilinear", "dysample", "fade", "sapa"])
 def test_shipped_checkpoint_loads(name):
     model = load_pretrained(name)
     assert model.neck.upsample_kind == name and model.class_names[0] == "background"
