@@ -211,6 +211,10 @@ def test_learned_pair_sentence_ranks_only_where_every_seed_agrees():
     assert "Only" not in learned_pair_sentence(both, "carafe", "dysample")
     assert learned_pair_sentence({"runs": [_run("carafe", 0, 0.9, 88.0)]}, "carafe", "x") == ""
     assert learned_pair_sentence(None, "carafe", "dysample") == ""
+    # unequal seed counts are said as such, not as "1 seed each"
+    uneven = {"runs": [*metrics["runs"], _run("sapa", 0, 0.83, 80.4)]}
+    text = learned_pair_sentence(uneven, "carafe", "sapa")
+    assert "(stored, CARAFE 2 seeds, SAPA 1 seed)" in text and "each" not in text
 
 
 def test_sentence_for_even_equal_and_unsegmented_maps():

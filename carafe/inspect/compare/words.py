@@ -187,9 +187,18 @@ def learned_pair_sentence(metrics: dict | None, first: str, second: str) -> str:
             return f"{label} {numbers}, their seeds overlap (not ranked)"
         return f"{label} {numbers}, every {a} seed {rank} every {b} seed"
 
-    seeds = min(len(shares[first]), len(shares[second]))
+    counts = {k: len(shares[k]) for k in (first, second)}
+
+    def n_seeds(n: int) -> str:
+        return f"{n} seed{'s' if n > 1 else ''}"
+
+    which = (
+        f"{n_seeds(counts[first])} each"
+        if counts[first] == counts[second]
+        else f"{a} {n_seeds(counts[first])}, {b} {n_seeds(counts[second])}"
+    )
     text = (
-        f"{a} vs {b} (stored, {seeds} seed{'s' if seeds > 1 else ''} each): "
+        f"{a} vs {b} (stored, {which}): "
         + compare(shares, "own-object share", ".3f")
         + ("; " + compare(miou, "mIoU (%)", ".1f") if miou[first] and miou[second] else "")
         + "."
