@@ -73,4 +73,16 @@ def test_alignment_prose_names_the_sizes_where_carafe_loses():
     assert "beats both bilinear's and the moved control's at 128 px" in _alignment_prose(sizes)
     sizes["runs"][0]["by_size"]["128"]["kernel_alignment"]["off_centre_own_share"]["carafe"] = 0.75
     text = _alignment_prose(sizes)
-    assert "at no size" in text and "it does not at 128 px" in text
+    assert "does not beat both bilinear's and the moved control's at any size" in text
+    # with two sizes, one won and one lost: both are named
+    run = sizes["runs"][0]
+    run["by_size"]["256"] = {
+        "miou": 80.0,
+        "kernel_alignment": {
+            "off_centre_own_share": {"carafe": 0.95, "carafe_moved": 0.7, "bilinear": 0.8}
+        },
+    }
+    sizes["sizes"] = [128, 256]
+    text = _alignment_prose(sizes)
+    assert "beats both bilinear's and the moved control's at 256 px" in text
+    assert "it does not at 128 px" in text
