@@ -7,6 +7,7 @@ no maths beyond formatting.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from figures import draw
 
@@ -30,50 +31,54 @@ def channel_picker(
     )
 
 
+def _kernel_metric_cells(view) -> list[tuple[str, str, str]]:
+    """(label, value, help) of the four numbers drawn under a kernel."""
+    k = view.kernel.shape[0]
+    return [
+        (
+            "Entropy",
+            f"{view.entropy:.3f}",
+            f"In nats. 0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.",
+        ),
+        ("Peak weight", f"{view.peak:.3f}", f"Uniform would be {1 / k**2:.3f}."),
+        (
+            "Lean dy",
+            draw.number_text([view.lean[0]], "+.2f")[0],
+            "Centre of mass of the kernel, rows from the window centre (+ = down).",
+        ),
+        (
+            "Lean dx",
+            draw.number_text([view.lean[1]], "+.2f")[0],
+            "Centre of mass of the kernel, columns from the window centre (+ = right).",
+        ),
+    ]
+
+
 def kernel_metrics(view) -> None:
     """Entropy, peak weight and lean (dy, dx) of one kernel (a :class:`KernelView`), as a row
     of four metrics."""
-    k = view.kernel.shape[0]
-    entropy, peak, lean_dy, lean_dx = st.columns(4)
-    entropy.metric(
-        "Entropy",
-        f"{view.entropy:.3f}",
-        help=f"In nats. 0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.",
-    )
-    peak.metric("Peak weight", f"{view.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
-    lean_dy.metric(
-        "Lean dy",
-        draw.number_text([view.lean[0]], "+.2f")[0],
-        help="Centre of mass of the kernel, rows from the window centre (+ = down).",
-    )
-    lean_dx.metric(
-        "Lean dx",
-        draw.number_text([view.lean[1]], "+.2f")[0],
-        help="Centre of mass of the kernel, columns from the window centre (+ = right).",
-    )
+    for column, (label, value, note) in zip(st.columns(4), _kernel_metric_cells(view), strict=True):
+        column.metric(label, value, help=note)
 
 
 def kernel_metrics_grid(view) -> None:
     """The four numbers of :func:`kernel_metrics` as two rows of two, for a narrow column
     (four in a row cut their labels short there: "Peak wei…")."""
-    k = view.kernel.shape[0]
-    first, second = st.columns(2)
-    first.metric(
-        "Entropy",
-        f"{view.entropy:.3f}",
-        help=f"In nats. 0 = all weight on one tap; log({k * k}) = {np.log(k * k):.3f} = uniform.",
-    )
-    second.metric("Peak weight", f"{view.peak:.3f}", help=f"Uniform would be {1 / k**2:.3f}.")
-    third, fourth = st.columns(2)
-    third.metric(
-        "Lean dy",
-        draw.number_text([view.lean[0]], "+.2f")[0],
-        help="Centre of mass of the kernel, rows from the window centre (+ = down).",
-    )
-    fourth.metric(
-        "Lean dx",
-        draw.number_text([view.lean[1]], "+.2f")[0],
-        help="Centre of mass of the kernel, columns from the window centre (+ = right).",
+    cells = _kernel_metric_cells(view)
+    for row in (cells[:2], cells[2:]):
+        for column, (label, value, note) in zip(st.columns(2), row, strict=True):
+            column.metric(label, value, help=note)
+
+
+def table(data, key: str, column_config: dict | None = None) -> None:
+    """A :class:`carafe.inspect.catalog.Table` (rows and column order) as a full-width data
+    frame without its index."""
+    st.dataframe(
+        pd.DataFrame(data.rows, columns=data.columns),
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+        key=key,
     )
 
 

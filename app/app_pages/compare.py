@@ -396,12 +396,7 @@ def held_out_metrics(view, metrics) -> None:
             st.markdown(pair)
     with st.expander(f"Every run ({len(view.runs.rows)}) and per-class IoU"):
         split_table(view.runs, "metrics_runs", fmt)
-        st.dataframe(
-            pd.DataFrame(view.per_class.rows, columns=view.per_class.columns),
-            hide_index=True,
-            width="stretch",
-            key="metrics_per_class",
-        )
+        widgets.table(view.per_class, "metrics_per_class")
     st.caption(
         "Written by `carafe-evaluate`; see assets/MODEL_CARD.md for the data and the protocol."
     )
@@ -425,12 +420,7 @@ def the_family(metrics) -> None:
     measured = family_table(metrics, FAMILY_SIZE)
     if measured.rows:
         st.markdown(f"**Measured here** (held-out scenes, {FAMILY_SIZE} px)")
-        st.dataframe(
-            pd.DataFrame(measured.rows, columns=measured.columns),
-            hide_index=True,
-            width="stretch",
-            key="family_measured",
-        )
+        widgets.table(measured, "family_measured")
         st.caption(measured.caption)
         for row in family_rows(metrics):
             if row.size == FAMILY_SIZE and row.vs_carafe is not None:
@@ -439,12 +429,7 @@ def the_family(metrics) -> None:
         st.info("assets/metrics.json has no size table: run carafe-evaluate-sizes.")
     published = published_table()
     st.markdown("**Published** (stored, not measured here)")
-    st.dataframe(
-        pd.DataFrame(published.rows, columns=published.columns),
-        hide_index=True,
-        width="stretch",
-        key="family_published",
-    )
+    widgets.table(published, "family_published")
     st.caption(published.caption)
 
 

@@ -4,11 +4,11 @@ numbers; the rest waits in expanders and later tabs."""
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 import state
 import streamlit as st
 import texts
+import widgets
 from figures import style
 
 from carafe.inspect.catalog import (
@@ -48,13 +48,7 @@ def paper_costs() -> None:
     ]
     st.markdown("\n".join(f"- {line}" for line in notice if line))
     table = cost_table(PAPER_CARAFE["channels"], cfg)
-    st.dataframe(
-        pd.DataFrame(table.rows, columns=table.columns),
-        hide_index=True,
-        width="stretch",
-        column_config=NUMBERS,
-        key="cost_paper",
-    )
+    widgets.table(table, "cost_paper", NUMBERS)
     with st.expander("How these are counted"):
         st.markdown(
             f"CARAFE's kernel prediction works on C_m = {cfg['compressed_channels']} compressed "
@@ -88,13 +82,7 @@ def loaded_model_cost() -> None:
     if cost is not None:
         st.subheader(f"The loaded model: C = {cost.channels}")
         model_table = cost_table(cost.channels, cost.config if cost.kind == "carafe" else None)
-        st.dataframe(
-            pd.DataFrame(model_table.rows, columns=model_table.columns),
-            hide_index=True,
-            width="stretch",
-            column_config=NUMBERS,
-            key="cost_model",
-        )
+        widgets.table(model_table, "cost_model", NUMBERS)
         st.markdown(
             f"This checkpoint upsamples with **{display_name(cost.kind)}** at each of its "
             f"{cost.steps} FPN steps: **{cost.params_one:,}** parameters and "
@@ -138,15 +126,13 @@ def live_benchmark() -> None:
 
 def whole_results(whole) -> None:
     """The whole CARAFE upsampler beside its op alone and bilinear, measured just now."""
-    st.dataframe(
-        pd.DataFrame(whole.rows, columns=whole.columns),
-        hide_index=True,
-        width="stretch",
-        column_config={
+    widgets.table(
+        whole,
+        "bench_whole_df",
+        {
             whole.columns[1]: st.column_config.NumberColumn(format="%.2f"),
             whole.columns[2]: st.column_config.NumberColumn(format="percent"),
         },
-        key="bench_whole_df",
     )
     ms = {r[whole.columns[0]]: r[whole.columns[1]] for r in whole.rows}
     names = [r[whole.columns[0]] for r in whole.rows]
@@ -159,12 +145,10 @@ def whole_results(whole) -> None:
 
 def benchmark_results(bench) -> None:
     """The last benchmark's table and bar chart (log scale)."""
-    st.dataframe(
-        pd.DataFrame(bench.rows, columns=bench.columns),
-        hide_index=True,
-        width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in bench.columns[2:]},
-        key="bench_df",
+    widgets.table(
+        bench,
+        "bench_df",
+        {c: st.column_config.NumberColumn(format="%.2f") for c in bench.columns[2:]},
     )
     st.caption(
         f"Measured just now, {len(bench.rows)} rows ({len({r['shape'] for r in bench.rows})} "

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from carafe.nn.guided import check_guide
+from carafe.nn.guided import GuidedKernelUpsampler, check_guide
 from carafe.ops import carafe
 
 __all__ = ["FADE", "FADEIntermediates"]
@@ -88,7 +88,7 @@ class _SemiShift(nn.Module):
         return fine + F.interpolate(coarse, scale_factor=scale, mode="nearest")
 
 
-class FADE(nn.Module):
+class FADE(GuidedKernelUpsampler):
     """Guided kernel upsampler: (x (N, C, H, W), guide (N, C, sH, sW)) -> (N, C, sH, sW).
 
     Args:
@@ -100,8 +100,6 @@ class FADE(nn.Module):
     The gate adds the guide itself to the output, so the guide has C channels too.
     """
 
-    needs_guide = True
-
     def __init__(
         self,
         channels: int,
@@ -109,22 +107,13 @@ class FADE(nn.Module):
         up_kernel: int = 5,
         embedding_dim: int = 64,
     ) -> None:
-        super().__init__()
-        if up_kernel < 1 or up_kernel % 2 == 0:
-            raise ValueError(f"up_kernel must be a positive odd integer, got {up_kernel}")
-        if scale_factor < 1:
-            raise ValueError(f"scale_factor must be >= 1, got {scale_factor}")
-        self.channels = channels
-        self.scale_factor = scale_factor
-        self.up_kernel = up_kernel
-        self.up_group = 1
-        self.embedding_dim = embedding_dim
+        super().__init__(channels, scale_factor, up_kernel, embedding_dim)
         self.gate_generator = _GateGenerator(channels)
         self.kernel_generator = _SemiShift(channels, channels, embedding_dim, up_kernel)
 
     def forward_with_intermediates(self, x: torch.Tensor, guide: torch.Tensor) -> FADEIntermediates:
         """Upsample ``x`` guided by ``guide``; every intermediate (see :class:`FADEIntermediates`)."""
-        check_guide(x, guide, self.channels, self.channels, self.scale_factor)
+        check_guide(x, guide, self.channels, self.guide_channels, self.scale_factor)
         s, k = self.scale_factor, self.up_kernel
         logits = self.kernel_generator(guide, x, s)
         kernels = logits.softmax(dim=1)
@@ -132,13 +121,3 @@ class FADE(nn.Module):
         reassembled = carafe(x, kernels, k, 1, s)
         output = gate * guide + (1 - gate) * reassembled
         return FADEIntermediates(logits, kernels, gate, reassembled, output)
-
-    def forward(self, x: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_intermediates(x, guide).output
-
-    def extra_repr(self) -> str:
-        return (
-            f"channels={self.channels}, "
-            f"scale_factor={self.scale_factor}, up_kernel={self.up_kernel}, "
-            f"embedding_dim={self.embedding_dim}"
-        )

@@ -104,6 +104,16 @@ def _sapa_flops(m: SAPA, channels: int, s: int) -> int:
     )
 
 
+def _guided_defaults(channels: int) -> dict:
+    """FADE's and SAPA's shipped options: their authors' defaults."""
+    return dict(up_kernel=5, embedding_dim=64)
+
+
+def _guided_knob_options(knobs: dict) -> dict:
+    """FADE's and SAPA's options from the toy knobs: C_m is their embedding."""
+    return dict(up_kernel=knobs["up_kernel"], embedding_dim=knobs["compressed_channels"])
+
+
 def _dysample_flops(m: DySample, channels: int, s: int) -> int:
     points = m.groups * s * s  # sampling points per input pixel
     conv_in = m.offset.in_channels
@@ -210,16 +220,14 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             _fade_flops,
             baseline_note="FADE: a trained kernel upsampler whose kernels also read the fine "
             "encoder map, and whose gate mixes that map back in.",
-            default_options=lambda c: dict(up_kernel=5, embedding_dim=64),
+            default_options=_guided_defaults,
             family="kernels",
             needs_guide=True,
             colour="#8c564b",
             has_intermediates=True,
             measures=frozenset({"alignment", "border", "tiny"}),
             summary="a k×k kernel from the coarse and the fine map, then a gate with the fine map",
-            knob_options=lambda knobs: dict(
-                up_kernel=knobs["up_kernel"], embedding_dim=knobs["compressed_channels"]
-            ),
+            knob_options=_guided_knob_options,
         ),
         UpsamplerKind(
             "sapa",
@@ -228,16 +236,14 @@ UPSAMPLERS: dict[str, UpsamplerKind] = {
             _sapa_flops,
             baseline_note="SAPA: a trained kernel upsampler whose kernel is the similarity of "
             "a fine-map query with the coarse keys of its window.",
-            default_options=lambda c: dict(up_kernel=5, embedding_dim=64),
+            default_options=_guided_defaults,
             family="kernels",
             needs_guide=True,
             colour="#e377c2",
             has_intermediates=True,
             measures=frozenset({"alignment", "border", "tiny"}),
             summary="a k×k kernel of fine-query · coarse-key similarities",
-            knob_options=lambda knobs: dict(
-                up_kernel=knobs["up_kernel"], embedding_dim=knobs["compressed_channels"]
-            ),
+            knob_options=_guided_knob_options,
         ),
         UpsamplerKind(
             "nearest",

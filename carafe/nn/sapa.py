@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from carafe.nn.guided import check_guide
+from carafe.nn.guided import GuidedKernelUpsampler, check_guide
 from carafe.ops import carafe, window_similarity
 
 __all__ = ["SAPA", "SAPAIntermediates"]
@@ -55,7 +55,7 @@ def _channels_last(layer, x: torch.Tensor) -> torch.Tensor:
     return layer(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
-class SAPA(nn.Module):
+class SAPA(GuidedKernelUpsampler):
     """Similarity-guided kernel upsampler: (x (N, C, H, W), guide (N, C_g, sH, sW)) -> (N, C, sH, sW).
 
     Args:
@@ -67,8 +67,6 @@ class SAPA(nn.Module):
         qkv_bias: whether the query and key projections have biases (default True).
     """
 
-    needs_guide = True
-
     def __init__(
         self,
         channels: int,
@@ -78,17 +76,7 @@ class SAPA(nn.Module):
         guide_channels: int | None = None,
         qkv_bias: bool = True,
     ) -> None:
-        super().__init__()
-        if up_kernel < 1 or up_kernel % 2 == 0:
-            raise ValueError(f"up_kernel must be a positive odd integer, got {up_kernel}")
-        if scale_factor < 1:
-            raise ValueError(f"scale_factor must be >= 1, got {scale_factor}")
-        self.channels = channels
-        self.guide_channels = channels if guide_channels is None else guide_channels
-        self.scale_factor = scale_factor
-        self.up_kernel = up_kernel
-        self.up_group = 1
-        self.embedding_dim = embedding_dim
+        super().__init__(channels, scale_factor, up_kernel, embedding_dim, guide_channels)
         self.norm_y = nn.LayerNorm(self.guide_channels)
         self.norm_x = nn.LayerNorm(channels)
         self.q = nn.Linear(self.guide_channels, embedding_dim, bias=qkv_bias)
@@ -108,13 +96,3 @@ class SAPA(nn.Module):
         kernels = logits.softmax(dim=1)
         output = carafe(x, kernels, k, 1, s)
         return SAPAIntermediates(queries, keys, logits, kernels, output)
-
-    def forward(self, x: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_intermediates(x, guide).output
-
-    def extra_repr(self) -> str:
-        return (
-            f"channels={self.channels}, guide_channels={self.guide_channels}, "
-            f"scale_factor={self.scale_factor}, up_kernel={self.up_kernel}, "
-            f"embedding_dim={self.embedding_dim}"
-        )

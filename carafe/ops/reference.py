@@ -38,6 +38,24 @@ def _expect_type(ok, message: str) -> None:
     torch._check_type(ok, lambda: message)
 
 
+def _expect_tensors(**named) -> None:
+    """``TypeError`` naming the first argument that is not a tensor."""
+    for name, value in named.items():
+        _expect_type(
+            isinstance(value, torch.Tensor),
+            f"{name} must be a torch.Tensor, got {type(value).__name__}",
+        )
+
+
+def _expect_ints(**named) -> None:
+    """``TypeError`` naming the first argument that is not an int (bools are not)."""
+    for name, value in named.items():
+        _expect_type(
+            isinstance(value, int) and not isinstance(value, bool),
+            f"{name} must be an int, got {type(value).__name__} ({value!r})",
+        )
+
+
 def check_carafe_args(
     features: torch.Tensor,
     masks: torch.Tensor,
@@ -52,20 +70,8 @@ def check_carafe_args(
     in the reference, and in the op's fake implementation, so ``torch.compile`` and
     ``torch.export`` reject what eager rejects; the C++ op says the same in C++.
     """
-    for name, value in (("features", features), ("masks", masks)):
-        _expect_type(
-            isinstance(value, torch.Tensor),
-            f"{name} must be a torch.Tensor, got {type(value).__name__}",
-        )
-    for name, value in (
-        ("kernel_size", kernel_size),
-        ("group_size", group_size),
-        ("scale_factor", scale_factor),
-    ):
-        _expect_type(
-            isinstance(value, int) and not isinstance(value, bool),
-            f"{name} must be an int, got {type(value).__name__} ({value!r})",
-        )
+    _expect_tensors(features=features, masks=masks)
+    _expect_ints(kernel_size=kernel_size, group_size=group_size, scale_factor=scale_factor)
     _expect_value(
         kernel_size >= 1 and kernel_size % 2 == 1,
         f"kernel_size must be a positive odd integer, got {kernel_size}",

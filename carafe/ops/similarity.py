@@ -21,34 +21,30 @@ is exactly this sum with gO = Q and X = K. So the forward is the op's own (C++/C
 from __future__ import annotations
 
 import math
-import sys
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import register_flop_formula
 
-import carafe.ops.op  # noqa: F401  (defines torch.ops.carafe.carafe and carafe_backward)
-from carafe.ops.reference import _expect_type, _expect_value
+# carafe.ops.op defines torch.ops.carafe.carafe and carafe_backward, which this op calls
+from carafe.ops.op import _in_onnx_export
+from carafe.ops.reference import (
+    _FLOAT_DTYPES,
+    _expect_ints,
+    _expect_tensors,
+    _expect_type,
+    _expect_value,
+)
 
 __all__ = ["check_similarity_args", "window_similarity", "window_similarity_reference"]
-
-_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def check_similarity_args(
     queries: torch.Tensor, keys: torch.Tensor, kernel_size: int, scale_factor: int
 ) -> None:
     """Raise a clear ``ValueError``/``TypeError`` naming the argument that does not fit."""
-    for name, value in (("queries", queries), ("keys", keys)):
-        _expect_type(
-            isinstance(value, torch.Tensor),
-            f"{name} must be a torch.Tensor, got {type(value).__name__}",
-        )
-    for name, value in (("kernel_size", kernel_size), ("scale_factor", scale_factor)):
-        _expect_type(
-            isinstance(value, int) and not isinstance(value, bool),
-            f"{name} must be an int, got {type(value).__name__} ({value!r})",
-        )
+    _expect_tensors(queries=queries, keys=keys)
+    _expect_ints(kernel_size=kernel_size, scale_factor=scale_factor)
     _expect_value(
         kernel_size >= 1 and kernel_size % 2 == 1,
         f"kernel_size must be a positive odd integer, got {kernel_size}",
@@ -171,8 +167,3 @@ def window_similarity(
     if _in_onnx_export():
         return window_similarity_reference(queries, keys, kernel_size, scale_factor)
     return torch.ops.carafe.window_similarity(queries, keys, kernel_size, scale_factor)
-
-
-def _in_onnx_export() -> bool:
-    onnx = sys.modules.get("torch.onnx")
-    return onnx is not None and onnx.is_in_onnx_export()

@@ -30,6 +30,20 @@ def open_app(page: str | None = None) -> AppTest:
     return at
 
 
+def serve_checkpoint(monkeypatch, name: str, model) -> None:
+    """Make the app list ``name`` among the shipped checkpoints and load ``model`` for it (no
+    file written); everything else loads as shipped."""
+    import carafe.inspect.catalog as catalog
+
+    real_list, real_load = catalog.list_pretrained, catalog.load_pretrained
+    monkeypatch.setattr(catalog, "list_pretrained", lambda: sorted({*real_list(), name}))
+    monkeypatch.setattr(
+        catalog,
+        "load_pretrained",
+        lambda n="carafe", device="cpu": model if n == name else real_load(n),
+    )
+
+
 def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

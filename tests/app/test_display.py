@@ -19,6 +19,7 @@ from tests.app.conftest import (
     frames_with,
     heatmap_z,
     open_app,
+    serve_checkpoint,
 )
 
 
@@ -288,7 +289,6 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
     import state
     import torch
 
-    import carafe.inspect.catalog as catalog
     import carafe.models as models
     from carafe.inspect.catalog import display_name
     from carafe.inspect.sampling import dysample_points, sampling_at
@@ -298,13 +298,7 @@ def test_dysample_twin_in_explore_compare_and_performance(monkeypatch, reference
     torch.manual_seed(0)
     twin = models.build_model(models.default_config("dysample", class_names=list(CLASS_NAMES)))
     twin = twin.eval()
-    real_list, real_load = catalog.list_pretrained, catalog.load_pretrained
-    monkeypatch.setattr(catalog, "list_pretrained", lambda: sorted({*real_list(), "dysample"}))
-    monkeypatch.setattr(
-        catalog,
-        "load_pretrained",
-        lambda n="carafe", device="cpu": twin if n == "dysample" else real_load(n),
-    )
+    serve_checkpoint(monkeypatch, "dysample", twin)
     state.get_model.clear()
     state.get_twin.clear()
     state.twin_analysis_for.clear()

@@ -21,6 +21,7 @@ from tests.app.conftest import (
     heatmap_z,
     metric_value,
     open_app,
+    serve_checkpoint,
 )
 
 
@@ -261,7 +262,6 @@ def test_performance_benchmark_button():
 
 def test_headless_grouped_checkpoint(monkeypatch):
     """A converted detection checkpoint (no head) with G=2 kernel groups: every page copes."""
-    import carafe.inspect.catalog as catalog
     from carafe.models import build_model, default_config
 
     cfg = default_config()
@@ -269,13 +269,7 @@ def test_headless_grouped_checkpoint(monkeypatch):
     cfg["num_classes"], cfg["class_names"] = 0, []
     model = build_model(cfg).eval()
     name = "converted_test_g2"
-    real_list, real_load = catalog.list_pretrained, catalog.load_pretrained
-    monkeypatch.setattr(catalog, "list_pretrained", lambda: [*real_list(), name])
-    monkeypatch.setattr(
-        catalog,
-        "load_pretrained",
-        lambda n="carafe", device="cpu": model if n == name else real_load(n),
-    )
+    serve_checkpoint(monkeypatch, name, model)
     at = open_app()
     at.session_state["checkpoint"] = name
     at.run()

@@ -14,7 +14,7 @@ from torch import nn
 
 from carafe.nn import UPSAMPLERS, UpsamplerKind, register_upsampler
 from carafe.ops import carafe
-from tests.app.conftest import assert_clean, figures_by_title, open_app
+from tests.app.conftest import assert_clean, figures_by_title, open_app, serve_checkpoint
 
 KIND = "toy_kernels"
 NAME = "Toy kernels"
@@ -99,25 +99,12 @@ def test_analysis_evaluation_and_tiny_training_accept_it(toy_model, toy_kind):
     assert np.isfinite(run.final_heldout(toy_kind))
 
 
-def _with_toy_checkpoint(monkeypatch, model) -> None:
-    """The app lists and loads the toy model as a shipped twin (no file written)."""
-    import carafe.inspect.catalog as catalog
-
-    real_list, real_load = catalog.list_pretrained, catalog.load_pretrained
-    monkeypatch.setattr(catalog, "list_pretrained", lambda: [*real_list(), KIND])
-    monkeypatch.setattr(
-        catalog,
-        "load_pretrained",
-        lambda n="carafe", device="cpu": model if n == KIND else real_load(n),
-    )
-
-
 PAGES = ["network", "learning", "compressed", "compare", "how_it_works", "train_tiny",
          "performance", "sandbox"]  # fmt: skip
 
 
 def test_every_page_renders_it(monkeypatch, toy_model):
-    _with_toy_checkpoint(monkeypatch, toy_model)
+    serve_checkpoint(monkeypatch, KIND, toy_model)
     at = open_app()
     at.session_state["checkpoint"] = KIND
     at.run()
@@ -129,7 +116,7 @@ def test_every_page_renders_it(monkeypatch, toy_model):
 
 
 def test_pages_show_it_beside_carafe(monkeypatch, toy_model):
-    _with_toy_checkpoint(monkeypatch, toy_model)
+    serve_checkpoint(monkeypatch, KIND, toy_model)
     at = open_app()
     at.run()
     assert_clean(at)
