@@ -9,6 +9,7 @@ from carafe.models.checkpoint import (
     save_checkpoint,
 )
 from carafe.models.fpn import FPN, UpsampleStep
+from carafe.models.photo import PHOTO_TASK, PhotoModel, photo_config
 from carafe.models.segmentation import (
     ModelIntermediates,
     SegmentationHead,
@@ -21,6 +22,8 @@ __all__ = [
     "FPN",
     "ModelIntermediates",
     "MobileNetV2",
+    "PHOTO_TASK",
+    "PhotoModel",
     "ResNet50",
     "SegmentationHead",
     "SegmentationModel",
@@ -29,6 +32,7 @@ __all__ = [
     "build_model",
     "default_config",
     "list_pretrained",
+    "photo_config",
     "load_checkpoint",
     "load_pretrained",
     "save_checkpoint",

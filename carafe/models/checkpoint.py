@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from carafe.assets import ASSETS_DIR
+from carafe.models.photo import PHOTO_TASK, PhotoModel
 from carafe.models.segmentation import SegmentationModel, build_model
 
 __all__ = ["list_pretrained", "load_checkpoint", "load_pretrained", "save_checkpoint"]
@@ -53,7 +54,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Seg
         raise FileNotFoundError(
             f"checkpoint config not found: {config_file} (it must sit beside {path.name})"
         )
-    model = build_model(json.loads(config_file.read_text()))
+    config = json.loads(config_file.read_text())
+    model = PhotoModel(config) if config.get("task") == PHOTO_TASK else build_model(config)
     state = {
         k: (v.float() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()
     }

@@ -33,6 +33,7 @@ __all__ = [
     "load_multiscale",
     "load_split",
     "make_scene",
+    "photo_textures",
     "scenes_per_size",
 ]
 
@@ -59,7 +60,7 @@ _DATA_VERSION = 2
 
 
 @lru_cache(maxsize=2)
-def _textures(split: str) -> tuple[np.ndarray, ...]:
+def photo_textures(split: str) -> tuple[np.ndarray, ...]:
     """A split's photographs as float32 RGB in [0, 1], long side <= 512, at zoom 1 and 1/2."""
     folder = Path(skimage.__file__).parent / "data"
     out = []
@@ -79,7 +80,7 @@ def _textures(split: str) -> tuple[np.ndarray, ...]:
 
 
 def _texture_crop(rng: np.random.Generator, size: int, split: str) -> np.ndarray:
-    textures = _textures(split)
+    textures = photo_textures(split)
     while True:
         tex = textures[rng.integers(len(textures))]
         if min(tex.shape[:2]) >= size:

