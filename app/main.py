@@ -78,6 +78,7 @@ import state  # noqa: E402 - after the message: imports carafe (and may build th
 import texts  # noqa: E402
 import tour  # noqa: E402
 
+from carafe.inspect.catalog import model_label, photo_model_of, trained_for  # noqa: E402
 from carafe.inspect.glossary import glossary_markdown  # noqa: E402
 
 names = state.checkpoint_names()
@@ -85,11 +86,36 @@ if st.session_state.get("checkpoint") not in names:
     st.session_state["checkpoint"] = names[0]
 if first_run:
     boot.info("Loading the model…", icon="⏳")
-labels = state.step_labels(st.session_state["checkpoint"])
+labels = state.step_labels(state.running_model_name())
 boot.empty()
 st.session_state["booted"] = True
 if labels and st.session_state.get("step_pos") not in range(len(labels)):
     st.session_state["step_pos"] = len(labels) - 1  # finest step: most pixels, clearest edges
+
+
+def _task_choice() -> None:
+    """Scene or photo model: follows the image (photos run the photo models) until the
+    learner switches; one line says which model runs and what it was trained to do."""
+    identity = state.image_identity()
+    if st.session_state.get("task_image") != identity:  # a new image: its own default
+        st.session_state["task_image"] = identity
+        st.session_state["model_task"] = "photos" if state.image_is_photo() else "scenes"
+    has_photo = photo_model_of(st.session_state["checkpoint"]) is not None
+    st.radio(
+        "Trained on",
+        ["scenes", "photos"],
+        key="model_task",
+        horizontal=True,
+        format_func={"scenes": "shapes scenes", "photos": "photos (no labels)"}.get,
+        disabled=not has_photo,
+        help="Photos and uploads run the photo model, the shapes scenes the scene model; "
+        "switch to see the other on the same image.",
+    )
+    running = state.running_model_name()
+    line = f"Runs the **{model_label(running)}**: it {trained_for(running)}."
+    if st.session_state["model_task"] == "photos" and not has_photo:
+        line += " (This checkpoint has no photo model.)"
+    st.caption(line)
 
 
 def _sidebar() -> None:
@@ -135,6 +161,7 @@ def _sidebar() -> None:
             "Converted mmdetection checkpoints (carafe-convert-mmdet IN.pth "
             "assets/converted/NAME.safetensors) appear here too.",
         )
+        _task_choice()
         if labels:
             st.selectbox(
                 "FPN upsampling step",

@@ -35,6 +35,39 @@ def is_training_like(name: str) -> bool:
     return name.startswith("shapes_") and name in sample_names()
 
 
+def image_is_photo() -> bool:
+    """Whether the sidebar's image is a photo (an upload or a photo sample), not a scene."""
+    if st.session_state.get("image_source", "Sample") == "Upload":
+        return True
+    names = sample_names()
+    label = st.session_state.get("sample") or names[0]
+    return not is_training_like(label if label in names else names[0])
+
+
+def image_identity() -> str:
+    """What names the sidebar's image choice (the sample, or the upload's name and size)."""
+    if st.session_state.get("image_source", "Sample") == "Upload":
+        data = st.session_state.get("upload_bytes") or b""
+        return f"upload:{st.session_state.get('upload_name')}:{len(data)}"
+    return f"sample:{st.session_state.get('sample')}"
+
+
+def photos_task() -> bool:
+    """Whether the photo models run (the sidebar's "Trained on" choice; it follows the image
+    until the learner switches it)."""
+    return st.session_state.get("model_task", "photos" if image_is_photo() else "scenes") == (
+        "photos"
+    )
+
+
+def running_model_name(checkpoint: str | None = None) -> str:
+    """The checkpoint that runs for the sidebar's choice: its photo model on the photo task."""
+    from carafe.inspect.catalog import running_model
+
+    name = checkpoint or st.session_state.get("checkpoint") or checkpoint_names()[0]
+    return running_model(name, photos_task())
+
+
 def checkpoint_names() -> list[str]:
     """Checkpoints for the sidebar (see carafe.inspect.model_names)."""
     from carafe.inspect.catalog import model_names
@@ -84,11 +117,16 @@ def get_twin(name: str):
     return load_twin(name)
 
 
+def twin_analysis_for(kind: str, image_key: str, image: np.ndarray):
+    """Analysis of the ``kind`` twin shown beside the current model (Explore's kernel family,
+    Compare's twin, the sampling points), trained for the same task (its photo model on the
+    photo task): its own outputs, kernels and points, without the untrained baselines (the
+    current model's analysis has those), so it costs less."""
+    return _twin_analysis(running_model_name(kind), image_key, image)
+
+
 @st.cache_data(show_spinner="Running the twin on your image…", max_entries=12)
-def twin_analysis_for(model_name: str, image_key: str, _image: np.ndarray):
-    """Cached analysis of a twin shown beside the current model (Explore's kernel family,
-    Compare's twin, the sampling points): its own outputs, kernels and points, without the
-    untrained baselines (the current model's analysis has those), so it costs less."""
+def _twin_analysis(model_name: str, image_key: str, _image: np.ndarray):
     from carafe.inspect.analysis import analyze
 
     return analyze(get_twin(model_name), _image, baselines=False)
@@ -104,6 +142,20 @@ def image_alignment_for(model_name: str, image_key: str, _analysis, sample: str 
     scene = sample_scene(sample) if sample else None
     labels = scene[1] if scene is not None and scene[1].shape == _analysis.image.shape[:2] else None
     return image_alignment(_analysis, labels=labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def part_labels(image_key: str, _image: np.ndarray, sample: str | None = None) -> np.ndarray:
+    """The image's parts (H, W) that measures count as a pixel's own: a shapes sample's true
+    object masks, else the photo's colour regions (a label-free segmentation). Never the
+    model's predicted classes."""
+    from carafe.inspect.imageio import sample_scene
+    from carafe.inspect.regions import photo_parts
+
+    scene = sample_scene(sample) if sample else None
+    if scene is not None and scene[1].shape == _image.shape[:2]:
+        return scene[1].astype(np.int64)
+    return photo_parts(_image)
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
@@ -151,10 +203,11 @@ class Current:
     image: np.ndarray
     image_key: str
     name: str  # image label for captions and file names
-    model_name: str
+    model_name: str  # the checkpoint that runs (a photo model on the photo task)
     analysis: object  # carafe.inspect.Analysis
     step_index: int  # position in analysis.steps
     training_like: bool = False  # a shapes scene like the training data (else: a photo)
+    checkpoint: str = ""  # the sidebar's choice (the scene model's name)
 
     @property
     def step(self):
@@ -217,7 +270,8 @@ def current() -> Current | None:
     image, key, label = image_from_sidebar()
     if image is None:
         return None
-    model_name = st.session_state.get("checkpoint") or checkpoint_names()[0]
+    checkpoint = st.session_state.get("checkpoint") or checkpoint_names()[0]
+    model_name = running_model_name(checkpoint)
     if model_name == RANDOM_INIT:
         st.warning(
             "No trained checkpoint was found in assets/, so this is a **randomly "
@@ -236,13 +290,14 @@ def current() -> Current | None:
     idx = st.session_state.get("step_pos")
     if idx is None or not 0 <= idx < len(steps):
         idx = len(steps) - 1  # the finest step: most pixels, clearest edges
-    if st.session_state.get("sel_image") != key:  # a new image: start at a typical edge pixel
-        st.session_state["sel_image"] = key
-        st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
-        select_start_pixel(Current(image, key, label, model_name, analysis, idx))
     source = st.session_state.get("image_source", "Sample")
     training_like = source != "Upload" and is_training_like(label)
-    return Current(image, key, label, model_name, analysis, idx, training_like)
+    cur = Current(image, key, label, model_name, analysis, idx, training_like, checkpoint)
+    if st.session_state.get("sel_image") != key:  # a new image: start at the running model's
+        st.session_state["sel_image"] = key  # typical edge pixel
+        st.session_state["sel_y"], st.session_state["sel_x"] = (s // 2 for s in image.shape[:2])
+        select_start_pixel(cur)
+    return cur
 
 
 def select_start_pixel(cur: Current) -> None:

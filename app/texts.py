@@ -12,9 +12,12 @@ PAPER = (
 SAMPLE_LABELS = {
     "shapes_1.png": "Shapes 1 (scene, 256 px)",
     "shapes_2.png": "Shapes 2 (scene, 384 px)",
-    "astronaut.jpg": "Astronaut (photo, 512×512)",
-    "cat.jpg": "Cat (photo)",
-    "coffee.jpg": "Coffee cup (photo)",
+    "coffee.jpg": "Coffee cup (held-out photo)",
+    "retina.jpg": "Retina (held-out photo)",
+    "coins.jpg": "Coins (held-out photo)",
+    "gravel.jpg": "Gravel (held-out photo)",
+    "astronaut.jpg": "Astronaut (training photo, 512×512)",
+    "cat.jpg": "Cat (training photo)",
 }
 
 #: What the shipped model learned, said where its segmentation or kernels of a photo are shown.
@@ -24,6 +27,12 @@ TRAINED_FOR = (
     "photographs, and the colours it paints are guesses about shapes, not about this picture. "
     "What its kernels follow can still be measured without labels, against the picture's own "
     "colour regions (below)."
+)
+
+#: Why a photo model's Explore shows no segmentation overlay (one line).
+NO_SEGMENTATION_PHOTO = (
+    "No segmentation overlay: a photo model has no classes, it learned to rebuild the "
+    "full-size photo's maps from the half-size photo."
 )
 
 #: The image sizes the shipped models were trained and measured at, said in the sidebar.

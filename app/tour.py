@@ -109,7 +109,7 @@ def _prepare_sandbox() -> None:
     if image is None or small is None:
         return  # the page itself says why the image cannot be used
     key = hashlib.sha1(data).hexdigest()
-    model_name = ss.get("checkpoint") or state.checkpoint_names()[0]
+    model_name = state.running_model_name()
     steps = state.analysis_for(model_name, key, image).steps
     pos = ss.get("step_pos")
     step = steps[pos if isinstance(pos, int) and 0 <= pos < len(steps) else -1]
@@ -195,7 +195,7 @@ def _sandbox_text() -> str | None:
     image, _ = state.decode(data, sb.UPLOAD_SIDE, min_long_side=0)
     if image is None:
         return None
-    model_name = ss.get("checkpoint") or state.checkpoint_names()[0]
+    model_name = state.running_model_name()
     values = tuple(
         ss.get(k) for k in ("sb_line_cy", "sb_line_cx", "sb_line_angle", "sb_line_length")
     )

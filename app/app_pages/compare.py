@@ -19,6 +19,7 @@ from figures import style
 from carafe.inspect.catalog import (
     baseline_note,
     display_name,
+    is_photo_model,
     kind_family,
     load_metrics,
     metrics_view,
@@ -54,7 +55,7 @@ PEER_TITLE = ""
 def choose_peer(cur) -> list[str]:
     """Pick the learned twin shown beside the panels (sets PEER / PEER_TITLE); the choices."""
     global PEER, PEER_TITLE
-    learned = [k for k in twin_names(exclude=cur.model_name) if kind_family(k) != "fixed"]
+    learned = [k for k in twin_names(exclude=cur.checkpoint) if kind_family(k) != "fixed"]
     if not learned:
         PEER, PEER_TITLE = "", ""
         return learned
@@ -203,9 +204,8 @@ def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> 
         config=style.png_config("compare_diff"),
         key="compare_diff",
     )
-    regions = difference_regions(step.geometry, step.output_shape, cur.analysis.segmentation)
+    regions = difference_regions(step.geometry, step.output_shape, _parts(cur))
     pad_weight = border_padding_weight(step, regions)
-    has_seg = cur.analysis.segmentation is not None
     rms = {names[k]: rms_difference(carafe_out, step.outputs[k]) for k in others}
     st.caption(
         "RMS difference over all channels: "
@@ -217,7 +217,6 @@ def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> 
             split_energy(diffs, regions, step.geometry.k),
             f"channel {ch} (the {len(others)} panels on the same input)",
             pad_weight,
-            has_seg,
         )
     )
     if peer is not None:
@@ -246,7 +245,6 @@ def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> 
                 split_energy([peer_diff], regions, step.geometry.k),
                 f"channel {ch}, CARAFE − {PEER_TITLE}",
                 pad_weight,
-                has_seg,
             )
         )
     with st.expander("Which pixels are the border frame and the object edges"):
@@ -264,17 +262,25 @@ def differences(cur, kinds: list[str], names: dict[str, str], ch: int, peer) -> 
 def twins_segmentations(cur, twins: list[str]) -> None:
     """The model's segmentation beside its twins', and how often they agree."""
     segmentation = cur.analysis.segmentation
-    model_title = f"{display_name(cur.model_name)} model"
+    model_title = f"{display_name(cur.step.kind)} model"
     shown = twins if segmentation is not None else []
-    st.subheader(twins_heading(display_name(cur.model_name), [display_name(t) for t in shown]))
+    st.subheader(twins_heading(display_name(cur.step.kind), [display_name(t) for t in shown]))
     st.markdown(
         "Models with the same backbone, FPN and head, trained the same way; the only difference "
         "is the upsampler of the FPN's top-down path."
     )
-    if not cur.training_like:
+    if not cur.training_like and segmentation is not None:
         st.caption(texts.TRAINED_FOR)
     if segmentation is None:
-        st.info("This checkpoint has no segmentation head (a converted detection model).")
+        st.info(
+            "This model has no segmentation: "
+            + (
+                "a photo model learned to rebuild maps, not classes; switch the sidebar's "
+                "'Trained on' to shapes scenes to compare segmentations."
+                if is_photo_model(cur.model_name)
+                else "a converted detection model has no head."
+            )
+        )
         return
     if not twins:
         st.info("The twin checkpoints (e.g. assets/bilinear.safetensors) are not available.")
@@ -402,6 +408,12 @@ def held_out_metrics(view, metrics) -> None:
     )
 
 
+def _parts(cur):
+    """The image's objects (a scene's true masks) or colour regions (a photo's): where the
+    object edges are, never read from the model's predicted classes."""
+    return state.part_labels(cur.image_key, cur.image, state.scene_name(cur.name))
+
+
 def notice(cur, kinds: list[str], names: dict[str, str], ch: int) -> None:
     """What to notice: where CARAFE differs from the panels on the same input (channel ch)."""
     step = cur.step
@@ -409,10 +421,10 @@ def notice(cur, kinds: list[str], names: dict[str, str], ch: int) -> None:
         return
     others = [k for k in kinds if k != "carafe"]
     diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
-    regions = difference_regions(step.geometry, step.output_shape, cur.analysis.segmentation)
+    regions = difference_regions(step.geometry, step.output_shape, _parts(cur))
     split = split_energy(diffs, regions, step.geometry.k)
     what = f"the {len(others)} other panels (channel {ch})"
-    st.markdown(headline_sentence(split, what, cur.analysis.segmentation is not None))
+    st.markdown(headline_sentence(split, what))
 
 
 def the_family(metrics) -> None:
@@ -440,7 +452,7 @@ def main() -> None:
     kinds = [k for k in upsampler_kinds() if k in step.outputs]
     channels = step.input.shape[0]
     names = {k: panel_title(k, step.kind, channels, step.scale) for k in kinds}
-    twins = twin_names(exclude=cur.model_name)
+    twins = twin_names(exclude=cur.checkpoint)
     choose_peer(cur)
     peer = peer_step(cur, twins)
     ch = widgets.channel_picker(step, "compare_channel")

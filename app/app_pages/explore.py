@@ -1,4 +1,5 @@
-"""Explore: the image with its segmentation; click a pixel to see its CARAFE kernel.
+"""Explore: the image (with its segmentation, for a scene model); click a pixel to see the
+model's kernel.
 
 Look first, read on demand: the picture and the kernel open the page under one measured line
 about this image; the rest waits in expanders and later tabs."""
@@ -20,16 +21,17 @@ import streamlit as st
 import texts
 import tour
 import widgets
+from feature_maps import PCA_TAB, show_pca_maps
 from figures import draw, style
 from figures.click_image import click_canvas, click_image
+from kernel_family_view import family_panel
 
 from carafe.inspect.catalog import (
     display_name,
     first_twin,
-    kinds_where,
+    is_photo_model,
     load_metrics,
     stored_border_sentence,
-    twin_names,
 )
 from carafe.inspect.habits import (
     border_sentence,
@@ -38,7 +40,6 @@ from carafe.inspect.habits import (
     what_if_sentence,
 )
 from carafe.inspect.kernel_compare import compare_pixel
-from carafe.inspect.kernel_family import family_kernel, family_sentence, guide_energy
 from carafe.inspect.pixel import PADDING_NOTE, kernel_view, start_pixel
 from carafe.inspect.regions import image_alignment_sentence, pixel_alignment_sentence
 from carafe.inspect.sampling import sampling_at
@@ -69,9 +70,26 @@ class Explored:
         return self.details.up_kernel
 
 
-def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_names) -> None:
+def _true_labels(ex: Explored) -> bool:
+    """Whether the image's parts are a scene's true objects (else colour regions)."""
+    return ex.edges is not None and ex.edges.true_labels
+
+
+def comparison_labels(ex: Explored):
+    """What the three-ways panel counts as the pixel's own part: the image-wide measure's
+    labels (a scene's true objects, a photo's colour regions), never the predicted classes;
+    (labels or None, "object" or "region")."""
+    if ex.edges is None:
+        return None, "region"
+    return ex.edges.regions_map, "object" if ex.edges.true_labels else "region"
+
+
+def show_comparison(ex: Explored, oy: int, ox: int, channel: int) -> None:
     """The panel: three kernels on one window, then own-object share, padding weight, value."""
-    cmp = compare_pixel(step, oy, ox, channel, segmentation)
+    step = ex.step
+    labels, what = comparison_labels(ex)
+    class_names = ex.cur.analysis.class_names if what == "object" else []
+    cmp = compare_pixel(step, oy, ox, channel, labels)
     st.plotly_chart(
         kernel_figs.comparison_figure(cmp, class_names),
         config=style.png_config(f"three_kernels_{oy}_{ox}"),
@@ -82,7 +100,7 @@ def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_na
         rows.append(
             {
                 "method": m.display_name,
-                "weight on own object": None if m.own_share is None else f"{m.own_share:.3f}",
+                f"weight on own {what}": None if m.own_share is None else f"{m.own_share:.3f}",
                 "weight on zero padding": f"{m.padding_weight:.3f}",
                 f"output value (channel {channel})": f"{m.value:.4f}",
             }
@@ -90,15 +108,20 @@ def show_comparison(step, oy: int, ox: int, channel: int, segmentation, class_na
     st.markdown(texts.numbers_table(rows))
     if cmp.own_label is not None and class_names:
         own = class_names[cmp.own_label] if cmp.own_label < len(class_names) else cmp.own_label
-        st.caption(f"Predicted class of the output pixel: **{own}**.")
+        st.caption(f"True class of the output pixel (the scene's mask): **{own}**.")
+    source = (
+        "the scene's true objects"
+        if what == "object"
+        else "the image's colour regions (a label-free segmentation)"
+    )
     with st.expander("How the three kernels are made"):
         st.markdown(
             "Bilinear interpolation and nearest neighbour are weighted sums of the same window "
             "too, with **fixed** weights: bilinear gives every output pixel up to 4 taps that "
             "depend only on where it sits in its s×s block; nearest copies the centre tap. "
-            "CARAFE predicts its weights from the content. All three on the same 0–1 colour "
-            "scale; taps marked *other* lie on another object of the predicted segmentation, "
-            "*pad* outside the image. Where the whole window is one object, all three put "
+            f"{display_name(step.kind)} predicts its weights from the content. All three on the "
+            f"same 0–1 colour scale; taps marked *other* lie on another {what} of {source}, "
+            f"*pad* outside the image. Where the whole window is one {what}, all three put "
             "weight 1 on it and differ only in how they average the texture."
         )
 
@@ -224,72 +247,6 @@ def _dysample(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
     )
 
 
-def _own_share(kind: str, cur, analysis, step, oy: int, ox: int) -> float | None:
-    """The kernel's weight on the pixel's own object/region at the finest step, else None."""
-    edges = state.image_alignment_for(kind, cur.image_key, analysis, state.scene_name(cur.name))
-    if edges is None or step.index != edges.step_index:
-        return None
-    shares = edges.shares_at(oy, ox)
-    return shares[0] if shares else None
-
-
-def _family(ex: Explored, oy: int, ox: int, per_pixel: bool) -> None:
-    """Every shipped kernel upsampler's kernel at the same output pixel, on one colour scale,
-    what differs worded from the numbers, and the fine guide the guided kinds read."""
-    cur, step = ex.cur, ex.step
-    ref = family_kernel(step, oy, ox, _own_share(step.kind, cur, cur.analysis, step, oy, ox))
-    kernels, guides = [ref], []
-    for kind in kinds_where(family="kernels"):
-        if kind == step.kind or kind not in twin_names():
-            continue
-        twin = state.twin_analysis_for(kind, cur.image_key, cur.image)
-        if cur.step_index >= len(twin.steps):
-            continue
-        tstep = twin.steps[cur.step_index]
-        fk = family_kernel(tstep, oy, ox, _own_share(kind, cur, twin, tstep, oy, ox))
-        if fk is not None and fk.kernel.shape == ref.kernel.shape:
-            kernels.append(fk)
-            if tstep.guide is not None:
-                guides.append((fk.name, tstep))
-    if len(kernels) == 1:
-        st.caption("No other kernel upsampler is shipped for this image's step.")
-        return
-    top = max(float(k.kernel.max()) for k in kernels) if per_pixel else 1.0
-    for col, fk in zip(st.columns(len(kernels)), kernels, strict=True):
-        with col:
-            st.plotly_chart(
-                kernel_figs.kernel_figure(
-                    fk.kernel,
-                    f"{fk.name} at ({oy}, {ox})",
-                    zmax=top,
-                    height=300,
-                    width=max(180, 720 // len(kernels)),  # the kernels share the page's width
-                ),
-                config=style.png_config(f"{fk.kind}_kernel_{oy}_{ox}"),
-                key=f"explore_family_{fk.kind}",
-            )
-    what = "object" if ex.edges is not None and ex.edges.true_labels else "region"
-    st.markdown("\n".join(f"- {family_sentence(ref, fk, what)}" for fk in kernels[1:]))
-    st.caption(
-        "Each kernel comes from its own model (the same network trained the same way with that "
-        "upsampler), at the same step and output pixel, on one colour scale (0 to "
-        f"{top:.2f}). CARAFE predicts its kernel from the coarse map alone; FADE and SAPA also "
-        "read the fine map beside it (the guide)."
-    )
-    for name, tstep in guides:
-        energy = guide_energy(tstep)
-        st.plotly_chart(
-            map_figs.map_figure(
-                energy,
-                f"The guide {name} read: the fine map's strength (RMS over channels)",
-                cell=(oy, ox, oy + 1, ox + 1),
-                height=320,
-            ),
-            config=style.png_config(f"guide_{name}"),
-            key=f"explore_guide_{name}",
-        )
-
-
 def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
     """The selected pixel's kernel, its numbers and what they say (the right column)."""
     step, k, edges = ex.step, ex.k, ex.edges
@@ -341,6 +298,8 @@ def image_panel(ex: Explored, view) -> tuple[int, int]:
         disabled=analysis.segmentation is None,
     )
     alpha = opacity.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, disabled=not show_seg)
+    if analysis.segmentation is None and is_photo_model(cur.model_name):
+        st.caption(texts.NO_SEGMENTATION_PHOTO)
     canvas = click_canvas(
         cur.image,
         analysis.segmentation if show_seg else None,
@@ -373,9 +332,10 @@ def image_panel(ex: Explored, view) -> tuple[int, int]:
         "Show me an edge pixel",
         key="explore_edge",
         on_click=_jump_to_edge,
-        args=(step, ex.group, analysis.segmentation),
+        args=(step, ex.group, comparison_labels(ex)[0]),
         help="Selects the pixel whose kernel leans furthest to one side, among those whose "
-        "window lies inside the image, preferring boundaries of the segmentation.",
+        "window lies inside the image, preferring boundaries of the image's objects or "
+        "colour regions.",
     )
     return int(oy), int(ox)
 
@@ -422,7 +382,7 @@ def feature_maps(ex: Explored, view) -> int:
 @st.fragment
 def pixel_view(ex: Explored) -> None:
     """Everything that depends on the clicked pixel; reruns alone on a click (fast)."""
-    step, analysis = ex.step, ex.cur.analysis
+    step = ex.step
     oy, ox = state.selected_pixel(step)
     view = kernel_view(step, oy, ox, ex.group)
     left, right = st.columns([1.15, 1], gap="medium")
@@ -445,9 +405,9 @@ def pixel_view(ex: Explored) -> None:
     with maps:
         ch = feature_maps(ex, view)
     with ways:
-        show_comparison(step, oy, ox, ch, analysis.segmentation, analysis.class_names)
+        show_comparison(ex, oy, ox, ch)
     with family:
-        _family(ex, oy, ox, per_pixel)
+        family_panel(ex.cur, ex.step, oy, ox, per_pixel, _true_labels(ex))
     with dysample:
         _dysample(ex, oy, ox, per_pixel)
 
@@ -560,7 +520,7 @@ def main() -> None:
     widgets.require_kernels(cur.step)
     edges = image_edges(cur)
     step_caption(cur)
-    if not cur.training_like:
+    if not cur.training_like and not is_photo_model(cur.model_name):
         with st.expander("Not a training scene: what the model's classes mean here"):
             st.caption(texts.TRAINED_FOR)
     intro()
@@ -571,8 +531,8 @@ def main() -> None:
     explored = Explored(cur, group, border, flat, edges)
     pixel_view(explored)
     pins.panel(cur, "explore")
-    stats, border, flat, files = st.tabs(
-        ["Kernel statistics", "At the image border", "Flat regions", "Downloads"]
+    stats, border, flat, pca, files = st.tabs(
+        ["Kernel statistics", "At the image border", "Flat regions", PCA_TAB, "Downloads"]
     )
     with stats:
         kernel_statistics(explored)
@@ -580,6 +540,8 @@ def main() -> None:
         border_section(explored)
     with flat:
         flat_section(explored)
+    with pca:
+        show_pca_maps(cur, explored.edges)
     with files:
         downloads_section(cur)
     texts.cite()

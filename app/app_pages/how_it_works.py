@@ -17,6 +17,7 @@ import texts
 import tour
 import widgets
 from figures import style
+from kernel_family_view import family_panel
 
 from carafe.inspect.explain import PixelExplanation, explain_pixel, shuffle_view
 from carafe.inspect.pixel import PADDING_NOTE, kernel_view
@@ -478,6 +479,9 @@ def main() -> None:
         px = image_pixel(cur)
     stage = stage_buttons()
     (compressor_stage, encoder_stage, shuffle_stage, softmax_stage, reassembly_stage)[stage](px)
+    if mode == "Your image" and STAGES[stage] == "Content encoder":
+        with st.expander("What each kernel predictor sees, at this pixel"):
+            family_panel(cur, px.step, px.y, px.x, False, cur.training_like, page="hiw")
     if mode == "Your image":
         pins.panel(cur, "hiw")
     texts.cite()

@@ -74,7 +74,7 @@ def paper_costs() -> None:
 def loaded_model_cost() -> None:
     """The same counts for the loaded checkpoint's own upsampler, one and all of them."""
     try:
-        model = state.get_model(st.session_state.get("checkpoint") or state.checkpoint_names()[0])
+        model = state.get_model(state.running_model_name())
         cost = model_cost(model)
     except Exception as err:  # noqa: BLE001 - the paper's table is still useful
         st.info(f"The loaded model's upsampler cost is not available: {err}")

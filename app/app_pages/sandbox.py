@@ -209,7 +209,7 @@ def reset_line_for(drawn: Drawn) -> None:
 def sidebar_step(drawn: Drawn):
     """(model name, analysis, step position, step) of the sidebar's checkpoint and FPN step on
     the drawn image; stops the page when that step has no kernel upsampler."""
-    model_name = st.session_state.get("checkpoint") or state.checkpoint_names()[0]
+    model_name = state.running_model_name()
     analysis = _analysis(model_name, drawn.key, drawn.image)
     pos = st.session_state.get("step_pos", len(analysis.steps) - 1)
     pos = min(max(int(pos), 0), len(analysis.steps) - 1)

@@ -28,6 +28,13 @@ __all__ = [
     "alignment_method_label",
     "baseline_note",
     "first_twin",
+    "is_photo_model",
+    "photo_model_of",
+    "running_model",
+    "trained_for",
+    "PHOTO_SUFFIX",
+    "TRAINED_FOR_PHOTOS",
+    "TRAINED_FOR_SCENES",
     "kind_colour",
     "kind_family",
     "kinds_where",
@@ -110,11 +117,42 @@ def _pretrained() -> list[str]:
         return []
 
 
+#: A photo model's checkpoint name is its scene model's name with this suffix ("carafe_photo").
+PHOTO_SUFFIX = "_photo"
+#: What each kind of checkpoint was trained to do, in one line (the sidebar says it).
+TRAINED_FOR_SCENES = "segments five shapes on generated scenes (labelled)"
+TRAINED_FOR_PHOTOS = "rebuilds the full-size maps from the half-size photo, no labels"
+
+
+def is_photo_model(name: str) -> bool:
+    """Whether checkpoint ``name`` is a photo model (trained without labels on photos)."""
+    return name.endswith(PHOTO_SUFFIX)
+
+
+def photo_model_of(name: str) -> str | None:
+    """The shipped photo model of scene checkpoint ``name`` ("carafe" -> "carafe_photo"), or
+    None when there is none."""
+    photo = name + PHOTO_SUFFIX
+    return photo if photo in _pretrained() else None
+
+
+def running_model(name: str, photos: bool) -> str:
+    """The checkpoint that runs for sidebar choice ``name``: its photo model when ``photos`` and
+    one is shipped, else ``name`` itself."""
+    return (photo_model_of(name) if photos else None) or name
+
+
+def trained_for(name: str) -> str:
+    """One line: what checkpoint ``name`` was trained to do."""
+    return TRAINED_FOR_PHOTOS if is_photo_model(name) else TRAINED_FOR_SCENES
+
+
 def model_names() -> list[str]:
     """Checkpoints to explore: CARAFE first, then every other shipped kind in registry order
     (the twins: the same network trained with another upsampler, FADE and SAPA included),
-    then converted ones; a random model if none."""
-    available = _pretrained()
+    then converted ones; a random model if none. Photo models are not listed: each runs in
+    place of its scene model on photos (:func:`running_model`)."""
+    available = [n for n in _pretrained() if not is_photo_model(n)]
     order = list(UPSAMPLERS)
     names = sorted(
         available,
@@ -130,6 +168,8 @@ def model_names() -> list[str]:
 
 def model_label(name: str) -> str:
     """How the sidebar names a checkpoint: the kind's display name for the shipped ones."""
+    if is_photo_model(name):
+        return f"{display_name(name[: -len(PHOTO_SUFFIX)])} photo model"
     if name == SUBJECT_KIND:
         return f"{display_name(name)} (the shipped model)"
     if name in UPSAMPLERS:

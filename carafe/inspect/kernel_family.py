@@ -16,7 +16,13 @@ from carafe.inspect.catalog import display_name
 from carafe.inspect.pixel import kernel_view
 from carafe.inspect.records import StepAnalysis
 
-__all__ = ["FamilyKernel", "family_kernel", "family_sentence", "guide_energy"]
+__all__ = [
+    "FamilyKernel",
+    "family_kernel",
+    "family_sentence",
+    "guide_energy",
+    "predictor_sentence",
+]
 
 _PEAK_RATIO = 1.15  # peaks within ±15 % read as "about as peaked"
 _ENTROPY_NATS = 0.15  # entropies within 0.15 nats read as "about as spread"
@@ -94,3 +100,41 @@ def guide_energy(step: StepAnalysis) -> np.ndarray | None:
     if step.guide is None:
         return None
     return np.sqrt((step.guide.astype(np.float64) ** 2).mean(axis=0)).astype(np.float32)
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def predictor_sentence(kernels: list[FamilyKernel], what: str = "region") -> str:
+    """What each shown kind's kernel predictor reads (the coarse map alone, or the fine guide
+    too) and which of them puts the most weight on the pixel's own ``what``, from the kernels'
+    own numbers."""
+    blind = [k.name for k in kernels if not k.guided]
+    guided = [k.name for k in kernels if k.guided]
+    parts = []
+    if blind:
+        verb = "predicts its kernel" if len(blind) == 1 else "predict their kernels"
+        parts.append(f"{_names(blind)} {verb} from the coarse map alone")
+    if guided:
+        verb = "reads" if len(guided) == 1 else "read"
+        parts.append(f"{_names(guided)} also {verb} the fine map (the guide)")
+    text = "; ".join(parts) + "."
+    known = [k for k in kernels if k.own_share is not None]
+    if len(known) >= 2:
+        best = max(known, key=lambda k: k.own_share)
+        rest = [k for k in known if k is not best]
+        if all(best.own_share - k.own_share <= _SHARE_POINTS for k in rest):
+            text += (
+                f" Here they put about the same weight on the pixel's own {what} "
+                f"({', '.join(f'{k.name} {k.own_share:.2f}' for k in known)})."
+            )
+        else:
+            reads = "reads the fine map" if best.guided else "reads the coarse map alone"
+            text += (
+                f" Here {best.name}, which {reads}, puts the most weight on the pixel's own "
+                f"{what}: {best.own_share:.2f} ("
+                + ", ".join(f"{k.name} {k.own_share:.2f}" for k in rest)
+                + ")."
+            )
+    return text

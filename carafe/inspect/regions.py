@@ -21,6 +21,7 @@ from carafe.training.regions import photo_regions
 
 __all__ = [
     "SAME_SHARE",
+    "photo_parts",
     "ImageAlignment",
     "image_alignment",
     "image_alignment_sentence",
@@ -60,6 +61,11 @@ class ImageAlignment:
         if not (0 <= row < h and 0 <= col < w) or np.isnan(self.carafe_map[row, col]):
             return None
         return float(self.carafe_map[row, col]), float(self.bilinear_map[row, col])
+
+
+def photo_parts(image: np.ndarray) -> np.ndarray:
+    """A photo's colour regions (H, W) int64, the label-free segmentation the measures use."""
+    return photo_regions(image)
 
 
 def _finest_carafe_step(analysis: Analysis) -> StepAnalysis | None:

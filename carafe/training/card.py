@@ -19,6 +19,7 @@ from pathlib import Path
 from carafe.assets import ASSETS_DIR, METRICS_FILE
 from carafe.nn import CONTROL_KIND, UPSAMPLERS, kinds_where
 from carafe.training.evaluate import markdown_tables
+from carafe.training.photo_eval import TARGET_SIDE, photo_markdown_tables
 from carafe.training.sizes import photo_markdown, size_markdown
 
 __all__ = ["CARD_FILE", "model_card", "main"]
@@ -245,6 +246,62 @@ def _photo_prose(photos: dict) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
+_PHOTO_MODELS = """\
+## Photo models: kernels that follow a photo, trained without labels
+The scene models learned to segment shapes, so on a photo their kernels follow little (above).
+The photo models (`carafe_photo`, `fade_photo`, `sapa_photo`, `dysample_photo` and
+`bilinear_photo`: load with `carafe.models.load_pretrained("carafe_photo")` and so on) are the
+same backbone and FPN with the same upsamplers, trained with the two-resolution objective of
+the feature-upsampler literature (LiFT, JAFAR, NAF): the FPN runs on a half-size photo, and
+each top-down step's ×2 output, through a 1×1 adaptor, must rebuild the frozen ImageNet
+backbone's map of the full-size photo at the same grid (mean squared error, each target channel
+standardised). No label, no head; the backbone is frozen, the laterals, upsamplers and adaptors
+learn. `python -m carafe.training.photo_train --upsampler KIND --seed S`: {steps} steps of
+{batch} random crops of {crops} px (the FPN sees half of each) from the training split's
+photographs only (`SOURCE_PHOTOS["train"]`, at zoom 1 and 1/2, random flips), AdamW lr 1e-3,
+warm-up then cosine, one CPU thread (about 15–30 min a run on the shared 2-core machine). The
+app runs them on photos and uploads; the bilinear photo model is the control (its laterals and
+adaptors learn, its upsampler cannot).
+
+Measured with `python -m carafe.training.photo_eval` on the five held-out photographs (never
+read in training), whole, at a long side of 256 and 512 px: the own-region share and off-centre
+own share of the finest step's kernels where a 5×5 window straddles two Felzenszwalb regions
+(as above), against the same kernels moved to other straddling pixels, bilinear, nearest and
+uniform; and the reconstruction loss of each photo beside the bilinear control's.
+"""
+
+
+def _photo_models_prose(section: dict) -> str:
+    """Which photo-model targets hold and which miss, with their numbers."""
+    lines = []
+    for t in section["targets"]:
+        name = f"{_name(t['upsampler'])} photo model seed {t['seed']}"
+        if t["held"]:
+            lines.append(f"{name}: {t['target']} at {TARGET_SIDE} px holds.")
+            continue
+        numbers = "; ".join(
+            f"{photo}: " + ", ".join(f"{k} {v:.3f}" for k, v in t["values"][photo].items())
+            for photo in t["misses"]
+        )
+        lines.append(f"{name}: {t['target']} at {TARGET_SIDE} px is **missed** ({numbers}).")
+    losses = {}
+    for run in section["runs"]:
+        values = [p["loss"] for by in run["by_side"].values() for p in by.values()]
+        losses[(run["upsampler"], run["seed"])] = sum(values) / len(values)
+    control = [v for (k, _), v in losses.items() if k == CONTROL_KIND]
+    if control:
+        ref = control[0]
+        lines.append(
+            "Mean reconstruction loss over the photos and both sizes: "
+            + ", ".join(
+                f"{_name(k)} s{s} {v:.4f} ({100 * (v - ref) / ref:+.1f} % against the control)"
+                for (k, s), v in losses.items()
+            )
+            + "."
+        )
+    return "\n".join(f"- {line}" for line in lines)
+
+
 def _border_table(border: dict) -> str:
     lines = [
         "| model | seed | band mIoU | interior mIoU | finest-step ring: median padding weight "
@@ -361,6 +418,20 @@ def model_card(metrics: dict, snapshots: dict | None) -> str:
             photo_markdown(photos),
             "",
             _photo_prose(photos),
+            "",
+        ]
+    photo_models = metrics.get("photo_models")
+    if photo_models:
+        training = photo_models["runs"][0]["training"]
+        parts += [
+            _PHOTO_MODELS.format(
+                steps=f"{training['steps']:,}",
+                batch=training["batch_size"],
+                crops=", ".join(map(str, training["crop_sizes"])),
+            ),
+            photo_markdown_tables(photo_models),
+            "",
+            _photo_models_prose(photo_models),
             "",
         ]
     parts += [

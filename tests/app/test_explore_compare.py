@@ -22,6 +22,7 @@ def _parse_table(markdown: str):
 
 
 def test_three_kernels_and_their_numbers(reference):
+    from carafe.inspect.imageio import sample_scene
     from carafe.inspect.kernel_compare import compare_pixel
 
     analysis, step = reference
@@ -37,7 +38,9 @@ def test_three_kernels_and_their_numbers(reference):
     assert len(tables) == 1
     table = _parse_table(tables[0]).set_index("method")
     assert list(table.index) == ["CARAFE", "Bilinear", "Nearest"]
-    expected = compare_pixel(step, oy, ox, channel, analysis.segmentation)
+    # own object = the scene's true masks (never the model's predicted classes)
+    true_masks = sample_scene(at.session_state["sample"])[1]
+    expected = compare_pixel(step, oy, ox, channel, true_masks)
     for m in expected.methods:
         row = table.loc[m.display_name]
         assert row["weight on own object"] == pytest.approx(m.own_share, abs=1e-3)

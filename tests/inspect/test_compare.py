@@ -115,7 +115,7 @@ def test_sentence_says_edges_where_the_differences_lie_at_object_edges():
     assert edges.energy_share == pytest.approx(1.0)
     text = split_sentence(split, "channel 0", padding_weight=0.7)
     assert "0% in the border frame" in text
-    assert f"100% at object edges (window holds two predicted classes: {edges.area_share:.0%}" in (
+    assert f"100% at object edges (window holds two objects or colour regions: {edges.area_share:.0%}" in (
         text
     )
     assert f"They concentrate at object edges ({edges.concentration:.1f}×" in text
@@ -236,7 +236,7 @@ def test_empty_region_is_named_as_empty():
     split = split_energy([np.ones(OUT_HW)], labels, 5)
     assert math.isnan(split.region("object edges").concentration)
     text = split_sentence(split, "channel 2")
-    assert "none at object edges (no window holds two predicted classes)" in text
+    assert "none at object edges (no window holds two objects or colour regions)" in text
 
 
 @pytest.fixture(scope="module")

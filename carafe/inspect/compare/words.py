@@ -42,12 +42,12 @@ _WHERE = {
 }
 _WHAT = {  # what each region is, for the reader (k: the window size)
     "border frame": "pixels whose {k}×{k} window reaches past the image",
-    "object edges": "window holds two predicted classes",
+    "object edges": "window holds two objects or colour regions",
     "elsewhere": "",
 }
 _EMPTY = {  # said when a region has no pixel
     "border frame": "no window reaches past the image",
-    "object edges": "no window holds two predicted classes",
+    "object edges": "no window holds two objects or colour regions",
     "elsewhere": "no other pixel",
 }
 
@@ -125,7 +125,7 @@ def headline_sentence(split: DifferenceSplit, what: str, segmentation: bool = Tr
     if not segmentation or top.name == REGIONS[EDGES]:
         return text
     if edges.pixels == 0:
-        return text + " No window holds two predicted classes."
+        return text + " No window holds two objects or colour regions."
     more = "more than" if edges.concentration >= CONCENTRATED else "no more than"
     return text + (
         f" Object edges hold {edges.energy_share:.0%} on {edges.area_share:.0%}: {more} their "
