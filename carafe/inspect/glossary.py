@@ -19,9 +19,9 @@ TERMS: dict[str, str] = {
         "offset (rows, cols), in input-map pixels, down and right positive."
     ),
     "own-object / own-region share": (
-        "The kernel weight on taps of the output pixel's own object (its class in the "
-        "segmentation) or, on photos, its own colour region (a label-free segmentation), "
-        "measured where the window holds more than one."
+        "The kernel weight on taps of the output pixel's own object (a generated scene's true "
+        "mask) or, on photos, its own colour region (a label-free segmentation), measured "
+        "where the window holds more than one; never the model's predicted classes."
     ),
     "off-centre share": (
         "Of the weight a kernel puts off its centre tap, the part on the pixel's own object or "

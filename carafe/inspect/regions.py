@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from carafe.inspect.records import Analysis, StepAnalysis
+from carafe.nn import UPSAMPLERS
 from carafe.training.alignment import own_share_maps
 from carafe.training.regions import photo_regions
 
@@ -53,6 +54,9 @@ class ImageAlignment:
     carafe_map: np.ndarray  # (oh, ow) own-region share per output pixel, NaN off the edges
     bilinear_map: np.ndarray
     true_labels: bool = False  # measured against the scene's true objects, not colour regions
+    name: str = "CARAFE"  # the display name of the kind whose kernels are measured
+    carafe_off: float | None = None  # of the weight off the centre tap, the part on the own part
+    bilinear_off: float | None = None  # the same for bilinear's kernels
 
     def shares_at(self, row: int, col: int) -> tuple[float, float] | None:
         """(CARAFE, bilinear) own-region shares of output pixel (row, col); None unless its
@@ -99,6 +103,11 @@ def image_alignment(
     if n == 0:
         return None
     carafe, bilinear = maps["kernels"][0][mask], maps["bilinear"][0][mask]
+
+    def off_share(name: str) -> float | None:
+        weight = float(maps[f"{name}_off_weight"][0][mask].sum())
+        return float(maps[f"{name}_off_own"][0][mask].sum()) / weight if weight > 1e-9 else None
+
     moved = float(maps["moved"][0][mask].mean())
     lead = carafe - bilinear
     order = torch.argsort(lead)
@@ -122,6 +131,9 @@ def image_alignment(
         carafe_map=maps["kernels"][0].numpy(),
         bilinear_map=maps["bilinear"][0].numpy(),
         true_labels=labels is not None,
+        name=UPSAMPLERS[step.kind].display_name,
+        carafe_off=off_share("kernels"),
+        bilinear_off=off_share("bilinear"),
     )
 
 
@@ -134,19 +146,26 @@ def _compare(a: float, b: float) -> str:
 
 
 def image_alignment_sentence(a: ImageAlignment) -> str:
-    """What the kernels do at this image's region edges, from the numbers (one sentence)."""
+    """What the kernels do at this image's region edges, from the numbers (two sentences)."""
     lead = _compare(a.carafe, a.bilinear)
     control = _compare(a.carafe, a.moved)
     what = "true object masks" if a.true_labels else f"{a.regions} colour regions"
     own = "object" if a.true_labels else "region"
-    return (
+    text = (
         f"At the {a.straddling:,} pixels where a {a.window}×{a.window} window straddles two "
-        f"parts of this image ({what}), CARAFE puts {a.carafe:.2f} of its weight on the pixel's "
-        f"own {own}: {lead} bilinear ({a.bilinear:.2f}) and {control} its own kernels moved to "
-        f"other edge pixels ({a.moved:.2f}, a content-blind control). It beats bilinear by "
-        f"over {SAME_SHARE:.2f} at {100 * a.carafe_ahead:.0f} % of them and trails it at "
-        f"{100 * a.carafe_behind:.0f} %."
+        f"parts of this image ({what}), {a.name} puts {a.carafe:.2f} of its weight on the "
+        f"pixel's own {own}: {lead} bilinear ({a.bilinear:.2f}) and {control} its own kernels "
+        f"moved to other edge pixels ({a.moved:.2f}, a content-blind control). It beats "
+        f"bilinear by over {SAME_SHARE:.2f} at {100 * a.carafe_ahead:.0f} % of them and trails "
+        f"it at {100 * a.carafe_behind:.0f} %."
     )
+    if a.carafe_off is not None and a.bilinear_off is not None:
+        text += (
+            f" Of the weight off the centre tap (which a centre spike cannot win), it puts "
+            f"{a.carafe_off:.2f} on the own {own}, {_compare(a.carafe_off, a.bilinear_off)} "
+            f"bilinear ({a.bilinear_off:.2f})."
+        )
+    return text
 
 
 def pixel_alignment_sentence(
@@ -157,7 +176,7 @@ def pixel_alignment_sentence(
     here = _compare(carafe, bilinear)
     typical = a.typical == (row, col)
     note = (
-        "it is the typical straddling pixel (the median CARAFE lead over bilinear)"
+        f"it is the typical straddling pixel (the median {a.name} lead over bilinear)"
         if typical
         else "it is not the image's typical straddling pixel"
     )
@@ -170,6 +189,6 @@ def pixel_alignment_sentence(
         how_often = f"as at {100 * share:.0f} % of this image's straddling pixels"
     own = "object" if a.true_labels else "region"
     return (
-        f"{where}: CARAFE puts {carafe:.2f} on its own {own}, {here} bilinear ({bilinear:.2f}), "
+        f"{where}: {a.name} puts {carafe:.2f} on its own {own}, {here} bilinear ({bilinear:.2f}), "
         f"{how_often}; {note}."
     )

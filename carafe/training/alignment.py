@@ -131,7 +131,9 @@ def own_share_maps(
     the image's classes or regions. Returns "straddling" (N, oh, ow) bool and, for "kernels"
     (the given kernels, of any kind), "moved" (each straddling pixel's kernel moved to another one,
     drawn with ``seed``: the content-blind control), "bilinear" and "nearest", (N, oh, ow)
-    float64 own shares (NaN where the window does not straddle).
+    float64 own shares (NaN where the window does not straddle), and for "kernels" and
+    "bilinear" the weight off the centre tap ("<name>_off_weight") and its part on the own label
+    ("<name>_off_own"), (N, oh, ow) float64, NaN off the straddling pixels.
     """
     n, kk, oh, ow = kernels.shape
     k = int(round(kk**0.5))
@@ -147,6 +149,16 @@ def own_share_maps(
         "nearest": taps[:, kk // 2],
     }
     out = {name: torch.where(mixed, value, nan) for name, value in shares.items()}
+    # off the centre tap: the weight there and the part of it on the own label, per pixel
+    off_centre = torch.ones(kk, dtype=torch.float64)
+    off_centre[kk // 2] = 0.0
+    for name, kern in (
+        ("kernels", kernels.double()),
+        ("bilinear", bilinear.permute(2, 0, 1)[None]),
+    ):
+        off = kern * off_centre[:, None, None]
+        out[f"{name}_off_weight"] = torch.where(mixed, off.sum(1), nan)
+        out[f"{name}_off_own"] = torch.where(mixed, (off * taps).sum(1), nan)
     own_kernels = kernels.double().permute(0, 2, 3, 1)[mixed]
     perm = torch.randperm(own_kernels.shape[0], generator=torch.Generator().manual_seed(seed))
     moved = torch.full_like(out["kernels"], float("nan"))

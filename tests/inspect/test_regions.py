@@ -126,3 +126,33 @@ def test_true_masks_replace_the_colour_regions_and_the_words_say_objects(carafe_
     text = image_alignment_sentence(a)
     assert "(true object masks)" in text and "pixel's own object" in text
     assert "colour regions" in image_alignment_sentence(image_alignment(carafe_analysis))
+
+
+def test_image_sentence_names_the_kind_and_words_the_off_centre_share_both_ways():
+    from dataclasses import replace
+
+    base = _made_up(0.84, 0.83, 0.76, 0.3, 0.5)
+    ahead = image_alignment_sentence(replace(base, name="FADE", carafe_off=0.81, bilinear_off=0.77))
+    assert ahead.startswith("At the 1,234 pixels") and "FADE puts 0.84" in ahead
+    assert "CARAFE" not in ahead
+    assert "it puts 0.81 on the own region, more than bilinear (0.77)" in ahead
+    behind = image_alignment_sentence(replace(base, carafe_off=0.69, bilinear_off=0.72))
+    assert "it puts 0.69 on the own region, less than bilinear (0.72)" in behind
+    assert "centre tap" not in image_alignment_sentence(base)  # not measured: not said
+
+
+def test_the_off_centre_shares_are_the_kernels_own_weight_off_the_centre(carafe_analysis):
+    a = image_alignment(carafe_analysis)
+    step = next(s for s in carafe_analysis.steps if s.index == a.step_index)
+    d = step.carafe
+    kern = torch.from_numpy(d.kernels).view(d.up_group, 25, *d.kernels.shape[-2:]).mean(0)
+    maps = own_share_maps(
+        kern[None], torch.from_numpy(a.regions_map)[None], step.stride_in, step.stride_out, 2
+    )
+    mask = maps["straddling"][0]
+    # off-centre weight = all weight minus the centre tap's, at the straddling pixels
+    off = maps["kernels_off_weight"][0][mask]
+    assert torch.allclose(off, 1 - kern[12].double()[mask], atol=1e-5)
+    expected = float(maps["kernels_off_own"][0][mask].sum() / off.sum())
+    assert a.carafe_off == pytest.approx(expected) and 0 < a.carafe_off < 1
+    assert 0 < a.bilinear_off < 1
