@@ -346,7 +346,27 @@ def change_sentence(maps: PcaMaps) -> str:
     if maps.within_pairs and ref.within > 0:
         within = {p.kind: p.within / ref.within for p in others}
         sentence += "; " + _within_clause(within, inside)
+        sentence += ". " + _contrast_clause(ref, others, inside)
     return sentence + "."
+
+
+def _contrast_clause(ref, others, inside: str) -> str:
+    """Which panel keeps edges sharpest for its noise: the largest ratio of its colour change
+    across edges to its change within regions, against bilinear's ratio."""
+    ratios = {p.kind: p.across / p.within for p in others if p.within > 0}
+    ref_ratio = ref.across / ref.within
+    if not ratios:
+        return f"Bilinear's colours change {ref_ratio:.2f}× as much across edges as within {inside}"
+    best = max(ratios, key=ratios.get)
+    if ratios[best] <= ref_ratio * (1 + SAME_RATIO):
+        return (
+            f"Against its own change within {inside}, none changes more across edges than "
+            f"bilinear ({ref_ratio:.2f}×; best {display_name(best)} {ratios[best]:.2f}×)"
+        )
+    return (
+        f"Against its own change within {inside}, {display_name(best)} changes most across "
+        f"edges: {ratios[best]:.2f}× (bilinear {ref_ratio:.2f}×)"
+    )
 
 
 def basis_sentence(maps: PcaMaps) -> str:

@@ -357,6 +357,63 @@ def test_guided_tour_walks_with_the_keyboard(app):
     check_clean(page, "after the tour")
 
 
+PHOTO_MODEL_LINE = "Runs the CARAFE photo model"
+SCENE_MODEL_LINE = "Runs the CARAFE (the shipped model)"
+
+
+def _sidebar_text(page) -> str:
+    return page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def _choose_sample(page, label: str) -> None:
+    """Pick a bundled sample in the sidebar's selectbox by its label."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("radio", name="Sample").check(force=True)
+    settle(page)
+    sidebar.locator('[data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=label).click()
+    settle(page)
+
+
+def test_a_photo_sample_runs_the_photo_model_and_a_scene_the_scene_model(app):
+    page = app.page
+    show_page(page, "Explore")
+    _choose_sample(page, "Retina (held-out photo)")
+    page.wait_for_selector(f"text={PHOTO_MODEL_LINE}")
+    settle(page)
+    check_clean(page, "photo sample")
+    body = page.locator("body").inner_text()
+    assert "rebuilds the full-size maps from the half-size photo, no labels" in _sidebar_text(page)
+    assert "No segmentation overlay: a photo model has no classes" in body
+    assert "CARAFE puts" in body and "colour regions" in body
+    page.screenshot(path=str(ARTIFACTS / "explore_photo_sample.png"))
+    _choose_sample(page, "Shapes 1 (scene, 256 px)")
+    page.wait_for_selector(f"text={SCENE_MODEL_LINE}")
+    settle(page)
+    assert "segments five shapes" in _sidebar_text(page)
+    check_clean(page, "scene sample after a photo")
+
+
+def test_an_uploaded_photo_runs_the_photo_model_with_its_pca_maps(app):
+    page = app.page
+    _explore_upload_mode(page)
+    _upload(page, "coins.jpg", sample_images()["coins.jpg"].read_bytes())
+    page.wait_for_selector("text=image 404×512 px")
+    page.wait_for_selector(f"text={PHOTO_MODEL_LINE}")
+    settle(page)
+    check_clean(page, "photo upload")
+    page.get_by_role("tab", name="Upsampled maps (PCA)").click()
+    page.wait_for_selector("text=/Across region edges/")
+    settle(page)
+    check_clean(page, "photo upload, PCA tab")
+    page.screenshot(path=str(ARTIFACTS / "explore_photo_upload.png"))
+    # the learner can switch to the scene model on the same photo
+    page.locator('[data-testid="stSidebar"]').get_by_text("shapes scenes").click()
+    page.wait_for_selector(f"text={SCENE_MODEL_LINE}")
+    settle(page)
+    check_clean(page, "photo upload, scene model")
+
+
 def _upload(page, name: str, data: bytes) -> None:
     page.locator('input[type="file"]').set_input_files(
         files=[{"name": name, "mimeType": "image/png", "buffer": data}]

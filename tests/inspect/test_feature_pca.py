@@ -272,3 +272,14 @@ def test_regions_are_a_scenes_true_objects_or_a_photos_colour_regions():
     assert true_objects and np.array_equal(labels, objects)
     labels, true_objects = image_regions(image)  # no sample name: an upload's colour regions
     assert not true_objects and labels.shape == image.shape[:2]
+
+
+def test_sentence_names_the_panel_with_the_sharpest_edges_for_its_noise_both_ways():
+    # bilinear: across 0.2 / within 0.1 = 2.00x; CARAFE 0.28 / 0.10 = 2.80x; FADE 0.30 / 0.15
+    text = change_sentence(_maps({"carafe": (1.0, 1.4), "fade": (1.5, 1.5)}))
+    assert "Against its own change within regions, CARAFE changes most across edges: 2.80×" in text
+    assert "(bilinear 2.00×)" in text
+    # a noisy panel that changes most everywhere is not the sharpest
+    noisy = change_sentence(_maps({"dysample": (2.5, 1.6)}))
+    assert "the most of the two" in noisy
+    assert "none changes more across edges than bilinear (2.00×; best DySample 1.28×)" in noisy
