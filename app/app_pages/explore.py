@@ -280,9 +280,9 @@ def kernel_panel(ex: Explored, view, per_pixel: bool) -> None:
     if view.padding_weight > PADDING_NOTE:
         st.warning(
             f"**{view.padding_weight:.1%}** of this kernel's weight lies on taps outside the "
-            'image (grey, "pad"). There the input is zero padding (or the area the '
-            "model padded), so that weight pulls the output toward zero instead of toward "
-            "the image's features."
+            'image (grey, "pad"). Past the input map the op reads zeros, so weight there pulls '
+            "the output toward zero instead of toward the image's features; in the band the "
+            "model added below or right of the image it reads copies of the last row or column."
         )
 
 
@@ -348,7 +348,8 @@ def feature_maps(ex: Explored, view) -> int:
     vh, vw = step.geometry.visible_input_hw()
     if (vh, vw) != tuple(step.input.shape[1:]):
         st.caption(
-            f"The model pads the image with zeros (bottom/right) to a multiple of "
+            f"The model pads the image (bottom/right, repeating its last row and column) to a "
+            f"multiple of "
             f"{ex.cur.analysis.pad_multiple} pixels (its coarsest stride), so the maps reach a "
             f"little past the image: only the first {vh}×{vw} input pixels cover it."
         )
@@ -455,8 +456,8 @@ def border_section(ex: Explored) -> None:
     )
     st.markdown(
         "Outside the input map the op reads **zeros** (zero padding, as in the paper's code and "
-        "mmcv), and where the image does not fill the map the model padded it with black. A "
-        "kernel that puts weight on taps out there pulls its output toward zero. Bilinear "
+        "mmcv); where the image does not fill the map, the model repeated its last row and "
+        "column. A kernel that puts weight on taps past the map pulls its output toward zero. Bilinear "
         "interpolation never reads outside: at the border it repeats the border value. Below, "
         "one output row from the left border to the right: CARAFE, bilinear and nearest on the "
         "same input, and a **what-if** (dashed): the same CARAFE kernels with their weight on "

@@ -421,9 +421,9 @@ def reassembly_stage(px: Followed) -> None:
     if explained.padding_weight > PADDING_NOTE:
         st.warning(
             f"**{explained.padding_weight:.1%}** of the kernel's weight lies on taps outside the image "
-            '(grey, "pad"). Those taps read zero padding (or the area the model padded '
-            "the image with), so that share of the weight pulls the output toward zero: the "
-            "output here is smaller than the window's real values suggest."
+            '(grey, "pad"). Taps past the input map read the op\'s zero padding and pull the '
+            "output toward zero; taps in the band the model added below or right of the image "
+            "read copies of its last row or column."
         )
     m1, m2, m3 = st.columns(3)
     m1.metric("By hand: Σ w·x", f"{explained.value_by_hand:.6g}")
