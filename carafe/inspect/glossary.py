@@ -32,8 +32,9 @@ TERMS: dict[str, str] = {
         "the content there. What CARAFE scores above it comes from reading the content."
     ),
     "padding weight": (
-        "A kernel's weight on taps outside the image (zero padding, or the area the model "
-        "padded): those taps read zeros, so that weight adds nothing to the output."
+        "A kernel's weight on taps outside the image: past the map the op reads zeros, so that "
+        "weight adds nothing to the output; in the band the model padded (its last row and "
+        "column repeated) it reads copies of the border."
     ),
     "border ring / frame": (
         "Border ring: the outermost ring of output pixels that cover the image (Explore). "

@@ -115,4 +115,4 @@ class Analysis:
     steps: list[StepAnalysis]  # coarsest first, as applied
     backend: str
     seconds: float = 0.0
-    pad_multiple: int = 1  # the model zero-pads the image to a multiple of this (its strides[-1])
+    pad_multiple: int = 1  # the model edge-pads the image to a multiple of this (its strides[-1])

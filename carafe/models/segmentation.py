@@ -77,8 +77,10 @@ class SegmentationModel(nn.Module):
     """Backbone -> FPN -> head; logits at input resolution.
 
     Takes float images (N, 3, H, W) in [0, 1] of any size: they are normalised with ImageNet
-    statistics and zero-padded (bottom/right) to a multiple of the coarsest stride, and the
-    result is cropped back. ``head`` is None for converted detection checkpoints (neck only).
+    statistics and padded (bottom/right) to a multiple of the coarsest stride by replicating
+    the last row and column (edge padding), and the result is cropped back; sizes that are
+    already a multiple are not padded. ``head`` is None for converted detection checkpoints
+    (neck only).
     """
 
     def __init__(self, config: dict) -> None:
@@ -117,7 +119,13 @@ class SegmentationModel(nn.Module):
         x = (images - self.pixel_mean) / self.pixel_std
         h, w = x.shape[-2:]
         d = self.size_divisor
-        return F.pad(x, (0, -w % d, 0, -h % d))
+        pad = (0, -w % d, 0, -h % d)
+        if not any(pad):
+            return x
+        # Replicate, not zeros: the models never saw zero padding in training (every training
+        # size is a multiple of the stride), and repeating the last row/column keeps the
+        # border statistics of the image instead of adding a flat mean-grey band.
+        return F.pad(x, pad, mode="replicate")
 
     def forward_with_intermediates(self, images: torch.Tensor) -> ModelIntermediates:
         """Run the model and keep what the app shows (see :class:`ModelIntermediates`).

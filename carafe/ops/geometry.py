@@ -13,8 +13,9 @@ group's channels or its content-encoder channels lives here, once. The conventio
   for the kernel of output pixel (s·i + a, s·j + b) (pixel shuffle).
 
 Strides place a map on the image: one input-map pixel covers ``stride_in`` × ``stride_in``
-image pixels, one output-map pixel ``stride_out`` × ``stride_out``. The model zero-pads the
-image (bottom/right) to a multiple of its coarsest stride, so maps can reach past the image;
+image pixels, one output-map pixel ``stride_out`` × ``stride_out``. The model pads the image
+(bottom/right, replicating its last row and column) to a multiple of its coarsest stride, so
+maps can reach past the image;
 :meth:`Geometry.visible_output_hw` and :attr:`Window.in_image` say which part is real.
 """
 

@@ -6,12 +6,20 @@ its edges stay as sharp. At each size this measures mIoU, boundary F and class b
 kernel alignment at boundaries (own-object and off-centre own share, with the moved control
 and bilinear; :mod:`carafe.training.alignment`), and a paired bootstrap over scenes of the mIoU
 difference between two models (CARAFE and its bilinear twin of the same seed).
+
+The table holds sizes that are a multiple of the models' coarsest stride (32 px, where the
+model pads nothing) and sizes that are not (:data:`PADDED_SIZES`), which the model pads to the
+next multiple by replicating the image's last row and column (``SegmentationModel._prepare``;
+training only ever used multiples). ``--added`` measures :data:`ADDED_SIZES` alone, on the
+given checkpoints (the shipped seed-0 files), and merges them into the stored section.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -25,22 +33,55 @@ from carafe.training.metrics import mean_iou
 from carafe.training.regions import REGION_SCALE, heldout_photo, photo_regions, region_alignment
 
 __all__ = [
+    "ADDED_NOTE",
+    "ADDED_SIZES",
+    "BASE_SIZES",
     "BOOTSTRAP_SAMPLES",
+    "PADDED_SIZES",
+    "PADDING",
+    "PADDING_NOTE",
     "SIZE_SCENES",
+    "STRIDE",
     "TABLE_SIZES",
     "WORKING_RANGE",
     "batch_for_size",
     "main",
+    "merge_added_sizes",
     "miou_difference_ci",
     "photo_section",
+    "score_added",
+    "size_columns",
     "size_markdown",
     "size_row",
     "size_section",
 ]
 
-TABLE_SIZES = (128, 256, 384, 512)
+#: The sizes of the first table, measured for every run (both seeds): multiples of the models'
+#: coarsest stride, where the model pads nothing.
+BASE_SIZES = (128, 256, 384, 512)
+#: Sizes added later and measured on the shipped seed-0 checkpoints (``--added``): 200, 300
+#: and 450 px are no multiple of 32, so the model pads them; 448 px (14 x 32) is not padded,
+#: an untrained size between 384 and 512.
+ADDED_SIZES = (200, 300, 448, 450)
+TABLE_SIZES = tuple(sorted(BASE_SIZES + ADDED_SIZES))
+#: The coarsest stride of the shipped models (SegmentationModel.size_divisor).
+STRIDE = 32
+#: The table's sizes that the model pads (bottom/right) to the next multiple of STRIDE.
+PADDED_SIZES = tuple(s for s in TABLE_SIZES if s % STRIDE)
 # Fewer scenes at the big sizes: 200 scenes of 512 px hold 6x the pixels of 500 at 128 px.
-SIZE_SCENES = {128: 500, 256: 200, 384: 200, 512: 200}
+SIZE_SCENES = {s: 500 if s == 128 else 200 for s in TABLE_SIZES}
+#: How SegmentationModel._prepare pads a size that is not a multiple of 32 (F.pad's mode).
+PADDING = "replicate"
+PADDING_NOTE = (
+    "Sizes that are not a multiple of 32 px (the coarsest stride) are padded bottom/right to "
+    "the next multiple by replicating the image's last row and column (the models were "
+    "trained at multiples of 32 only), and the logits are cropped back; multiples of 32 are "
+    "not padded."
+)
+ADDED_NOTE = (
+    "Sizes added later were measured on the shipped seed-0 checkpoints (assets/) only; a run "
+    "or comparison without a score at a size shows –."
+)
 # The sizes the shipped models were trained and measured at (long side, px); the app resizes
 # images into this range before the model sees them.
 WORKING_RANGE = (128, 512)
@@ -111,49 +152,52 @@ def _load_runs(paths: list[Path]) -> list[tuple[str, object, Path]]:
     return found
 
 
-def _scored_run(ckpt: Path, cache_dir: Path | None) -> dict:
-    """One checkpoint's rows and per-scene confusions at every size, kept beside it in
-    ``NAME.sizes.pt`` so that runs can be scored as they finish and assembled later."""
-    cache = ckpt.with_name(ckpt.stem + ".sizes.pt")
+def _scored_run(
+    ckpt: Path,
+    cache_dir: Path | None,
+    sizes: tuple[int, ...] = TABLE_SIZES,
+    cache: Path | None = None,
+) -> dict:
+    """One checkpoint's rows and per-scene confusions at ``sizes``, kept in ``cache`` (by
+    default beside it, ``NAME.sizes.pt``) so that runs can be scored as they finish and
+    assembled later. Sizes already in the cache are reused (unless the checkpoint file or
+    the padding changed), the others scored and added to it."""
+    cache = cache or ckpt.with_name(ckpt.stem + ".sizes.pt")
     stamp = ckpt.stat().st_mtime_ns
+    saved = {"by_size": {}, "confusions": {}}
     if cache.is_file():
-        saved = torch.load(cache, weights_only=True)
-        if saved.get("stamp") == stamp and saved.get("sizes") == list(TABLE_SIZES):
-            return saved
-    model = load_checkpoint(ckpt)
-    by_size, confusions = {}, {}
-    for size in TABLE_SIZES:
-        data = load_split("heldout", SIZE_SCENES[size], size, cache_dir)
-        row, conf = size_row(model, data.images, data.labels)
-        by_size[str(size)], confusions[str(size)] = row, conf
-        print(f"{size:>4} px  {ckpt}: mIoU {row['miou']:6.2f}", flush=True)
-    saved = {
+        stored = torch.load(cache, weights_only=True)
+        if stored.get("stamp") == stamp and stored.get("padding") == PADDING:
+            saved = stored
+    missing = [size for size in sizes if str(size) not in saved["by_size"]]
+    if missing:
+        model = load_checkpoint(ckpt)
+        for size in missing:
+            data = load_split("heldout", SIZE_SCENES[size], size, cache_dir)
+            row, conf = size_row(model, data.images, data.labels)
+            saved["by_size"][str(size)], saved["confusions"][str(size)] = row, conf
+            print(f"{size:>4} px  {ckpt}: mIoU {row['miou']:6.2f}", flush=True)
+        saved.update(stamp=stamp, padding=PADDING, sizes=sorted(int(k) for k in saved["by_size"]))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(saved, cache)
+    keys = [str(size) for size in sizes]
+    return {
         "stamp": stamp,
-        "sizes": list(TABLE_SIZES),
-        "by_size": by_size,
-        "confusions": confusions,
+        "padding": PADDING,
+        "sizes": list(sizes),
+        "by_size": {k: saved["by_size"][k] for k in keys},
+        "confusions": {k: saved["confusions"][k] for k in keys},
     }
-    torch.save(saved, cache)
-    return saved
 
 
-def size_section(found, cache_dir: Path | None) -> dict:
-    """The "sizes" section of metrics.json: every run at every size, and the paired bootstrap
-    CIs of each learned upsampler against the bilinear twin of the same seed."""
-    runs = {
-        (kind, seed): {"upsampler": kind, "seed": seed, "checkpoint": str(ckpt), "by_size": {}}
-        for kind, seed, ckpt in found
-    }
-    confusions: dict[tuple, torch.Tensor] = {}
-    for kind, seed, ckpt in found:
-        scored = _scored_run(ckpt, cache_dir)
-        runs[(kind, seed)]["by_size"] = scored["by_size"]
-        for size in TABLE_SIZES:
-            confusions[(kind, seed, size)] = scored["confusions"][str(size)]
+def _comparisons(found, confusions: dict, sizes) -> list[dict]:
+    """Paired bootstrap CIs of every learned run against the bilinear twin of its seed and,
+    for every other learned kind, against CARAFE of its seed, at ``sizes``."""
+    present = {(kind, seed) for kind, seed, _ in found}
     comparisons = []
     for against in (CONTROL_KIND, SUBJECT_KIND):  # every learned kind vs the twin and vs CARAFE
         for kind, seed, _ in found:
-            if kind in (CONTROL_KIND, against) or (against, seed) not in runs:
+            if kind in (CONTROL_KIND, against) or (against, seed) not in present:
                 continue
             comparisons.append(
                 {
@@ -164,17 +208,110 @@ def size_section(found, cache_dir: Path | None) -> dict:
                         str(size): miou_difference_ci(
                             confusions[(kind, seed, size)], confusions[(against, seed, size)]
                         )
-                        for size in TABLE_SIZES
+                        for size in sizes
                     },
                 }
             )
+    return comparisons
+
+
+def _padding_keys(sizes) -> dict:
+    return {
+        "padded_sizes": [s for s in sizes if s % STRIDE],
+        "padding": PADDING,
+        "padding_note": PADDING_NOTE,
+    }
+
+
+def size_section(found, cache_dir: Path | None) -> dict:
+    """The "sizes" section of metrics.json: every run at every size, and the paired bootstrap
+    CIs of each learned upsampler against the bilinear twin of the same seed (and of every
+    other learned kind against CARAFE of the same seed).
+
+    ``"padded_sizes"``: the sizes the model pads (``"padding"``: how)."""
+    runs = {
+        (kind, seed): {"upsampler": kind, "seed": seed, "checkpoint": str(ckpt), "by_size": {}}
+        for kind, seed, ckpt in found
+    }
+    confusions: dict[tuple, torch.Tensor] = {}
+    for kind, seed, ckpt in found:
+        scored = _scored_run(ckpt, cache_dir)
+        runs[(kind, seed)]["by_size"] = scored["by_size"]
+        for size in TABLE_SIZES:
+            confusions[(kind, seed, size)] = scored["confusions"][str(size)]
     return {
         "sizes": list(TABLE_SIZES),
+        **_padding_keys(TABLE_SIZES),
         "scenes": {str(k): v for k, v in SIZE_SCENES.items()},
         "working_range": list(WORKING_RANGE),
         "runs": list(runs.values()),
-        "differences": comparisons,
+        "differences": _comparisons(found, confusions, TABLE_SIZES),
     }
+
+
+def score_added(found, cache_dir: Path | None, store_dir: Path) -> dict:
+    """Rows and CIs of the runs ``found`` (the shipped seed-0 files) at :data:`ADDED_SIZES`
+    only: {"runs": {(kind, seed): (checkpoint, by_size)}, "differences": [...]} for
+    :func:`merge_added_sizes`. Each run's scores are kept in ``store_dir/DIR_NAME.added.pt``."""
+    runs, confusions = {}, {}
+    for kind, seed, ckpt in found:
+        cache = store_dir / f"{ckpt.parent.name}_{ckpt.stem}.added.pt"
+        scored = _scored_run(ckpt, cache_dir, ADDED_SIZES, cache)
+        runs[(kind, seed)] = (str(ckpt), scored["by_size"])
+        for size in ADDED_SIZES:
+            confusions[(kind, seed, size)] = scored["confusions"][str(size)]
+    return {"runs": runs, "differences": _comparisons(found, confusions, ADDED_SIZES)}
+
+
+def merge_added_sizes(section: dict, added: dict) -> dict:
+    """A copy of the stored "sizes" ``section`` with the rows and CIs of :func:`score_added`
+    added at their sizes (the runs and comparisons must already be in the table). Rows at the
+    stored sizes are kept as they are: those are multiples of 32, where nothing is padded.
+
+    ``"sizes"`` stays the list every run was measured at; ``"added_sizes"`` lists the others."""
+    out = json.loads(json.dumps(section))
+    runs = {(r["upsampler"], r["seed"]): r for r in out["runs"]}
+    diffs = {(d["upsampler"], d["against"], d["seed"]): d for d in out["differences"]}
+    missing = [key for key in added["runs"] if key not in runs] + [
+        (d["upsampler"], d["against"], d["seed"])
+        for d in added["differences"]
+        if (d["upsampler"], d["against"], d["seed"]) not in diffs
+    ]
+    if missing:
+        raise ValueError(f"not in the stored size table: {missing}; build it first (size_section)")
+    new_sizes = set()
+    for key, (ckpt, by_size) in added["runs"].items():
+        runs[key]["by_size"].update(by_size)
+        runs[key]["added_checkpoint"] = ckpt
+        new_sizes |= {int(s) for s in by_size}
+    for d in added["differences"]:
+        diffs[(d["upsampler"], d["against"], d["seed"])]["by_size"].update(d["by_size"])
+    new_sizes |= set(out.get("added_sizes", []))
+    new_sizes -= set(out["sizes"])
+    out["added_sizes"] = sorted(new_sizes)
+    out["added_note"] = ADDED_NOTE
+    out.update(_padding_keys(sorted({*out["sizes"], *new_sizes})))
+    scenes = {int(k): v for k, v in out["scenes"].items()}
+    scenes.update({s: SIZE_SCENES[s] for s in new_sizes})
+    out["scenes"] = {str(k): scenes[k] for k in sorted(scenes)}
+    return out
+
+
+def _write_sections(path: Path, sections: dict) -> None:
+    """Re-read ``path`` now (another process may have written other sections), replace
+    ``sections`` in it and write it atomically (a temporary file, then a rename)."""
+    payload = json.loads(path.read_text()) if path.is_file() else {}
+    payload.update(sections)
+    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(payload, indent=2) + "\n")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def photo_section(found) -> dict:
@@ -212,10 +349,22 @@ def _share_cells(align: dict, methods: tuple[str, ...]) -> str:
     )
 
 
+def size_columns(sizes: dict) -> list[str]:
+    """The size table's columns, in order: the sizes of every run and the added ones."""
+    return [str(s) for s in sorted({*sizes["sizes"], *sizes.get("added_sizes", [])})]
+
+
+def _padded_head(sizes: dict, columns: list[str]) -> str:
+    padded = {str(s) for s in sizes.get("padded_sizes", [])}
+    return " | ".join(f"{c} px" + ("*" if c in padded else "") for c in columns)
+
+
 def size_markdown(sizes: dict, photos: dict | None = None) -> str:
-    """The model card's size, difference, alignment and photo tables from metrics.json."""
-    columns = [str(s) for s in sizes["sizes"]]
-    head = " | ".join(f"{c} px" for c in columns)
+    """The model card's size, difference, alignment and photo tables from metrics.json.
+
+    A run or comparison not measured at a size shows "–" there; padded sizes are starred."""
+    columns = size_columns(sizes)
+    head = _padded_head(sizes, columns)
     lines = [
         f"| upsampler | seed | mIoU: {head} | boundary F: {head} |",
         "|---|---|" + "---|" * (2 * len(columns)),
@@ -224,11 +373,20 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
         by = run["by_size"]
         lines.append(
             f"| {run['upsampler']} | {run['seed']} | "
-            + " | ".join(_fmt(by[c]["miou"]) for c in columns)
+            + " | ".join(_fmt(by.get(c, {}).get("miou")) for c in columns)
             + " | "
-            + " | ".join(_fmt(by[c]["boundary_f"]) for c in columns)
+            + " | ".join(_fmt(by.get(c, {}).get("boundary_f")) for c in columns)
             + " |"
         )
+    notes = []
+    if set(columns) & {str(s) for s in sizes.get("padded_sizes", [])}:
+        notes.append(
+            "\\* " + (sizes.get("padding_note") or f"Padded ({sizes.get('padding', '?')}).")
+        )
+    if sizes.get("added_sizes") and sizes.get("added_note"):
+        notes.append(sizes["added_note"])
+    if notes:
+        lines += ["", " ".join(notes)]
     lines += [
         "",
         f"| mIoU difference (95 % CI) | seed | {head} |",
@@ -236,8 +394,10 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
     ]
     for diff in sizes["differences"]:
         cells = [
-            f"{d['difference']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
-            for d in (diff["by_size"][c] for c in columns)
+            "–"
+            if d is None
+            else f"{d['difference']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
+            for d in (diff["by_size"].get(c) for c in columns)
         ]
         lines.append(
             f"| {diff['upsampler']} − {diff['against']} | {diff['seed']} | "
@@ -245,7 +405,7 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
             + " |"
         )
     methods = _share_methods(
-        run["by_size"][c].get("kernel_alignment") for run in sizes["runs"] for c in columns
+        run["by_size"].get(c, {}).get("kernel_alignment") for run in sizes["runs"] for c in columns
     )
     lines += [
         "",
@@ -258,7 +418,7 @@ def size_markdown(sizes: dict, photos: dict | None = None) -> str:
     ]
     for run in sizes["runs"]:
         for c in columns:
-            align = run["by_size"][c].get("kernel_alignment")
+            align = run["by_size"].get(c, {}).get("kernel_alignment")
             if not align:
                 continue
             lines.append(
@@ -309,6 +469,21 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="score the runs (kept beside each checkpoint as NAME.sizes.pt) and write nothing else",
     )
+    p.add_argument(
+        "--added",
+        action="store_true",
+        help=(
+            f"score the runs at the added sizes {', '.join(map(str, ADDED_SIZES))} only (the "
+            "shipped seed-0 files, assets/*.safetensors) and merge their rows and CIs into "
+            "the stored sizes section of --json; nothing else changes"
+        ),
+    )
+    p.add_argument(
+        "--store-dir",
+        type=Path,
+        default=Path("runs/sizes"),
+        help="where --added keeps each run's scores (DIR_NAME.added.pt)",
+    )
     args = p.parse_args(argv)
     if args.markdown:
         payload = json.loads(args.json.read_text())
@@ -317,14 +492,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     found = _load_runs(args.paths)
+    if args.added:
+        added = score_added(found, args.cache_dir, args.store_dir)
+        if args.score_only:
+            return
+        # merged into the section as it is now, re-read after the (long) scoring
+        stored = json.loads(args.json.read_text())["sizes"]
+        _write_sections(args.json, {"sizes": merge_added_sizes(stored, added)})
+        print(f"merged the added sizes into the sizes section of {args.json}")
+        return
     if args.score_only:
         for _, _, ckpt in found:
             _scored_run(ckpt, args.cache_dir)
         return
-    payload = json.loads(args.json.read_text()) if args.json.is_file() else {}
-    payload["sizes"] = size_section(found, args.cache_dir)
-    payload["photos"] = photo_section(found)
-    args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    sections = {"sizes": size_section(found, args.cache_dir), "photos": photo_section(found)}
+    _write_sections(args.json, sections)
     print(f"wrote the sizes and photos sections of {args.json}")
 
 

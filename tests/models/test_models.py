@@ -105,6 +105,77 @@ def test_segmentation_model_shape_flow(kind):
             assert torch.equal(step.details.output, step.output)
 
 
+def _backbone_input(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's logits on ``images`` and the tensor its backbone received."""
+    seen = []
+    hook = model.backbone.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    try:
+        with torch.no_grad():
+            logits = model(images)
+    finally:
+        hook.remove()
+    assert len(seen) == 1
+    return logits, seen[0]
+
+
+def _zero_padded_logits(model, images: torch.Tensor) -> torch.Tensor:
+    """The logits with the old zero padding of the normalised image (for comparison)."""
+
+    def zero_prepare(x):
+        x = (x - model.pixel_mean) / model.pixel_std
+        d = model.size_divisor
+        return torch.nn.functional.pad(x, (0, -x.shape[-1] % d, 0, -x.shape[-2] % d))
+
+    model._prepare = zero_prepare  # instance attribute: this model only
+    try:
+        with torch.no_grad():
+            return model(images)
+    finally:
+        del model._prepare
+
+
+@pytest.mark.parametrize("hw", [(200, 200), (200, 170)])
+def test_image_is_padded_by_replicating_its_last_row_and_column(hw):
+    torch.manual_seed(0)
+    model = build_model(default_config("carafe", fpn_channels=8)).eval()
+    images = torch.rand(2, 3, *hw)
+    logits, x = _backbone_input(model, images)
+    h, w = hw
+    assert logits.shape == (2, 5, h, w)
+    ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
+    assert x.shape == (2, 3, ph, pw)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    normalised = (images - mean) / std
+    torch.testing.assert_close(x[..., :h, :w], normalised)
+    # every padded row is the last real row (padded columns included), every padded column
+    # the last real column; nothing is zero there
+    torch.testing.assert_close(x[..., h:, :], x[..., h - 1 : h, :].expand(-1, -1, ph - h, -1))
+    torch.testing.assert_close(x[..., :, w:], x[..., :, w - 1 : w].expand(-1, -1, -1, pw - w))
+    torch.testing.assert_close(
+        x[..., h:, :w], normalised[..., h - 1 : h, :].expand_as(x[..., h:, :w])
+    )
+    assert (x[..., h:, :] != 0).all() and (x[..., :, w:] != 0).all()
+    # and it is not what zero padding gives
+    assert not torch.allclose(logits, _zero_padded_logits(model, images))
+
+
+def test_a_multiple_of_32_is_not_padded_and_its_logits_are_unchanged():
+    torch.manual_seed(0)
+    model = build_model(default_config("carafe", fpn_channels=8)).eval()
+    for p in model.parameters():  # every tensor matters, the tiny encoder init included
+        p.data.normal_(0, 0.1)
+    images = torch.rand(1, 3, 256, 192)
+    logits, x = _backbone_input(model, images)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    assert x.shape == images.shape  # no padding at all
+    torch.testing.assert_close(x, (images - mean) / std)
+    # identical (bit for bit) to the old zero-padding model, which pads nothing here either
+    assert torch.equal(logits, _zero_padded_logits(model, images))
+    assert logits.abs().sum() > 0
+
+
 def test_model_without_head_gives_features_only():
     config = default_config("carafe", fpn_channels=16)
     config.update(num_classes=0, class_names=[])

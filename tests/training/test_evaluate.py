@@ -162,19 +162,30 @@ def test_markdown_tables_show_every_run_and_alignment():
     assert "| CARAFE mean | off-centre own share | 0.850 | – |" in text
 
 
+def _measured_sizes(seed: int) -> set[str]:
+    """Every run at the first table's sizes; the shipped seed-0 files at the added ones too."""
+    from carafe.training.sizes import ADDED_SIZES, BASE_SIZES
+
+    return {str(s) for s in BASE_SIZES + (ADDED_SIZES if seed == 0 else ())}
+
+
 def test_size_table_covers_every_run_and_size_and_the_card_quotes_it(metrics):
-    from carafe.training.sizes import TABLE_SIZES
+    from carafe.training.sizes import ADDED_SIZES, BASE_SIZES, PADDED_SIZES
 
     sizes = metrics["sizes"]
-    assert sizes["sizes"] == list(TABLE_SIZES)
+    assert sizes["sizes"] == list(BASE_SIZES) and sizes["added_sizes"] == list(ADDED_SIZES)
+    assert sizes["padded_sizes"] == list(PADDED_SIZES) and sizes["padding"] == "replicate"
     runs = {(r["upsampler"], r["seed"]): r for r in sizes["runs"]}
     # two seeds of every shipped kind, but SAPA's second run (stopped for time, as the card says)
     assert set(runs) == {(k, s) for k in SHIPPED_KINDS for s in (0, 1)} - {("sapa", 1)}
     card = (ASSETS_DIR / "MODEL_CARD.md").read_text()
-    for run in runs.values():
-        assert set(run["by_size"]) == {str(s) for s in TABLE_SIZES}
+    for (kind, seed), run in runs.items():
+        assert set(run["by_size"]) == _measured_sizes(seed)
         for row in run["by_size"].values():
             assert f"{row['miou']:.2f}" in card
+        if seed == 0:  # the target: every shipped model holds 70 at the sizes it pads
+            assert run["added_checkpoint"] == f"assets/{kind}.safetensors"
+            assert all(run["by_size"][str(s)]["miou"] >= 70 for s in PADDED_SIZES)
     pairs = {(d["upsampler"], d["against"], d["seed"]) for d in sizes["differences"]}
     learned = {k for k, _ in runs if k != "bilinear"}
     # every learned run against its bilinear twin, and every other one against CARAFE
@@ -182,19 +193,22 @@ def test_size_table_covers_every_run_and_size_and_the_card_quotes_it(metrics):
         (k, "carafe", s) for k, s in runs if k in learned - {"carafe"}
     }
     for diff in sizes["differences"]:
+        assert set(diff["by_size"]) == _measured_sizes(diff["seed"])
         for ci in diff["by_size"].values():
             assert ci["ci_low"] <= ci["difference"] <= ci["ci_high"]
             assert f"{ci['difference']:+.2f}" in card
 
 
-def test_shipped_carafe_reproduces_its_size_row(metrics):
-    """The shipped CARAFE on the 256-px scenes of the size table gives its stored row."""
+@pytest.mark.parametrize("size", [256, 200])
+def test_shipped_carafe_reproduces_its_size_row(metrics, size):
+    """The shipped CARAFE on the scenes of the size table gives its stored row: at 256 px
+    (no padding) and at 200 px (padded to 224 by replication)."""
     from carafe.training.sizes import SIZE_SCENES, size_row
 
     run = next(r for r in metrics["sizes"]["runs"] if (r["upsampler"], r["seed"]) == ("carafe", 0))
-    data = load_split("heldout", SIZE_SCENES[256], 256)
+    data = load_split("heldout", SIZE_SCENES[size], size)
     row, _ = size_row(load_pretrained("carafe"), data.images, data.labels)
-    stored = run["by_size"]["256"]
+    stored = run["by_size"][str(size)]
     assert row["miou"] == pytest.approx(stored["miou"], abs=0.05)
     shares = row["kernel_alignment"]["off_centre_own_share"]
     assert shares["carafe"] == pytest.approx(

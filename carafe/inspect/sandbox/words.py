@@ -88,9 +88,9 @@ def maps_title(n_outputs: int) -> str:
 def step_sizes(step: StepAnalysis, pad_multiple: int = 1) -> str:
     """The step's levels, strides and map sizes, naming the padded and the visible maps.
 
-    The model zero-pads the image (bottom / right) to a multiple of ``pad_multiple`` px, so the
-    maps it computes can be larger than the part that covers the image; the page draws the
-    visible part only, and says so when the two differ.
+    The model pads the image (bottom / right, replicating its last row and column) to a
+    multiple of ``pad_multiple`` px, so the maps it computes can be larger than the part that
+    covers the image; the page draws the visible part only, and says so when the two differ.
     """
     geo = step.geometry
     full_in, full_out = (geo.H, geo.W), step.output_shape
@@ -101,7 +101,8 @@ def step_sizes(step: StepAnalysis, pad_multiple: int = 1) -> str:
         return head + f"Input map {size_hw(full_in)} → output {size_hw(full_out)}."
     return head + (
         f"The model computes an input map of {size_hw(full_in)} → output {size_hw(full_out)} "
-        f"(the padded maps: it pads the image with zeros to a multiple of {pad_multiple} px); "
+        f"(the padded maps: it pads the image by edge replication to a multiple of "
+        f"{pad_multiple} px); "
         f"the visible maps, the part that covers the image and the only part drawn here, are "
         f"{size_hw(vis_in)} → {size_hw(vis_out)}."
     )
