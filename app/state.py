@@ -132,6 +132,9 @@ def _twin_analysis(model_name: str, image_key: str, _image: np.ndarray):
     return analyze(get_twin(model_name), _image, baselines=False)
 
 
+twin_analysis_for.clear = _twin_analysis.clear  # like the cached functions: empties the cache
+
+
 @st.cache_data(show_spinner=False, max_entries=6)
 def image_alignment_for(model_name: str, image_key: str, _analysis, sample: str | None = None):
     """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis; a shapes

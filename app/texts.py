@@ -12,11 +12,11 @@ PAPER = (
 SAMPLE_LABELS = {
     "shapes_1.png": "Shapes 1 (scene, 256 px)",
     "shapes_2.png": "Shapes 2 (scene, 384 px)",
-    "coffee.jpg": "Coffee cup (held-out photo)",
+    "coffee.jpg": "Coffee (held-out photo)",
     "retina.jpg": "Retina (held-out photo)",
     "coins.jpg": "Coins (held-out photo)",
     "gravel.jpg": "Gravel (held-out photo)",
-    "astronaut.jpg": "Astronaut (training photo, 512×512)",
+    "astronaut.jpg": "Astronaut (training photo)",
     "cat.jpg": "Cat (training photo)",
 }
 

@@ -70,6 +70,7 @@ def test_difference_caption_is_worded_from_the_maps_shown(page, reference):
         split_energy,
     )
     from carafe.inspect.compare.words import panel_title, split_sentence
+    from carafe.inspect.imageio import sample_scene
 
     analysis, step = reference
     ch = _channel(page)
@@ -81,7 +82,9 @@ def test_difference_caption_is_worded_from_the_maps_shown(page, reference):
     for k, d in zip(others, diffs, strict=True):
         z = heatmap_z(_panel(spec, f"CARAFE − {names[k]}"))
         np.testing.assert_allclose(z, d, atol=1e-5)
-    labels = difference_regions(step.geometry, step.output_shape, analysis.segmentation)
+    # object edges from the scene's true masks, never the model's predicted classes
+    true_masks = sample_scene(page.session_state["sample"])[1]
+    labels = difference_regions(step.geometry, step.output_shape, true_masks)
     split = split_energy(diffs, labels, step.geometry.k)
     expected = split_sentence(
         split,
@@ -107,12 +110,14 @@ def test_difference_caption_is_worded_from_the_maps_shown(page, reference):
 def test_page_opens_with_a_headline_worded_from_the_split(page, reference):
     from carafe.inspect.compare.differences import difference_regions, split_energy
     from carafe.inspect.compare.words import headline_sentence
+    from carafe.inspect.imageio import sample_scene
 
     analysis, step = reference
     ch = _channel(page)
     others = _baselines(step)
     diffs = [step.outputs["carafe"][ch] - step.outputs[k][ch] for k in others]
-    labels = difference_regions(step.geometry, step.output_shape, analysis.segmentation)
+    true_masks = sample_scene(page.session_state["sample"])[1]
+    labels = difference_regions(step.geometry, step.output_shape, true_masks)
     expected = headline_sentence(
         split_energy(diffs, labels, step.geometry.k),
         f"the {len(others)} other panels (channel {ch})",

@@ -192,7 +192,10 @@ def test_photos_say_what_the_model_was_trained_for():
 
     at = open_app()
     at.session_state["sample"] = "cat.jpg"
-    at.run()
+    at.run()  # a photo runs the photo model: no classes, so no class caption but why
+    assert not any(texts.TRAINED_FOR == c.value for c in at.caption)
+    assert any(texts.NO_SEGMENTATION_PHOTO == c.value for c in at.caption)
+    at.sidebar.radio(key="model_task").set_value("scenes").run()  # the scene model on a photo
     assert any(texts.TRAINED_FOR == c.value for c in at.caption)
     at = open_app()
     at.session_state["sample"] = "shapes_1.png"

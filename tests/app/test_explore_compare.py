@@ -97,7 +97,7 @@ def astronaut_page():
     at.run()
     assert_no_exception(at)
     image = load_image_file(sample_images()["astronaut.jpg"]).array
-    return at, analyze(load_model("carafe"), image)
+    return at, analyze(load_model("carafe_photo"), image)  # a photo runs the photo model
 
 
 def _upload(at, image: np.ndarray, name: str = "flat.png") -> None:
@@ -121,7 +121,7 @@ def test_explore_on_a_flat_image_says_there_is_no_edge():
     from carafe.inspect.regions import image_alignment
 
     image = np.full((128, 128, 3), 120, np.uint8)
-    analysis = analyze(load_model("carafe"), image)
+    analysis = analyze(load_model("carafe_photo"), image)  # an upload runs the photo model
     assert image_alignment(analysis) is None
     at = open_app()
     _upload(at, image)

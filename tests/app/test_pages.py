@@ -286,4 +286,4 @@ def test_headless_grouped_checkpoint(monkeypatch):
         assert_no_exception(at)
         assert not at.error, [e.value for e in at.error]
     at.switch_page("app_pages/compare.py").run()
-    assert any("no segmentation head" in i.value for i in at.info)
+    assert any("a converted detection model has no head" in i.value for i in at.info)
