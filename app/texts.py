@@ -35,6 +35,12 @@ NO_SEGMENTATION_PHOTO = (
     "full-size photo's maps from the half-size photo."
 )
 
+#: Under the stored photo-model targets on Explore: where they come from.
+PHOTO_TARGETS_NOTE = (
+    "Stored in assets/metrics.json by carafe.training.photo_eval, at a long side of 512 px, "
+    "against the photos' own colour regions; the model card has every number."
+)
+
 #: The image sizes the shipped models were trained and measured at, said in the sidebar.
 WORKING_RANGE = (
     "The models were trained and measured on images of 128–512 px (long side); others are "

@@ -40,6 +40,7 @@ from carafe.inspect.habits import (
     what_if_sentence,
 )
 from carafe.inspect.kernel_compare import compare_pixel
+from carafe.inspect.photo_models import stored_photo_sentences
 from carafe.inspect.pixel import PADDING_NOTE, kernel_view, start_pixel
 from carafe.inspect.regions import image_alignment_sentence, pixel_alignment_sentence
 from carafe.inspect.sampling import sampling_at
@@ -524,6 +525,11 @@ def main() -> None:
     if not cur.training_like and not is_photo_model(cur.model_name):
         with st.expander("Not a training scene: what the model's classes mean here"):
             st.caption(texts.TRAINED_FOR)
+    stored = stored_photo_sentences(load_metrics(), cur.step.kind)
+    if is_photo_model(cur.model_name) and stored:
+        with st.expander("How this photo model did on the held-out photos (stored)"):
+            st.markdown("\n".join(f"- {line}" for line in stored))
+            st.caption(texts.PHOTO_TARGETS_NOTE)
     intro()
     group = kernel_group(cur.step)
     border, flat = state.habits_for(

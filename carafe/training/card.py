@@ -297,7 +297,11 @@ def _photo_models_prose(section: dict) -> str:
             lines.append(f"{name}: {t['target']} at {TARGET_SIDE} px holds.")
             continue
         numbers = "; ".join(
-            f"{photo}: " + ", ".join(f"{k} {v:.3f}" for k, v in t["values"][photo].items())
+            f"{photo}: "
+            + ", ".join(
+                f"{'its moved control' if k.endswith('_moved') else _name(k)} {v:.3f}"
+                for k, v in t["values"][photo].items()
+            )
             for photo in t["misses"]
         )
         lines.append(f"{name}: {t['target']} at {TARGET_SIDE} px is **missed** ({numbers}).")
