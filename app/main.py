@@ -71,7 +71,8 @@ boot = st.empty()
 if first_run:
     boot.info(
         "Preparing the CARAFE operator (on the very first start it compiles its C++ kernels, "
-        "about 15 s)…",
+        "once: 15–50 s on 2 cores, longer when they are busy; `carafe-build` does it ahead "
+        "of time)…",
         icon="⏳",
     )
 import state  # noqa: E402 - after the message: imports carafe (and may build the op)
