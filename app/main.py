@@ -159,6 +159,8 @@ def _sidebar() -> None:
             format_func=state.checkpoint_label,
             help="CARAFE is the shipped segmentation model; each twin is the same network "
             "trained the same way with another upsampler (bilinear, DySample, FADE, SAPA). "
+            "Each also has a photo model, trained without labels on photos, which runs on "
+            "photos and uploads (see 'Trained on'). "
             "Converted mmdetection checkpoints (carafe-convert-mmdet IN.pth "
             "assets/converted/NAME.safetensors) appear here too.",
         )

@@ -37,3 +37,15 @@ def test_how_it_works_every_stage_within_the_budget():
         if stage < 4:
             at.button(key="hiw_next").click().run()
     assert at.session_state["hiw_stage"] == 4
+
+
+@pytest.mark.parametrize("page", ["explore", "compare", "network"])
+def test_a_photo_with_its_photo_model_stays_within_the_budget(page):
+    at = open_app()
+    at.session_state["sample"] = "coffee.jpg"  # a held-out photo: the photo model runs
+    at.run()
+    if page != "explore":
+        at.switch_page(f"app_pages/{page}.py").run()
+    assert_clean(at)
+    words = visible_prose_words(at)
+    assert 0 < words <= BUDGET, f"{page} on a photo shows {words} prose words (budget {BUDGET})"
