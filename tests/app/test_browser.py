@@ -198,23 +198,16 @@ def test_click_a_pixel_shows_its_kernel(app):
     image.scroll_into_view_if_needed()
     sample = load_image_file(next(iter(sample_images().values()))).array
     h, w = sample.shape[:2]
-    stride_out, reach, stride_in = 4, 2, 8  # the finest step of the shipped model, k = 5
-    margin = reach * stride_in
+    stride_out = 4  # the finest step of the shipped model
     latencies = []
     targets = [(5, 7), (30, 2), (0, 0), (h // 4 - 1, w // 4 - 1), (17, 40), (44, 13)]
     for n, (oy, ox) in enumerate(targets * 2):
-        box = image.bounding_box()
-        zoom = box["width"] / (w + 2 * margin)  # CSS pixels per image pixel
-        last = n >= len(targets)  # second round: the box's last screen pixel
+        last = n >= len(targets)  # second round: the box's last image pixel, near its far edge
         iy = oy * stride_out + (stride_out - 1 if last else 0)
         ix = ox * stride_out + (stride_out - 1 if last else 0)
-        edge = (max(zoom, 1) - 1) if last else 0  # last CSS pixel of that image pixel
-        # A mouse sits on whole screen pixels, and the browser paints the picture from its
-        # rounded origin: click whole pixels from there, as a hand would.
-        x = round(box["x"]) + int((margin + ix) * zoom + edge)
-        y = round(box["y"]) + int((margin + iy) * zoom + edge)
         before = _kernel_title(page)
-        page.mouse.click(x, y)
+        # wherever the picture lies (its offset on the page may be fractional)
+        x, y = click_image_pixel(page, iy, ix, within=0.9 if last else 0.1)
         want = f"Reassembly kernel of output pixel ({oy}, {ox})"
         t0 = time.monotonic()
         if before != want:
