@@ -4,7 +4,7 @@ No Streamlit."""
 
 from __future__ import annotations
 
-from carafe.nn import UPSAMPLERS
+from carafe.nn import CONTROL_KIND, UPSAMPLERS
 
 __all__ = ["stored_photo_sentences"]
 
@@ -17,7 +17,7 @@ def _label(key: str) -> str:
     """A value's key as words: a kind's display name, "its moved control" for "<kind>_moved"."""
     if key.endswith("_moved"):
         return "its moved control"
-    return _name(key)
+    return "bilinear's kernel" if key == CONTROL_KIND else _name(key)
 
 
 def _photo(name: str) -> str:

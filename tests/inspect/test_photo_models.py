@@ -35,7 +35,7 @@ def test_a_missed_target_gives_the_photos_and_their_numbers():
     assert len(lines) == 2  # only CARAFE's targets
     assert lines[0] == (
         "CARAFE photo model, seed 0: off-centre own share at or above bilinear's on every photo: "
-        "**missed** on 1 of 2 photos (gravel CARAFE 0.690, Bilinear 0.720)."
+        "**missed** on 1 of 2 photos (gravel CARAFE 0.690, bilinear's kernel 0.720)."
     )
     assert "(coffee CARAFE 0.840, its moved control 0.800)" in lines[1]
 
