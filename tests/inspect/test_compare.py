@@ -115,8 +115,9 @@ def test_sentence_says_edges_where_the_differences_lie_at_object_edges():
     assert edges.energy_share == pytest.approx(1.0)
     text = split_sentence(split, "channel 0", padding_weight=0.7)
     assert "0% in the border frame" in text
-    assert f"100% at object edges (window holds two objects or colour regions: {edges.area_share:.0%}" in (
-        text
+    assert (
+        f"100% at object edges (window holds two objects or colour regions: {edges.area_share:.0%}"
+        in (text)
     )
     assert f"They concentrate at object edges ({edges.concentration:.1f}×" in text
     assert "border frame (" not in text.split("They concentrate")[1]
