@@ -35,7 +35,9 @@ def family_kernels(cur, step, oy: int, ox: int):
     shipped kernel twin's (trained for the same task), and the guided twins' steps."""
     ref = family_kernel(step, oy, ox, _own_share(cur.model_name, cur, cur.analysis, step, oy, ox))
     kernels, guides = [ref], []
-    if ref is not None and ref.guided:
+    if ref is None:  # no kernels at this step or pixel: nothing to set beside them
+        return kernels, guides
+    if ref.guided:
         guides.append((ref.name, step))
     for kind in kinds_where(family="kernels"):
         if kind == step.kind or kind not in twin_names():
