@@ -13,7 +13,6 @@ from carafe.inspect.feature_pca import (
     basis_sentence,
     change_sentence,
     family_kinds,
-    image_regions,
     missing_sentence,
     pca_maps,
 )
@@ -29,13 +28,12 @@ def pca_maps_for(
     sample: str | None,
     _step,
     _members,
-    _image,
-    _regions=None,
+    _regions,
 ):
     """Cached :func:`carafe.inspect.feature_pca.pca_maps` of one step (key: model, image, step
-    and the sample whose true objects are the regions). ``_regions``: (labels, true objects)
-    from Explore's image-wide measure; without them the image's own regions are computed."""
-    labels, true_labels = _regions if _regions is not None else image_regions(_image, sample)
+    and the sample whose true objects are the regions). ``_regions``: (labels, true objects),
+    the image's parts (state.part_labels)."""
+    labels, true_labels = _regions
     return pca_maps(_step, _members, labels, true_labels)
 
 
@@ -49,15 +47,13 @@ def _members(cur) -> list:
     return members
 
 
-def show_pca_maps(cur, edges=None) -> None:
-    """The tab: the figure, the measured sentence under it, and what the colours mean.
-
-    ``edges``: Explore's image-wide measure (carafe.inspect.regions.ImageAlignment); its
-    regions (a scene's true objects, a photo's colour regions) are the ones measured here.
-    """
+def show_pca_maps(cur) -> None:
+    """The tab: the figure, the measured sentence under it, and what the colours mean. The
+    regions are the image's parts (a scene's true objects, a photo's colour regions), the
+    same ones Explore's image-wide measure uses."""
     step = cur.step
-    regions = (edges.regions_map, edges.true_labels) if edges is not None else None
     sample = state.scene_name(cur.name)
+    regions = state.part_labels(cur.image_key, cur.image, sample)
     maps = pca_maps_for(
         cur.model_name,
         cur.image_key,
@@ -65,7 +61,6 @@ def show_pca_maps(cur, edges=None) -> None:
         sample,
         step,
         _members(cur),
-        cur.image,
         regions,
     )
     images = [maps.coarse] + [p.rgb for p in maps.panels]

@@ -100,7 +100,7 @@ def _task_choice() -> None:
     identity = state.image_identity()
     if st.session_state.get("task_image") != identity:  # a new image: its own default
         st.session_state["task_image"] = identity
-        st.session_state["model_task"] = "photos" if state.image_is_photo() else "scenes"
+        st.session_state["model_task"] = state.default_task()
     has_photo = photo_model_of(st.session_state["checkpoint"]) is not None
     st.radio(
         "Trained on",

@@ -52,12 +52,15 @@ def image_identity() -> str:
     return f"sample:{st.session_state.get('sample')}"
 
 
+def default_task() -> str:
+    """The "Trained on" choice an image starts with: "photos" for a photo, else "scenes"."""
+    return "photos" if image_is_photo() else "scenes"
+
+
 def photos_task() -> bool:
     """Whether the photo models run (the sidebar's "Trained on" choice; it follows the image
     until the learner switches it)."""
-    return st.session_state.get("model_task", "photos" if image_is_photo() else "scenes") == (
-        "photos"
-    )
+    return st.session_state.get("model_task", default_task()) == "photos"
 
 
 def running_model_name(checkpoint: str | None = None) -> str:
@@ -137,28 +140,23 @@ twin_analysis_for.clear = _twin_analysis.clear  # like the cached functions: emp
 
 @st.cache_data(show_spinner=False, max_entries=6)
 def image_alignment_for(model_name: str, image_key: str, _analysis, sample: str | None = None):
-    """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis; a shapes
-    sample (``sample``: its file name) is measured against its true object masks."""
-    from carafe.inspect.imageio import sample_scene
+    """Cached :func:`carafe.inspect.regions.image_alignment` of the current analysis, against
+    the image's parts (:func:`part_labels`: a shapes sample's true object masks, else the
+    photo's colour regions, computed once per image for every model)."""
     from carafe.inspect.regions import image_alignment
 
-    scene = sample_scene(sample) if sample else None
-    labels = scene[1] if scene is not None and scene[1].shape == _analysis.image.shape[:2] else None
-    return image_alignment(_analysis, labels=labels)
+    labels, true_labels = part_labels(image_key, _analysis.image, sample)
+    return image_alignment(_analysis, labels=labels, true_labels=true_labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
-def part_labels(image_key: str, _image: np.ndarray, sample: str | None = None) -> np.ndarray:
-    """The image's parts (H, W) that measures count as a pixel's own: a shapes sample's true
-    object masks, else the photo's colour regions (a label-free segmentation). Never the
-    model's predicted classes."""
-    from carafe.inspect.imageio import sample_scene
-    from carafe.inspect.regions import photo_parts
+def part_labels(image_key: str, _image: np.ndarray, sample: str | None = None):
+    """(labels (H, W), whether they are true objects): the image's parts that measures count
+    as a pixel's own (carafe.inspect.regions.image_regions), never the model's predicted
+    classes. Cached per image, so every model and page shares one segmentation."""
+    from carafe.inspect.regions import image_regions
 
-    scene = sample_scene(sample) if sample else None
-    if scene is not None and scene[1].shape == _image.shape[:2]:
-        return scene[1].astype(np.int64)
-    return photo_parts(_image)
+    return image_regions(_image, sample)
 
 
 @st.cache_data(show_spinner=False, max_entries=6)

@@ -411,7 +411,7 @@ def held_out_metrics(view, metrics) -> None:
 def _parts(cur):
     """The image's objects (a scene's true masks) or colour regions (a photo's): where the
     object edges are, never read from the model's predicted classes."""
-    return state.part_labels(cur.image_key, cur.image, state.scene_name(cur.name))
+    return state.part_labels(cur.image_key, cur.image, state.scene_name(cur.name))[0]
 
 
 def notice(cur, kinds: list[str], names: dict[str, str], ch: int) -> None:

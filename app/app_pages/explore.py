@@ -548,7 +548,7 @@ def main() -> None:
     with flat:
         flat_section(explored)
     with pca:
-        show_pca_maps(cur, explored.edges)
+        show_pca_maps(cur)
     with files:
         downloads_section(cur)
     texts.cite()

@@ -24,12 +24,10 @@ import torch
 import torch.nn.functional as F
 
 from carafe.inspect.catalog import display_name, kind_family, twin_names
-from carafe.inspect.imageio import sample_scene
 from carafe.inspect.records import StepAnalysis
 from carafe.inspect.summaries import pca_basis, pca_colours, pca_project
 from carafe.ops import carafe
 from carafe.ops.geometry import pixel_centre
-from carafe.training.regions import photo_regions
 
 __all__ = [
     "LEARNED_FAMILIES",
@@ -41,7 +39,6 @@ __all__ = [
     "change_sentence",
     "colour_change",
     "family_kinds",
-    "image_regions",
     "labels_on_grid",
     "missing_sentence",
     "pca_maps",
@@ -194,16 +191,6 @@ def colour_change(panel_colours: np.ndarray, grid_labels: np.ndarray) -> tuple[f
     within = float(dist[same].mean()) if same.any() else float("nan")
     across = float(dist[~same].mean()) if (~same).any() else float("nan")
     return within, across
-
-
-def image_regions(image: np.ndarray, sample: str | None = None) -> tuple[np.ndarray, bool]:
-    """(labels (H, W), whether they are true objects) of an H×W×3 uint8 image: a shapes
-    sample's true object masks (``sample``: its file name), else the label-free colour regions
-    (:func:`carafe.training.regions.photo_regions`), as Explore's image-wide measure uses."""
-    scene = sample_scene(sample) if sample else None
-    if scene is not None and scene[1].shape == image.shape[:2]:
-        return scene[1].astype(np.int64), True
-    return photo_regions(image), False
 
 
 def family_kinds(own_kind: str) -> list[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from carafe.inspect.imageio import sample_scene
 from carafe.inspect.records import Analysis, StepAnalysis
 from carafe.nn import UPSAMPLERS
 from carafe.training.alignment import own_share_maps
@@ -22,7 +23,7 @@ from carafe.training.regions import photo_regions
 
 __all__ = [
     "SAME_SHARE",
-    "photo_parts",
+    "image_regions",
     "ImageAlignment",
     "image_alignment",
     "image_alignment_sentence",
@@ -67,9 +68,14 @@ class ImageAlignment:
         return float(self.carafe_map[row, col]), float(self.bilinear_map[row, col])
 
 
-def photo_parts(image: np.ndarray) -> np.ndarray:
-    """A photo's colour regions (H, W) int64, the label-free segmentation the measures use."""
-    return photo_regions(image)
+def image_regions(image: np.ndarray, sample: str | None = None) -> tuple[np.ndarray, bool]:
+    """(labels (H, W) int64, whether they are true objects) of an H×W×3 uint8 image: a shapes
+    sample's true object masks (``sample``: its file name), else the label-free colour regions
+    (:func:`carafe.training.regions.photo_regions`). Never a model's predicted classes."""
+    scene = sample_scene(sample) if sample else None
+    if scene is not None and scene[1].shape == image.shape[:2]:
+        return scene[1].astype(np.int64), True
+    return photo_regions(image), False
 
 
 def _finest_carafe_step(analysis: Analysis) -> StepAnalysis | None:
@@ -78,11 +84,15 @@ def _finest_carafe_step(analysis: Analysis) -> StepAnalysis | None:
 
 
 def image_alignment(
-    analysis: Analysis, seed: int = 0, labels: np.ndarray | None = None
+    analysis: Analysis,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    true_labels: bool | None = None,
 ) -> ImageAlignment | None:
     """The measure for ``analysis``'s finest CARAFE step; None without CARAFE or straddling
-    pixels (a flat image has one region). ``labels`` (H, W): the image's true object masks
-    (a generated scene's), used instead of the label-free colour regions."""
+    pixels (a flat image has one region). ``labels`` (H, W): the image's parts, by default its
+    true object masks (a generated scene's), used instead of computing the label-free colour
+    regions; ``true_labels=False`` says they are colour regions (:func:`image_regions`)."""
     step = _finest_carafe_step(analysis)
     if step is None:
         return None
@@ -130,7 +140,7 @@ def image_alignment(
         regions_map=regions,
         carafe_map=maps["kernels"][0].numpy(),
         bilinear_map=maps["bilinear"][0].numpy(),
-        true_labels=labels is not None,
+        true_labels=labels is not None if true_labels is None else true_labels,
         name=UPSAMPLERS[step.kind].display_name,
         carafe_off=off_share("kernels"),
         bilinear_off=off_share("bilinear"),

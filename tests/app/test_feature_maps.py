@@ -7,8 +7,9 @@ from feature_maps import PCA_TAB
 
 from carafe.inspect.analysis import analyze
 from carafe.inspect.catalog import load_twin
-from carafe.inspect.feature_pca import change_sentence, family_kinds, image_regions, pca_maps
+from carafe.inspect.feature_pca import change_sentence, family_kinds, pca_maps
 from carafe.inspect.imageio import sample_images
+from carafe.inspect.regions import image_regions
 from tests.app.conftest import assert_clean, figure_titled, open_app
 
 

@@ -15,7 +15,6 @@ from carafe.inspect.feature_pca import (
     basis_sentence,
     change_sentence,
     colour_change,
-    image_regions,
     labels_on_grid,
     missing_sentence,
     pca_maps,
@@ -23,6 +22,7 @@ from carafe.inspect.feature_pca import (
 )
 from carafe.inspect.imageio import sample_scene
 from carafe.inspect.records import KernelDetails, StepAnalysis
+from carafe.inspect.regions import image_regions
 from carafe.inspect.summaries import pca_basis, pca_colours, pca_project
 from carafe.ops.reference import carafe_reference
 
