@@ -63,10 +63,9 @@ def family_panel(
     per_pixel: bool,
     true_labels: bool,
     page: str = "explore",
-    guides_shown: bool = True,
 ) -> None:
     """The kernels side by side, one sentence per twin against the current model's, what each
-    predictor reads, and (``guides_shown``) the guide maps; ``page`` prefixes widget keys."""
+    predictor reads, and the guide maps; ``page`` prefixes widget keys."""
     kernels, guides = family_kernels(cur, step, oy, ox)
     if kernels[0] is None or len(kernels) == 1:
         st.caption("No other kernel upsampler is shipped for this image's step.")
@@ -94,8 +93,6 @@ def family_panel(
         "upsampler), at the same step and output pixel, on one colour scale (0 to "
         f"{top:.2f})."
     )
-    if not guides_shown:
-        return
     for name, tstep in guides:
         st.plotly_chart(
             map_figs.map_figure(

@@ -71,11 +71,6 @@ class Explored:
         return self.details.up_kernel
 
 
-def _true_labels(ex: Explored) -> bool:
-    """Whether the image's parts are a scene's true objects (else colour regions)."""
-    return ex.edges is not None and ex.edges.true_labels
-
-
 def comparison_labels(ex: Explored):
     """What the three-ways panel counts as the pixel's own part: the image-wide measure's
     labels (a scene's true objects, a photo's colour regions), never the predicted classes;
@@ -409,7 +404,7 @@ def pixel_view(ex: Explored) -> None:
     with ways:
         show_comparison(ex, oy, ox, ch)
     with family:
-        family_panel(ex.cur, ex.step, oy, ox, per_pixel, _true_labels(ex))
+        family_panel(ex.cur, ex.step, oy, ox, per_pixel, comparison_labels(ex)[1] == "object")
     with dysample:
         _dysample(ex, oy, ox, per_pixel)
 
